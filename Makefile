@@ -1,0 +1,62 @@
+# banger's build. `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib/banger
+LDFLAGS := -s -w -X banger/internal/version.Version=$(VERSION)
+GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+
+.DEFAULT_GOAL := help
+.PHONY: help build install host-deps uninstall test unit e2e bench lint fuzz clean
+
+help: ## list the documented targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build banger, bangerd and banger-vsock-agent (static) into bin/
+	$(GOBUILD) -o bin/ ./cmd/banger ./cmd/bangerd ./cmd/banger-vsock-agent
+
+install: build host-deps ## install to $(PREFIX) (DESTDIR honoured) and apt-install missing host tools
+	install -d $(BINDIR) $(LIBDIR)
+	install -m 0755 bin/banger bin/bangerd $(BINDIR)/
+	install -m 0755 bin/banger-vsock-agent $(LIBDIR)/
+	@echo "installed banger $(VERSION) to $(BINDIR); run 'banger doctor' to check this host"
+
+host-deps: ## install the Debian packages banger needs when they are missing
+	@if [ -n "$(DESTDIR)" ] || [ -n "$(BANGER_SKIP_HOST_DEPS)" ]; then \
+		echo "skipping host packages (DESTDIR or BANGER_SKIP_HOST_DEPS set)"; \
+	else sh scripts/host-deps.sh; fi
+
+uninstall: ## stop the daemon and remove the installed binaries (user data stays)
+	-@[ -x $(BINDIR)/banger ] && $(BINDIR)/banger daemon stop
+	rm -f $(BINDIR)/banger $(BINDIR)/bangerd $(LIBDIR)/banger-vsock-agent
+	-rmdir $(LIBDIR) 2>/dev/null
+	@echo "banger is uninstalled. Your data is still in place; remove it for a full purge:"
+	@echo "  $${XDG_CONFIG_HOME:-$$HOME/.config}/banger       config, managed SSH keys"
+	@echo "  $${XDG_STATE_HOME:-$$HOME/.local/state}/banger  VMs, images, kernels, daemon database and log"
+	@echo "  $${XDG_CACHE_HOME:-$$HOME/.cache}/banger        downloads, OCI layer cache"
+
+test: ## vet, then run the unit and end-to-end tests
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+unit: ## run the tests that need no root, KVM or network (no end-to-end)
+	$(GO) test -short ./...
+
+bench: ## print speed and memory figures beside a same-run baseline
+	$(GO) run ./test/bench
+
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+fuzz: ## run each fuzz target for a short while
+	$(GO) test -run XXX -fuzz FuzzParse$$ -fuzztime 30s ./internal/config/
+	$(GO) test -run XXX -fuzz FuzzParseSize -fuzztime 30s ./internal/config/
+	$(GO) test -run XXX -fuzz FuzzValidate -fuzztime 30s ./internal/vmname/
+
+clean: ## remove build output
+	rm -rf bin/

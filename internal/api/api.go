@@ -1,0 +1,106 @@
+// Package api defines the wire types of bangerd's HTTP+JSON API, served on a
+// unix socket under /v1/. The client and the daemon both use these types, so
+// this package holds no logic beyond encoding.
+package api
+
+import (
+	"time"
+
+	"banger/internal/errdefs"
+)
+
+// Prefix is the path prefix of this API version.
+const Prefix = "/v1"
+
+// VersionHeader carries the build version of the sender, both ways. A daemon
+// refuses requests from a CLI of another version (see KindVersionMismatch) so
+// the CLI can restart it before anything runs.
+const VersionHeader = "Banger-Version"
+
+// KindVersionMismatch is the error kind a daemon answers with when the
+// client's version differs from its own. It is not an errdefs kind: the
+// client handles it itself and never shows it to a user.
+const KindVersionMismatch = "version_mismatch"
+
+// Error is the body of every non-2xx response.
+type Error struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// ErrorResponse wraps Error on the wire.
+type ErrorResponse struct {
+	Error Error `json:"error"`
+}
+
+// ErrorFrom builds the wire error for err.
+func ErrorFrom(err error) Error {
+	return Error{Kind: string(errdefs.KindOf(err)), Message: err.Error()}
+}
+
+// Err turns a wire error back into an error that matches the errdefs
+// sentinels with errors.Is.
+func (e Error) Err() error {
+	return errdefs.New(errdefs.Kind(e.Kind), "%s", e.Message)
+}
+
+// DaemonInfo describes the running daemon (GET /v1/daemon).
+type DaemonInfo struct {
+	Version   string    `json:"version"`
+	PID       int       `json:"pid"`
+	Socket    string    `json:"socket"`
+	StartedAt time.Time `json:"started_at"`
+	StateDir  string    `json:"state_dir"`
+	LogFile   string    `json:"log_file"`
+	Schema    int       `json:"schema_version"`
+}
+
+// VM is a virtual machine as the API reports it.
+type VM struct {
+	Name      string    `json:"name"`
+	State     string    `json:"state"`
+	Image     string    `json:"image"`
+	Kernel    string    `json:"kernel"`
+	VMM       string    `json:"vmm"`
+	VCPU      int       `json:"vcpu"`
+	MemoryMiB int       `json:"memory_mib"`
+	DiskBytes int64     `json:"disk_bytes"`
+	IP        string    `json:"ip,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateVMRequest asks for a new VM (POST /v1/vms). The CLI resolves every
+// default before sending, so the daemon receives explicit values.
+type CreateVMRequest struct {
+	Name      string `json:"name"`
+	Image     string `json:"image"`
+	Kernel    string `json:"kernel,omitempty"`
+	VCPU      int    `json:"vcpu"`
+	MemoryMiB int    `json:"memory_mib"`
+	DiskBytes int64  `json:"disk_bytes"`
+}
+
+// Image is a root filesystem image.
+type Image struct {
+	Name      string    `json:"name"`
+	Source    string    `json:"source"`
+	Kernel    string    `json:"kernel,omitempty"`
+	SizeBytes int64     `json:"size_bytes"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Kernel is a guest kernel.
+type Kernel struct {
+	Name      string    `json:"name"`
+	Version   string    `json:"version,omitempty"`
+	Source    string    `json:"source"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Session is a named long-lived process inside a VM.
+type Session struct {
+	VM      string `json:"vm"`
+	Name    string `json:"name"`
+	Command string `json:"command"`
+	State   string `json:"state"`
+}

@@ -1,0 +1,208 @@
+// Package client talks to bangerd over its unix socket. The zero Client
+// works: it finds the socket from the XDG environment and dials it directly.
+// It never starts the daemon; that is daemonctl's job.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"banger/internal/api"
+	"banger/internal/paths"
+	"banger/internal/version"
+)
+
+// ErrNotRunning reports that no daemon answers on the socket.
+var ErrNotRunning = errors.New("bangerd is not running")
+
+// VersionMismatchError reports a daemon of another build version. The daemon
+// refused the request without acting on it.
+type VersionMismatchError struct {
+	Client, Daemon string
+}
+
+func (e *VersionMismatchError) Error() string {
+	return fmt.Sprintf("bangerd is version %s, this banger is %s", e.Daemon, e.Client)
+}
+
+// Client is an API client. Its zero value is ready to use.
+type Client struct {
+	// Socket is the daemon's socket path; "" means the default location.
+	Socket string
+	// Version is sent in the version header; "" means this build's version.
+	Version string
+	// Dial connects to the socket; nil means a plain unix dial. Tests set it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Timeout bounds each request; 0 means no bound beyond ctx.
+	Timeout time.Duration
+
+	http *http.Client
+}
+
+// SocketPath returns the socket the client dials.
+func (c *Client) SocketPath() (string, error) {
+	if c.Socket != "" {
+		return c.Socket, nil
+	}
+	d, err := paths.Default()
+	if err != nil {
+		return "", err
+	}
+	return d.Socket(), nil
+}
+
+func (c *Client) httpClient(socket string) *http.Client {
+	if c.http != nil {
+		return c.http
+	}
+	dial := c.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	c.http = &http.Client{
+		Timeout: c.Timeout,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return dial(ctx, "unix", socket)
+			},
+			MaxIdleConns:    2,
+			IdleConnTimeout: 30 * time.Second,
+		},
+	}
+	return c.http
+}
+
+func (c *Client) version() string {
+	if c.Version != "" {
+		return c.Version
+	}
+	return version.Version
+}
+
+// Do sends a request with an optional JSON body and decodes a JSON answer
+// into out (when out is non-nil).
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	socket, err := c.SocketPath()
+	if err != nil {
+		return err
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encoding request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://bangerd"+api.Prefix+path, body)
+	if err != nil {
+		return fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set(api.VersionHeader, c.version())
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.httpClient(socket).Do(req)
+	if err != nil {
+		if isNotRunning(err) {
+			return fmt.Errorf("%w (no answer on %s)", ErrNotRunning, socket)
+		}
+		return fmt.Errorf("talking to bangerd at %s: %w", socket, err)
+	}
+	defer resp.Body.Close()
+	return c.decode(resp, out)
+}
+
+func (c *Client) decode(resp *http.Response, out any) error {
+	if resp.StatusCode >= 300 {
+		var e api.ErrorResponse
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error.Kind == "" {
+			return fmt.Errorf("bangerd answered %s with no error body", resp.Status)
+		}
+		if e.Error.Kind == api.KindVersionMismatch {
+			return &VersionMismatchError{Client: c.version(), Daemon: resp.Header.Get(api.VersionHeader)}
+		}
+		return e.Error.Err()
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decoding bangerd's answer: %w", err)
+	}
+	return nil
+}
+
+// isNotRunning tells a missing or dead socket from other failures.
+func isNotRunning(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// Daemon describes the running daemon.
+func (c *Client) Daemon(ctx context.Context) (api.DaemonInfo, error) {
+	var info api.DaemonInfo
+	err := c.Do(ctx, http.MethodGet, "/daemon", nil, &info)
+	return info, err
+}
+
+// Shutdown asks the daemon to exit. It answers before it stops.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.Do(ctx, http.MethodPost, "/daemon/shutdown", nil, nil)
+}
+
+// ListVMs lists every VM.
+func (c *Client) ListVMs(ctx context.Context) ([]api.VM, error) {
+	var vms []api.VM
+	err := c.Do(ctx, http.MethodGet, "/vms", nil, &vms)
+	return vms, err
+}
+
+// GetVM returns one VM by name.
+func (c *Client) GetVM(ctx context.Context, name string) (api.VM, error) {
+	var vm api.VM
+	err := c.Do(ctx, http.MethodGet, "/vms/"+url.PathEscape(name), nil, &vm)
+	return vm, err
+}
+
+// CreateVM creates a VM.
+func (c *Client) CreateVM(ctx context.Context, req api.CreateVMRequest) (api.VM, error) {
+	var vm api.VM
+	err := c.Do(ctx, http.MethodPost, "/vms", req, &vm)
+	return vm, err
+}
+
+// ListImages lists local images.
+func (c *Client) ListImages(ctx context.Context) ([]api.Image, error) {
+	var images []api.Image
+	err := c.Do(ctx, http.MethodGet, "/images", nil, &images)
+	return images, err
+}
+
+// ListKernels lists local kernels.
+func (c *Client) ListKernels(ctx context.Context) ([]api.Kernel, error) {
+	var kernels []api.Kernel
+	err := c.Do(ctx, http.MethodGet, "/kernels", nil, &kernels)
+	return kernels, err
+}
+
+// ListSessions lists sessions, in one VM when vm is not "".
+func (c *Client) ListSessions(ctx context.Context, vm string) ([]api.Session, error) {
+	path := "/sessions"
+	if vm != "" {
+		path += "?vm=" + url.QueryEscape(vm)
+	}
+	var sessions []api.Session
+	err := c.Do(ctx, http.MethodGet, path, nil, &sessions)
+	return sessions, err
+}

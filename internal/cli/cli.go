@@ -1,0 +1,138 @@
+// Package cli is the banger command line. Each verb lives in its own file:
+// it turns flags into a typed options value and calls the daemon through
+// the API client; the logic lives in the packages the verbs call.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api/client"
+	"banger/internal/config"
+	"banger/internal/daemonctl"
+	"banger/internal/paths"
+)
+
+// app is what every command shares: the I/O streams, the directories, the
+// loaded config and the daemon controller.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	dirs    paths.Dirs
+	dirsErr error
+
+	cfg      *config.Config
+	cfgErr   error
+	defaults config.ResolvedDefaults
+
+	ctl *daemonctl.Controller
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a.dirs, a.dirsErr = paths.Default()
+	a.cfg = config.Default()
+	if a.dirsErr == nil {
+		if cfg, err := config.Load(a.dirs.ConfigFile()); err != nil {
+			a.cfgErr = err
+		} else {
+			a.cfg = cfg
+		}
+	}
+	a.defaults = config.ResolveVMDefaults(a.cfg.VMDefaults, config.DetectHost())
+	a.ctl = daemonctl.New(a.dirs)
+	a.ctl.Notify = func(s string) { fmt.Fprintln(a.stderr, s) }
+	return a
+}
+
+// ready reports whether the directories and the config are usable.
+func (a *app) ready() error {
+	if a.dirsErr != nil {
+		return a.dirsErr
+	}
+	return a.cfgErr
+}
+
+// call runs fn against the daemon, starting or restarting it as needed.
+func (a *app) call(ctx context.Context, fn func(*client.Client) error) error {
+	if err := a.ready(); err != nil {
+		return err
+	}
+	return a.ctl.Call(ctx, fn)
+}
+
+// Run executes the banger command line with args (without the program name).
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRoot(newApp(stdin, stdout, stderr))
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// ExitError ends banger with a given status. A zero-message ExitError is
+// silent: the status speaks for itself (a guest command's own failure).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Report prints err for a user and returns the process exit status.
+func Report(w io.Writer, err error) int {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(w, "banger: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(w, "banger: %v\n", err)
+	return 1
+}
+
+func newRoot(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "banger",
+		Short: "One-command development sandboxes on microVMs",
+		Long: `banger boots fresh, fully isolated Linux VMs (Firecracker or QEMU microVMs)
+for development and for AI agents, and drops you into them over ssh.
+
+The CLI talks to bangerd, a daemon it starts on first use. State lives under
+the XDG directories: config in ~/.config/banger, VMs, images and the daemon
+log in ~/.local/state/banger, downloads in ~/.cache/banger.
+
+Start with:
+  banger doctor          check this host
+  banger vm run          boot a Debian sandbox and open a shell in it`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(
+		newVMCmd(a),
+		newImageCmd(a),
+		newKernelCmd(a),
+		newSessionCmd(a),
+		newDaemonCmd(a),
+		newDoctorCmd(a),
+		newConfigCmd(a),
+		newCompletionCmd(a),
+		newVersionCmd(a),
+	)
+	return root
+}

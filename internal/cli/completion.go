@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api/client"
+)
+
+// completionTimeout keeps a tab press snappy when the daemon is slow.
+const completionTimeout = time.Second
+
+func newCompletionCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "completion SHELL",
+		Short: "Print a shell completion script",
+		Long: `Print the completion script for bash, zsh, fish or powershell.
+
+Completion covers commands, flags and the names of your VMs, images, kernels
+and sessions, which it asks the running daemon for. When the daemon is not
+running, names complete to nothing; completion never starts the daemon and
+never falls back to file names.
+
+Loading the script:
+
+  bash (needs the bash-completion package)
+    banger completion bash | sudo tee /etc/bash_completion.d/banger
+    # or, for this shell only:  source <(banger completion bash)
+
+  zsh (~/.zfunc must be on your fpath, before compinit runs)
+    banger completion zsh > ~/.zfunc/_banger
+
+  fish
+    banger completion fish > ~/.config/fish/completions/banger.fish
+
+  powershell
+    banger completion powershell | Out-String | Invoke-Expression
+    # add that line to your $PROFILE to keep it
+
+Open a new shell afterwards.`,
+		Args: cobra.NoArgs,
+	}
+	shells := []struct {
+		name string
+		gen  func(root *cobra.Command, w io.Writer) error
+	}{
+		{"bash", func(r *cobra.Command, w io.Writer) error { return r.GenBashCompletionV2(w, true) }},
+		{"zsh", func(r *cobra.Command, w io.Writer) error { return r.GenZshCompletion(w) }},
+		{"fish", func(r *cobra.Command, w io.Writer) error { return r.GenFishCompletion(w, true) }},
+		{"powershell", func(r *cobra.Command, w io.Writer) error { return r.GenPowerShellCompletionWithDesc(w) }},
+	}
+	for _, sh := range shells {
+		cmd.AddCommand(&cobra.Command{
+			Use:               sh.name,
+			Short:             "Print the " + sh.name + " completion script",
+			Long:              fmt.Sprintf("Print the %s completion script to stdout. See `banger completion --help` for how to load it.", sh.name),
+			Args:              cobra.NoArgs,
+			ValidArgsFunction: cobra.NoFileCompletions,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return sh.gen(cmd.Root(), a.stdout)
+			},
+		})
+	}
+	return cmd
+}
+
+// completeNames asks the daemon for names with list. A daemon that is down,
+// slow or of another version gives no names, and never file names.
+func (a *app) completeNames(list func(ctx context.Context, c *client.Client) ([]string, error), toComplete string) ([]string, cobra.ShellCompDirective) {
+	if a.ready() != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	names, err := list(ctx, a.ctl.Client)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, toComplete) {
+			out = append(out, n)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeVMs completes the first argument with VM names.
+func (a *app) completeVMs(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
+		vms, err := c.ListVMs(ctx)
+		return namesOf(vms, func(i int) string { return vms[i].Name }), err
+	}, toComplete)
+}
+
+// completeImages completes image names (for --image).
+func (a *app) completeImages(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
+		images, err := c.ListImages(ctx)
+		return namesOf(images, func(i int) string { return images[i].Name }), err
+	}, toComplete)
+}
+
+// completeKernels completes kernel names (for --kernel).
+func (a *app) completeKernels(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
+		kernels, err := c.ListKernels(ctx)
+		return namesOf(kernels, func(i int) string { return kernels[i].Name }), err
+	}, toComplete)
+}
+
+func namesOf[T any](items []T, name func(int) string) []string {
+	out := make([]string, len(items))
+	for i := range items {
+		out[i] = name(i)
+	}
+	return out
+}

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api/client"
+	"banger/internal/daemonctl"
+	"banger/internal/doctor"
+)
+
+// DoctorOptions are the inputs of `banger doctor`.
+type DoctorOptions struct {
+	JSON   bool
+	Stdout io.Writer
+}
+
+func newDoctorCmd(a *app) *cobra.Command {
+	opts := DoctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that this host can run banger VMs",
+		Long: `Check this host for what banger needs: KVM and which kind it is, Firecracker
+or QEMU, the image-building and network tools, privileges, free disk space,
+the daemon, the config file, and the VM sizes banger will use by default
+(with where each value comes from).
+
+Each check prints ok, warn or FAIL, and a one-line fix for anything that is
+not ok. The exit status is 1 when any check fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Stdout = a.stdout
+			return a.doctor(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) doctor(ctx context.Context, opts DoctorOptions) error {
+	if a.dirsErr != nil {
+		return a.dirsErr
+	}
+	checks := append([]doctor.Check{a.configCheck()}, doctor.Checks(a.doctorOptions())...)
+	results := doctor.Run(ctx, checks)
+	var err error
+	if opts.JSON {
+		err = writeJSON(opts.Stdout, results)
+	} else {
+		err = doctor.Write(opts.Stdout, results)
+	}
+	if err != nil {
+		return err
+	}
+	if doctor.Failed(results) {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+func (a *app) doctorOptions() doctor.Options {
+	d := a.defaults
+	return doctor.Options{
+		VMM:            string(a.cfg.VMM),
+		FirecrackerBin: a.cfg.FirecrackerBin,
+		StateDir:       a.dirs.State,
+		ConfigPath:     a.dirs.ConfigFile(),
+		Defaults: []doctor.DefaultField{
+			{Name: "vcpu", Value: fmt.Sprint(d.VCPU.V), Provenance: string(d.VCPU.From)},
+			{Name: "memory_mib", Value: fmt.Sprint(d.MemoryMiB.V), Provenance: string(d.MemoryMiB.From)},
+			{Name: "disk_size", Value: d.DiskSize.V.String(), Provenance: string(d.DiskSize.From)},
+		},
+		Daemon: func(ctx context.Context) (doctor.DaemonStatus, error) {
+			info, err := a.ctl.Client.Daemon(ctx)
+			if errors.Is(err, client.ErrNotRunning) {
+				return doctor.DaemonStatus{Socket: a.dirs.Socket()}, nil
+			}
+			if err != nil {
+				return doctor.DaemonStatus{}, err
+			}
+			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket}, nil
+		},
+		DaemonBin: daemonctl.BinaryPath,
+	}
+}
+
+// configCheck reports whether the config file parses.
+func (a *app) configCheck() doctor.Check {
+	return doctor.Check{Name: "config", Run: func(context.Context) doctor.Result {
+		r := doctor.Result{Name: "config", Status: doctor.Pass, Summary: a.dirs.ConfigFile()}
+		if a.cfgErr != nil {
+			r.Status, r.Summary = doctor.Fail, a.cfgErr.Error()
+			r.Fix = "correct the config file; every key is optional, so an empty file is valid"
+		}
+		return r
+	}}
+}

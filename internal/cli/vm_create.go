@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+)
+
+// VMCreateOptions are the inputs of `banger vm create`.
+type VMCreateOptions struct {
+	Spec           VMSpecOptions
+	Stdout, Stderr io.Writer
+}
+
+func newVMCreateCmd(a *app) *cobra.Command {
+	opts := VMCreateOptions{}
+	cmd := &cobra.Command{
+		Use:   "create [flags]",
+		Short: "Create and boot a VM without connecting to it",
+		Long: `Create a VM from an image and boot it, without opening a shell.
+
+It prints a spec line with the VM's size first, then the VM's name.
+
+` + specHelp(a),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Stdout, opts.Stderr = a.stdout, a.stderr
+			return a.vmCreate(cmd.Context(), opts)
+		},
+	}
+	a.addSpecFlags(cmd, &opts.Spec)
+	return cmd
+}
+
+func (a *app) vmCreate(ctx context.Context, opts VMCreateOptions) error {
+	req, err := opts.Spec.request()
+	if err != nil {
+		return err
+	}
+	printSpec(opts.Stderr, req)
+	var vm api.VM
+	err = a.call(ctx, func(c *client.Client) (err error) {
+		vm, err = c.CreateVM(ctx, req)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.Stdout, vm.Name)
+	return err
+}

@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/config"
+)
+
+func newVMListCmd(a *app) *cobra.Command {
+	return lister[api.VM]{
+		use:   "list",
+		short: "List VMs",
+		long:  "List every VM with its state, image, driver, size and address.",
+		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.VM, error) {
+			return c.ListVMs(ctx)
+		},
+		empty:  "No VMs. `banger vm run` boots one.",
+		header: []string{"NAME", "STATE", "IMAGE", "VMM", "VCPU", "MEMORY", "DISK", "IP", "CREATED"},
+		row: func(now time.Time, v api.VM) []string {
+			return []string{v.Name, v.State, v.Image, orDash(v.VMM), strconv.Itoa(v.VCPU),
+				fmt.Sprintf("%d MiB", v.MemoryMiB), config.Size(v.DiskBytes).String(), orDash(v.IP), ago(now, v.CreatedAt)}
+		},
+	}.command(a)
+}

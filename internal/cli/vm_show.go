@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/config"
+)
+
+// VMShowOptions are the inputs of `banger vm show`.
+type VMShowOptions struct {
+	Name   string
+	JSON   bool
+	Stdout io.Writer
+}
+
+func newVMShowCmd(a *app) *cobra.Command {
+	opts := VMShowOptions{}
+	cmd := &cobra.Command{
+		Use:               "show NAME",
+		Short:             "Show one VM in detail",
+		Long:              "Show everything banger knows about one VM: state, image, kernel, driver, size and address.",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name, opts.Stdout = args[0], a.stdout
+			return a.vmShow(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) vmShow(ctx context.Context, opts VMShowOptions) error {
+	var vm api.VM
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		vm, err = c.GetVM(ctx, opts.Name)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return writeJSON(opts.Stdout, vm)
+	}
+	t := newTable(opts.Stdout, "name:", vm.Name)
+	t.row("state:", vm.State)
+	t.row("image:", vm.Image)
+	t.row("kernel:", orDash(vm.Kernel))
+	t.row("vmm:", orDash(vm.VMM))
+	t.row("spec:", fmt.Sprintf("%d vcpu · %d MiB · %s disk", vm.VCPU, vm.MemoryMiB, config.Size(vm.DiskBytes)))
+	t.row("ip:", orDash(vm.IP))
+	t.row("created:", vm.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+	return t.flush()
+}

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/config"
+	"banger/internal/errdefs"
+	"banger/internal/vmname"
+)
+
+// VMSpecOptions are the VM shape flags that vm create and vm run share.
+type VMSpecOptions struct {
+	Name      string
+	Image     string
+	Kernel    string
+	VCPU      int
+	MemoryMiB int
+	DiskSize  config.Size
+}
+
+// sizeValue lets a config.Size be a flag ("8G", "512M", "16GiB").
+type sizeValue struct{ s *config.Size }
+
+func (v sizeValue) String() string { return v.s.String() }
+func (v sizeValue) Type() string   { return "size" }
+func (v sizeValue) Set(s string) error {
+	size, err := config.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.s = size
+	return nil
+}
+
+// addSpecFlags registers the shape flags with the resolved defaults, so
+// --help shows what a VM would get on this host with this config.
+func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
+	d := a.defaults
+	o.VCPU, o.MemoryMiB, o.DiskSize = d.VCPU.V, d.MemoryMiB.V, d.DiskSize.V
+	f := cmd.Flags()
+	f.StringVar(&o.Name, "name", "", "VM name, a DNS label (default: a generated name)")
+	f.StringVar(&o.Image, "image", a.cfg.DefaultImageName, "image to boot; pulled on demand")
+	f.StringVar(&o.Kernel, "kernel", "", "kernel to boot (default: the image's kernel)")
+	f.IntVar(&o.VCPU, "vcpu", o.VCPU, fmt.Sprintf("virtual CPUs [%s]", d.VCPU.From))
+	f.IntVar(&o.MemoryMiB, "memory", o.MemoryMiB, fmt.Sprintf("memory in MiB [%s]", d.MemoryMiB.From))
+	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
+	_ = cmd.RegisterFlagCompletionFunc("image", a.completeImages)
+	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
+	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
+}
+
+// specHelp explains where the flag defaults come from.
+func specHelp(a *app) string {
+	return fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
+else from this host ([auto]: a quarter of the CPUs up to 4, an eighth of the
+memory up to 8 GiB, an 8G disk), else from built-in minimums ([builtin]).`, a.dirs.ConfigFile())
+}
+
+// request validates the options and builds the API request.
+func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
+	if o.Name != "" {
+		if err := vmname.Validate(o.Name); err != nil {
+			return api.CreateVMRequest{}, err
+		}
+	}
+	if o.Image == "" {
+		return api.CreateVMRequest{}, errdefs.InvalidArgument("no image: pass --image or set default_image_name in the config")
+	}
+	if o.VCPU < 1 {
+		return api.CreateVMRequest{}, errdefs.InvalidArgument("--vcpu %d: a VM needs at least 1 vcpu", o.VCPU)
+	}
+	if o.MemoryMiB < 128 {
+		return api.CreateVMRequest{}, errdefs.InvalidArgument("--memory %d: a VM needs at least 128 MiB", o.MemoryMiB)
+	}
+	if o.DiskSize < config.MinDiskSize {
+		return api.CreateVMRequest{}, errdefs.InvalidArgument("--disk-size %s: the work disk must be at least %s", o.DiskSize, config.MinDiskSize)
+	}
+	return api.CreateVMRequest{
+		Name: o.Name, Image: o.Image, Kernel: o.Kernel,
+		VCPU: o.VCPU, MemoryMiB: o.MemoryMiB, DiskBytes: int64(o.DiskSize),
+	}, nil
+}
+
+// printSpec writes the spec line a user sees before a VM is made.
+func printSpec(w io.Writer, req api.CreateVMRequest) {
+	fmt.Fprintln(w, config.SpecLine(req.VCPU, req.MemoryMiB, config.Size(req.DiskBytes)))
+}

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Each check returns an error whose message says what is wrong with a value
+// and how to fix it. The decoder adds the file, line and key.
+
+func checkImageName(s string) error {
+	if s == "" {
+		return fmt.Errorf("the image name is empty; remove the key to use the default, %s", DefaultImageName)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return fmt.Errorf("image name %q contains %q; image names have no spaces or control characters", s, s[i:i+1])
+	}
+	return nil
+}
+
+// checkOptionalPath accepts "" (meaning unset) or any path without a NUL.
+func checkOptionalPath(s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return errors.New("the path contains a NUL byte; remove it")
+	}
+	return nil
+}
+
+func checkVMM(s string) error {
+	switch VMM(s) {
+	case VMMAuto, VMMFirecracker, VMMQEMU:
+		return nil
+	}
+	hint := "use auto, firecracker or qemu"
+	if c := closest(s, []string{string(VMMAuto), string(VMMFirecracker), string(VMMQEMU)}); c != "" {
+		hint = fmt.Sprintf("did you mean %q? The choices are auto, firecracker and qemu", c)
+	}
+	return fmt.Errorf("%q is not a supported VMM; %s", s, hint)
+}
+
+// checkListenAddr accepts "" (web UI off) or host:port with a port from 1 to
+// 65535; the host may be empty (all interfaces), an IP or a host name.
+func checkListenAddr(s string) error {
+	if s == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port; write it like \"127.0.0.1:7777\"", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q in %q is not a number from 1 to 65535; write it like \"127.0.0.1:7777\"", port, s)
+	}
+	if _, err := netip.ParseAddr(host); err == nil || host == "" || validHostName(host) {
+		return nil
+	}
+	return fmt.Errorf("host %q in %q is neither an IP address nor a host name; write it like \"127.0.0.1:7777\"", host, s)
+}
+
+func validHostName(h string) bool {
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkBridgeName applies the kernel's rules for interface names, narrowed
+// to characters that are safe everywhere.
+func checkBridgeName(s string) error {
+	const rule = "use 1 to 15 letters, digits, '_', '.' or '-', like \"banger0\""
+	if s == "" || len(s) > 15 || s == "." || s == ".." {
+		return fmt.Errorf("%q is not a valid interface name; %s", s, rule)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return fmt.Errorf("%q is not a valid interface name; %s", s, rule)
+		}
+	}
+	return nil
+}
+
+// checkSubnet accepts an IPv4 network in CIDR form, /16 to /29, written
+// with its network address.
+func checkSubnet(s string) error {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() {
+		return fmt.Errorf("%q is not an IPv4 subnet; write it in CIDR form, like %q", s, DefaultBridgeSubnet)
+	}
+	if p.Bits() < 16 || p.Bits() > 29 {
+		return fmt.Errorf("prefix /%d in %q is out of range; use /16 to /29, like %q", p.Bits(), s, DefaultBridgeSubnet)
+	}
+	if m := p.Masked(); m != p {
+		return fmt.Errorf("%q has host bits set; use the network address, %q", s, m.String())
+	}
+	return nil
+}
+
+func checkDiskSize(s string) error {
+	size, err := ParseSize(s)
+	if err != nil {
+		return err
+	}
+	if size < MinDiskSize {
+		return fmt.Errorf("disk size %s is too small; use at least %s", size, MinDiskSize)
+	}
+	return nil
+}

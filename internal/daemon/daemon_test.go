@@ -1,0 +1,186 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/errdefs"
+	"banger/internal/paths"
+	"banger/internal/version"
+)
+
+// startDaemon serves a daemon on temp dirs and returns a client for it and
+// a function that stops it and reports Serve's error.
+func startDaemon(t *testing.T) (paths.Dirs, *client.Client, func() error) {
+	t.Helper()
+	dir := t.TempDir()
+	run, err := os.MkdirTemp("", "bgd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(run) })
+	dirs := paths.Dirs{Config: dir + "/config", State: dir + "/state", Cache: dir + "/cache", Runtime: run + "/banger"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, dirs, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	c := &client.Client{Socket: dirs.Socket()}
+	waitFor(t, func() bool { _, err := c.Daemon(context.Background()); return err == nil })
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("daemon did not stop within 15s")
+			return nil
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return dirs, c, stop
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawGet sends a GET with extra headers straight to the socket.
+func rawGet(t *testing.T, socket, path string, header http.Header) *http.Response {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	}}}
+	req, _ := http.NewRequest(http.MethodGet, "http://bangerd"+path, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestDaemonInfoAndFiles(t *testing.T) {
+	dirs, c, stop := startDaemon(t)
+	info, err := c.Daemon(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Version != version.Version || info.PID != os.Getpid() || info.Schema < 1 {
+		t.Fatalf("daemon info = %+v", info)
+	}
+	fi, err := os.Stat(dirs.Socket())
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if _, err := os.Stat(dirs.PIDFile()); err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Serve returned %v after a clean stop", err)
+	}
+	for _, p := range []string{dirs.Socket(), dirs.PIDFile()} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still exists after shutdown", filepath.Base(p))
+		}
+	}
+}
+
+func TestSecondDaemonRefused(t *testing.T) {
+	dirs, _, _ := startDaemon(t)
+	err := Serve(context.Background(), dirs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second Serve = %v, want ErrAlreadyRunning", err)
+	}
+	// The loser must not have touched the winner's socket.
+	if _, err := os.Stat(dirs.Socket()); err != nil {
+		t.Fatalf("socket gone after a refused second daemon: %v", err)
+	}
+}
+
+func TestBrowserRequestsRefused(t *testing.T) {
+	dirs, _, _ := startDaemon(t)
+	for _, h := range []string{"Origin", "Referer"} {
+		resp := rawGet(t, dirs.Socket(), "/v1/vms", http.Header{h: {"http://evil.example"}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("request with %s: status %d, want 403", h, resp.StatusCode)
+		}
+	}
+	if resp := rawGet(t, dirs.Socket(), "/v1/vms", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("plain request: status %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestVersionMismatchRefusedBeforeActing(t *testing.T) {
+	dirs, _, _ := startDaemon(t)
+	old := &client.Client{Socket: dirs.Socket(), Version: "0.0.0-other"}
+	_, err := old.ListVMs(context.Background())
+	var mm *client.VersionMismatchError
+	if !errors.As(err, &mm) || mm.Daemon != version.Version {
+		t.Fatalf("ListVMs from another version = %v, want a VersionMismatchError naming %s", err, version.Version)
+	}
+	// Inspecting and stopping stay open to any version.
+	if _, err := old.Daemon(context.Background()); err != nil {
+		t.Fatalf("GET /v1/daemon from another version: %v", err)
+	}
+	resp := rawGet(t, dirs.Socket(), "/v1/vms", nil)
+	if got := resp.Header.Get(api.VersionHeader); got != version.Version {
+		t.Fatalf("version header = %q, want %q", got, version.Version)
+	}
+}
+
+func TestErrorsKeepTheirKind(t *testing.T) {
+	dirs, c, _ := startDaemon(t)
+	_, err := c.GetVM(context.Background(), "nope")
+	if !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("GetVM(nope) = %v, want not_found naming the vm", err)
+	}
+	resp := rawGet(t, dirs.Socket(), "/v2/whatever", nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown route: status %d, want 404", resp.StatusCode)
+	}
+	_, err = c.CreateVM(context.Background(), api.CreateVMRequest{Name: "Bad Name", Image: "x", VCPU: 1, MemoryMiB: 512, DiskBytes: 1 << 30})
+	if !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("CreateVM(bad name) = %v, want invalid_argument", err)
+	}
+}
+
+func TestShutdownRoute(t *testing.T) {
+	dirs, c, stop := startDaemon(t)
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Serve after shutdown request = %v", err)
+	}
+	if _, err := os.Stat(dirs.Socket()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("socket left behind")
+	}
+	if _, err := c.Daemon(context.Background()); !errors.Is(err, client.ErrNotRunning) {
+		t.Fatalf("after shutdown: %v, want ErrNotRunning", err)
+	}
+}

@@ -1,0 +1,114 @@
+package daemon
+
+import (
+	"net/http"
+	"os"
+
+	"banger/internal/api"
+	"banger/internal/errdefs"
+	"banger/internal/store"
+	"banger/internal/version"
+	"banger/internal/vmname"
+)
+
+func (s *server) getDaemon(w http.ResponseWriter, r *http.Request) {
+	schema, err := s.store.SchemaVersion(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.DaemonInfo{
+		Version:   version.Version,
+		PID:       os.Getpid(),
+		Socket:    s.dirs.Socket(),
+		StartedAt: s.started.UTC(),
+		StateDir:  s.dirs.State,
+		LogFile:   s.dirs.LogFile(),
+		Schema:    schema,
+	})
+}
+
+func (s *server) postShutdown(w http.ResponseWriter, r *http.Request) {
+	s.log.Info("shutdown requested")
+	writeJSON(w, http.StatusOK, struct{}{})
+	s.shutdown()
+}
+
+func (s *server) listVMs(w http.ResponseWriter, r *http.Request) {
+	vms, err := s.store.ListVMs(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]api.VM, 0, len(vms))
+	for _, v := range vms {
+		out = append(out, vmToAPI(v))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) getVM(w http.ResponseWriter, r *http.Request) {
+	v, err := s.store.GetVM(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, vmToAPI(v))
+}
+
+func (s *server) createVM(w http.ResponseWriter, r *http.Request) {
+	var req api.CreateVMRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := vmname.Validate(req.Name); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
+		writeError(w, errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive"))
+		return
+	}
+	writeError(w, errdefs.FailedPrecondition("this bangerd (%s) cannot boot VMs yet: VM support lands in a later release", version.Version))
+}
+
+func (s *server) listImages(w http.ResponseWriter, r *http.Request) {
+	images, err := s.store.ListImages(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]api.Image, 0, len(images))
+	for _, im := range images {
+		out = append(out, api.Image{Name: im.Name, Source: im.Source, Kernel: im.Kernel, SizeBytes: im.SizeBytes, CreatedAt: im.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) listKernels(w http.ResponseWriter, r *http.Request) {
+	kernels, err := s.store.ListKernels(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]api.Kernel, 0, len(kernels))
+	for _, k := range kernels {
+		out = append(out, api.Kernel{Name: k.Name, Version: k.Version, Source: k.Source, CreatedAt: k.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listSessions reports sessions; the guest agent that holds them arrives in
+// a later release, so there are none yet.
+func (s *server) listSessions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, []api.Session{})
+}
+
+func vmToAPI(v store.VM) api.VM {
+	return api.VM{
+		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
+		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
+		CreatedAt: v.CreatedAt,
+	}
+}

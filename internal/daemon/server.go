@@ -1,0 +1,159 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"banger/internal/api"
+	"banger/internal/errdefs"
+	"banger/internal/paths"
+	"banger/internal/store"
+	"banger/internal/version"
+)
+
+type server struct {
+	dirs     paths.Dirs
+	store    *store.Store
+	log      *slog.Logger
+	started  time.Time
+	shutdown func()
+}
+
+func newServer(dirs paths.Dirs, st *store.Store, log *slog.Logger, shutdown func()) *server {
+	return &server{dirs: dirs, store: st, log: log, started: time.Now(), shutdown: shutdown}
+}
+
+// routes builds the API mux wrapped in the guard middleware.
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	p := api.Prefix
+	mux.HandleFunc("GET "+p+"/daemon", s.getDaemon)
+	mux.HandleFunc("POST "+p+"/daemon/shutdown", s.postShutdown)
+	mux.HandleFunc("GET "+p+"/vms", s.listVMs)
+	mux.HandleFunc("GET "+p+"/vms/{name}", s.getVM)
+	mux.HandleFunc("POST "+p+"/vms", s.createVM)
+	mux.HandleFunc("GET "+p+"/images", s.listImages)
+	mux.HandleFunc("GET "+p+"/kernels", s.listKernels)
+	mux.HandleFunc("GET "+p+"/sessions", s.listSessions)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))
+	})
+	return s.guard(mux)
+}
+
+type peerKey struct{}
+
+// withPeer records the connecting process's credentials.
+func withPeer(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *unix.Ucred
+	_ = raw.Control(func(fd uintptr) {
+		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if cred == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, peerKey{}, cred)
+}
+
+// guard refuses callers that are not the daemon's owner (or root), requests
+// that a browser made (Origin or Referer set), and clients of another
+// version, before any handler runs. It stamps every answer with our version.
+func (s *server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(api.VersionHeader, version.Version)
+		cred, _ := r.Context().Value(peerKey{}).(*unix.Ucred)
+		if cred == nil || (cred.Uid != uint32(os.Getuid()) && cred.Uid != 0) {
+			s.log.Warn("refused caller", "uid", uidOf(cred))
+			writeStatus(w, http.StatusForbidden, api.Error{Kind: string(errdefs.KindFailedPrecondition), Message: "bangerd serves only its owner"})
+			return
+		}
+		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
+			writeStatus(w, http.StatusForbidden, api.Error{Kind: string(errdefs.KindFailedPrecondition), Message: "requests from web pages are refused"})
+			return
+		}
+		if v := r.Header.Get(api.VersionHeader); v != "" && v != version.Version && !versionExempt(r) {
+			writeStatus(w, http.StatusConflict, api.Error{Kind: api.KindVersionMismatch, Message: "bangerd is version " + version.Version})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// versionExempt lists the routes any client version may call, so a CLI can
+// always inspect and stop a daemon of another version.
+func versionExempt(r *http.Request) bool {
+	switch r.URL.Path {
+	case api.Prefix + "/daemon", api.Prefix + "/daemon/shutdown":
+		return true
+	}
+	return false
+}
+
+func uidOf(c *unix.Ucred) int64 {
+	if c == nil {
+		return -1
+	}
+	return int64(c.Uid)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeStatus(w http.ResponseWriter, status int, e api.Error) {
+	writeJSON(w, status, api.ErrorResponse{Error: e})
+}
+
+// statusOf maps an error kind to its HTTP status.
+func statusOf(kind errdefs.Kind) int {
+	switch kind {
+	case errdefs.KindNotFound:
+		return http.StatusNotFound
+	case errdefs.KindAlreadyExists:
+		return http.StatusConflict
+	case errdefs.KindInvalidArgument:
+		return http.StatusBadRequest
+	case errdefs.KindFailedPrecondition:
+		return http.StatusPreconditionFailed
+	case errdefs.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := api.ErrorFrom(err)
+	writeStatus(w, statusOf(errdefs.Kind(e.Kind)), e)
+}
+
+// decode reads a JSON request body, refusing unknown fields.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errdefs.InvalidArgument("request body larger than %d bytes", mbe.Limit)
+		}
+		return errdefs.InvalidArgument("bad request body: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package doctor
+
+import "context"
+
+// DefaultField is one VM default and where its value came from
+// ("config", "auto" or "builtin").
+type DefaultField struct {
+	Name       string `json:"name"`
+	Value      string `json:"value"`
+	Provenance string `json:"provenance"`
+}
+
+// DaemonStatus is what a daemon probe found.
+type DaemonStatus struct {
+	Running bool
+	Version string
+	PID     int
+	Socket  string
+}
+
+// Options are the plain values the checks need from the config and the CLI.
+type Options struct {
+	VMM            string // "auto", "firecracker" or "qemu"; "" means auto
+	FirecrackerBin string // configured path; "" looks on PATH
+	StateDir       string // where images and disks live
+	ConfigPath     string // where the user overrides the VM defaults
+	Defaults       []DefaultField
+	// Daemon probes the daemon; it must not start it.
+	Daemon func(ctx context.Context) (DaemonStatus, error)
+	// DaemonBin returns where bangerd would be started from.
+	DaemonBin func() (string, error)
+	Host      Host // nil means LocalHost
+}
+
+// Checks returns every host check, in the order they are reported.
+func Checks(opts Options) []Check {
+	if opts.Host == nil {
+		opts.Host = LocalHost{}
+	}
+	checks := []Check{
+		{Name: "kvm", Run: func(context.Context) Result { return checkKVM(opts.Host) }},
+		{Name: "firecracker", Run: func(ctx context.Context) Result { return checkFirecracker(ctx, opts) }},
+		{Name: "qemu", Run: func(ctx context.Context) Result { return checkQEMU(ctx, opts) }},
+	}
+	for _, t := range tools {
+		checks = append(checks, Check{Name: t.name, Run: func(context.Context) Result { return checkTool(opts.Host, t) }})
+	}
+	return append(checks,
+		Check{Name: "privileges", Run: func(ctx context.Context) Result { return checkPrivileges(ctx, opts.Host) }},
+		Check{Name: "disk", Run: func(context.Context) Result { return checkDisk(opts.Host, opts.StateDir) }},
+		Check{Name: "daemon", Run: func(ctx context.Context) Result { return checkDaemon(ctx, opts) }},
+		Check{Name: "vm defaults", Run: func(context.Context) Result { return checkDefaults(opts) }},
+	)
+}
+
+func pass(name, summary string) Result {
+	return Result{Name: name, Status: Pass, Summary: summary}
+}
+
+func warn(name, summary, fix string) Result {
+	return Result{Name: name, Status: Warn, Summary: summary, Fix: fix}
+}
+
+func fail(name, summary, fix string) Result {
+	return Result{Name: name, Status: Fail, Summary: summary, Fix: fix}
+}

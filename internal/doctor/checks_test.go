@@ -1,0 +1,42 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+func TestChecksOnFakeHost(t *testing.T) {
+	opts := Options{
+		VMM: "auto", StateDir: "/var/lib/banger", ConfigPath: "/c.toml", Host: goodHost(),
+		Defaults:  []DefaultField{{"vcpu", "2", "auto"}},
+		Daemon:    func(context.Context) (DaemonStatus, error) { return DaemonStatus{}, nil },
+		DaemonBin: func() (string, error) { return "/usr/bin/bangerd", nil },
+	}
+	results := Run(context.Background(), Checks(opts))
+	want := []string{"kvm", "firecracker", "qemu", "debootstrap", "mkfs.ext4", "ip", "nft", "ssh",
+		"privileges", "disk", "daemon", "vm defaults"}
+	if len(results) != len(want) {
+		t.Fatalf("got %d results, want %d", len(results), len(want))
+	}
+	for i, r := range results {
+		if r.Name != want[i] || r.Status != Pass {
+			t.Errorf("result %d: %+v, want %s ok", i, r, want[i])
+		}
+	}
+}
+
+// TestChecksOnRealHost only checks that the real probes run and report.
+func TestChecksOnRealHost(t *testing.T) {
+	opts := Options{
+		VMM: "auto", StateDir: t.TempDir() + "/not/yet", ConfigPath: "/nonexistent/config.toml",
+		Daemon:    func(context.Context) (DaemonStatus, error) { return DaemonStatus{}, nil },
+		DaemonBin: func() (string, error) { return "", errors.New("no bangerd") },
+	}
+	for _, r := range Run(context.Background(), Checks(opts)) {
+		if r.Name == "" || r.Summary == "" {
+			t.Errorf("result without name or summary: %+v", r)
+		}
+		t.Logf("%-5v %-12s %s", r.Status, r.Name, r.Summary)
+	}
+}

@@ -1,0 +1,76 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+const (
+	gib           = 1 << 30
+	diskFailBelow = 2 * gib
+	diskWarnBelow = 10 * gib
+)
+
+func checkPrivileges(ctx context.Context, h Host) Result {
+	const name = "privileges"
+	if h.Geteuid() == 0 {
+		return pass(name, "running as root")
+	}
+	if h.PasswordlessSudo(ctx) {
+		return pass(name, "passwordless sudo")
+	}
+	return warn(name, "not root and sudo asks for a password; network setup needs root",
+		"run banger as root, or allow passwordless sudo for this user")
+}
+
+// checkDisk reports the free space where images and disks will live.
+func checkDisk(h Host, dir string) Result {
+	const name = "disk"
+	if dir == "" {
+		return warn(name, "state directory unknown", "set XDG_STATE_HOME or HOME")
+	}
+	free, err := h.FreeBytes(existingAncestor(h, dir))
+	if err != nil {
+		return warn(name, "cannot read free space: "+err.Error(), "check that "+dir+" is on a mounted filesystem")
+	}
+	summary := fmt.Sprintf("%s free in %s", humanBytes(free), dir)
+	switch {
+	case free < diskFailBelow:
+		return fail(name, summary+"; images and VM disks need at least 2 GiB",
+			"free up space on the filesystem holding "+dir)
+	case free < diskWarnBelow:
+		return warn(name, summary+"; an image and a few VMs need about 10 GiB",
+			"free up space on the filesystem holding "+dir)
+	}
+	return pass(name, summary)
+}
+
+// existingAncestor returns dir, or its nearest ancestor that exists.
+func existingAncestor(h Host, dir string) string {
+	dir = filepath.Clean(dir)
+	for {
+		if _, err := h.Stat(dir); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		dir = parent
+	}
+}
+
+// humanBytes formats n in binary units with one decimal, e.g. "53.2 GiB".
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 4 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[i])
+}

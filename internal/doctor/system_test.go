@@ -1,0 +1,98 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestTools(t *testing.T) {
+	h := goodHost()
+	for _, tl := range tools {
+		expect(t, checkTool(h, tl), Pass, "/")
+	}
+	h.paths = map[string]string{}
+	for _, tl := range tools {
+		r := checkTool(h, tl)
+		expect(t, r, Fail, "not found")
+		if r.Fix != "sudo apt-get install "+tl.pkg {
+			t.Errorf("%s: fix %q", tl.name, r.Fix)
+		}
+	}
+}
+
+func TestPrivileges(t *testing.T) {
+	h := goodHost()
+	expect(t, checkPrivileges(context.Background(), h), Pass, "running as root")
+	h.euid = 1000
+	h.sudo = true
+	expect(t, checkPrivileges(context.Background(), h), Pass, "passwordless sudo")
+	h.sudo = false
+	r := checkPrivileges(context.Background(), h)
+	expect(t, r, Warn, "network setup needs root")
+	if !strings.Contains(r.Fix, "passwordless sudo") {
+		t.Fatalf("fix %q", r.Fix)
+	}
+}
+
+func TestDisk(t *testing.T) {
+	h := goodHost()
+	dir := "/var/lib/banger/state"
+	h.free = 53*gib + gib/5
+	expect(t, checkDisk(h, dir), Pass, "53.2 GiB free in "+dir)
+	if h.freeAt != "/var/lib" {
+		t.Fatalf("free space asked of %q, want nearest existing ancestor /var/lib", h.freeAt)
+	}
+	h.free = 5 * gib
+	expect(t, checkDisk(h, dir), Warn, "5.0 GiB free")
+	h.free = gib
+	expect(t, checkDisk(h, dir), Fail, "1.0 GiB free")
+	h.freeErr = errors.New("no such device")
+	expect(t, checkDisk(h, dir), Warn, "cannot read free space")
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[uint64]string{512: "512 B", 1536: "1.5 KiB", 3 << 20: "3.0 MiB", 2 << 40: "2.0 TiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestDaemon(t *testing.T) {
+	running := func(context.Context) (DaemonStatus, error) {
+		return DaemonStatus{Running: true, Version: "v1.2.3", PID: 42}, nil
+	}
+	stopped := func(context.Context) (DaemonStatus, error) { return DaemonStatus{Socket: "/run/b.sock"}, nil }
+	broken := func(context.Context) (DaemonStatus, error) { return DaemonStatus{}, errors.New("version mismatch") }
+	found := func() (string, error) { return "/usr/local/bin/bangerd", nil }
+	missing := func() (string, error) { return "", errors.New("no bangerd") }
+	ctx := context.Background()
+
+	expect(t, checkDaemon(ctx, Options{Daemon: running, DaemonBin: missing}), Pass, "bangerd v1.2.3 running (pid 42)")
+	expect(t, checkDaemon(ctx, Options{Daemon: stopped, DaemonBin: found}), Pass,
+		"not running; starts on first use from /usr/local/bin/bangerd")
+	r := checkDaemon(ctx, Options{Daemon: stopped, DaemonBin: missing})
+	expect(t, r, Fail, "not running")
+	if !strings.Contains(r.Fix, "make install") {
+		t.Fatalf("fix %q", r.Fix)
+	}
+	expect(t, checkDaemon(ctx, Options{Daemon: broken, DaemonBin: found}), Fail, "version mismatch")
+}
+
+func TestDefaults(t *testing.T) {
+	r := checkDefaults(Options{ConfigPath: "/home/u/.config/banger/config.toml", Defaults: []DefaultField{
+		{"vcpu", "4", "auto"}, {"memory_mib", "8192", "config"}, {"disk_size", "8G", "builtin"},
+	}})
+	expect(t, r, Pass, "4 vcpu · 8192 MiB · 8G disk")
+	want := []string{
+		"vcpu        4     (auto)",
+		"memory_mib  8192  (config)",
+		"disk_size   8G    (builtin)",
+		"override in /home/u/.config/banger/config.toml under [vm_defaults]",
+	}
+	if strings.Join(r.Details, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("details:\n%s\nwant:\n%s", strings.Join(r.Details, "\n"), strings.Join(want, "\n"))
+	}
+}

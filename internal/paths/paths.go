@@ -1,0 +1,95 @@
+// Package paths resolves where banger keeps its files. Every location honours
+// the XDG base-directory variables, so tests can point banger at a temp dir.
+package paths
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Dirs are banger's base directories.
+type Dirs struct {
+	Config  string // config.toml, managed SSH keys
+	State   string // database, images, kernels, VM disks, daemon log
+	Cache   string // downloads and the OCI layer cache
+	Runtime string // daemon socket, pid and lock files
+}
+
+// maxSocketPath is the longest path a unix socket address can hold on Linux
+// (sun_path is 108 bytes including the terminating NUL).
+const maxSocketPath = 107
+
+// FromEnv resolves the directories from the environment, following the XDG
+// base-directory spec with HOME as the fallback. getenv is usually os.Getenv.
+func FromEnv(getenv func(string) string) (Dirs, error) {
+	home := getenv("HOME")
+	base := func(xdgVar, fallback string) (string, error) {
+		if v := getenv(xdgVar); v != "" {
+			if !filepath.IsAbs(v) {
+				return "", fmt.Errorf("%s=%q: must be an absolute path", xdgVar, v)
+			}
+			return filepath.Join(v, "banger"), nil
+		}
+		if home == "" {
+			return "", fmt.Errorf("neither %s nor HOME is set: set one of them", xdgVar)
+		}
+		return filepath.Join(home, fallback, "banger"), nil
+	}
+	var d Dirs
+	var err error
+	if d.Config, err = base("XDG_CONFIG_HOME", ".config"); err != nil {
+		return Dirs{}, err
+	}
+	if d.State, err = base("XDG_STATE_HOME", ".local/state"); err != nil {
+		return Dirs{}, err
+	}
+	if d.Cache, err = base("XDG_CACHE_HOME", ".cache"); err != nil {
+		return Dirs{}, err
+	}
+	d.Runtime = filepath.Join(d.State, "run")
+	if v := getenv("XDG_RUNTIME_DIR"); v != "" && filepath.IsAbs(v) {
+		d.Runtime = filepath.Join(v, "banger")
+	}
+	return d, nil
+}
+
+// Default resolves the directories from the process environment.
+func Default() (Dirs, error) { return FromEnv(os.Getenv) }
+
+// ConfigFile is the user's config file.
+func (d Dirs) ConfigFile() string { return filepath.Join(d.Config, "config.toml") }
+
+// Socket is the daemon's API socket.
+func (d Dirs) Socket() string { return filepath.Join(d.Runtime, "bangerd.sock") }
+
+// PIDFile holds the running daemon's process id.
+func (d Dirs) PIDFile() string { return filepath.Join(d.Runtime, "bangerd.pid") }
+
+// LockFile is held (flock) by the one running daemon.
+func (d Dirs) LockFile() string { return filepath.Join(d.Runtime, "bangerd.lock") }
+
+// LogFile is where an auto-started daemon writes its log.
+func (d Dirs) LogFile() string { return filepath.Join(d.State, "bangerd.log") }
+
+// Database is the daemon's SQLite store.
+func (d Dirs) Database() string { return filepath.Join(d.State, "banger.db") }
+
+// CheckSocket reports whether the socket path fits in a unix socket address.
+func (d Dirs) CheckSocket() error {
+	if p := d.Socket(); len(p) > maxSocketPath {
+		return fmt.Errorf("socket path %s is %d bytes, longer than the %d a unix socket allows: set XDG_RUNTIME_DIR to a shorter directory", p, len(p), maxSocketPath)
+	}
+	return nil
+}
+
+// EnsureRuntime creates the runtime directory, private to the owner.
+func (d Dirs) EnsureRuntime() error {
+	if err := os.MkdirAll(d.Runtime, 0o700); err != nil {
+		return fmt.Errorf("creating runtime dir: %w", err)
+	}
+	if err := os.Chmod(d.Runtime, 0o700); err != nil {
+		return fmt.Errorf("securing runtime dir: %w", err)
+	}
+	return nil
+}

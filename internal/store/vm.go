@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// VM is the record of one sandbox.
+type VM struct {
+	Name      string // unique, a DNS label
+	State     string // "created", "running", "stopped", ...
+	Image     string
+	Kernel    string
+	VMM       string // "qemu" or "firecracker"
+	VCPU      int
+	MemoryMiB int
+	DiskBytes int64
+	IP        string // "" until one is allocated
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+var vms = table[VM]{
+	noun:  "vm",
+	name:  "vms",
+	fixed: []string{"name", "created_at"},
+	columns: func(v *VM) []column {
+		return []column{
+			{"name", &v.Name},
+			{"state", &v.State},
+			{"image", &v.Image},
+			{"kernel", &v.Kernel},
+			{"vmm", &v.VMM},
+			{"vcpu", &v.VCPU},
+			{"memory_mib", &v.MemoryMiB},
+			{"disk_bytes", &v.DiskBytes},
+			{"ip", &v.IP},
+			{"created_at", (*unixNano)(&v.CreatedAt)},
+			{"updated_at", (*unixNano)(&v.UpdatedAt)},
+		}
+	},
+}
+
+// CreateVM records a new VM. Zero CreatedAt and UpdatedAt are set to now.
+func (s *Store) CreateVM(ctx context.Context, v VM) error {
+	now := s.now()
+	if v.CreatedAt.IsZero() {
+		v.CreatedAt = now
+	}
+	if v.UpdatedAt.IsZero() {
+		v.UpdatedAt = now
+	}
+	return vms.insert(ctx, s.db, v.Name, v)
+}
+
+// GetVM returns the VM called name.
+func (s *Store) GetVM(ctx context.Context, name string) (VM, error) {
+	return vms.get(ctx, s.db, name)
+}
+
+// ListVMs returns every VM, ordered by name.
+func (s *Store) ListVMs(ctx context.Context) ([]VM, error) {
+	return vms.list(ctx, s.db)
+}
+
+// UpdateVM overwrites the VM called v.Name with v and sets its UpdatedAt to
+// now. CreatedAt is never changed.
+func (s *Store) UpdateVM(ctx context.Context, v VM) error {
+	v.UpdatedAt = s.now()
+	return vms.update(ctx, s.db, v.Name, v)
+}
+
+// DeleteVM removes the VM called name.
+func (s *Store) DeleteVM(ctx context.Context, name string) error {
+	return vms.remove(ctx, s.db, name)
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"banger/internal/errdefs"
+)
+
+func testVM(name string) VM {
+	return VM{Name: name, State: "created", Image: "debian", VMM: "qemu", VCPU: 1, MemoryMiB: 512}
+}
+
+// setClock makes s read the time from *now.
+func setClock(s *Store, now *time.Time) {
+	s.now = func() time.Time { return *now }
+}
+
+func TestCreateVMSetsTimes(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	now := at(0)
+	setClock(s, &now)
+	if err := s.CreateVM(ctx, testVM("box")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetVM(ctx, "box")
+	if err != nil || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(now) {
+		t.Fatalf("GetVM = %+v, %v; want both times %v", got, err, now)
+	}
+}
+
+func TestVMTimesComeBackUTC(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	v := testVM("box")
+	v.CreatedAt = at(0).In(time.FixedZone("CET", 3600))
+	v.UpdatedAt = v.CreatedAt
+	if err := s.CreateVM(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetVM(ctx, "box")
+	if err != nil || got.CreatedAt != at(0) || got.CreatedAt.Location() != time.UTC {
+		t.Fatalf("CreatedAt = %v, %v; want %v in UTC", got.CreatedAt, err, at(0))
+	}
+}
+
+func TestUpdateVM(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	now := at(0)
+	setClock(s, &now)
+	if err := s.CreateVM(ctx, testVM("box")); err != nil {
+		t.Fatal(err)
+	}
+	now = at(5)
+	want := VM{"box", "running", "alpine", "6.6", "firecracker", 4, 2048, 1 << 30, "10.0.0.3", at(0), at(5)}
+	changed := want
+	changed.CreatedAt = at(99) // ignored: CreatedAt never changes
+	if err := s.UpdateVM(ctx, changed); err != nil {
+		t.Fatalf("UpdateVM: %v", err)
+	}
+	if got, err := s.GetVM(ctx, "box"); err != nil || got != want {
+		t.Fatalf("after update GetVM = %+v, %v\nwant %+v", got, err, want)
+	}
+	err := s.UpdateVM(ctx, testVM("ghost"))
+	if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != `vm "ghost" not found` {
+		t.Fatalf("UpdateVM of missing vm = %v, want not-found", err)
+	}
+}
+
+func TestInvalidVMRefused(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	bad := map[string]func(*VM){
+		"empty name": func(v *VM) { v.Name = "" },
+		"zero vcpu":  func(v *VM) { v.VCPU = 0 },
+		"no memory":  func(v *VM) { v.MemoryMiB = 0 },
+		"bad vmm":    func(v *VM) { v.VMM = "xen" },
+	}
+	for what, spoil := range bad {
+		v := testVM("box")
+		spoil(&v)
+		if err := s.CreateVM(ctx, v); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("%s: CreateVM = %v, want invalid-argument", what, err)
+		}
+	}
+	if vms, err := s.ListVMs(ctx); err != nil || len(vms) != 0 {
+		t.Errorf("ListVMs = %v, %v; want none", vms, err)
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			v := testVM(fmt.Sprintf("vm-%02d", i))
+			if errs[i] = s.CreateVM(ctx, v); errs[i] != nil {
+				return
+			}
+			v.State = "running"
+			errs[i] = s.UpdateVM(ctx, v)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	if vms, err := s.ListVMs(ctx); err != nil || len(vms) != n {
+		t.Fatalf("ListVMs = %d vms, %v; want %d", len(vms), err, n)
+	}
+}

@@ -1,0 +1,195 @@
+// Package cli_test drives the real banger and bangerd binaries through
+// testscript scripts in testdata/, each with its XDG directories in a temp
+// dir. The scripts read like a user's session at a terminal.
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"banger/internal/api/client"
+	"banger/internal/store"
+)
+
+// Versions stamped into the binaries under test.
+const (
+	testVersion  = "test-1"
+	otherVersion = "test-0"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "banger-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	builds := []struct{ out, pkg, version string }{
+		{"banger", "banger/cmd/banger", testVersion},
+		{"bangerd", "banger/cmd/bangerd", testVersion},
+		{"bangerd-other", "banger/cmd/bangerd", otherVersion},
+	}
+	for _, b := range builds {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out),
+			"-ldflags", "-X banger/internal/version.Version="+b.version, b.pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", b.out, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		Setup:               setup,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon},
+		RequireExplicitExec: true,
+	})
+}
+
+// setup gives each script its own XDG tree, a short runtime dir for the
+// socket, the host-derived defaults to compare with, and a teardown that
+// stops any daemon the script left running.
+func setup(env *testscript.Env) error {
+	runtimeDir, err := os.MkdirTemp("", "bgr")
+	if err != nil {
+		return err
+	}
+	work := env.WorkDir
+	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+	env.Setenv("HOME", filepath.Join(work, "home"))
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
+	env.Setenv("XDG_STATE_HOME", filepath.Join(work, "state"))
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(work, "cache"))
+	env.Setenv("XDG_RUNTIME_DIR", runtimeDir)
+	env.Setenv("BANGER_DAEMON_BIN", filepath.Join(binDir, "bangerd"))
+	env.Setenv("OTHER_BANGERD", filepath.Join(binDir, "bangerd-other"))
+	env.Setenv("TEST_VERSION", testVersion)
+	env.Setenv("OTHER_VERSION", otherVersion)
+	vcpu, vcpuFrom, mem, memFrom := hostDefaults()
+	env.Setenv("HOST_VCPU", strconv.Itoa(vcpu))
+	env.Setenv("HOST_VCPU_FROM", vcpuFrom)
+	env.Setenv("HOST_MEM", strconv.Itoa(mem))
+	env.Setenv("HOST_MEM_FROM", memFrom)
+	env.Defer(func() {
+		stopDaemon(filepath.Join(runtimeDir, "banger", "bangerd.pid"))
+		os.RemoveAll(runtimeDir)
+	})
+	return nil
+}
+
+// hostDefaults computes, independently of banger's resolver, the VM sizes
+// banger should pick on this host when nothing is configured.
+func hostDefaults() (vcpu int, vcpuFrom string, memMiB int, memFrom string) {
+	vcpu, vcpuFrom = min(runtime.NumCPU()/4, 4), "auto"
+	if vcpu < 1 {
+		vcpu, vcpuFrom = 1, "builtin"
+	}
+	memMiB, memFrom = 1024, "builtin"
+	data, _ := os.ReadFile("/proc/meminfo")
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			kib, _ := strconv.Atoi(f[1])
+			if m := min(kib/1024/8, 8192); m >= 1024 {
+				memMiB, memFrom = m, "auto"
+			}
+		}
+	}
+	return vcpu, vcpuFrom, memMiB, memFrom
+}
+
+// stopDaemon ends a daemon a script left behind, by the pid in its pid file.
+func stopDaemon(pidFile string) {
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// seedVM NAME... records VMs in the store, as a later bangerd would have.
+func seedVM(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: seedvm NAME...")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(ts.Getenv("XDG_STATE_HOME"), "banger", "banger.db"))
+	ts.Check(err)
+	defer st.Close()
+	for _, name := range args {
+		ts.Check(st.CreateVM(ctx, store.VM{
+			Name: name, State: "stopped", Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
+			VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30,
+		}))
+	}
+}
+
+// startDaemon BIN starts a daemon binary detached, as the CLI would, and
+// waits until it answers.
+func startDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: startdaemon BIN")
+	}
+	runtimeDir := filepath.Join(ts.Getenv("XDG_RUNTIME_DIR"), "banger")
+	logf, err := os.Create(filepath.Join(ts.Getenv("WORK"), "startdaemon.log"))
+	ts.Check(err)
+	defer logf.Close()
+	cmd := exec.Command(args[0])
+	cmd.Env = os.Environ()
+	for _, k := range []string{"HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	ts.Check(cmd.Start())
+	go cmd.Wait()
+	c := &client.Client{Socket: filepath.Join(runtimeDir, "bangerd.sock")}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := c.Daemon(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("daemon %s did not answer: %v", args[0], err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
