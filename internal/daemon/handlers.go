@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"net/http"
 	"os"
 
@@ -34,17 +35,21 @@ func (s *server) postShutdown(w http.ResponseWriter, r *http.Request) {
 	s.shutdown()
 }
 
-func (s *server) listVMs(w http.ResponseWriter, r *http.Request) {
-	vms, err := s.store.ListVMs(r.Context())
-	if err != nil {
-		writeError(w, err)
-		return
+// listOf serves a list route: it fetches records and converts each to its
+// wire type, answering [] rather than null when there are none.
+func listOf[R, W any](fetch func(context.Context) ([]R, error), conv func(R) W) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		records, err := fetch(r.Context())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		out := make([]W, 0, len(records))
+		for _, rec := range records {
+			out = append(out, conv(rec))
+		}
+		writeJSON(w, http.StatusOK, out)
 	}
-	out := make([]api.VM, 0, len(vms))
-	for _, v := range vms {
-		out = append(out, vmToAPI(v))
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *server) getVM(w http.ResponseWriter, r *http.Request) {
@@ -73,30 +78,12 @@ func (s *server) createVM(w http.ResponseWriter, r *http.Request) {
 	writeError(w, errdefs.FailedPrecondition("this bangerd (%s) cannot boot VMs yet: VM support lands in a later release", version.Version))
 }
 
-func (s *server) listImages(w http.ResponseWriter, r *http.Request) {
-	images, err := s.store.ListImages(r.Context())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	out := make([]api.Image, 0, len(images))
-	for _, im := range images {
-		out = append(out, api.Image{Name: im.Name, Source: im.Source, Kernel: im.Kernel, SizeBytes: im.SizeBytes, CreatedAt: im.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, out)
+func imageToAPI(im store.Image) api.Image {
+	return api.Image{Name: im.Name, Source: im.Source, Kernel: im.Kernel, SizeBytes: im.SizeBytes, CreatedAt: im.CreatedAt}
 }
 
-func (s *server) listKernels(w http.ResponseWriter, r *http.Request) {
-	kernels, err := s.store.ListKernels(r.Context())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	out := make([]api.Kernel, 0, len(kernels))
-	for _, k := range kernels {
-		out = append(out, api.Kernel{Name: k.Name, Version: k.Version, Source: k.Source, CreatedAt: k.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, out)
+func kernelToAPI(k store.Kernel) api.Kernel {
+	return api.Kernel{Name: k.Name, Version: k.Version, Source: k.Source, CreatedAt: k.CreatedAt}
 }
 
 // listSessions reports sessions; the guest agent that holds them arrives in

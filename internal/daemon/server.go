@@ -37,11 +37,11 @@ func (s *server) routes() http.Handler {
 	p := api.Prefix
 	mux.HandleFunc("GET "+p+"/daemon", s.getDaemon)
 	mux.HandleFunc("POST "+p+"/daemon/shutdown", s.postShutdown)
-	mux.HandleFunc("GET "+p+"/vms", s.listVMs)
+	mux.HandleFunc("GET "+p+"/vms", listOf(s.store.ListVMs, vmToAPI))
 	mux.HandleFunc("GET "+p+"/vms/{name}", s.getVM)
 	mux.HandleFunc("POST "+p+"/vms", s.createVM)
-	mux.HandleFunc("GET "+p+"/images", s.listImages)
-	mux.HandleFunc("GET "+p+"/kernels", s.listKernels)
+	mux.HandleFunc("GET "+p+"/images", listOf(s.store.ListImages, imageToAPI))
+	mux.HandleFunc("GET "+p+"/kernels", listOf(s.store.ListKernels, kernelToAPI))
 	mux.HandleFunc("GET "+p+"/sessions", s.listSessions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))

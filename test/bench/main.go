@@ -17,7 +17,10 @@ import (
 	"banger/internal/api/client"
 )
 
-const calls = 200
+const (
+	calls        = 200
+	benchVersion = "bench"
+)
 
 func main() {
 	if err := run(); err != nil {
@@ -50,7 +53,7 @@ func run() error {
 		return fmt.Errorf("starting the daemon: %v: %s", err, out)
 	}
 
-	c := &client.Client{Socket: filepath.Join(work, "run", "banger", "bangerd.sock")}
+	c := &client.Client{Socket: filepath.Join(work, "run", "banger", "bangerd.sock"), Version: benchVersion}
 	rows := []row{
 		{name: "banger vm list (CLI -> daemon round trip)", target: 15 * time.Millisecond},
 		{name: "baseline: exec true (process start floor)"},
@@ -77,7 +80,7 @@ func run() error {
 
 func build(bin string) error {
 	for _, pkg := range []string{"banger", "bangerd"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X banger/internal/version.Version=bench",
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X banger/internal/version.Version="+benchVersion,
 			"-o", filepath.Join(bin, pkg), "./cmd/"+pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
