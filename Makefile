@@ -39,12 +39,15 @@ uninstall: ## stop the daemon and remove the installed binaries (user data stays
 	@echo "  $${XDG_STATE_HOME:-$$HOME/.local/state}/banger  VMs, images, kernels, daemon database and log"
 	@echo "  $${XDG_CACHE_HOME:-$$HOME/.cache}/banger        downloads, OCI layer cache"
 
-test: ## vet, then run the unit and end-to-end tests
+test: ## vet, then run the unit and end-to-end tests (e2e needs root; else it skips, saying why)
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	BANGER_E2E=1 $(GO) test -count=1 -timeout 80m ./...
 
-unit: ## run the tests that need no root, KVM or network (no end-to-end)
-	$(GO) test -short ./...
+unit: ## run only the fast tests: no root, KVM or network
+	$(GO) test ./...
+
+e2e: ## run only the end-to-end tests (root, host packages)
+	BANGER_E2E=1 $(GO) test -count=1 -timeout 80m -v ./test/e2e/
 
 bench: ## print speed and memory figures beside a same-run baseline
 	$(GO) run ./test/bench

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,6 +116,28 @@ func (a *app) completeKernels(_ *cobra.Command, _ []string, toComplete string) (
 		kernels, err := c.ListKernels(ctx)
 		return namesOf(kernels, func(i int) string { return kernels[i].Name }), err
 	}, toComplete)
+}
+
+// completeImageArgs completes image names for every argument not given yet.
+func (a *app) completeImageArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	names, dir := a.completeImages(cmd, args, toComplete)
+	return without(names, args), dir
+}
+
+// completeKernelArgs completes kernel names for every argument not given yet.
+func (a *app) completeKernelArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	names, dir := a.completeKernels(cmd, args, toComplete)
+	return without(names, args), dir
+}
+
+func without(names, given []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(given, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func namesOf[T any](items []T, name func(int) string) []string {

@@ -15,20 +15,56 @@ func newImageCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
 		Short: "Manage root filesystem images",
-		Long:  "Manage the root filesystem images that VMs boot from.",
+		Long: `Manage the root filesystem images that VMs boot from.
+
+Images come from banger's catalog (built on this machine from Debian's
+archive), from OCI registries, from bundles exported by another banger, or
+from an ext4 file you made yourself.`,
 	}
-	cmd.AddCommand(lister[api.Image]{
+	list := lister[api.Image]{
 		use:   "list",
-		short: "List local images",
-		long:  "List the images on this machine with their source, default kernel and size.",
+		short: "List local images, or with --catalog what can be pulled",
+		long:  "List the images on this machine with their source, default kernel and size. With --catalog, list the images and kernels banger can pull by name.",
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Image, error) {
 			return c.ListImages(ctx)
 		},
-		empty:  "No local images.",
+		empty:  "No local images. `banger image pull debian-bookworm` builds the default one.",
 		header: []string{"NAME", "SOURCE", "KERNEL", "SIZE", "CREATED"},
 		row: func(now time.Time, im api.Image) []string {
 			return []string{im.Name, im.Source, orDash(im.Kernel), config.Size(im.SizeBytes).String(), ago(now, im.CreatedAt)}
 		},
-	}.command(a))
+	}.command(a)
+	addCatalogFlag(a, list)
+	cmd.AddCommand(list, newImagePullCmd(a), newImageShowCmd(a), newImageRmCmd(a),
+		newImageRegisterCmd(a), newImageExportCmd(a), newImageImportCmd(a))
 	return cmd
+}
+
+// addCatalogFlag makes `image list --catalog` list the catalog instead.
+func addCatalogFlag(a *app, list *cobra.Command) {
+	var catalog bool
+	list.Flags().BoolVar(&catalog, "catalog", false, "list what banger can pull by name, and whether it is already here")
+	local := list.RunE
+	list.RunE = func(cmd *cobra.Command, args []string) error {
+		if !catalog {
+			return local(cmd, args)
+		}
+		asJSON, _ := cmd.Flags().GetBool("json")
+		return catalogLister.run(cmd.Context(), a, ListOptions{JSON: asJSON, Stdout: a.stdout})
+	}
+}
+
+var catalogLister = lister[api.CatalogEntry]{
+	fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.CatalogEntry, error) {
+		return c.Catalog(ctx)
+	},
+	empty:  "The catalog is empty.",
+	header: []string{"KIND", "NAME", "LOCAL", "DESCRIPTION"},
+	row: func(_ time.Time, e api.CatalogEntry) []string {
+		local := "no"
+		if e.Local {
+			local = "yes"
+		}
+		return []string{e.Kind, e.Name, local, e.Description}
+	},
 }

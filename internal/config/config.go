@@ -42,6 +42,8 @@ type Config struct {
 	VMM              VMM        `toml:"vmm"`                // auto, firecracker or qemu
 	BridgeName       string     `toml:"bridge_name"`        // host bridge for VM networking
 	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
+	DebianMirror     string     `toml:"debian_mirror"`      // "" means the host's apt mirror, else debootstrap's default
+	NPMRegistry      string     `toml:"npm_registry"`       // "" means npm's own setting; used to fetch mise
 	VMDefaults       VMDefaults `toml:"vm_defaults"`
 	FileSync         []FileSync `toml:"file_sync"` // nil when there are no entries
 }

@@ -23,6 +23,8 @@ func (c *Config) Encode(w io.Writer) error {
 	e.str("vmm", string(eff.VMM), "")
 	e.str("bridge_name", eff.BridgeName, "")
 	e.str("bridge_subnet", eff.BridgeSubnet, "")
+	e.str("debian_mirror", eff.DebianMirror, "the host's apt mirror, else debootstrap's default")
+	e.str("npm_registry", eff.NPMRegistry, "npm's own setting")
 	e.vmDefaults(eff.VMDefaults)
 	e.fileSyncs(eff.FileSync)
 	if e.err != nil {

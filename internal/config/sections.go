@@ -28,6 +28,12 @@ var topFields = fields[Config]{
 	"bridge_subnet": func(d *decoder, key string, v any, c *Config) {
 		d.str(key, v, &c.BridgeSubnet, checkSubnet)
 	},
+	"debian_mirror": func(d *decoder, key string, v any, c *Config) {
+		d.str(key, v, &c.DebianMirror, checkOptionalURL)
+	},
+	"npm_registry": func(d *decoder, key string, v any, c *Config) {
+		d.str(key, v, &c.NPMRegistry, checkOptionalURL)
+	},
 	"vm_defaults": func(d *decoder, key string, v any, c *Config) {
 		if tbl, ok := d.table(key, v); ok {
 			decodeTable(d, key, tbl, vmDefaultsFields, &c.VMDefaults)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -27,6 +28,17 @@ func checkImageName(s string) error {
 func checkOptionalPath(s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
 		return errors.New("the path contains a NUL byte; remove it")
+	}
+	return nil
+}
+
+func checkOptionalURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL; write it like \"https://mirror.example/debian\"", s)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
+	"banger/internal/config"
 	"banger/internal/paths"
 	"banger/internal/store"
 	"banger/internal/version"
@@ -69,6 +70,10 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	}
 	defer unlock()
 
+	cfg, err := config.Load(dirs.ConfigFile())
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, dirs.Database())
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
@@ -88,7 +93,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	srv := newServer(dirs, st, log, stop)
+	srv := newServer(dirs, cfg, st, log, stop)
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
 	err = srv.serve(ctx, ln)
 	log.Info("bangerd stopped")

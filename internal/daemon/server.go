@@ -14,6 +14,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/errdefs"
+	"banger/internal/config"
 	"banger/internal/paths"
 	"banger/internal/store"
 	"banger/internal/version"
@@ -21,14 +22,16 @@ import (
 
 type server struct {
 	dirs     paths.Dirs
+	cfg      *config.Config
 	store    *store.Store
+	pulls    keyedMutex
 	log      *slog.Logger
 	started  time.Time
 	shutdown func()
 }
 
-func newServer(dirs paths.Dirs, st *store.Store, log *slog.Logger, shutdown func()) *server {
-	return &server{dirs: dirs, store: st, log: log, started: time.Now(), shutdown: shutdown}
+func newServer(dirs paths.Dirs, cfg *config.Config, st *store.Store, log *slog.Logger, shutdown func()) *server {
+	return &server{dirs: dirs, cfg: cfg, store: st, log: log, started: time.Now(), shutdown: shutdown}
 }
 
 // routes builds the API mux wrapped in the guard middleware.
@@ -41,7 +44,18 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/vms/{name}", s.getVM)
 	mux.HandleFunc("POST "+p+"/vms", s.createVM)
 	mux.HandleFunc("GET "+p+"/images", listOf(s.store.ListImages, imageToAPI))
+	mux.HandleFunc("POST "+p+"/images", s.postRegisterImage)
+	mux.HandleFunc("POST "+p+"/images/pull", s.postPullImage)
+	mux.HandleFunc("POST "+p+"/images/import", s.postImportImage)
+	mux.HandleFunc("GET "+p+"/images/{name}", s.getImage)
+	mux.HandleFunc("GET "+p+"/images/{name}/bundle", s.getImageBundle)
+	mux.HandleFunc("DELETE "+p+"/images/{name}", s.deleteImage)
 	mux.HandleFunc("GET "+p+"/kernels", listOf(s.store.ListKernels, kernelToAPI))
+	mux.HandleFunc("POST "+p+"/kernels", s.postRegisterKernel)
+	mux.HandleFunc("POST "+p+"/kernels/pull", s.postPullKernel)
+	mux.HandleFunc("GET "+p+"/kernels/{name}", s.getKernel)
+	mux.HandleFunc("DELETE "+p+"/kernels/{name}", s.deleteKernel)
+	mux.HandleFunc("GET "+p+"/catalog", s.getCatalog)
 	mux.HandleFunc("GET "+p+"/sessions", s.listSessions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))

@@ -79,3 +79,20 @@ func randDigits(n int) string {
 	}
 	return string(b)
 }
+
+// ValidateResource checks the name of an image or kernel: 1 to 63
+// characters of lowercase letters, digits, '-', '.' and '_', starting with a
+// letter or digit. kind names the resource in the error.
+func ValidateResource(kind, name string) error {
+	if name == "" || len(name) > MaxLen {
+		return errdefs.InvalidArgument("%s name %q must be 1 to %d characters", kind, name, MaxLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '.' || c == '_'))
+		if !ok {
+			return errdefs.InvalidArgument("%s name %q: use lowercase letters, digits, '-', '.' and '_', starting with a letter or digit", kind, name)
+		}
+	}
+	return nil
+}

@@ -64,3 +64,16 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateResource(t *testing.T) {
+	for _, name := range []string{"debian-bookworm", "debian-6.1-cloud", "my_kernel", "7x"} {
+		if err := ValidateResource("image", name); err != nil {
+			t.Errorf("ValidateResource(%q) = %v", name, err)
+		}
+	}
+	for _, name := range []string{"", ".hidden", "a/b", "UP", "../x", strings.Repeat("a", 64)} {
+		if err := ValidateResource("image", name); err == nil || !strings.Contains(err.Error(), "image name") {
+			t.Errorf("ValidateResource(%q) = %v, want an error naming the image", name, err)
+		}
+	}
+}

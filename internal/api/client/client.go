@@ -4,7 +4,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,21 +91,27 @@ func (c *Client) version() string {
 // Do sends a request with an optional JSON body and decodes a JSON answer
 // into out (when out is non-nil).
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	socket, err := c.SocketPath()
+	resp, err := c.send(ctx, method, path, in)
 	if err != nil {
 		return err
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encoding request: %w", err)
-		}
-		body = bytes.NewReader(b)
+	defer resp.Body.Close()
+	return c.decode(resp, out)
+}
+
+// send performs a request and returns the raw response.
+func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	socket, err := c.SocketPath()
+	if err != nil {
+		return nil, err
+	}
+	body, err := marshalBody(in)
+	if err != nil {
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://bangerd"+api.Prefix+path, body)
 	if err != nil {
-		return fmt.Errorf("building request: %w", err)
+		return nil, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set(api.VersionHeader, c.version())
 	if in != nil {
@@ -115,12 +120,14 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	resp, err := c.httpClient(socket).Do(req)
 	if err != nil {
 		if isNotRunning(err) {
-			return fmt.Errorf("%w (no answer on %s)", ErrNotRunning, socket)
+			return nil, fmt.Errorf("%w (no answer on %s)", ErrNotRunning, socket)
 		}
-		return fmt.Errorf("talking to bangerd at %s: %w", socket, err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("talking to bangerd at %s: %w", socket, err)
 	}
-	defer resp.Body.Close()
-	return c.decode(resp, out)
+	return resp, nil
 }
 
 func (c *Client) decode(resp *http.Response, out any) error {

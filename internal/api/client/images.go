@@ -1,0 +1,82 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+
+	"banger/internal/api"
+	"banger/internal/progress"
+)
+
+// PullImage builds or fetches a catalog image, reporting progress.
+func (c *Client) PullImage(ctx context.Context, name string, prog progress.Func) (api.Image, error) {
+	var im api.Image
+	err := c.Stream(ctx, http.MethodPost, "/images/pull", api.PullImageRequest{Name: name}, prog, &im)
+	return im, err
+}
+
+// ImportImage imports a bundle from a file or URL, reporting progress.
+func (c *Client) ImportImage(ctx context.Context, source string, prog progress.Func) (api.Image, error) {
+	var im api.Image
+	err := c.Stream(ctx, http.MethodPost, "/images/import", api.ImportImageRequest{Source: source}, prog, &im)
+	return im, err
+}
+
+// ExportImage writes an image's bundle to w.
+func (c *Client) ExportImage(ctx context.Context, name string, w io.Writer) (int64, error) {
+	return c.Download(ctx, "/images/"+url.PathEscape(name)+"/bundle", w)
+}
+
+// RegisterImage registers an existing ext4 rootfs.
+func (c *Client) RegisterImage(ctx context.Context, req api.RegisterImageRequest) (api.Image, error) {
+	var im api.Image
+	err := c.Do(ctx, http.MethodPost, "/images", req, &im)
+	return im, err
+}
+
+// GetImage describes one image.
+func (c *Client) GetImage(ctx context.Context, name string) (api.ImageDetail, error) {
+	var d api.ImageDetail
+	err := c.Do(ctx, http.MethodGet, "/images/"+url.PathEscape(name), nil, &d)
+	return d, err
+}
+
+// DeleteImage removes an image that no VM uses.
+func (c *Client) DeleteImage(ctx context.Context, name string) error {
+	return c.Do(ctx, http.MethodDelete, "/images/"+url.PathEscape(name), nil, nil)
+}
+
+// Catalog lists what banger can pull.
+func (c *Client) Catalog(ctx context.Context) ([]api.CatalogEntry, error) {
+	var entries []api.CatalogEntry
+	err := c.Do(ctx, http.MethodGet, "/catalog", nil, &entries)
+	return entries, err
+}
+
+// PullKernel fetches a catalog kernel, reporting progress.
+func (c *Client) PullKernel(ctx context.Context, name string, prog progress.Func) (api.Kernel, error) {
+	var k api.Kernel
+	err := c.Stream(ctx, http.MethodPost, "/kernels/pull", api.PullKernelRequest{Name: name}, prog, &k)
+	return k, err
+}
+
+// RegisterKernel registers a user's kernel file.
+func (c *Client) RegisterKernel(ctx context.Context, req api.RegisterKernelRequest) (api.Kernel, error) {
+	var k api.Kernel
+	err := c.Do(ctx, http.MethodPost, "/kernels", req, &k)
+	return k, err
+}
+
+// GetKernel describes one kernel.
+func (c *Client) GetKernel(ctx context.Context, name string) (api.KernelDetail, error) {
+	var d api.KernelDetail
+	err := c.Do(ctx, http.MethodGet, "/kernels/"+url.PathEscape(name), nil, &d)
+	return d, err
+}
+
+// DeleteKernel removes a kernel that no image or VM uses.
+func (c *Client) DeleteKernel(ctx context.Context, name string) error {
+	return c.Do(ctx, http.MethodDelete, "/kernels/"+url.PathEscape(name), nil, nil)
+}

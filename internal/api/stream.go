@@ -1,0 +1,74 @@
+package api
+
+import (
+	"encoding/json"
+
+	"banger/internal/progress"
+)
+
+// StreamContentType marks a streamed answer: one JSON Event per line.
+const StreamContentType = "application/x-ndjson"
+
+// Event is one line of a streamed answer. Long operations (pulls, imports)
+// stream progress events, then end with exactly one event that carries
+// either Error or Result.
+type Event struct {
+	Progress *progress.Event `json:"progress,omitempty"`
+	Error    *Error          `json:"error,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+}
+
+// PullImageRequest asks for a catalog image to be built or fetched.
+type PullImageRequest struct {
+	Name string `json:"name"`
+}
+
+// RegisterImageRequest registers an existing ext4 rootfs as an image.
+type RegisterImageRequest struct {
+	Name   string `json:"name"`
+	Rootfs string `json:"rootfs"`
+	Kernel string `json:"kernel,omitempty"`
+}
+
+// ImportImageRequest imports a bundle from a file path or an http(s) URL.
+type ImportImageRequest struct {
+	Source string `json:"source"`
+}
+
+// PullKernelRequest asks for a catalog kernel.
+type PullKernelRequest struct {
+	Name string `json:"name"`
+}
+
+// RegisterKernelRequest registers a user's own kernel file.
+type RegisterKernelRequest struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Initrd string `json:"initrd,omitempty"`
+}
+
+// ImageDetail is `image show`: an image with its files and users.
+type ImageDetail struct {
+	Image
+	RootfsPath     string   `json:"rootfs_path"`
+	AllocatedBytes int64    `json:"allocated_bytes"`
+	Digest         string   `json:"digest,omitempty"`
+	UsedBy         []string `json:"used_by"`
+}
+
+// KernelDetail is `kernel show`.
+type KernelDetail struct {
+	Kernel
+	Path        string   `json:"path"`
+	VmlinuxPath string   `json:"vmlinux_path,omitempty"`
+	InitrdPath  string   `json:"initrd_path,omitempty"`
+	UsedBy      []string `json:"used_by"`
+}
+
+// CatalogEntry is something banger knows how to pull.
+type CatalogEntry struct {
+	Kind        string `json:"kind"` // "image" or "kernel"
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Local       bool   `json:"local"`
+}

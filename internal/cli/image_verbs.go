@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/config"
+	"banger/internal/progress"
+)
+
+func newImagePullCmd(a *app) *cobra.Command {
+	return pullCmd(a, "pull NAME|REF", "Build a catalog image, or pull one from an OCI registry",
+		`Make an image available locally.
+
+  banger image pull debian-bookworm                      a catalog image, built here
+  banger image pull docker.io/library/debian:bookworm    an OCI image
+  banger image pull oci://registry.example/team/dev:1    any OCI registry
+
+Catalog images are built on this machine from Debian's archive with
+debootstrap, which needs root or passwordless sudo; the image's kernel is
+pulled too. Builds are cached, so pulling an unchanged recipe again is
+instant. OCI images are flattened into an ext4 image with banger's guest
+agent added; their layers are cached in banger's cache dir and shared.
+Ctrl-C cancels and leaves nothing half-made.`,
+		cobra.NoFileCompletions,
+		func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
+			im, err := c.PullImage(ctx, name, prog)
+			return im.Name, err
+		})
+}
+
+func newImageRmCmd(a *app) *cobra.Command {
+	return rmCmd(a, "image", a.completeImageArgs, func(ctx context.Context, c *client.Client, name string) error {
+		return c.DeleteImage(ctx, name)
+	})
+}
+
+func newImageShowCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:               "show NAME",
+		Short:             "Show one image in detail",
+		Long:              "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), and the VMs that use it.",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeImageArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			var d api.ImageDetail
+			err := a.call(ctx, func(c *client.Client) (err error) {
+				d, err = c.GetImage(ctx, args[0])
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return showDetail(a.stdout, asJSON, d, [][2]string{
+				{"name", d.Name}, {"source", d.Source}, {"kernel", orDash(d.Kernel)},
+				{"rootfs", d.RootfsPath},
+				{"size", fmt.Sprintf("%s apparent, %s allocated", config.Size(d.SizeBytes), humanBytes(d.AllocatedBytes))},
+				{"digest", orDash(d.Digest)}, {"used by", usedBy(d.UsedBy)},
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// ImageRegisterOptions are the inputs of `banger image register`.
+type ImageRegisterOptions struct {
+	Name, Rootfs, Kernel string
+}
+
+func newImageRegisterCmd(a *app) *cobra.Command {
+	opts := ImageRegisterOptions{}
+	cmd := &cobra.Command{
+		Use:   "register NAME --rootfs PATH [--kernel NAME]",
+		Short: "Register an ext4 root filesystem you made as an image",
+		Long: `Register an existing ext4 filesystem image under NAME. banger copies it
+(sparse, so holes stay free) into its state dir; the original is untouched.
+--kernel names the kernel VMs from this image boot by default.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			ctx := cmd.Context()
+			abs, err := filepath.Abs(opts.Rootfs)
+			if err != nil {
+				return err
+			}
+			var im api.Image
+			err = a.call(ctx, func(c *client.Client) (err error) {
+				im, err = c.RegisterImage(ctx, api.RegisterImageRequest{Name: opts.Name, Rootfs: abs, Kernel: opts.Kernel})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(a.stdout, "registered image %s (%s)\n", im.Name, config.Size(im.SizeBytes))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&opts.Rootfs, "rootfs", "", "path of the ext4 image file (required)")
+	cmd.Flags().StringVar(&opts.Kernel, "kernel", "", "default kernel for VMs from this image")
+	_ = cmd.MarkFlagRequired("rootfs")
+	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
+	return cmd
+}
+
+func newImageExportCmd(a *app) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:               "export NAME -o FILE",
+		Short:             "Write an image (and its kernel) to a bundle file",
+		Long:              "Write an image, with its kernel when it has one, to a bundle: one compressed file with a manifest and a sha256 for every part, which `banger image import` verifies. See docs/image-catalog.md for the format.",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeImageArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.imageExport(cmd.Context(), args[0], out)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "bundle file to write (required)")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func (a *app) imageExport(ctx context.Context, name, out string) error {
+	tmp := out + ".partial"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", tmp, err)
+	}
+	var n int64
+	err = a.call(ctx, func(c *client.Client) (err error) {
+		n, err = c.ExportImage(ctx, name, f)
+		return err
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	_, err = fmt.Fprintf(a.stdout, "wrote %s (%s)\n", out, humanBytes(n))
+	return err
+}
+
+func newImageImportCmd(a *app) *cobra.Command {
+	return pullCmd(a, "import FILE|URL", "Import an image bundle from a file or an http(s) URL",
+		`Import a bundle made by `+"`banger image export`"+`, from a local file or an http(s)
+URL. Downloads resume where an interrupted one stopped. Every file is checked
+against the sha256 in the bundle's manifest before anything is registered.`,
+		nil,
+		func(ctx context.Context, c *client.Client, src string, prog progress.Func) (string, error) {
+			if !isURL(src) {
+				abs, err := filepath.Abs(src)
+				if err != nil {
+					return "", err
+				}
+				src = abs
+			}
+			im, err := c.ImportImage(ctx, src, prog)
+			return im.Name, err
+		})
+}
+
+func isURL(s string) bool {
+	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
+}
+
+// humanBytes renders a byte count with a binary unit.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

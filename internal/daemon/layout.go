@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"banger/internal/errdefs"
+)
+
+// Where the daemon keeps resources under the state and cache dirs.
+func (s *server) kernelDir(name string) string { return filepath.Join(s.dirs.State, "kernels", name) }
+func (s *server) imageDir(name string) string  { return filepath.Join(s.dirs.State, "images", name) }
+func (s *server) buildCache() string           { return filepath.Join(s.dirs.Cache, "builds") }
+func (s *server) debCache() string             { return filepath.Join(s.dirs.Cache, "debs") }
+func (s *server) downloadCache() string        { return filepath.Join(s.dirs.Cache, "downloads") }
+func (s *server) ociCache() string             { return filepath.Join(s.dirs.Cache, "oci") }
+
+// scratch makes a private work dir under the state dir (same filesystem as
+// the final places, so results can be renamed into them).
+func (s *server) scratch(prefix string) (string, func(), error) {
+	base := filepath.Join(s.dirs.State, "tmp")
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", nil, fmt.Errorf("creating work dir: %w", err)
+	}
+	dir, err := os.MkdirTemp(base, prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("creating work dir: %w", err)
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// usersOf lists the VMs (and, for kernels, images) that use a resource, so
+// removing it can be refused with their names.
+func (s *server) usersOf(ctx context.Context, image, kernel string) ([]string, error) {
+	vms, err := s.store.ListVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users := []string{}
+	for _, v := range vms {
+		if (image != "" && v.Image == image) || (kernel != "" && v.Kernel == kernel) {
+			users = append(users, "vm "+v.Name)
+		}
+	}
+	if kernel == "" {
+		return users, nil
+	}
+	images, err := s.store.ListImages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, im := range images {
+		if im.Kernel == kernel {
+			users = append(users, "image "+im.Name)
+		}
+	}
+	return users, nil
+}
+
+// mustNotExist refuses to overwrite a resource directory left behind.
+func mustNotExist(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return errdefs.FailedPrecondition("%s already exists but is not registered: remove it and try again", path)
+	}
+	return nil
+}

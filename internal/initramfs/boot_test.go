@@ -1,0 +1,202 @@
+package initramfs
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const bootMarker = "BANGER-ROOT-OK"
+
+// TestBootsToUserspace boots Debian's cloud kernel with an initramfs from
+// Build and a root disk whose /sbin/init prints bootMarker, under QEMU's
+// microvm machine, and waits for the marker on the serial console.
+func TestBootsToUserspace(t *testing.T) {
+	requireBootTools(t)
+	kernel := debianCloudKernel(t)
+	dir := t.TempDir()
+
+	agent := filepath.Join(dir, "banger-vsock-agent")
+	goBuild(t, agent, "banger/cmd/banger-vsock-agent")
+	initrd := filepath.Join(dir, "initrd.img")
+	writeInitramfs(t, initrd, Options{InitBinary: agent, ModulesDir: kernel.modulesDir, Modules: DefaultModules})
+	rootfs := makeRootfs(t, dir)
+
+	args := qemuArgs(kernel.vmlinuz, initrd, rootfs)
+	t.Logf("qemu-system-x86_64 %s", shellJoin(args))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	start := time.Now()
+	console, err := bootUntil(ctx, args, bootMarker)
+	if err != nil {
+		t.Fatalf("%v; last console lines:\n%s", err, strings.Join(console.last(50), "\n"))
+	}
+	t.Logf("QEMU start to %s: %v", bootMarker, time.Since(start).Round(time.Millisecond))
+	for _, want := range []string{"virtio_blk", "virtio_console", "vmw_vsock_virtio_transport", "virtio_net"} {
+		if !console.contains("rootinit: pid=1 modules=", want) {
+			t.Errorf("module %s is not loaded; last console lines:\n%s", want, strings.Join(console.last(50), "\n"))
+		}
+	}
+}
+
+// requireBootTools skips the test, saying what is missing, unless it can
+// boot a VM.
+func requireBootTools(t *testing.T) {
+	if os.Getenv("BANGER_E2E") != "1" {
+		t.Skip("boot test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
+	}
+	tools := map[string]string{
+		"qemu-system-x86_64": "apt-get install qemu-system-x86",
+		"mkfs.ext4":          "apt-get install e2fsprogs",
+	}
+	for tool, fix := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("boot test: %s not in PATH (%s)", tool, fix)
+		}
+	}
+	if tool := missingKernelTool(); tool != "" {
+		t.Skipf("boot test: no kernel: %s not in PATH to fetch Debian's linux-image-cloud-amd64", tool)
+	}
+}
+
+// goBuild builds a static binary of pkg at out.
+func goBuild(t *testing.T, out, pkg string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+func writeInitramfs(t *testing.T, path string, o Options) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Build(f, o); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// makeRootfs makes a 64 MiB ext4 image holding testdata/rootinit as
+// /sbin/init, without mounting anything.
+func makeRootfs(t *testing.T, dir string) string {
+	t.Helper()
+	tree := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"sbin", "dev", "proc", "sys"} {
+		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goBuild(t, filepath.Join(tree, "sbin", "init"), "./testdata/rootinit")
+	img := filepath.Join(dir, "root.ext4")
+	run(t, dir, "mkfs.ext4", "-q", "-d", tree, img, "64M")
+	return img
+}
+
+// qemuArgs boots a microvm whose virtio-mmio devices the kernel finds
+// through ACPI, under KVM where it can run stock kernels, else under TCG.
+func qemuArgs(vmlinuz, initrd, rootfs string) []string {
+	accel := []string{"-accel", "kvm", "-cpu", "host"}
+	cmdline := "console=ttyS0 root=/dev/vda rw panic=-1"
+	if !kvmUsable() {
+		accel = []string{"-accel", "tcg,thread=multi,tb-size=256", "-cpu", "max"}
+		cmdline += " tsc_early_khz=2100000 tsc=reliable"
+	}
+	args := append([]string{"-M", "microvm"}, accel...)
+	return append(args,
+		"-m", "256", "-smp", "1",
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-serial", "stdio",
+		"-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
+		"-drive", "id=root,file="+rootfs+",format=raw,if=none",
+		"-device", "virtio-blk-device,drive=root",
+	)
+}
+
+// kvmUsable reports whether KVM can run a stock kernel: Intel's or AMD's
+// KVM module is loaded (not PVM's) and /dev/kvm opens.
+func kvmUsable() bool {
+	for _, m := range []string{"kvm_intel", "kvm_amd"} {
+		if _, err := os.Stat("/sys/module/" + m); err != nil {
+			continue
+		}
+		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+			f.Close()
+			return true
+		}
+	}
+	return false
+}
+
+// bootUntil runs QEMU until marker appears on its console, QEMU exits or
+// ctx ends, and returns what the console printed.
+func bootUntil(ctx context.Context, args []string, marker string) (*consoleLog, error) {
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return &consoleLog{}, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return &consoleLog{}, err
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	log := &consoleLog{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		log.lines = append(log.lines, line)
+		if strings.Contains(line, marker) {
+			return log, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return log, fmt.Errorf("no %s on the console before the deadline", marker)
+	}
+	return log, fmt.Errorf("QEMU exited without printing %s", marker)
+}
+
+// consoleLog is what a VM printed on its serial console.
+type consoleLog struct{ lines []string }
+
+func (c *consoleLog) last(n int) []string {
+	return c.lines[max(0, len(c.lines)-n):]
+}
+
+// contains reports whether a line starting with prefix contains s.
+func (c *consoleLog) contains(prefix, s string) bool {
+	for _, l := range c.lines {
+		if strings.HasPrefix(l, prefix) && strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// shellJoin quotes args for a shell, for logging a command line to reuse.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,39 @@
+package kernel
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"banger/internal/errdefs"
+)
+
+func TestLookup(t *testing.T) {
+	e, err := Lookup("debian-6.1-cloud")
+	if err != nil || e.Suite != "bookworm" || e.Package != "linux-image-cloud-amd64" {
+		t.Fatalf("Lookup = %+v, %v", e, err)
+	}
+}
+
+func TestLookupSuggestsClosest(t *testing.T) {
+	_, err := Lookup("debian-6.1-clod")
+	if !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), `did you mean "debian-6.1-cloud"?`) {
+		t.Fatalf("Lookup typo = %v, want not found with a suggestion", err)
+	}
+	_, err = Lookup("fedora")
+	if strings.Contains(err.Error(), "did you mean") || !strings.Contains(err.Error(), "known kernels: debian-6.1-cloud") {
+		t.Fatalf("Lookup unrelated = %v, want the known names and no suggestion", err)
+	}
+}
+
+func TestLevenshtein(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want int
+	}{{"", "abc", 3}, {"kitten", "sitting", 3}, {"same", "same", 0}}
+	for _, c := range cases {
+		if got := levenshtein(c.a, c.b); got != c.want {
+			t.Fatalf("levenshtein(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
