@@ -94,6 +94,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	srv := newServer(dirs, cfg, st, log, stop)
+	srv.sweepScratch()
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
 	err = srv.serve(ctx, ln)
 	log.Info("bangerd stopped")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -74,10 +75,11 @@ func (s *server) pullCatalogImage(ctx context.Context, name string, prog progres
 	if err != nil {
 		return store.Image{}, err
 	}
-	hash := entry.Recipe.Hash(agentSum, k.Version)
+	registry := s.npmRegistry(ctx)
+	hash := entry.Recipe.Hash(agentSum, k.Version, "mise-from-registry:"+strconv.FormatBool(registry != ""))
 	cached := filepath.Join(s.buildCache(), hash+".ext4")
 	if _, err := os.Stat(cached); err != nil {
-		if err := s.build(ctx, entry, k, agentBin, cached, prog); err != nil {
+		if err := s.build(ctx, entry, k, agentBin, registry, cached, prog); err != nil {
 			return store.Image{}, err
 		}
 	} else {
@@ -86,7 +88,7 @@ func (s *server) pullCatalogImage(ctx context.Context, name string, prog progres
 	return s.registerFile(ctx, store.Image{Name: name, Source: "catalog:" + name, Kernel: k.Name, Digest: hash}, cached, true)
 }
 
-func (s *server) build(ctx context.Context, entry image.Entry, k store.Kernel, agentBin, out string, prog progress.Func) error {
+func (s *server) build(ctx context.Context, entry image.Entry, k store.Kernel, agentBin, registry, out string, prog progress.Func) error {
 	work, done, err := s.scratch("build-")
 	if err != nil {
 		return err
@@ -100,7 +102,7 @@ func (s *server) build(ctx context.Context, entry image.Entry, k store.Kernel, a
 	mirror, _ := s.mirror() // "" lets debootstrap use its own default
 	_, err = image.Build(ctx, image.BuildOptions{
 		Entry: entry, Mirror: mirror, DebCache: s.debCache(), WorkDir: work, Out: out,
-		AgentBin: agentBin, ModulesDir: modulesDir(k), NPMRegistry: s.npmRegistry(ctx),
+		AgentBin: agentBin, ModulesDir: modulesDir(k), NPMRegistry: registry,
 		Runner: privilege.Host{}, HTTP: http.DefaultClient, Progress: prog,
 	})
 	return err

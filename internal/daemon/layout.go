@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"banger/internal/errdefs"
 )
@@ -65,4 +66,26 @@ func mustNotExist(path string) error {
 		return errdefs.FailedPrecondition("%s already exists but is not registered: remove it and try again", path)
 	}
 	return nil
+}
+
+// sweepScratch removes work dirs that a crashed daemon left behind. It
+// runs before the API is served, when no build can be using them, and
+// leaves alone any dir with something still mounted inside it.
+func (s *server) sweepScratch() {
+	base := filepath.Join(s.dirs.State, "tmp")
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, e := range entries {
+		dir := filepath.Join(base, e.Name())
+		if strings.Contains(string(mounts), " "+dir+"/") || strings.Contains(string(mounts), " "+dir+" ") {
+			s.log.Warn("leaving a scratch dir with mounts inside", "dir", dir)
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			s.log.Warn("removing a stale scratch dir", "dir", dir, "err", err)
+		}
+	}
 }
