@@ -13,8 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"banger/internal/api"
-	"banger/internal/errdefs"
 	"banger/internal/config"
+	"banger/internal/errdefs"
 	"banger/internal/paths"
 	"banger/internal/store"
 	"banger/internal/version"
