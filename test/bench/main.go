@@ -75,11 +75,15 @@ func run() error {
 		}
 	}
 	report(rows)
-	return nil
+	if os.Getenv("BENCH_IMAGES") == "0" {
+		fmt.Println("\n(image figures skipped: BENCH_IMAGES=0)")
+		return nil
+	}
+	return benchImages(work, bin)
 }
 
 func build(bin string) error {
-	for _, pkg := range []string{"banger", "bangerd"} {
+	for _, pkg := range []string{"banger", "bangerd", "banger-vsock-agent"} {
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X banger/internal/version.Version="+benchVersion,
 			"-o", filepath.Join(bin, pkg), "./cmd/"+pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
