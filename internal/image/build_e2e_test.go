@@ -49,9 +49,9 @@ func e2eBuild(t *testing.T, name string, npmRegistry string) (Result, string) {
 	if err := os.WriteFile(filepath.Join(mods, "kernel", "test.ko"), []byte("not really a module"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cache := os.Getenv("BANGER_TEST_CACHE")
-	if cache == "" {
-		cache = filepath.Join(dir, "debs")
+	cache := filepath.Join(dir, "debs")
+	if c := os.Getenv("BANGER_TEST_CACHE"); c != "" {
+		cache = filepath.Join(c, "image-e2e-debs")
 	}
 	work := filepath.Join(dir, "work")
 	if err := os.Mkdir(work, 0o700); err != nil {
