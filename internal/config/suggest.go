@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"banger/internal/suggest"
 )
 
 // unknownKeyHint tells the user what to write instead of an unknown key
@@ -52,7 +54,7 @@ func closest(s string, candidates []string) string {
 	}
 	best, bestDist := "", maxEdits(s)+1
 	for _, c := range candidates {
-		d := editDistance(s, norm(c))
+		d := suggest.Distance(s, norm(c))
 		if len(s) >= 3 && strings.HasPrefix(norm(c), s) {
 			d = min(d, 1)
 		}
@@ -72,30 +74,4 @@ func maxEdits(s string) int {
 		return 2
 	}
 	return 3
-}
-
-// editDistance is the optimal string alignment distance between a and b:
-// insertions, deletions, substitutions and swaps of neighbours each cost 1.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

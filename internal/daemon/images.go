@@ -2,11 +2,8 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,7 +68,7 @@ func (s *server) pullCatalogImage(ctx context.Context, name string, prog progres
 	if err != nil {
 		return store.Image{}, err
 	}
-	agentSum, err := fileSHA256(agentBin)
+	agentSum, err := image.SHA256File(agentBin)
 	if err != nil {
 		return store.Image{}, err
 	}
@@ -155,18 +152,6 @@ func placeFile(ctx context.Context, src, dst string, link bool) error {
 	return nil
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("hashing %s: %w", path, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 func (s *server) postRegisterImage(w http.ResponseWriter, r *http.Request) {
 	var req api.RegisterImageRequest

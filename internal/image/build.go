@@ -75,7 +75,7 @@ func newBuilder(o BuildOptions) (*builder, error) {
 	if err := checkOptions(&o); err != nil {
 		return nil, err
 	}
-	agentSum, err := sha256File(o.AgentBin)
+	agentSum, err := SHA256File(o.AgentBin)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,8 @@ func isDir(p string) error {
 	return nil
 }
 
-func sha256File(p string) (string, error) {
+// SHA256File returns the hex sha256 of a file's content.
+func SHA256File(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", p, err)

@@ -123,7 +123,7 @@ func TestBuildWithFakeRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	fb.checkClean(t, true)
-	agentSum, _ := sha256File(fb.opts.AgentBin)
+	agentSum, _ := SHA256File(fb.opts.AgentBin)
 	if want := fb.opts.Entry.Recipe.Hash(agentSum, "6.1.0-9-cloud-amd64"); res.Hash != want {
 		t.Errorf("hash = %s, want %s", res.Hash, want)
 	}
@@ -282,7 +282,7 @@ func TestGoldenWithoutRegistrySkipsMise(t *testing.T) {
 	if len(notes) != 1 || !strings.Contains(notes[0], "without mise") {
 		t.Errorf("notes = %q, want one saying mise is skipped", notes)
 	}
-	agentSum, _ := sha256File(fb.opts.AgentBin)
+	agentSum, _ := SHA256File(fb.opts.AgentBin)
 	if full := golden.Recipe.Hash(agentSum, "6.1.0-9-cloud-amd64"); res.Hash == full {
 		t.Error("a build without mise has the hash of a complete one")
 	}
@@ -297,7 +297,7 @@ func TestGoldenWithRegistryInstallsMise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentSum, _ := sha256File(fb.opts.AgentBin)
+	agentSum, _ := SHA256File(fb.opts.AgentBin)
 	if want := fb.opts.Entry.Recipe.Hash(agentSum, "6.1.0-9-cloud-amd64"); res.Hash != want {
 		t.Errorf("hash = %s, want %s", res.Hash, want)
 	}

@@ -71,7 +71,7 @@ func Lookup(name string) (Entry, error) {
 		}
 		names = append(names, e.Name)
 	}
-	if s := suggest(name, names); s != "" {
+	if s := closestName(name, names); s != "" {
 		return Entry{}, errdefs.NotFound("unknown image %q: did you mean %q? (see banger image list --catalog)", name, s)
 	}
 	return Entry{}, errdefs.NotFound("unknown image %q (see banger image list --catalog)", name)

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"banger/internal/errdefs"
+	"banger/internal/suggest"
 )
 
 // CatalogEntry is a kernel banger knows how to pull by name.
@@ -25,41 +26,17 @@ var Catalog = []CatalogEntry{{
 // Lookup finds a catalog entry by name. An unknown name is a NotFound
 // error suggesting the closest known name.
 func Lookup(name string) (CatalogEntry, error) {
-	best, bestDist := "", 4 // suggest only within an edit distance of 3
 	names := make([]string, 0, len(Catalog))
 	for _, e := range Catalog {
 		if e.Name == name {
 			return e, nil
 		}
 		names = append(names, e.Name)
-		if d := levenshtein(name, e.Name); d < bestDist {
-			best, bestDist = e.Name, d
-		}
 	}
+	best := suggest.Closest(name, names, 3)
 	known := strings.Join(names, ", ")
 	if best != "" {
 		return CatalogEntry{}, errdefs.NotFound("unknown kernel %q; did you mean %q? known kernels: %s", name, best, known)
 	}
 	return CatalogEntry{}, errdefs.NotFound("unknown kernel %q; known kernels: %s", name, known)
-}
-
-// levenshtein is the edit distance between a and b, by bytes.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -25,15 +25,3 @@ func TestLookupSuggestsClosest(t *testing.T) {
 		t.Fatalf("Lookup unrelated = %v, want the known names and no suggestion", err)
 	}
 }
-
-func TestLevenshtein(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{{"", "abc", 3}, {"kitten", "sitting", 3}, {"same", "same", 0}}
-	for _, c := range cases {
-		if got := levenshtein(c.a, c.b); got != c.want {
-			t.Fatalf("levenshtein(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}
