@@ -152,7 +152,6 @@ func placeFile(ctx context.Context, src, dst string, link bool) error {
 	return nil
 }
 
-
 func (s *server) postRegisterImage(w http.ResponseWriter, r *http.Request) {
 	var req api.RegisterImageRequest
 	if err := decode(r, &req); err != nil {
