@@ -92,8 +92,15 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// exitInterrupted is the status after Ctrl-C, as shells report it.
+const exitInterrupted = 130
+
 // Report prints err for a user and returns the process exit status.
 func Report(w io.Writer, err error) int {
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(w, "banger: interrupted; the daemon cancelled the work and removed what it had made")
+		return exitInterrupted
+	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -78,6 +79,10 @@ func TestReport(t *testing.T) {
 	var buf bytes.Buffer
 	if code := Report(&buf, errors.New("boom")); code != 1 || buf.String() != "banger: boom\n" {
 		t.Fatalf("Report(plain) = %d, %q", code, buf.String())
+	}
+	buf.Reset()
+	if code := Report(&buf, fmt.Errorf("pulling: %w", context.Canceled)); code != 130 || !strings.Contains(buf.String(), "interrupted") {
+		t.Fatalf("Report(cancelled) = %d, %q; want 130 and a word about the interruption", code, buf.String())
 	}
 	buf.Reset()
 	if code := Report(&buf, &ExitError{Code: 7}); code != 7 || buf.Len() != 0 {
