@@ -15,6 +15,11 @@ for pair in $needs; do
 	fi
 done
 
+# debootstrap verifies Debian's packages against this keyring.
+if [ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+	missing="$missing debian-archive-keyring"
+fi
+
 if [ -z "$missing" ]; then
 	echo "host packages: all present"
 	exit 0
