@@ -46,6 +46,7 @@ func Checks(opts Options) []Check {
 		checks = append(checks, Check{Name: t.name, Run: func(context.Context) Result { return checkTool(opts.Host, t) }})
 	}
 	return append(checks,
+		Check{Name: "keyring", Run: func(context.Context) Result { return checkKeyring(opts.Host) }},
 		Check{Name: "privileges", Run: func(ctx context.Context) Result { return checkPrivileges(ctx, opts.Host) }},
 		Check{Name: "disk", Run: func(context.Context) Result { return checkDisk(opts.Host, opts.StateDir) }},
 		Check{Name: "daemon", Run: func(ctx context.Context) Result { return checkDaemon(ctx, opts) }},

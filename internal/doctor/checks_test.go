@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestChecksOnFakeHost(t *testing.T) {
 	}
 	results := Run(context.Background(), Checks(opts))
 	want := []string{"kvm", "firecracker", "qemu", "debootstrap", "mkfs.ext4", "ip", "nft", "ssh",
-		"privileges", "disk", "daemon", "vm defaults"}
+		"keyring", "privileges", "disk", "daemon", "vm defaults"}
 	if len(results) != len(want) {
 		t.Fatalf("got %d results, want %d", len(results), len(want))
 	}
@@ -23,6 +24,15 @@ func TestChecksOnFakeHost(t *testing.T) {
 		if r.Name != want[i] || r.Status != Pass {
 			t.Errorf("result %d: %+v, want %s ok", i, r, want[i])
 		}
+	}
+}
+
+func TestMissingKeyringFails(t *testing.T) {
+	h := goodHost()
+	delete(h.files, archiveKeyring)
+	r := checkKeyring(h)
+	if r.Status != Fail || !strings.Contains(r.Fix, "debian-archive-keyring") {
+		t.Fatalf("keyring check without the keyring = %+v, want a fail naming the package", r)
 	}
 }
 

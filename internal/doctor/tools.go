@@ -22,3 +22,13 @@ func checkTool(h Host, t tool) Result {
 	}
 	return pass(t.name, path)
 }
+
+// archiveKeyring is what debootstrap checks Debian's packages against.
+const archiveKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+func checkKeyring(h Host) Result {
+	if _, err := h.Stat(archiveKeyring); err != nil {
+		return fail("keyring", archiveKeyring+" is missing (needed to verify Debian's packages when building images)", "sudo apt-get install debian-archive-keyring")
+	}
+	return pass("keyring", archiveKeyring)
+}
