@@ -2,7 +2,9 @@
 // over vsock or virtio-serial. For now it only reports its version.
 //
 // The same binary is the guest's initramfs /init: started by the kernel as
-// "/init", it is banger-init (package guestinit) instead.
+// "/init", it is banger-init (package guestinit) instead. Started as PID 1
+// after the switch to the root filesystem (an image with no init of its
+// own), it is a minimal init.
 package main
 
 import (
@@ -22,6 +24,12 @@ func main() {
 		err := guestinit.Run()
 		fmt.Fprintf(os.Stderr, "banger-init: %v\n", err)
 		os.Exit(1)
+	}
+	if os.Getpid() == 1 {
+		// The image has no init of its own: be a minimal one.
+		err := agent.RunInit(os.Stdout)
+		fmt.Fprintf(os.Stderr, "banger-vsock-agent: %v\n", err)
+		select {} // PID 1 must not exit: the kernel would panic
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := agent.Run(ctx, os.Args[1:], os.Stdout)

@@ -1,11 +1,11 @@
 // Package agent is banger-vsock-agent, the guest side of banger: it will
 // report readiness, addresses and host keys and run commands for bangerd.
-// Today it only answers --version, so the build and install paths are real.
+// Today it answers --version and otherwise idles, so the build, install
+// and boot paths are real.
 package agent
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +14,7 @@ import (
 )
 
 // Run is the agent's entry point.
-func Run(_ context.Context, args []string, stdout io.Writer) error {
+func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("banger-vsock-agent", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -25,5 +25,9 @@ func Run(_ context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, version.Version)
 		return nil
 	}
-	return errors.New("the guest agent is not implemented in this version; only --version works")
+	// The host channel (vsock or virtio-serial) arrives with VM support; until
+	// then the agent only stays up, so its unit does not restart in a loop.
+	fmt.Fprintf(stdout, "banger-vsock-agent %s: no host channel yet; idling\n", version.Version)
+	<-ctx.Done()
+	return nil
 }

@@ -35,7 +35,7 @@ func benchImages(work, bin string) error {
 		if out, err := command(env, banger, args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("banger %s: %v: %s", strings.Join(args, " "), err, lastLines(string(out), 15))
 		}
-		rows = append(rows, oneShot{name: name, value: time.Since(start).Round(10 * time.Millisecond).String(), target: durTarget(time.Since(start), target)})
+		rows = append(rows, oneShot{name: name, value: time.Since(start).Round(time.Millisecond).String(), target: durTarget(time.Since(start), target)})
 		return nil
 	}
 	if err := timed("kernel pull (cold)", 0, first, "kernel", "pull", "debian-6.1-cloud"); err != nil {

@@ -50,6 +50,10 @@ func TestGoldenImage(t *testing.T) {
 		}
 	}
 
+	// The image boots on its kernel to systemd's multi-user target.
+	took := bootUntil(t, k.Path, k.InitrdPath, img, "Multi-User System", 4*time.Minute)
+	t.Logf("golden image booted to multi-user in %s", took.Round(time.Millisecond))
+
 	// A second pull is instant: nothing is rebuilt.
 	start := time.Now()
 	out := h.must(t, "image", "pull", "debian-bookworm")

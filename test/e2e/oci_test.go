@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"banger/internal/agent"
 	"banger/internal/api"
 )
 
@@ -49,6 +51,12 @@ func TestOCIPull(t *testing.T) {
 	if got := debugfs(t, im.RootfsPath, "stat /usr/local/lib/banger/banger-vsock-agent"); !strings.Contains(got, "Inode:") {
 		t.Errorf("the agent was not injected:\n%s", got)
 	}
+
+	// An image with no init of its own boots: the agent stands in for init.
+	var k api.KernelDetail
+	decodeJSON(t, h.must(t, "kernel", "show", im.Kernel, "--json"), &k)
+	took := bootUntil(t, k.Path, k.InitrdPath, im.RootfsPath, agent.InitBanner, 2*time.Minute)
+	t.Logf("OCI image booted to its init in %s", took.Round(time.Millisecond))
 
 	// A ref that does not exist fails clearly and registers nothing.
 	out, err := h.run("image", "pull", strings.TrimPrefix(srv.URL, "http://")+"/team/missing:1")
