@@ -1,0 +1,153 @@
+package qemu
+
+import (
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"banger/internal/vmm"
+)
+
+// Files QEMU keeps in a VM's RunDir.
+const (
+	consoleLogName = "console.log"
+	qemuLogName    = "qemu.log"
+	qmpSocketName  = "qmp.sock"
+	pidFileName    = "qemu.pid"
+)
+
+// agentPortName is the virtio-serial port the guest agent opens, as
+// /dev/virtio-ports/banger.agent, where vhost-vsock is missing.
+const agentPortName = "banger.agent"
+
+// tcgCmdline keeps a TCG guest from hanging while it calibrates its clock
+// against the PIT.
+const tcgCmdline = " tsc_early_khz=2100000 tsc=reliable"
+
+// Accel is how QEMU runs guest code.
+type Accel struct {
+	Name         string // "kvm" or "tcg"
+	CPU          string // "host" or "max"
+	ExtraCmdline string // appended to the kernel command line
+}
+
+// KVM and TCG are the two accelerators banger uses.
+var (
+	KVM = Accel{Name: "kvm", CPU: "host"}
+	TCG = Accel{Name: "tcg", CPU: "max", ExtraCmdline: tcgCmdline}
+)
+
+// DetectAccel picks KVM when Intel's or AMD's KVM module is loaded and
+// /dev/kvm opens read-write, else TCG. PVM hosts (kvm_pvm) get TCG: their
+// KVM runs only kernels built as PVM guests, which Debian's are not.
+func DetectAccel() Accel {
+	for _, m := range []string{"kvm_intel", "kvm_amd"} {
+		if _, err := os.Stat("/sys/module/" + m); err != nil {
+			continue
+		}
+		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+			f.Close()
+			return KVM
+		}
+	}
+	return TCG
+}
+
+// hostHasVhostVsock reports whether the host offers vhost-vsock.
+func hostHasVhostVsock() bool {
+	_, err := os.Stat("/dev/vhost-vsock")
+	return err == nil
+}
+
+func (a Accel) accelArg() string {
+	if a.Name == "tcg" {
+		return "tcg,thread=multi,tb-size=256"
+	}
+	return a.Name
+}
+
+// Args is QEMU's full command line for spec under accelerator a.
+func (d *Driver) Args(spec vmm.Spec, a Accel) []string {
+	args := []string{
+		"-M", "microvm",
+		"-accel", a.accelArg(),
+		"-cpu", a.CPU,
+		"-smp", strconv.Itoa(spec.VCPU),
+		"-m", strconv.Itoa(spec.MemoryMiB),
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-kernel", spec.Kernel,
+		"-initrd", spec.Initrd,
+		"-append", strings.TrimSpace("console=ttyS0 "+spec.Cmdline) + a.ExtraCmdline,
+	}
+	for _, disk := range spec.Disks {
+		args = append(args, diskArgs(disk)...)
+	}
+	for _, nic := range spec.NICs {
+		args = append(args, nicArgs(nic)...)
+	}
+	args = append(args, "-device", "virtio-rng-device")
+	args = append(args, d.agentArgs(spec)...)
+	return append(args,
+		"-serial", "file:"+escapeOpt(filepath.Join(spec.RunDir, consoleLogName)),
+		"-qmp", "unix:"+escapeOpt(qmpPath(spec))+",server=on,wait=off",
+		"-pidfile", pidPath(spec),
+	)
+}
+
+func diskArgs(disk vmm.Disk) []string {
+	format := disk.Format
+	if format == "" {
+		format = "raw"
+	}
+	drive := fmt.Sprintf("id=%s,file=%s,format=%s,if=none", disk.ID, escapeOpt(disk.Path), format)
+	if disk.ReadOnly {
+		drive += ",readonly=on"
+	}
+	return []string{"-drive", drive, "-device", "virtio-blk-device,drive=" + disk.ID}
+}
+
+// nicArgs never sets vhost=on: it crashes QEMU 7.2 on hosts without
+// vhost-net.
+func nicArgs(nic vmm.NIC) []string {
+	return []string{
+		"-netdev", fmt.Sprintf("tap,id=%s,ifname=%s,script=no,downscript=no", nic.ID, nic.Tap),
+		"-device", fmt.Sprintf("virtio-net-device,netdev=%s,mac=%s", nic.ID, nic.MAC),
+	}
+}
+
+// agentArgs gives the guest agent its channel: vhost-vsock where the host
+// has it, else a virtio-serial port backed by the unix socket
+// spec.AgentSocket.
+func (d *Driver) agentArgs(spec vmm.Spec) []string {
+	hasVsock := d.VhostVsock
+	if hasVsock == nil {
+		hasVsock = hostHasVhostVsock
+	}
+	if hasVsock() {
+		return []string{"-device", fmt.Sprintf("vhost-vsock-device,guest-cid=%d", GuestCID(spec))}
+	}
+	return []string{
+		"-chardev", "socket,id=agent,path=" + escapeOpt(spec.AgentSocket) + ",server=on,wait=off",
+		"-device", "virtio-serial-device",
+		"-device", "virtserialport,chardev=agent,name=" + agentPortName,
+	}
+}
+
+// GuestCID is the vsock context id of spec's guest: 3 plus the FNV-1a hash
+// of its RunDir, modulo 2^31. CIDs 0-2 are reserved and the RunDir is
+// unique per VM on a host, so two VMs collide only by hash collision, in
+// which case QEMU refuses to start the second (its CID is taken).
+func GuestCID(spec vmm.Spec) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(filepath.Clean(spec.RunDir)))
+	return 3 + h.Sum32()%(1<<31)
+}
+
+// escapeOpt doubles commas, which QEMU's option syntax uses as a separator.
+func escapeOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+func qmpPath(spec vmm.Spec) string { return filepath.Join(spec.RunDir, qmpSocketName) }
+func pidPath(spec vmm.Spec) string { return filepath.Join(spec.RunDir, pidFileName) }

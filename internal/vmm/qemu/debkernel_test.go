@@ -1,0 +1,94 @@
+package qemu
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// This file follows internal/initramfs/debkernel_test.go: test helpers are
+// not importable across packages.
+
+// cloudKernel is Debian's cloud kernel unpacked from its package.
+type cloudKernel struct {
+	vmlinuz    string // the bzImage
+	modulesDir string // lib/modules/<kver>
+}
+
+// debianCloudKernel fetches the kernel that linux-image-cloud-amd64 points
+// at with the host's apt, unpacked under $BANGER_TEST_CACHE when set so
+// later runs reuse it, else under a temporary directory.
+func debianCloudKernel(t *testing.T) cloudKernel {
+	t.Helper()
+	pkg := cloudKernelPackage(t)
+	cache := os.Getenv("BANGER_TEST_CACHE")
+	if cache == "" {
+		cache = t.TempDir()
+	}
+	dir := filepath.Join(cache, "kernels", pkg)
+	if _, err := os.Stat(dir); err != nil {
+		unpackKernel(t, pkg, dir)
+	}
+	k, err := findKernel(dir)
+	if err != nil {
+		t.Fatalf("kernel package %s unpacked in %s: %v (delete the directory to fetch it again)", pkg, dir, err)
+	}
+	return k
+}
+
+// cloudKernelPackage asks apt which versioned package the cloud kernel
+// metapackage depends on, such as linux-image-6.1.0-56-cloud-amd64.
+func cloudKernelPackage(t *testing.T) string {
+	out, err := exec.Command("apt-cache", "depends", "linux-image-cloud-amd64").CombinedOutput()
+	if err != nil {
+		t.Fatalf("apt-cache depends linux-image-cloud-amd64: %v\n%s(run apt-get update first)", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		dep, ok := strings.CutPrefix(strings.TrimSpace(line), "Depends: ")
+		if ok && strings.HasPrefix(dep, "linux-image-") {
+			return dep
+		}
+	}
+	t.Fatalf("apt-cache depends linux-image-cloud-amd64 names no linux-image package:\n%s(run apt-get update first)", out)
+	return ""
+}
+
+// unpackKernel downloads pkg and unpacks it into dir, atomically so that a
+// run stopped half-way leaves no partial kernel in the cache.
+func unpackKernel(t *testing.T, pkg, dir string) {
+	tmp := t.TempDir()
+	run(t, tmp, "apt-get", "download", pkg)
+	debs, _ := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("apt-get download %s left %d .deb files in %s, want 1", pkg, len(debs), tmp)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(dir), pkg+".tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(staging)
+	run(t, tmp, "dpkg-deb", "-x", debs[0], staging)
+	if err := os.Rename(staging, dir); err != nil {
+		if _, statErr := os.Stat(dir); statErr != nil {
+			t.Fatalf("caching the kernel: %v", err)
+		}
+	}
+}
+
+func findKernel(dir string) (cloudKernel, error) {
+	vmlinuz, _ := filepath.Glob(filepath.Join(dir, "boot", "vmlinuz-*"))
+	// Older packages ship lib/modules, merged-/usr ones usr/lib/modules.
+	mods, _ := filepath.Glob(filepath.Join(dir, "lib", "modules", "*"))
+	usrMods, _ := filepath.Glob(filepath.Join(dir, "usr", "lib", "modules", "*"))
+	mods = append(mods, usrMods...)
+	if len(vmlinuz) != 1 || len(mods) != 1 {
+		return cloudKernel{}, fmt.Errorf("want one boot/vmlinuz-* and one [usr/]lib/modules/*, found %q and %q", vmlinuz, mods)
+	}
+	return cloudKernel{vmlinuz: vmlinuz[0], modulesDir: mods[0]}, nil
+}

@@ -1,0 +1,224 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"banger/internal/initramfs"
+	"banger/internal/vmm"
+)
+
+const e2eMarker = "BANGER-QEMU-DRIVER-OK"
+
+// TestE2E boots Debian's cloud kernel with banger's initramfs and a tiny
+// root disk under the real QEMU, through the Driver, with no network
+// device.
+func TestE2E(t *testing.T) {
+	requireE2E(t)
+	assets := buildE2EAssets(t)
+	d := &Driver{}
+	t.Run("BootStop", func(t *testing.T) { testE2EBootStop(t, d, assets) })
+	t.Run("Kill", func(t *testing.T) { testE2EKill(t, d, assets) })
+	t.Run("QEMUExitReported", func(t *testing.T) {
+		spec := assets.spec(t)
+		spec.Disks[0].Format = "qcow2" // the image is raw: QEMU exits at once
+		_, err := d.Start(testCtx(t), spec)
+		if err == nil || !strings.Contains(err.Error(), "qcow2") {
+			t.Errorf("Start with a raw disk said to be qcow2: %v, want QEMU's complaint", err)
+		}
+		t.Logf("Start error: %v", err)
+	})
+	t.Run("MissingKernel", func(t *testing.T) {
+		spec := assets.spec(t)
+		spec.Kernel = filepath.Join(t.TempDir(), "no-vmlinuz")
+		_, err := d.Start(testCtx(t), spec)
+		if err == nil || !strings.Contains(err.Error(), "Kernel") || !strings.Contains(err.Error(), spec.Kernel) {
+			t.Errorf("Start with a missing kernel: %v, want an error naming Kernel and %s", err, spec.Kernel)
+		}
+	})
+}
+
+func testE2EBootStop(t *testing.T, d *Driver, a e2eAssets) {
+	spec := a.spec(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	info, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { d.Kill(context.Background(), spec) })
+	t.Logf("Start returned after %v: %+v", time.Since(start).Round(time.Millisecond), info)
+	if want := DetectAccel().Name; info.Accelerator != want {
+		t.Errorf("Accelerator = %q, want %q", info.Accelerator, want)
+	}
+	if err := waitConsole(ctx, info.ConsoleLog, e2eMarker, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("QEMU start to %s: %v", e2eMarker, time.Since(start).Round(time.Millisecond))
+	if !consoleHas(info.ConsoleLog, "markerinit: virtio-ports="+agentPortName) {
+		t.Errorf("the guest has no virtio-serial port %s; console:\n%s", agentPortName, tail(info.ConsoleLog))
+	}
+	if st, err := d.State(ctx, spec); err != nil || st != vmm.StateRunning {
+		t.Errorf("State = %q, %v; want running", st, err)
+	}
+	if st, err := os.Stat(spec.AgentSocket); err != nil || st.Mode().Type() != os.ModeSocket {
+		t.Errorf("agent socket %s: %v, mode %v; want a unix socket", spec.AgentSocket, err, st)
+	}
+	if got, err := d.Attach(ctx, spec); err != nil || got.PID != info.PID || got.Accelerator != info.Accelerator {
+		t.Errorf("Attach = %+v, %v; want %+v", got, err, info)
+	}
+	stopped := time.Now()
+	if err := d.Stop(ctx, spec, 10*time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	t.Logf("Stop took %v", time.Since(stopped).Round(time.Millisecond))
+	if alive(info.PID) {
+		t.Errorf("QEMU pid %d alive after Stop", info.PID)
+	}
+	if st, err := d.State(ctx, spec); err != nil || st != vmm.StateStopped {
+		t.Errorf("State after Stop = %q, %v; want stopped", st, err)
+	}
+}
+
+func testE2EKill(t *testing.T, d *Driver, a e2eAssets) {
+	spec := a.spec(t)
+	ctx := testCtx(t)
+	info, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { d.Kill(context.Background(), spec) })
+	if err := d.Kill(ctx, spec); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if alive(info.PID) {
+		t.Errorf("QEMU pid %d alive after Kill", info.PID)
+	}
+	if err := d.Wait(ctx, spec); err != nil {
+		t.Errorf("Wait after Kill: %v", err)
+	}
+	if st, err := d.State(ctx, spec); err != nil || st != vmm.StateStopped {
+		t.Errorf("State after Kill = %q, %v; want stopped", st, err)
+	}
+}
+
+// waitConsole polls the console log for marker.
+func waitConsole(ctx context.Context, path, marker string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !consoleHas(path, marker) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no %s on the console within %v; console:\n%s", marker, limit, tail(path))
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func consoleHas(path, s string) bool {
+	b, _ := os.ReadFile(path)
+	return strings.Contains(string(b), s)
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(string(b), "\n")
+	return strings.Join(lines[max(0, len(lines)-40):], "\n")
+}
+
+// requireE2E skips the test, saying what is missing, unless it can boot
+// a VM.
+func requireE2E(t *testing.T) {
+	if os.Getenv("BANGER_E2E") != "1" {
+		t.Skip("qemu end-to-end test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
+	}
+	tools := map[string]string{
+		"qemu-system-x86_64": "apt-get install qemu-system-x86",
+		"mkfs.ext4":          "apt-get install e2fsprogs",
+		"apt-cache":          "a Debian host, to fetch linux-image-cloud-amd64",
+		"apt-get":            "a Debian host, to fetch linux-image-cloud-amd64",
+		"dpkg-deb":           "a Debian host, to unpack linux-image-cloud-amd64",
+		"go":                 "Go, to build the guest's init programs",
+	}
+	for tool, fix := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("qemu end-to-end test: %s not in PATH (%s)", tool, fix)
+		}
+	}
+}
+
+// e2eAssets are the files a test VM boots from.
+type e2eAssets struct{ kernel, initrd, rootfs string }
+
+// spec is a VM of 2 vCPUs and 256 MiB with the root disk read-only, so
+// that subtests can share it, and no NIC.
+func (a e2eAssets) spec(t *testing.T) vmm.Spec {
+	runDir := t.TempDir()
+	return vmm.Spec{
+		Name: "e2e", VCPU: 2, MemoryMiB: 256,
+		Kernel: a.kernel, Initrd: a.initrd,
+		Cmdline:     "root=/dev/vda ro panic=-1",
+		Disks:       []vmm.Disk{{ID: "root", Path: a.rootfs, Format: "raw", ReadOnly: true}},
+		RunDir:      runDir,
+		AgentSocket: filepath.Join(runDir, "agent.sock"),
+	}
+}
+
+func buildE2EAssets(t *testing.T) e2eAssets {
+	k := debianCloudKernel(t)
+	dir := t.TempDir()
+	agent := filepath.Join(dir, "banger-vsock-agent")
+	goBuild(t, agent, "banger/cmd/banger-vsock-agent")
+	initrd := filepath.Join(dir, "initrd.img")
+	f, err := os.Create(initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := initramfs.Build(f, initramfs.Options{InitBinary: agent, ModulesDir: k.modulesDir}); err != nil {
+		t.Fatalf("building the initramfs: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"sbin", "dev", "proc", "sys"} {
+		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goBuild(t, filepath.Join(tree, "sbin", "init"), "./testdata/markerinit")
+	rootfs := filepath.Join(dir, "root.ext4")
+	run(t, dir, "mkfs.ext4", "-q", "-d", tree, rootfs, "32M")
+	return e2eAssets{kernel: k.vmlinuz, initrd: initrd, rootfs: rootfs}
+}
+
+// goBuild builds a static binary of pkg at out.
+func goBuild(t *testing.T, out, pkg string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// run runs a command in dir and fails the test with its output on error.
+func run(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}

@@ -1,0 +1,134 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"banger/internal/errdefs"
+	"banger/internal/vmm"
+)
+
+// startTimeout bounds the wait for QEMU's QMP socket to answer.
+const startTimeout = 10 * time.Second
+
+// maxSocketPath is the longest path a unix socket address holds.
+const maxSocketPath = 107
+
+// Start launches QEMU for spec in its own session, so that it outlives
+// the daemon, and returns once QMP answers query-status.
+func (d *Driver) Start(ctx context.Context, spec vmm.Spec) (vmm.Info, error) {
+	if err := validate(spec); err != nil {
+		return vmm.Info{}, fmt.Errorf("starting VM %s: %w", spec.Name, err)
+	}
+	if _, ok, _ := findProcess(spec); ok {
+		return vmm.Info{}, errdefs.AlreadyExists("starting VM %s: a QEMU already runs for %s", spec.Name, spec.RunDir)
+	}
+	a := d.accel()
+	exited, pid, err := d.spawn(spec, a)
+	if err != nil {
+		return vmm.Info{}, fmt.Errorf("starting VM %s: %w", spec.Name, err)
+	}
+	status, err := waitQMP(ctx, spec, exited)
+	if err != nil {
+		select {
+		case <-exited:
+		default:
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		return vmm.Info{}, fmt.Errorf("starting VM %s: %w", spec.Name, err)
+	}
+	return vmm.Info{PID: pid, State: stateOf(status), Accelerator: a.Name, ConsoleLog: consolePath(spec)}, nil
+}
+
+// validate checks what QEMU would otherwise reject with a less clear error.
+func validate(spec vmm.Spec) error {
+	if spec.VCPU <= 0 {
+		return errdefs.InvalidArgument("VCPU is %d, want at least 1", spec.VCPU)
+	}
+	if spec.MemoryMiB <= 0 {
+		return errdefs.InvalidArgument("MemoryMiB is %d, want more than 0", spec.MemoryMiB)
+	}
+	if st, err := os.Stat(spec.RunDir); err != nil || !st.IsDir() {
+		return errdefs.InvalidArgument("RunDir %q is not a directory", spec.RunDir)
+	}
+	if len(qmpPath(spec)) > maxSocketPath {
+		return errdefs.InvalidArgument("RunDir %q is too long for a unix socket path in it", spec.RunDir)
+	}
+	files := map[string]string{"Kernel": spec.Kernel, "Initrd": spec.Initrd}
+	for _, disk := range spec.Disks {
+		files["disk "+disk.ID] = disk.Path
+	}
+	for field, path := range files {
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			return errdefs.InvalidArgument("%s %q is not a file", field, path)
+		}
+	}
+	return nil
+}
+
+// spawn starts QEMU with its output in qemu.log. A goroutine reaps it, so
+// that it leaves no zombie while the daemon runs; exited closes then.
+func (d *Driver) spawn(spec vmm.Spec, a Accel) (exited <-chan struct{}, pid int, err error) {
+	log, err := os.Create(filepath.Join(spec.RunDir, qemuLogName))
+	if err != nil {
+		return nil, 0, fmt.Errorf("creating QEMU's log: %w", err)
+	}
+	defer log.Close()
+	cmd := exec.Command(d.binary(), d.Args(spec, a)...)
+	cmd.Dir = spec.RunDir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, 0, fmt.Errorf("running %s: %w", d.binary(), err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	return done, cmd.Process.Pid, nil
+}
+
+// waitQMP polls QMP until it answers query-status, QEMU exits or the
+// start deadline passes.
+func waitQMP(ctx context.Context, spec vmm.Spec, exited <-chan struct{}) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		status, err := qmpStatus(ctx, qmpPath(spec))
+		if err == nil {
+			return status, nil
+		}
+		select {
+		case <-exited:
+			return "", fmt.Errorf("QEMU exited: %s", logTail(spec, 20))
+		case <-ctx.Done():
+			return "", fmt.Errorf("QMP did not answer within %v: %w; QEMU's log: %s", startTimeout, err, logTail(spec, 20))
+		case <-t.C:
+		}
+	}
+}
+
+// logTail returns the last n lines of qemu.log.
+func logTail(spec vmm.Spec, n int) string {
+	b, err := os.ReadFile(filepath.Join(spec.RunDir, qemuLogName))
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	lines = lines[max(0, len(lines)-n):]
+	if len(lines) == 0 || len(lines[0]) == 0 {
+		return "(empty log)"
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+func consolePath(spec vmm.Spec) string { return filepath.Join(spec.RunDir, consoleLogName) }
