@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"banger/internal/kernel/kerneltest"
 )
 
 const bootMarker = "BANGER-ROOT-OK"
@@ -19,16 +21,16 @@ const bootMarker = "BANGER-ROOT-OK"
 // microvm machine, and waits for the marker on the serial console.
 func TestBootsToUserspace(t *testing.T) {
 	requireBootTools(t)
-	kernel := debianCloudKernel(t)
+	kernel := kerneltest.DebianCloud(t)
 	dir := t.TempDir()
 
 	agent := filepath.Join(dir, "banger-vsock-agent")
 	goBuild(t, agent, "banger/cmd/banger-vsock-agent")
 	initrd := filepath.Join(dir, "initrd.img")
-	writeInitramfs(t, initrd, Options{InitBinary: agent, ModulesDir: kernel.modulesDir, Modules: DefaultModules})
+	writeInitramfs(t, initrd, Options{InitBinary: agent, ModulesDir: kernel.ModulesDir, Modules: DefaultModules})
 	rootfs := makeRootfs(t, dir)
 
-	args := qemuArgs(kernel.vmlinuz, initrd, rootfs)
+	args := qemuArgs(kernel.Vmlinuz, initrd, rootfs)
 	t.Logf("qemu-system-x86_64 %s", shellJoin(args))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -60,7 +62,7 @@ func requireBootTools(t *testing.T) {
 			t.Skipf("boot test: %s not in PATH (%s)", tool, fix)
 		}
 	}
-	if tool := missingKernelTool(); tool != "" {
+	if tool := kerneltest.MissingTool(); tool != "" {
 		t.Skipf("boot test: no kernel: %s not in PATH to fetch Debian's linux-image-cloud-amd64", tool)
 	}
 }
@@ -199,4 +201,14 @@ func shellJoin(args []string) string {
 		q[i] = a
 	}
 	return strings.Join(q, " ")
+}
+
+// run runs a command in dir and fails the test with its output on error.
+func run(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
 }

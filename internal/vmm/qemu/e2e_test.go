@@ -12,6 +12,8 @@ import (
 
 	"banger/internal/initramfs"
 	"banger/internal/vmm"
+
+	"banger/internal/kernel/kerneltest"
 )
 
 const e2eMarker = "BANGER-QEMU-DRIVER-OK"
@@ -175,7 +177,7 @@ func (a e2eAssets) spec(t *testing.T) vmm.Spec {
 }
 
 func buildE2EAssets(t *testing.T) e2eAssets {
-	k := debianCloudKernel(t)
+	k := kerneltest.DebianCloud(t)
 	dir := t.TempDir()
 	agent := filepath.Join(dir, "banger-vsock-agent")
 	goBuild(t, agent, "banger/cmd/banger-vsock-agent")
@@ -185,7 +187,7 @@ func buildE2EAssets(t *testing.T) e2eAssets {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := initramfs.Build(f, initramfs.Options{InitBinary: agent, ModulesDir: k.modulesDir}); err != nil {
+	if err := initramfs.Build(f, initramfs.Options{InitBinary: agent, ModulesDir: k.ModulesDir}); err != nil {
 		t.Fatalf("building the initramfs: %v", err)
 	}
 	if err := f.Close(); err != nil {
@@ -200,7 +202,7 @@ func buildE2EAssets(t *testing.T) e2eAssets {
 	goBuild(t, filepath.Join(tree, "sbin", "init"), "./testdata/markerinit")
 	rootfs := filepath.Join(dir, "root.ext4")
 	run(t, dir, "mkfs.ext4", "-q", "-d", tree, rootfs, "32M")
-	return e2eAssets{kernel: k.vmlinuz, initrd: initrd, rootfs: rootfs}
+	return e2eAssets{kernel: k.Vmlinuz, initrd: initrd, rootfs: rootfs}
 }
 
 // goBuild builds a static binary of pkg at out.

@@ -1,4 +1,7 @@
-package initramfs
+// Package kerneltest fetches Debian's cloud kernel for end-to-end tests
+// that boot it (the initramfs and VMM tests), with the host's apt, cached
+// under $BANGER_TEST_CACHE when set.
+package kerneltest
 
 import (
 	"fmt"
@@ -9,17 +12,17 @@ import (
 	"testing"
 )
 
-// cloudKernel is Debian's cloud kernel unpacked from its package.
-type cloudKernel struct {
-	vmlinuz    string // the bzImage
-	modulesDir string // lib/modules/<kver>
+// CloudKernel is Debian's cloud kernel unpacked from its package.
+type CloudKernel struct {
+	Vmlinuz    string // the bzImage
+	ModulesDir string // lib/modules/<kver>
 }
 
 // kernelTools are what fetching the kernel with the host's apt takes.
 var kernelTools = []string{"apt-cache", "apt-get", "dpkg-deb"}
 
-// missingKernelTool names a tool debianCloudKernel needs that is missing.
-func missingKernelTool() string {
+// MissingTool names a tool DebianCloud needs that is missing, or "".
+func MissingTool() string {
 	for _, tool := range kernelTools {
 		if _, err := exec.LookPath(tool); err != nil {
 			return tool
@@ -28,10 +31,10 @@ func missingKernelTool() string {
 	return ""
 }
 
-// debianCloudKernel fetches the kernel that linux-image-cloud-amd64 points
+// DebianCloud fetches the kernel that linux-image-cloud-amd64 points
 // at with the host's apt, unpacked under $BANGER_TEST_CACHE when set so
 // later runs reuse it, else under a temporary directory.
-func debianCloudKernel(t *testing.T) cloudKernel {
+func DebianCloud(t testing.TB) CloudKernel {
 	t.Helper()
 	pkg := cloudKernelPackage(t)
 	cache := os.Getenv("BANGER_TEST_CACHE")
@@ -51,7 +54,7 @@ func debianCloudKernel(t *testing.T) cloudKernel {
 
 // cloudKernelPackage asks apt which versioned package the cloud kernel
 // metapackage depends on, such as linux-image-6.1.0-56-cloud-amd64.
-func cloudKernelPackage(t *testing.T) string {
+func cloudKernelPackage(t testing.TB) string {
 	out, err := exec.Command("apt-cache", "depends", "linux-image-cloud-amd64").CombinedOutput()
 	if err != nil {
 		t.Fatalf("apt-cache depends linux-image-cloud-amd64: %v\n%s(run apt-get update first)", err, out)
@@ -68,7 +71,7 @@ func cloudKernelPackage(t *testing.T) string {
 
 // unpackKernel downloads pkg and unpacks it into dir, atomically so that a
 // run stopped half-way leaves no partial kernel in the cache.
-func unpackKernel(t *testing.T, pkg, dir string) {
+func unpackKernel(t testing.TB, pkg, dir string) {
 	tmp := t.TempDir()
 	run(t, tmp, "apt-get", "download", pkg)
 	debs, _ := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
@@ -91,20 +94,20 @@ func unpackKernel(t *testing.T, pkg, dir string) {
 	}
 }
 
-func findKernel(dir string) (cloudKernel, error) {
+func findKernel(dir string) (CloudKernel, error) {
 	vmlinuz, _ := filepath.Glob(filepath.Join(dir, "boot", "vmlinuz-*"))
 	// Older packages ship lib/modules, merged-/usr ones usr/lib/modules.
 	mods, _ := filepath.Glob(filepath.Join(dir, "lib", "modules", "*"))
 	usrMods, _ := filepath.Glob(filepath.Join(dir, "usr", "lib", "modules", "*"))
 	mods = append(mods, usrMods...)
 	if len(vmlinuz) != 1 || len(mods) != 1 {
-		return cloudKernel{}, fmt.Errorf("want one boot/vmlinuz-* and one [usr/]lib/modules/*, found %q and %q", vmlinuz, mods)
+		return CloudKernel{}, fmt.Errorf("want one boot/vmlinuz-* and one [usr/]lib/modules/*, found %q and %q", vmlinuz, mods)
 	}
-	return cloudKernel{vmlinuz: vmlinuz[0], modulesDir: mods[0]}, nil
+	return CloudKernel{Vmlinuz: vmlinuz[0], ModulesDir: mods[0]}, nil
 }
 
 // run runs a command in dir and fails the test with its output on error.
-func run(t *testing.T, dir, name string, args ...string) {
+func run(t testing.TB, dir, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
