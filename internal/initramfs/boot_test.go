@@ -25,10 +25,10 @@ func TestBootsToUserspace(t *testing.T) {
 	dir := t.TempDir()
 
 	agent := filepath.Join(dir, "banger-vsock-agent")
-	goBuild(t, agent, "banger/cmd/banger-vsock-agent")
+	kerneltest.GoBuild(t, agent, "banger/cmd/banger-vsock-agent")
 	initrd := filepath.Join(dir, "initrd.img")
 	writeInitramfs(t, initrd, Options{InitBinary: agent, ModulesDir: kernel.ModulesDir, Modules: DefaultModules})
-	rootfs := makeRootfs(t, dir)
+	rootfs := kerneltest.Rootfs(t, dir, "./testdata/rootinit", "64M")
 
 	args := qemuArgs(kernel.Vmlinuz, initrd, rootfs)
 	t.Logf("qemu-system-x86_64 %s", shellJoin(args))
@@ -67,16 +67,6 @@ func requireBootTools(t *testing.T) {
 	}
 }
 
-// goBuild builds a static binary of pkg at out.
-func goBuild(t *testing.T, out, pkg string) {
-	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-}
-
 func writeInitramfs(t *testing.T, path string, o Options) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -90,22 +80,6 @@ func writeInitramfs(t *testing.T, path string, o Options) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// makeRootfs makes a 64 MiB ext4 image holding testdata/rootinit as
-// /sbin/init, without mounting anything.
-func makeRootfs(t *testing.T, dir string) string {
-	t.Helper()
-	tree := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"sbin", "dev", "proc", "sys"} {
-		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	goBuild(t, filepath.Join(tree, "sbin", "init"), "./testdata/rootinit")
-	img := filepath.Join(dir, "root.ext4")
-	run(t, dir, "mkfs.ext4", "-q", "-d", tree, img, "64M")
-	return img
 }
 
 // qemuArgs boots a microvm whose virtio-mmio devices the kernel finds
@@ -201,14 +175,4 @@ func shellJoin(args []string) string {
 		q[i] = a
 	}
 	return strings.Join(q, " ")
-}
-
-// run runs a command in dir and fails the test with its output on error.
-func run(t *testing.T, dir, name string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }

@@ -73,7 +73,7 @@ func cloudKernelPackage(t testing.TB) string {
 // run stopped half-way leaves no partial kernel in the cache.
 func unpackKernel(t testing.TB, pkg, dir string) {
 	tmp := t.TempDir()
-	run(t, tmp, "apt-get", "download", pkg)
+	Run(t, tmp, "apt-get", "download", pkg)
 	debs, _ := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
 	if len(debs) != 1 {
 		t.Fatalf("apt-get download %s left %d .deb files in %s, want 1", pkg, len(debs), tmp)
@@ -86,7 +86,7 @@ func unpackKernel(t testing.TB, pkg, dir string) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(staging)
-	run(t, tmp, "dpkg-deb", "-x", debs[0], staging)
+	Run(t, tmp, "dpkg-deb", "-x", debs[0], staging)
 	if err := os.Rename(staging, dir); err != nil {
 		if _, statErr := os.Stat(dir); statErr != nil {
 			t.Fatalf("caching the kernel: %v", err)
@@ -106,12 +106,39 @@ func findKernel(dir string) (CloudKernel, error) {
 	return CloudKernel{Vmlinuz: vmlinuz[0], ModulesDir: mods[0]}, nil
 }
 
-// run runs a command in dir and fails the test with its output on error.
-func run(t testing.TB, dir, name string, args ...string) {
+// Run runs a command in dir and fails the test with its output on error.
+func Run(t testing.TB, dir, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
+}
+
+// GoBuild builds a static binary of pkg (relative to the test's package)
+// at out.
+func GoBuild(t testing.TB, out, pkg string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// Rootfs makes an ext4 image of the given size in dir whose /sbin/init is
+// a static build of initPkg, without mounting anything.
+func Rootfs(t testing.TB, dir, initPkg, size string) string {
+	t.Helper()
+	tree := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"sbin", "dev", "proc", "sys"} {
+		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	GoBuild(t, filepath.Join(tree, "sbin", "init"), initPkg)
+	img := filepath.Join(dir, "root.ext4")
+	Run(t, dir, "mkfs.ext4", "-q", "-d", tree, img, size)
+	return img
 }

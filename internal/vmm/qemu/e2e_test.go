@@ -180,7 +180,7 @@ func buildE2EAssets(t *testing.T) e2eAssets {
 	k := kerneltest.DebianCloud(t)
 	dir := t.TempDir()
 	agent := filepath.Join(dir, "banger-vsock-agent")
-	goBuild(t, agent, "banger/cmd/banger-vsock-agent")
+	kerneltest.GoBuild(t, agent, "banger/cmd/banger-vsock-agent")
 	initrd := filepath.Join(dir, "initrd.img")
 	f, err := os.Create(initrd)
 	if err != nil {
@@ -193,34 +193,6 @@ func buildE2EAssets(t *testing.T) e2eAssets {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tree := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"sbin", "dev", "proc", "sys"} {
-		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	goBuild(t, filepath.Join(tree, "sbin", "init"), "./testdata/markerinit")
-	rootfs := filepath.Join(dir, "root.ext4")
-	run(t, dir, "mkfs.ext4", "-q", "-d", tree, rootfs, "32M")
+	rootfs := kerneltest.Rootfs(t, dir, "./testdata/markerinit", "32M")
 	return e2eAssets{kernel: k.Vmlinuz, initrd: initrd, rootfs: rootfs}
-}
-
-// goBuild builds a static binary of pkg at out.
-func goBuild(t *testing.T, out, pkg string) {
-	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-}
-
-// run runs a command in dir and fails the test with its output on error.
-func run(t *testing.T, dir, name string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }
