@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -77,7 +78,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Fatalf("Open = %v, want a failed-precondition error", err)
 	}
-	want := "database " + path + " has schema version 99, newer than this banger understands (1): upgrade banger"
+	want := "database " + path + " has schema version 99, newer than this banger understands (" + strconv.Itoa(len(migrations)) + "): upgrade banger"
 	if err.Error() != want {
 		t.Errorf("error = %q\nwant    %q", err, want)
 	}

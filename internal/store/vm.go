@@ -15,7 +15,13 @@ type VM struct {
 	VCPU      int
 	MemoryMiB int
 	DiskBytes int64
-	IP        string // "" until one is allocated
+	IP        string // guest address while running; "" otherwise
+	VID       string // short stable id, unique: names the run dir and tap
+	Accel     string // "kvm" or "tcg"
+	RootMode  string // "clone" or "overlay", see internal/vmdisk
+	Tap       string // host tap while running
+	MAC       string
+	LastError string // why the last start failed, "" if it did not
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -35,6 +41,12 @@ var vms = table[VM]{
 			{"memory_mib", &v.MemoryMiB},
 			{"disk_bytes", &v.DiskBytes},
 			{"ip", &v.IP},
+			{"vid", &v.VID},
+			{"accel", &v.Accel},
+			{"root_mode", &v.RootMode},
+			{"tap", &v.Tap},
+			{"mac", &v.MAC},
+			{"last_error", &v.LastError},
 			{"created_at", (*unixNano)(&v.CreatedAt)},
 			{"updated_at", (*unixNano)(&v.UpdatedAt)},
 		}

@@ -58,7 +58,11 @@ func TestUpdateVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = at(5)
-	want := VM{"box", "running", "alpine", "6.6", "firecracker", 4, 2048, 1 << 30, "10.0.0.3", at(0), at(5)}
+	want := VM{
+		Name: "box", State: "running", Image: "alpine", Kernel: "6.6", VMM: "firecracker", VCPU: 4, MemoryMiB: 2048,
+		DiskBytes: 1 << 30, IP: "10.0.0.3", VID: "0a1b2c3d", Accel: "kvm", RootMode: "overlay", Tap: "bg-0a1b2c3d",
+		MAC: "06:00:0a:00:00:03", LastError: "x", CreatedAt: at(0), UpdatedAt: at(5),
+	}
 	changed := want
 	changed.CreatedAt = at(99) // ignored: CreatedAt never changes
 	if err := s.UpdateVM(ctx, changed); err != nil {
@@ -118,5 +122,36 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	if vms, err := s.ListVMs(ctx); err != nil || len(vms) != n {
 		t.Fatalf("ListVMs = %d vms, %v; want %d", len(vms), err, n)
+	}
+}
+
+func TestGuestAddressBelongsToOneVM(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	a, b := testVM("a"), testVM("b")
+	a.IP, a.VID = "172.16.0.2", "aaaa"
+	b.VID = "bbbb"
+	if err := s.CreateVM(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateVM(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	b.IP = a.IP
+	if err := s.UpdateVM(ctx, b); err == nil {
+		t.Fatal("two VMs got the same address")
+	}
+	b.IP = ""
+	c := testVM("c") // VMs without an address (stopped) do not collide
+	c.VID = "cccc"
+	if err := s.UpdateVM(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateVM(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetVM(ctx, "a")
+	if err != nil || got.VID != "aaaa" || got.IP != "172.16.0.2" {
+		t.Fatalf("GetVM(a) = %+v, %v", got, err)
 	}
 }
