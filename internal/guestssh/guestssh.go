@@ -1,0 +1,182 @@
+// Package guestssh holds what banger needs to reach a guest with OpenSSH:
+// the user's key pair, a known_hosts file per VM filled with the host keys
+// the guest agent reported over its private channel (so connections use
+// strict host key checking and never trust on first use), and the ssh
+// command line.
+package guestssh
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"banger/internal/errdefs"
+)
+
+// EnsureKey returns the public half of the key pair at path (the private
+// key; the public one is path+".pub"), creating an ed25519 pair when there
+// is none. An existing private key without its .pub file is read to derive
+// it, so users may point ssh_key_path at any unencrypted key.
+func EnsureKey(path string) ([]byte, error) {
+	if pub, err := os.ReadFile(path + ".pub"); err == nil {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey(pub); err != nil {
+			return nil, errdefs.InvalidArgument("%s.pub is not an ssh public key: %v", path, err)
+		}
+		return pub, nil
+	}
+	priv, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		signer, err := ssh.ParsePrivateKey(priv)
+		if err != nil {
+			var missing *ssh.PassphraseMissingError
+			if errors.As(err, &missing) {
+				return nil, errdefs.InvalidArgument("ssh key %s has a passphrase: banger needs its public half; create %s.pub with `ssh-keygen -y -f %s > %s.pub`", path, path, path, path)
+			}
+			return nil, errdefs.InvalidArgument("ssh key %s: %v", path, err)
+		}
+		return ssh.MarshalAuthorizedKey(signer.PublicKey()), nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading ssh key: %w", err)
+	}
+	return generate(path)
+}
+
+func generate(path string) ([]byte, error) {
+	pubKey, privKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(privKey, "banger")
+	if err != nil {
+		return nil, err
+	}
+	sshPub, err := ssh.NewPublicKey(pubKey)
+	if err != nil {
+		return nil, err
+	}
+	pub := append(bytes.TrimSuffix(ssh.MarshalAuthorizedKey(sshPub), []byte("\n")), " banger\n"...)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating ssh key dir: %w", err)
+	}
+	if err := writeNew(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeNew(path+".pub", pub, 0o644); err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	return pub, nil
+}
+
+// writeNew writes a file that must not exist yet, so two daemons racing
+// to create the key cannot leave a mismatched pair.
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteKnownHosts writes path so that OpenSSH accepts exactly hostKeys
+// (authorized_keys-format lines) for the host alias. Keys that do not
+// parse are an error: they came from a guest that is not behaving.
+func WriteKnownHosts(path, alias string, hostKeys []string) error {
+	var b strings.Builder
+	for _, line := range hostKeys {
+		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return fmt.Errorf("guest reported a bad host key %q: %w", line, err)
+		}
+		b.WriteString(alias + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))) + "\n")
+	}
+	if b.Len() == 0 {
+		return errors.New("the guest reported no ssh host keys")
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("writing known_hosts: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Target is one guest to connect to.
+type Target struct {
+	User       string // "root"
+	Host       string // guest address
+	Key        string // private key path
+	KnownHosts string // file written by WriteKnownHosts
+	Alias      string // the name the known_hosts entries carry
+}
+
+// Args is the ssh command line (without "ssh") that runs command in the
+// guest, or opens a login shell when command is empty. tty asks for a
+// terminal (-t); without it, -T keeps the streams clean for scripts.
+func (t Target) Args(tty bool, command []string) []string {
+	args := []string{
+		"-i", t.Key,
+		"-o", "IdentitiesOnly=yes",
+		"-o", "IdentityAgent=none",
+		"-o", "StrictHostKeyChecking=yes",
+		"-o", "UserKnownHostsFile=" + t.KnownHosts,
+		"-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "HostKeyAlias=" + t.Alias,
+		"-o", "UpdateHostKeys=no",
+		"-o", "BatchMode=yes",
+		"-o", "ConnectTimeout=10",
+		"-o", "ServerAliveInterval=15",
+		"-o", "LogLevel=ERROR",
+	}
+	if tty {
+		args = append(args, "-t")
+	} else {
+		args = append(args, "-T")
+	}
+	args = append(args, t.User+"@"+t.Host)
+	if len(command) > 0 {
+		args = append(args, "--", QuoteCommand(command))
+	}
+	return args
+}
+
+// QuoteCommand joins argv into one string the guest's shell splits back
+// into the same words, as ssh passes its command through a shell. A single
+// argument is passed as is, so `-- 'cd /x && make'` keeps working as a
+// shell snippet.
+func QuoteCommand(argv []string) string {
+	if len(argv) == 1 {
+		return argv[0]
+	}
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = quote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+func quote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

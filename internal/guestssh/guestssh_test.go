@@ -1,0 +1,122 @@
+package guestssh
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestEnsureKeyCreatesOnceAndReuses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ssh", "id_ed25519")
+	pub, err := EnsureKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(pub), "ssh-ed25519 ") {
+		t.Fatalf("public key = %q", pub)
+	}
+	for p, want := range map[string]os.FileMode{path: 0o600, path + ".pub": 0o644, filepath.Dir(path): 0o700 | os.ModeDir} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode() != want {
+			t.Errorf("%s: mode %v, %v; want %v", p, st.Mode(), err, want)
+		}
+	}
+	// The pair matches: the private key's public half is the .pub.
+	priv, _ := os.ReadFile(path)
+	signer, err := ssh.ParsePrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, _, _, _, _ := ssh.ParseAuthorizedKey(pub)
+	if string(pk.Marshal()) != string(signer.PublicKey().Marshal()) {
+		t.Fatal("public key does not match the private key")
+	}
+	again, err := EnsureKey(path)
+	if err != nil || string(again) != string(pub) {
+		t.Fatalf("second EnsureKey = %q, %v; want the same key", again, err)
+	}
+	// ssh-keygen, the user's own tool, reads the private key.
+	if _, err := exec.LookPath("ssh-keygen"); err == nil {
+		out, err := exec.Command("ssh-keygen", "-y", "-f", path).Output()
+		if err != nil || !strings.HasPrefix(string(pub), strings.TrimSpace(string(out))) {
+			t.Fatalf("ssh-keygen -y = %q, %v", out, err)
+		}
+	}
+}
+
+func TestEnsureKeyDerivesMissingPub(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a")
+	pub, err := EnsureKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + ".pub")
+	got, err := EnsureKey(path)
+	if err != nil || !strings.HasPrefix(string(pub), strings.TrimSpace(string(got))) {
+		t.Fatalf("derived %q, %v; want %q", got, err, pub)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad"), []byte("junk"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureKey(filepath.Join(dir, "bad")); err == nil || !strings.Contains(err.Error(), "ssh key") {
+		t.Fatalf("junk key: %v", err)
+	}
+}
+
+func TestKnownHosts(t *testing.T) {
+	dir := t.TempDir()
+	pub, err := EnsureKey(filepath.Join(dir, "host"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kh := filepath.Join(dir, "known_hosts")
+	if err := WriteKnownHosts(kh, "banger-box", []string{string(pub)}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(kh)
+	if !strings.HasPrefix(string(b), "banger-box ssh-ed25519 ") || strings.Count(string(b), "\n") != 1 {
+		t.Fatalf("known_hosts = %q", b)
+	}
+	if err := WriteKnownHosts(kh, "x", []string{"not a key"}); err == nil {
+		t.Fatal("a bad host key was accepted")
+	}
+	if err := WriteKnownHosts(kh, "x", nil); err == nil {
+		t.Fatal("no host keys was accepted")
+	}
+}
+
+func TestArgs(t *testing.T) {
+	tg := Target{User: "root", Host: "172.16.0.2", Key: "/k", KnownHosts: "/kh", Alias: "box"}
+	args := tg.Args(false, []string{"sh", "-c", "echo 'hi there'; exit 3"})
+	for _, want := range []string{"StrictHostKeyChecking=yes", "UserKnownHostsFile=/kh", "HostKeyAlias=box", "-T", "root@172.16.0.2"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+	if last := args[len(args)-1]; last != `sh -c 'echo '\''hi there'\''; exit 3'` {
+		t.Errorf("command = %s", last)
+	}
+	if args := tg.Args(true, nil); args[len(args)-1] != "root@172.16.0.2" || !slices.Contains(args, "-t") {
+		t.Errorf("shell args = %q", args)
+	}
+}
+
+// TestQuoteCommandRoundTrip checks with a real shell that quoted words
+// split back into the same argv.
+func TestQuoteCommandRoundTrip(t *testing.T) {
+	argv := []string{"printf", "%s|", "a b", "it's", "$HOME", "", "back\\slash", "new\nline", "*", "ü"}
+	out, err := exec.Command("sh", "-c", QuoteCommand(argv)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(argv[2:], "|") + "|"
+	if string(out) != want {
+		t.Fatalf("shell saw %q, want %q", out, want)
+	}
+}
