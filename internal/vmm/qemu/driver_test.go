@@ -70,7 +70,7 @@ func TestFakeLifecycle(t *testing.T) {
 	if err := d.Stop(ctx, spec, 5*time.Second); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if alive(info.PID) {
+	if vmm.Alive(info.PID) {
 		t.Errorf("pid %d alive after Stop", info.PID)
 	}
 	assertStopped(t, d, spec)
@@ -105,7 +105,7 @@ func TestFakeStopIgnoredPowerdown(t *testing.T) {
 	if err := d.Stop(testCtx(t), spec, 300*time.Millisecond); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if alive(info.PID) {
+	if vmm.Alive(info.PID) {
 		t.Errorf("pid %d alive after Stop", info.PID)
 	}
 	if took := time.Since(start); took < 300*time.Millisecond {
@@ -126,7 +126,7 @@ func TestFakeKillAndWait(t *testing.T) {
 	if err := <-waited; err != nil {
 		t.Errorf("Wait: %v", err)
 	}
-	if alive(info.PID) {
+	if vmm.Alive(info.PID) {
 		t.Errorf("pid %d alive after Kill", info.PID)
 	}
 	assertStopped(t, d, spec) // the pid file stays behind after SIGKILL
@@ -205,7 +205,7 @@ func TestStopCancelledDoesNotKill(t *testing.T) {
 	if err := d.Stop(ctx, spec, time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("Stop with a cancelled context = %v, want context.Canceled", err)
 	}
-	if !alive(info.PID) {
+	if !vmm.Alive(info.PID) {
 		t.Errorf("pid %d was killed by a cancelled Stop", info.PID)
 	}
 }

@@ -81,7 +81,7 @@ func testE2EBootStop(t *testing.T, d *Driver, a e2eAssets) {
 		t.Fatalf("Stop: %v", err)
 	}
 	t.Logf("Stop took %v", time.Since(stopped).Round(time.Millisecond))
-	if alive(info.PID) {
+	if vmm.Alive(info.PID) {
 		t.Errorf("QEMU pid %d alive after Stop", info.PID)
 	}
 	if st, err := d.State(ctx, spec); err != nil || st != vmm.StateStopped {
@@ -100,7 +100,7 @@ func testE2EKill(t *testing.T, d *Driver, a e2eAssets) {
 	if err := d.Kill(ctx, spec); err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
-	if alive(info.PID) {
+	if vmm.Alive(info.PID) {
 		t.Errorf("QEMU pid %d alive after Kill", info.PID)
 	}
 	if err := d.Wait(ctx, spec); err != nil {

@@ -1,9 +1,6 @@
 package qemu
 
-import (
-	"os"
-	"testing"
-)
+import "testing"
 
 func TestOwnsProcess(t *testing.T) {
 	const runDir = "/run/banger/vms/dev"
@@ -27,16 +24,6 @@ func TestOwnsProcess(t *testing.T) {
 	}
 }
 
-func TestSplitCmdline(t *testing.T) {
-	got := splitCmdline([]byte("qemu\x00-m\x00512\x00"))
-	if len(got) != 3 || got[0] != "qemu" || got[2] != "512" {
-		t.Errorf("splitCmdline = %q", got)
-	}
-	if got := splitCmdline(nil); got != nil {
-		t.Errorf("splitCmdline(nil) = %q, want nil", got)
-	}
-}
-
 func TestAccelOf(t *testing.T) {
 	if got := accelOf([]string{"qemu", "-accel", "tcg,thread=multi"}); got != "tcg" {
 		t.Errorf("accelOf = %q, want tcg", got)
@@ -46,14 +33,5 @@ func TestAccelOf(t *testing.T) {
 	}
 	if got := accelOf([]string{"qemu"}); got != "" {
 		t.Errorf("accelOf without -accel = %q", got)
-	}
-}
-
-func TestAlive(t *testing.T) {
-	if !alive(os.Getpid()) {
-		t.Error("alive(self) = false")
-	}
-	if alive(1 << 30) {
-		t.Error("alive(1<<30) = true, beyond pid_max")
 	}
 }

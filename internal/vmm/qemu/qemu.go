@@ -56,7 +56,7 @@ func (d *Driver) Attach(ctx context.Context, spec vmm.Spec) (vmm.Info, error) {
 	if !ok {
 		return info, nil
 	}
-	info.PID, info.Accelerator = p.pid, accelOf(p.cmdline)
+	info.PID, info.Accelerator = p.PID, accelOf(p.Cmdline)
 	info.State, err = d.State(ctx, spec)
 	if err != nil {
 		return vmm.Info{}, fmt.Errorf("attaching to VM %s: %w", spec.Name, err)
@@ -112,7 +112,7 @@ func (d *Driver) Stop(ctx context.Context, spec vmm.Spec, grace time.Duration) e
 	if err := ctx.Err(); err != nil { // the caller gave up: no SIGKILL
 		return fmt.Errorf("stopping VM %s: %w", spec.Name, err)
 	}
-	if err := kill(ctx, p); err != nil {
+	if err := vmm.Kill(ctx, p); err != nil {
 		return fmt.Errorf("stopping VM %s: %w", spec.Name, err)
 	}
 	return nil
@@ -120,13 +120,13 @@ func (d *Driver) Stop(ctx context.Context, spec vmm.Spec, grace time.Duration) e
 
 // gracefully sends command over QMP and reports whether p exits within
 // wait. A failed command still waits: QEMU may close the socket as it quits.
-func (d *Driver) gracefully(ctx context.Context, spec vmm.Spec, p process, command string, wait time.Duration) bool {
+func (d *Driver) gracefully(ctx context.Context, spec vmm.Spec, p vmm.Process, command string, wait time.Duration) bool {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if _, err := qmpCommand(ctx, qmpPath(spec), command); err != nil && !alive(p.pid) {
+	if _, err := qmpCommand(ctx, qmpPath(spec), command); err != nil && !vmm.Alive(p.PID) {
 		return true
 	}
-	return waitGone(ctx, p.pid) == nil
+	return vmm.WaitGone(ctx, p.PID) == nil
 }
 
 // Kill sends SIGKILL to the VM's QEMU, if it runs, and waits for it to go.
@@ -135,7 +135,7 @@ func (d *Driver) Kill(ctx context.Context, spec vmm.Spec) error {
 	if err != nil || !ok {
 		return err
 	}
-	if err := kill(ctx, p); err != nil {
+	if err := vmm.Kill(ctx, p); err != nil {
 		return fmt.Errorf("killing VM %s: %w", spec.Name, err)
 	}
 	return nil
@@ -147,7 +147,7 @@ func (d *Driver) Wait(ctx context.Context, spec vmm.Spec) error {
 	if err != nil || !ok {
 		return err
 	}
-	if err := waitGone(ctx, p.pid); err != nil {
+	if err := vmm.WaitGone(ctx, p.PID); err != nil {
 		return fmt.Errorf("waiting for VM %s: %w", spec.Name, err)
 	}
 	return nil

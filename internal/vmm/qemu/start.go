@@ -1,7 +1,6 @@
 package qemu
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -72,8 +71,8 @@ func validate(spec vmm.Spec) error {
 	return nil
 }
 
-// spawn starts QEMU with its output in qemu.log. A goroutine reaps it, so
-// that it leaves no zombie while the daemon runs; exited closes then.
+// spawn starts QEMU in its own session with its output in qemu.log;
+// exited closes when it exits.
 func (d *Driver) spawn(spec vmm.Spec, a Accel) (exited <-chan struct{}, pid int, err error) {
 	log, err := os.Create(filepath.Join(spec.RunDir, qemuLogName))
 	if err != nil {
@@ -83,16 +82,11 @@ func (d *Driver) spawn(spec vmm.Spec, a Accel) (exited <-chan struct{}, pid int,
 	cmd := exec.Command(d.binary(), d.Args(spec, a)...)
 	cmd.Dir = spec.RunDir
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, 0, fmt.Errorf("running %s: %w", d.binary(), err)
+	exited, err = vmm.Spawn(cmd)
+	if err != nil {
+		return nil, 0, err
 	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(done)
-	}()
-	return done, cmd.Process.Pid, nil
+	return exited, cmd.Process.Pid, nil
 }
 
 // waitQMP polls QMP until it answers query-status, QEMU exits or the
@@ -119,16 +113,7 @@ func waitQMP(ctx context.Context, spec vmm.Spec, exited <-chan struct{}) (string
 
 // logTail returns the last n lines of qemu.log.
 func logTail(spec vmm.Spec, n int) string {
-	b, err := os.ReadFile(filepath.Join(spec.RunDir, qemuLogName))
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
-	lines = lines[max(0, len(lines)-n):]
-	if len(lines) == 0 || len(lines[0]) == 0 {
-		return "(empty log)"
-	}
-	return string(bytes.Join(lines, []byte("\n")))
+	return vmm.LogTail(filepath.Join(spec.RunDir, qemuLogName), n)
 }
 
 func consolePath(spec vmm.Spec) string { return filepath.Join(spec.RunDir, consoleLogName) }
