@@ -1,0 +1,235 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"banger/internal/errdefs"
+)
+
+// bridgeAlias marks the bridge as banger's (`ip link` shows it as
+// "alias banger"). Only a bridge with this alias is changed or removed.
+const bridgeAlias = "banger"
+
+// ipForwardPath is the sysctl net.ipv4.ip_forward.
+const ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
+
+// EnsureBridge makes sure the bridge exists, carries the gateway address
+// with the subnet's prefix (and no other IPv4 address), and is up; that
+// IPv4 forwarding is on; and that the nftables table "banger" masquerades
+// the subnet. Each part is changed only when it differs, so a second call
+// changes nothing. It refuses a subnet that overlaps an address or route
+// of another interface, and an existing interface of the bridge's name
+// that banger did not create.
+func EnsureBridge(c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	br, err := ownBridge(c.Bridge)
+	if err != nil {
+		return err
+	}
+	if err := checkOverlap(c, br); err != nil {
+		return err
+	}
+	mac, err := net.ParseMAC(GuestMAC(c.Gateway()))
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", c.Bridge, err)
+	}
+	if br == nil {
+		if br, err = createBridge(c.Bridge, mac); err != nil {
+			return err
+		}
+	}
+	if err := configureBridge(c, br, mac); err != nil {
+		return err
+	}
+	if err := enableForwarding(); err != nil {
+		return err
+	}
+	return ensureTable(c)
+}
+
+// ownBridge returns banger's bridge called name, or nil when no interface
+// has that name. An interface of that name that is not a bridge banger
+// made is an error.
+func ownBridge(name string) (netlink.Link, error) {
+	l, err := linkByName(name)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	if l.Type() != "bridge" {
+		return nil, errdefs.FailedPrecondition("interface %s exists and is not a bridge (it is a %s); set bridge_name in config.toml to a name no interface uses", name, l.Type())
+	}
+	if l.Attrs().Alias != bridgeAlias {
+		return nil, errdefs.FailedPrecondition("bridge %s exists but is not marked as banger's (`ip link` shows no \"alias %s\"); set bridge_name in config.toml to a name no interface uses, or, if banger made it and was interrupted, remove it with `ip link delete %s`", name, bridgeAlias, name)
+	}
+	return l, nil
+}
+
+// createBridge makes the bridge and marks it as banger's. The kernel
+// ignores an alias given at creation, so it is set just after; if that
+// fails the bridge is removed again.
+func createBridge(name string, mac net.HardwareAddr) (netlink.Link, error) {
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, HardwareAddr: mac}}
+	err := netlink.LinkAdd(br)
+	if errors.Is(err, unix.EEXIST) { // made meanwhile, by a concurrent call or someone else
+		l, err := ownBridge(name)
+		if err == nil && l == nil {
+			err = fmt.Errorf("creating bridge %s: it appeared and vanished meanwhile; try again", name)
+		}
+		return l, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating bridge %s: %w", name, err)
+	}
+	l, err := netlink.LinkByName(name)
+	if err == nil {
+		err = netlink.LinkSetAlias(l, bridgeAlias)
+	}
+	if err != nil {
+		_ = netlink.LinkDel(br) // undo; the error that matters is err
+		return nil, fmt.Errorf("creating bridge %s: %w", name, err)
+	}
+	return netlink.LinkByName(name)
+}
+
+// configureBridge sets the bridge's MAC, its address and its state, each
+// only when it differs. A fixed MAC keeps the bridge from taking the
+// lowest MAC of its ports, which would change the gateway's MAC under
+// running guests.
+func configureBridge(c Config, br netlink.Link, mac net.HardwareAddr) error {
+	if br.Attrs().HardwareAddr.String() != mac.String() {
+		if err := netlink.LinkSetHardwareAddr(br, mac); err != nil {
+			return fmt.Errorf("setting the MAC of bridge %s: %w", c.Bridge, err)
+		}
+	}
+	if err := ensureGatewayAddr(c, br); err != nil {
+		return err
+	}
+	if br.Attrs().RawFlags&unix.IFF_UP == 0 {
+		if err := netlink.LinkSetUp(br); err != nil {
+			return fmt.Errorf("bringing bridge %s up: %w", c.Bridge, err)
+		}
+	}
+	return nil
+}
+
+// ensureGatewayAddr leaves the gateway, with the subnet's prefix, as the
+// bridge's only IPv4 address; others are left over from an older subnet.
+func ensureGatewayAddr(c Config, br netlink.Link) error {
+	want := netip.PrefixFrom(c.Gateway(), c.Subnet.Bits())
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(br, netlink.FAMILY_V4) })
+	if err != nil {
+		return fmt.Errorf("listing addresses of bridge %s: %w", c.Bridge, err)
+	}
+	found := false
+	for _, a := range addrs {
+		if ipNetPrefix(a.IPNet) == want {
+			found = true
+			continue
+		}
+		if err := netlink.AddrDel(br, &a); err != nil {
+			return fmt.Errorf("removing old address %s from bridge %s: %w", a.IPNet, c.Bridge, err)
+		}
+	}
+	if found {
+		return nil
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: want.Addr().AsSlice(), Mask: net.CIDRMask(want.Bits(), 32)}}
+	if err := netlink.AddrAdd(br, addr); err != nil {
+		return fmt.Errorf("adding address %s to bridge %s: %w", want, c.Bridge, err)
+	}
+	return nil
+}
+
+// checkOverlap refuses a subnet that another interface's address or route
+// already covers: using it would cut the host off from those hosts.
+func checkOverlap(c Config, br netlink.Link) error {
+	brIndex := -1
+	if br != nil {
+		brIndex = br.Attrs().Index
+	}
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, netlink.FAMILY_V4) })
+	if err != nil {
+		return fmt.Errorf("listing host addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if p := ipNetPrefix(a.IPNet); a.LinkIndex != brIndex && p.Overlaps(c.Subnet) {
+			return overlapError(c, fmt.Sprintf("address %s of %s", p, linkName(a.LinkIndex)))
+		}
+	}
+	routes, err := retryDump(func() ([]netlink.Route, error) { return netlink.RouteList(nil, netlink.FAMILY_V4) })
+	if err != nil {
+		return fmt.Errorf("listing host routes: %w", err)
+	}
+	for _, r := range routes {
+		p := ipNetPrefix(r.Dst)
+		if r.LinkIndex != brIndex && p.IsValid() && p.Bits() > 0 && p.Overlaps(c.Subnet) {
+			return overlapError(c, fmt.Sprintf("route to %s via %s", p, linkName(r.LinkIndex)))
+		}
+	}
+	return nil
+}
+
+func overlapError(c Config, what string) error {
+	return errdefs.FailedPrecondition("bridge subnet %s overlaps the host's %s; set bridge_subnet in config.toml to an unused range", c.Subnet, what)
+}
+
+// linkName names an interface index for messages.
+func linkName(index int) string {
+	if l, err := netlink.LinkByIndex(index); err == nil {
+		return l.Attrs().Name
+	}
+	return fmt.Sprintf("interface %d", index)
+}
+
+// ipNetPrefix converts a netlink IPv4 network to a prefix; the zero Prefix
+// for nil or non-IPv4 input.
+func ipNetPrefix(n *net.IPNet) netip.Prefix {
+	if n == nil {
+		return netip.Prefix{}
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	ones, bits := n.Mask.Size()
+	if !ok || !a.Unmap().Is4() || bits == 0 {
+		return netip.Prefix{}
+	}
+	if bits == 128 {
+		ones -= 96
+	}
+	return netip.PrefixFrom(a.Unmap(), ones)
+}
+
+// enableForwarding sets net.ipv4.ip_forward to 1 unless it already is.
+func enableForwarding() error {
+	b, err := os.ReadFile(ipForwardPath)
+	if err != nil {
+		return fmt.Errorf("reading net.ipv4.ip_forward: %w", err)
+	}
+	if strings.TrimSpace(string(b)) == "1" {
+		return nil
+	}
+	if err := os.WriteFile(ipForwardPath, []byte("1\n"), 0o644); err != nil {
+		return fmt.Errorf("enabling IPv4 forwarding (net.ipv4.ip_forward=1): %w", err)
+	}
+	return nil
+}
+
+// retryDump runs a netlink dump again when the kernel reports that the
+// table changed while it was being read.
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	for tries := 1; ; tries++ {
+		v, err := dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || tries == 5 {
+			return v, err
+		}
+	}
+}

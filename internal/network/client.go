@@ -1,0 +1,161 @@
+package network
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"banger/internal/errdefs"
+)
+
+// Client performs banger's privileged network operations, in-process or
+// through a helper running as root.
+type Client interface {
+	EnsureBridge(ctx context.Context, c Config) error
+	EnsureTap(ctx context.Context, c Config, name string, owner int) error
+	DeleteTap(ctx context.Context, name string) error
+	Teardown(ctx context.Context, c Config) error
+}
+
+var (
+	_ Client = Local{}
+	_ Client = Sudo{}
+)
+
+// NewClient returns Local when this process is root, else a Sudo client
+// that runs bangerdPath (which must be absolute) as the helper.
+func NewClient(bangerdPath string) Client {
+	if os.Geteuid() == 0 {
+		return Local{}
+	}
+	return Sudo{Bangerd: bangerdPath}
+}
+
+// Local runs the operations in this process, which must have
+// CAP_NET_ADMIN. The calls do not block for long, so ctx is only checked
+// before each one.
+type Local struct{}
+
+func (Local) apply(ctx context.Context, op Op) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return op.Apply()
+}
+
+// EnsureBridge runs EnsureBridge.
+func (l Local) EnsureBridge(ctx context.Context, c Config) error {
+	return l.apply(ctx, Op{Kind: OpEnsureBridge, Config: c})
+}
+
+// EnsureTap runs EnsureTap.
+func (l Local) EnsureTap(ctx context.Context, c Config, name string, owner int) error {
+	return l.apply(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner})
+}
+
+// DeleteTap runs DeleteTap.
+func (l Local) DeleteTap(ctx context.Context, name string) error {
+	return l.apply(ctx, Op{Kind: OpDeleteTap, Tap: name})
+}
+
+// Teardown runs Teardown.
+func (l Local) Teardown(ctx context.Context, c Config) error {
+	return l.apply(ctx, Op{Kind: OpTeardown, Config: c})
+}
+
+// Sudo runs each operation as `sudo -n <Bangerd> net '<json>'`, for a
+// daemon that is not root. Arguments are checked before sudo runs, so bad
+// ones fail with errdefs.InvalidArgument; the helper's stderr becomes the
+// error's message.
+type Sudo struct {
+	Bangerd string // absolute path of the bangerd binary
+}
+
+// EnsureBridge runs EnsureBridge through sudo.
+func (s Sudo) EnsureBridge(ctx context.Context, c Config) error {
+	return s.run(ctx, Op{Kind: OpEnsureBridge, Config: c})
+}
+
+// EnsureTap runs EnsureTap through sudo.
+func (s Sudo) EnsureTap(ctx context.Context, c Config, name string, owner int) error {
+	return s.run(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner})
+}
+
+// DeleteTap runs DeleteTap through sudo.
+func (s Sudo) DeleteTap(ctx context.Context, name string) error {
+	return s.run(ctx, Op{Kind: OpDeleteTap, Tap: name})
+}
+
+// Teardown runs Teardown through sudo.
+func (s Sudo) Teardown(ctx context.Context, c Config) error {
+	return s.run(ctx, Op{Kind: OpTeardown, Config: c})
+}
+
+func (s Sudo) run(ctx context.Context, op Op) error {
+	if err := op.check(); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(s.Bangerd) {
+		return fmt.Errorf("%s: bangerd path %q is not absolute, which sudo needs", op, s.Bangerd)
+	}
+	arg, err := json.Marshal(op)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	cmd := exec.CommandContext(ctx, "sudo", "-n", s.Bangerd, "net", string(arg))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	switch msg := lastBytes(strings.TrimSpace(stderr.String()), 4096); {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", op, ctx.Err())
+	case errors.Is(err, exec.ErrNotFound):
+		return errdefs.FailedPrecondition("%s needs root, bangerd is not root and sudo is not installed: run bangerd as root, or install sudo and allow passwordless `%s net *` for this user", op, s.Bangerd)
+	case isSudoRefusal(msg):
+		return errdefs.FailedPrecondition("%s needs root and sudo refused (%s): run bangerd as root, or allow this user passwordless sudo for bangerd, e.g. a sudoers line `%s ALL=(root) NOPASSWD: %s net *`",
+			op, firstLine(msg), currentUser(), s.Bangerd)
+	case msg != "":
+		return fmt.Errorf("%s (as root through sudo): %s", op, msg)
+	default:
+		return fmt.Errorf("%s (as root through sudo): %w", op, err)
+	}
+}
+
+func isSudoRefusal(msg string) bool {
+	for _, s := range []string{"a password is required", "a terminal is required", "is not in the sudoers", "is not allowed to execute", "may not run sudo"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// currentUser names this process's user for the sudoers example.
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprintf("#%d", os.Getuid())
+}
+
+// lastBytes keeps the end of a long helper message, where the error is.
+func lastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
