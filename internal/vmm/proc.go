@@ -91,9 +91,26 @@ func Spawn(cmd *exec.Cmd) (exited <-chan struct{}, err error) {
 	return done, nil
 }
 
-// Alive reports whether pid runs and is not a zombie.
+// Alive reports whether any thread of process pid runs, that is, is not
+// a zombie. A process whose main thread has exited can still have others
+// tearing down, holding its files (and so its sockets) open.
 func Alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return false
+	}
+	for _, task := range tasks {
+		if running(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name())) {
+			return true
+		}
+	}
+	return false
+}
+
+// running reports whether the thread whose stat file is at path is not a
+// zombie.
+func running(stat string) bool {
+	b, err := os.ReadFile(stat)
 	if err != nil {
 		return false
 	}
