@@ -13,6 +13,12 @@ type bootParams struct {
 	Flags    string // rootflags=, passed to mount(2) as data
 	ReadOnly bool   // ro (the kernel's default) unless rw is given
 	Init     string // init=, "" means try the kernel's defaults
+	// Overlay is banger.overlay=: a disk whose ext4 filesystem holds the
+	// upper layer of an overlayfs over the root, which is then mounted
+	// read-only whatever ro or rw say.
+	Overlay string
+	// Work is banger.work=: the work disk, mounted at /root.
+	Work string
 }
 
 // defaultInits are the programs the kernel itself tries when init= is unset.
@@ -31,7 +37,14 @@ func (p bootParams) String() string {
 	if p.ReadOnly {
 		mode = "ro"
 	}
-	return fmt.Sprintf("root=%s rootfstype=%s %s", p.Root, p.FSType, mode)
+	s := fmt.Sprintf("root=%s rootfstype=%s %s", p.Root, p.FSType, mode)
+	if p.Overlay != "" {
+		s += " banger.overlay=" + p.Overlay
+	}
+	if p.Work != "" {
+		s += " banger.work=" + p.Work
+	}
+	return s
 }
 
 // parseCmdline reads the parameters banger-init needs from /proc/cmdline's
@@ -53,6 +66,10 @@ func parseCmdline(cmdline string) (bootParams, error) {
 			p.Flags = val
 		case "init":
 			p.Init = val
+		case "banger.overlay":
+			p.Overlay = val
+		case "banger.work":
+			p.Work = val
 		case "ro":
 			p.ReadOnly = true
 		case "rw":
@@ -72,6 +89,23 @@ func (p bootParams) check() error {
 		return errors.New("rootfstype= is empty: drop it (ext4 is the default) or name a filesystem")
 	case p.Init != "" && !strings.HasPrefix(p.Init, "/"):
 		return fmt.Errorf("init=%s must be an absolute path", p.Init)
+	}
+	return p.checkDisks()
+}
+
+// checkDisks checks banger's own disk parameters: device paths, each disk
+// used once.
+func (p bootParams) checkDisks() error {
+	for _, d := range []struct{ key, dev string }{{"banger.overlay", p.Overlay}, {"banger.work", p.Work}} {
+		if d.dev != "" && !strings.HasPrefix(d.dev, "/dev/") {
+			return fmt.Errorf("%s=%s is not supported: give a device path such as %s=/dev/vdb", d.key, d.dev, d.key)
+		}
+	}
+	switch {
+	case p.Overlay != "" && p.Overlay == p.Root:
+		return fmt.Errorf("banger.overlay=%s is also the root disk: the upper layer needs a disk of its own", p.Overlay)
+	case p.Work != "" && (p.Work == p.Root || p.Work == p.Overlay):
+		return fmt.Errorf("banger.work=%s is also the root or upper disk: the work disk needs a disk of its own", p.Work)
 	}
 	return nil
 }

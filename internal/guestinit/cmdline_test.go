@@ -18,6 +18,12 @@ func TestParseCmdline(t *testing.T) {
 		{"last wins", "root=/dev/vda rw root=/dev/vdc ro", bootParams{Root: "/dev/vdc", FSType: "ext4", ReadOnly: true}},
 		{"after -- belongs to init", "root=/dev/vda rw -- root=/dev/vdz ro", bootParams{Root: "/dev/vda", FSType: "ext4"}},
 		{"quoted", `root=/dev/vda rootflags="a b" rw`, bootParams{Root: "/dev/vda", FSType: "ext4", Flags: "a b"}},
+		{"overlay and work", "root=/dev/vda ro banger.overlay=/dev/vdb banger.work=/dev/vdc",
+			bootParams{Root: "/dev/vda", FSType: "ext4", ReadOnly: true, Overlay: "/dev/vdb", Work: "/dev/vdc"}},
+		{"clone and work", "root=/dev/vda rw banger.work=/dev/vdb",
+			bootParams{Root: "/dev/vda", FSType: "ext4", Work: "/dev/vdb"}},
+		{"banger's after -- belong to init", "root=/dev/vda -- banger.overlay=/dev/vdb",
+			bootParams{Root: "/dev/vda", FSType: "ext4", ReadOnly: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,11 +40,17 @@ func TestParseCmdline(t *testing.T) {
 
 func TestParseCmdlineRejects(t *testing.T) {
 	for cmdline, wantErr := range map[string]string{
-		"console=ttyS0":                  "no root=",
-		"root=LABEL=rootfs":              "only takes a device path",
-		"root=/dev/vda rootfstype=":      "rootfstype= is empty",
-		"root=/dev/vda init=sbin/init":   "absolute path",
-		"root=/dev/vda -- root=/dev/vdb": "", // accepted
+		"console=ttyS0":                                                    "no root=",
+		"root=LABEL=rootfs":                                                "only takes a device path",
+		"root=/dev/vda rootfstype=":                                        "rootfstype= is empty",
+		"root=/dev/vda init=sbin/init":                                     "absolute path",
+		"root=/dev/vda -- root=/dev/vdb":                                   "", // accepted
+		"root=/dev/vda banger.overlay=vdb":                                 "banger.overlay=vdb is not supported",
+		"root=/dev/vda banger.work=LABEL=work":                             "banger.work=LABEL=work is not supported",
+		"root=/dev/vda banger.overlay=/dev/vda":                            "also the root disk",
+		"root=/dev/vda banger.work=/dev/vda":                               "also the root or upper disk",
+		"root=/dev/vda banger.overlay=/dev/vdb banger.work=/dev/vdb":       "also the root or upper disk",
+		"root=/dev/vda banger.overlay=/dev/vdb banger.work=/dev/vdc quiet": "",
 	} {
 		_, err := parseCmdline(cmdline)
 		if wantErr == "" {
@@ -73,6 +85,7 @@ func TestInits(t *testing.T) {
 func FuzzParseCmdline(f *testing.F) {
 	f.Add("console=ttyS0 root=/dev/vda rw init=/sbin/init")
 	f.Add(`root="/dev/v da" -- x`)
+	f.Add("root=/dev/vda ro banger.overlay=/dev/vdb banger.work=/dev/vdc")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, arg := range splitCmdline(s) {
 			if arg == "" && !strings.Contains(s, `"`) {
@@ -80,8 +93,19 @@ func FuzzParseCmdline(f *testing.F) {
 			}
 		}
 		p, err := parseCmdline(s)
-		if err == nil && !strings.HasPrefix(p.Root, "/dev/") {
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(p.Root, "/dev/") {
 			t.Errorf("parseCmdline(%q) accepted root %q", s, p.Root)
+		}
+		for _, dev := range []string{p.Overlay, p.Work} {
+			if dev != "" && (!strings.HasPrefix(dev, "/dev/") || dev == p.Root) {
+				t.Errorf("parseCmdline(%q) accepted disk %q (root %q)", s, dev, p.Root)
+			}
+		}
+		if p.Work != "" && p.Work == p.Overlay {
+			t.Errorf("parseCmdline(%q) accepted one disk as upper and work", s)
 		}
 	})
 }

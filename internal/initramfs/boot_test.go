@@ -40,10 +40,30 @@ func TestBootsToUserspace(t *testing.T) {
 		t.Fatalf("%v; last console lines:\n%s", err, strings.Join(console.last(50), "\n"))
 	}
 	t.Logf("QEMU start to %s: %v", bootMarker, time.Since(start).Round(time.Millisecond))
-	for _, want := range []string{"virtio_blk", "virtio_console", "vmw_vsock_virtio_transport", "virtio_net"} {
+	for _, want := range []string{"virtio_blk", "virtio_console", "vmw_vsock_virtio_transport", "virtio_net", "overlay"} {
 		if !console.contains("rootinit: pid=1 modules=", want) {
 			t.Errorf("module %s is not loaded; last console lines:\n%s", want, strings.Join(console.last(50), "\n"))
 		}
+	}
+}
+
+// TestDefaultModulesInCloudKernel checks that every default module is a
+// module of Debian's cloud kernel, found by the index, or built in: a
+// name the kernel lacks would fail every VM's initramfs build.
+func TestDefaultModulesInCloudKernel(t *testing.T) {
+	requireBootTools(t)
+	kernel := kerneltest.DebianCloud(t)
+	ix, err := loadIndex(kernel.ModulesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.resolve(DefaultModules); err != nil {
+		t.Fatalf("resolving DefaultModules in %s: %v", kernel.ModulesDir, err)
+	}
+	// The overlay root needs overlayfs, a module (CONFIG_OVERLAY_FS=m)
+	// in Debian's cloud kernel.
+	if p, ok := ix.paths["overlay"]; !ok || !strings.Contains(p, "overlay") {
+		t.Errorf("overlay is not a module of %s (path %q): load it another way or drop it from DefaultModules", kernel.ModulesDir, p)
 	}
 }
 

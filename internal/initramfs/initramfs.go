@@ -23,7 +23,8 @@ import (
 // DefaultModules are the drivers banger's guests need: the virtio
 // transports (mmio for microvm and Firecracker, pci for other machines),
 // disk, network, console and serial ports (the agent's channel where vsock
-// is missing), entropy and vsock. ResolveModules adds what they depend on.
+// is missing), entropy, vsock, and overlayfs for roots stacked on a shared
+// image (banger.overlay=). ResolveModules adds what they depend on.
 var DefaultModules = []string{
 	"virtio_mmio",
 	"virtio_pci",
@@ -32,6 +33,7 @@ var DefaultModules = []string{
 	"virtio_console",
 	"virtio_rng",
 	"vmw_vsock_virtio_transport",
+	"overlay",
 }
 
 // Options says what goes into the initramfs.

@@ -1,0 +1,183 @@
+package guestinit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// WorkMarker is the file at the top of a work disk that says the disk has
+// been through its first boot. The host never writes it.
+const WorkMarker = ".banger-work"
+
+// workStage is where banger-init mounts the work disk while preparing it.
+const workStage = "/banger-work"
+
+// mountWork mounts the work disk dev at the new root's /root, preparing it
+// first if this is its first boot.
+func mountWork(log *logger, dev string) error {
+	if err := os.MkdirAll(workStage, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount(dev, workStage, "ext4", 0, ""); err != nil {
+		return fmt.Errorf("mount -t ext4 %s %s: %w", dev, workStage, err)
+	}
+	home := newRoot + "/root"
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	first, err := firstBoot(workStage, home, os.Lchown)
+	if err != nil {
+		return err
+	}
+	if first {
+		log.Infof("first boot of work disk %s: its files are root's, with the image's /root files it lacked", dev)
+	}
+	if err := unix.Mount(workStage, home, "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("moving %s to %s: %w", workStage, home, err)
+	}
+	return nil
+}
+
+// firstBoot prepares the work disk mounted at work unless its marker
+// says that was done: the host made its files with the host user's uid,
+// so they all become root's; its top takes the mode of the image's home
+// (0700 if the image has none); and it gets a copy of whatever the image
+// has in imageHome (.bashrc, .profile) that the disk lacks. It reports
+// whether it did the work. Run again after a crash, it gives the same
+// result.
+func firstBoot(work, imageHome string, lchown chownFunc) (bool, error) {
+	marker := filepath.Join(work, WorkMarker)
+	if _, err := os.Lstat(marker); err == nil {
+		return false, nil
+	}
+	if err := chownTree(work, lchown); err != nil {
+		return false, fmt.Errorf("giving the work disk's files to root: %w", err)
+	}
+	if err := copyAbsent(imageHome, work, lchown); err != nil {
+		return false, fmt.Errorf("copying the image's /root files: %w", err)
+	}
+	if fi, err := os.Stat(imageHome); err == nil {
+		err = copyOwner(work, fi, lchown)
+		if err != nil {
+			return false, err
+		}
+	} else if err := os.Chmod(work, 0o700); err != nil {
+		return false, err
+	}
+	return true, writeMarker(marker)
+}
+
+// chownTree makes everything under dir root's, without following
+// symlinks. Setuid and setgid bits, which chown clears, are put back.
+func chownTree(dir string, lchown chownFunc) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := lchown(p, 0, 0); err != nil {
+			return err
+		}
+		if special := fi.Mode() & (fs.ModeSetuid | fs.ModeSetgid); special != 0 && fi.Mode()&fs.ModeSymlink == 0 {
+			return os.Chmod(p, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+		}
+		return nil
+	})
+}
+
+// copyAbsent copies each entry of src that dst lacks, whole.
+func copyAbsent(src, dst string, lchown chownFunc) error {
+	entries, err := os.ReadDir(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		target := filepath.Join(dst, e.Name())
+		if _, err := os.Lstat(target); err == nil || e.Name() == WorkMarker {
+			continue
+		}
+		if err := copyTree(filepath.Join(src, e.Name()), target, lchown); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyTree copies files, directories and symlinks from src to dst,
+// keeping their modes and owners. Other file types are left out.
+func copyTree(src, dst string, lchown chownFunc) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch fi.Mode().Type() {
+		case fs.ModeDir:
+			err = os.Mkdir(target, 0o700)
+		case fs.ModeSymlink:
+			var link string
+			if link, err = os.Readlink(p); err == nil {
+				err = os.Symlink(link, target)
+			}
+		case 0:
+			err = copyFile(p, target)
+		default:
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return copyOwner(target, fi, lchown)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if _, err := io.Copy(out, in); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+// writeMarker writes the first-boot marker, last, so that a crash before
+// it means the first boot is done again.
+func writeMarker(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.WriteString(f, "banger-init made this disk root's on its first boot; delete this file to do it again\n"); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
