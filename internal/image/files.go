@@ -66,11 +66,14 @@ ff02::2	ip6-allrouters
 `, hostname)
 }
 
+// fstab lists no root: banger's initramfs mounts it, either the VM's clone
+// of the image or an overlayfs over the shared image, and an entry for /
+// would make systemd-remount-fs remount an overlay with ext4's options.
+// /root is the work disk, which the initramfs mounts too.
 func fstab() string {
-	return `# Written by banger. The root is this VM's own copy of the image. No fsck
-# at boot (pass 0): the journal covers crashes, and a check costs seconds
-# under emulation.
-/dev/vda	/	ext4	rw,relatime,errors=remount-ro	0	0
+	return `# Written by banger. The root and /root are mounted before systemd starts,
+# by banger's initramfs (see the kernel command line's root= and banger.*
+# parameters), so they are not listed here.
 `
 }
 

@@ -93,19 +93,13 @@ func TestSSHDDropIn(t *testing.T) {
 	}
 }
 
+// The initramfs mounts / (possibly an overlay) and /root: an fstab entry
+// for either would have systemd remount or mount them again.
 func TestFstab(t *testing.T) {
-	var lines [][]string
 	for _, l := range strings.Split(fstab(), "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			lines = append(lines, strings.Fields(l))
+		if f := strings.Fields(l); len(f) >= 2 && !strings.HasPrefix(f[0], "#") && (f[1] == "/" || f[1] == "/root") {
+			t.Errorf("fstab lists %s, which the initramfs mounts: %q", f[1], l)
 		}
-	}
-	if len(lines) != 1 {
-		t.Fatalf("fstab has %d entries, want 1: %q", len(lines), fstab())
-	}
-	f := lines[0]
-	if len(f) != 6 || f[0] != "/dev/vda" || f[1] != "/" || f[2] != "ext4" || !slices.Contains(strings.Split(f[3], ","), "rw") {
-		t.Errorf("root entry = %q", f)
 	}
 }
 
