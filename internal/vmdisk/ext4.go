@@ -1,0 +1,145 @@
+package vmdisk
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"banger/internal/errdefs"
+)
+
+// mkfsFunc makes an ext4 filesystem of size bytes in file, which exists
+// and is left sparse, holding a copy of tree unless tree is "".
+type mkfsFunc func(ctx context.Context, file, label, tree string, size int64) error
+
+// sbinDirs are searched after PATH: a user's PATH often lacks them, and
+// Debian puts mkfs.ext4 there.
+var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
+
+// findTool finds a program of e2fsprogs.
+func findTool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range sbinDirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", errdefs.FailedPrecondition("%s not found on PATH or in %s: install e2fsprogs (apt-get install e2fsprogs)", name, strings.Join(sbinDirs, ", "))
+}
+
+// runMkfs runs mkfs.ext4. It empties and resizes file first, so that
+// its blocks read as zeros: mkfs then need not write the journal, and it
+// marks the inode tables as zeroed, which saves the guest's kernel from
+// zeroing them (and filling the sparse file) after the first mount.
+func runMkfs(ctx context.Context, file, label, tree string, size int64) error {
+	bin, err := findTool("mkfs.ext4")
+	if err != nil {
+		return err
+	}
+	if err := os.Truncate(file, 0); err != nil {
+		return err
+	}
+	if err := os.Truncate(file, size); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, bin, mkfsArgs(file, label, tree, size)...).CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("mkfs.ext4: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// mkfsArgs keeps no blocks in reserve (-m 0): the guest's only user is
+// root, for whom they would be reserved. root_owner makes the filesystem's
+// root directory root's, whoever runs mkfs.
+func mkfsArgs(file, label, tree string, size int64) []string {
+	args := []string{"-F", "-q", "-m", "0", "-L", label, "-E", "root_owner=0:0,lazy_journal_init=1"}
+	if tree != "" {
+		args = append(args, "-d", tree)
+	}
+	return append(args, file, strconv.FormatInt(size/1024, 10)+"k")
+}
+
+// space is the room an empty ext4 filesystem offers.
+type space struct {
+	BlockSize  int64
+	FreeBlocks int64
+	FreeInodes int64
+}
+
+// Offsets in the ext4 superblock, which starts 1024 bytes into the file.
+const (
+	sbOffset          = 1024
+	sbFreeBlocksLo    = 0x0C
+	sbFreeInodes      = 0x10
+	sbLogBlockSize    = 0x18
+	sbMagic           = 0x38
+	sbFeatureIncompat = 0x60
+	sbFreeBlocksHi    = 0x158
+	sbSize            = 0x400
+	ext4Magic         = 0xEF53
+	incompat64bit     = 0x80
+)
+
+// readSpace reads the free blocks and inodes from an ext4 superblock.
+func readSpace(file string) (space, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return space{}, err
+	}
+	defer f.Close()
+	sb := make([]byte, sbSize)
+	if _, err := f.ReadAt(sb, sbOffset); err != nil && !errors.Is(err, io.EOF) {
+		return space{}, fmt.Errorf("reading the superblock of %s: %w", file, err)
+	}
+	le := binary.LittleEndian
+	if le.Uint16(sb[sbMagic:]) != ext4Magic {
+		return space{}, fmt.Errorf("%s holds no ext4 filesystem", file)
+	}
+	free := int64(le.Uint32(sb[sbFreeBlocksLo:]))
+	if le.Uint32(sb[sbFeatureIncompat:])&incompat64bit != 0 {
+		free |= int64(le.Uint32(sb[sbFreeBlocksHi:])) << 32
+	}
+	return space{
+		BlockSize:  1024 << le.Uint32(sb[sbLogBlockSize:]),
+		FreeBlocks: free,
+		FreeInodes: int64(le.Uint32(sb[sbFreeInodes:])),
+	}, nil
+}
+
+// errNoReflink is returned inside PrepareRoot when cloning is unsupported.
+var errNoReflink = errors.New("the filesystem cannot clone files")
+
+// atomicFile makes dst by letting fill write a new temporary file beside
+// it, renamed to dst only when fill succeeds: an interrupted run leaves no
+// half-made disk under dst's name.
+func atomicFile(dst string, fill func(tmp string) error) error {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", dst, err)
+	}
+	tmp := f.Name()
+	f.Close()
+	if err := fill(tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("creating %s: %w", dst, err)
+	}
+	return nil
+}
