@@ -1,0 +1,192 @@
+// Package agentproto is the wire protocol between bangerd (the host) and
+// banger-vsock-agent (the guest).
+//
+// # Transport
+//
+// The protocol runs over one byte stream per host connection: a
+// virtio-serial port, a Firecracker hybrid-vsock connection or an AF_VSOCK
+// connection to guest port [VsockPort]. The host always speaks first; the
+// guest only ever answers, so a stream that loses bytes while nobody is
+// listening (virtio-serial does) costs at most the answers nobody was
+// waiting for.
+//
+// # Framing
+//
+// Each message is one JSON object on one line, ended by "\n", at most
+// [MaxLine] bytes. Both sides ignore empty lines, so either side may send a
+// lone "\n" to end whatever half line a previous connection left behind
+// before it starts; the host does so on every new connection.
+//
+// # Requests and responses
+//
+// The host sends a [Request]: {"v":1,"id":7,"op":"hello"}. The guest
+// answers each request, in order, with a [Response] that echoes v and id:
+// {"v":1,"id":7,"ok":true,"hello":{...}}. A response whose id the host did
+// not just ask for is stale (from a connection before this one) and is
+// skipped, and so is a line that does not parse: that is how the host
+// resynchronises on a stream it cannot trust to start clean. The host picks
+// ids so that they do not repeat across its connections.
+//
+// An answer with "ok":false carries a Code and a human-readable Error. An
+// unknown op, a malformed line or a version the guest does not speak gets
+// such an answer; the connection stays usable.
+//
+// # Ops in version 1
+//
+//   - hello: who the guest is ([Hello]); the first request of a connection.
+//   - status: the guest's state right now ([Status]), ready or not.
+//   - wait-ready: like status, but answered only once the guest is ready,
+//     or after timeout_ms with ok false, code not-ready, and the status
+//     whose Reason says what is still missing.
+//   - shutdown: answered, then the guest powers off.
+//
+// # Evolving the protocol
+//
+// A host starts every connection with a version 1 hello. The answer's
+// Protocol field is the highest version the guest speaks and Features lists
+// optional capabilities. A later host that wants something version 1 lacks
+// (such as a stream multiplexer for exec and interactive sessions) sends a
+// second hello at the higher version, naming the features it wants; when
+// the guest accepts one that changes the framing, the bytes after that
+// answer's newline belong to the new framing. Version 1 defines no feature.
+package agentproto
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Version is the highest protocol version this build speaks.
+const Version = 1
+
+// VsockPort is the AF_VSOCK port the guest agent listens on.
+const VsockPort = 52
+
+// SerialPortName is the virtio-serial port name of the agent's channel: the
+// guest sees it as /dev/virtio-ports/banger.agent.
+const SerialPortName = "banger.agent"
+
+// MaxLine is the longest line either side accepts, newline included.
+const MaxLine = 64 << 10
+
+// The ops of version 1.
+const (
+	OpHello     = "hello"
+	OpStatus    = "status"
+	OpWaitReady = "wait-ready"
+	OpShutdown  = "shutdown"
+)
+
+// Codes say why a response is not ok.
+const (
+	// CodeBadRequest: the line is not a valid request.
+	CodeBadRequest = "bad-request"
+	// CodeUnsupportedVersion: the request's v is newer than the guest's.
+	CodeUnsupportedVersion = "unsupported-version"
+	// CodeUnknownOp: the guest does not know the op.
+	CodeUnknownOp = "unknown-op"
+	// CodeNotReady: wait-ready timed out; Status.Reason says why.
+	CodeNotReady = "not-ready"
+	// CodeFailed: the op was understood but could not be carried out.
+	CodeFailed = "failed"
+)
+
+// Request is one line from the host.
+type Request struct {
+	V  int    `json:"v"`
+	ID uint64 `json:"id,omitempty"`
+	Op string `json:"op"`
+	// TimeoutMS bounds wait-ready, in milliseconds.
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
+	// Features, in a hello, asks for optional capabilities.
+	Features []string `json:"features,omitempty"`
+}
+
+// Timeout is TimeoutMS as a duration.
+func (r Request) Timeout() time.Duration { return time.Duration(r.TimeoutMS) * time.Millisecond }
+
+// Response is one line from the guest, answering the request with the same
+// ID. Exactly one of Hello and Status is set on a successful hello, status
+// or wait-ready; a not-ready wait-ready carries Status too.
+type Response struct {
+	V      int     `json:"v"`
+	ID     uint64  `json:"id,omitempty"`
+	OK     bool    `json:"ok"`
+	Code   string  `json:"code,omitempty"`
+	Error  string  `json:"error,omitempty"`
+	Hello  *Hello  `json:"hello,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Hello says who answers.
+type Hello struct {
+	// Agent is the agent's build version.
+	Agent string `json:"agent"`
+	// Protocol is the highest protocol version the agent speaks.
+	Protocol int    `json:"protocol"`
+	Hostname string `json:"hostname"`
+	// BootID changes at every boot of the guest.
+	BootID string `json:"boot_id"`
+	// Features lists the optional capabilities granted; none in version 1.
+	Features []string `json:"features,omitempty"`
+}
+
+// Status is the guest's state as the agent sees it.
+type Status struct {
+	// Ready: the guest can be used. With sshd in the image that means its
+	// ed25519 host key exists and something accepts TCP on port 22; without
+	// sshd, that the agent answers.
+	Ready bool `json:"ready"`
+	// SSH: the image has sshd.
+	SSH      bool   `json:"ssh"`
+	Hostname string `json:"hostname"`
+	// Addresses are the guest's addresses in CIDR form, loopback and
+	// link-local ones left out.
+	Addresses []string `json:"addresses"`
+	// HostKeys are the public SSH host keys, one authorized_keys line each.
+	HostKeys []string `json:"host_keys"`
+	// Uptime is seconds since the guest booted.
+	Uptime float64 `json:"uptime"`
+	// Reason says why the guest is not ready; empty when it is.
+	Reason string `json:"reason,omitempty"`
+}
+
+// ParseRequest decodes one request line and checks it is one this build
+// can answer. It always returns the request as far as it was decoded, so
+// the answer can echo its id; the error says what is wrong with it, and
+// ErrorCode gives its code.
+func ParseRequest(line []byte) (Request, error) {
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		return req, &Error{Code: CodeBadRequest, Msg: fmt.Sprintf("not a JSON request: %v", err)}
+	}
+	switch {
+	case req.V <= 0:
+		return req, &Error{Code: CodeBadRequest, Msg: `missing protocol version "v"`}
+	case req.V > Version:
+		return req, &Error{Code: CodeUnsupportedVersion, Msg: fmt.Sprintf("protocol version %d is not supported: this agent speaks up to %d; update the guest image", req.V, Version)}
+	case req.Op == "":
+		return req, &Error{Code: CodeBadRequest, Msg: `missing "op"`}
+	case req.TimeoutMS < 0:
+		return req, &Error{Code: CodeBadRequest, Msg: "negative timeout_ms"}
+	}
+	return req, nil
+}
+
+// Error is a failure with a protocol code.
+type Error struct {
+	Code string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// ErrorCode is err's protocol code, or CodeFailed when it has none.
+func ErrorCode(err error) string {
+	if pe, ok := errors.AsType[*Error](err); ok {
+		return pe.Code
+	}
+	return CodeFailed
+}
