@@ -1,10 +1,10 @@
-// Command banger-vsock-agent runs inside each guest and talks to bangerd
-// over vsock or virtio-serial. For now it only reports its version.
+// Command banger-vsock-agent runs inside each guest and answers bangerd
+// over virtio-serial or vsock (package agent).
 //
 // The same binary is the guest's initramfs /init: started by the kernel as
 // "/init", it is banger-init (package guestinit) instead. Started as PID 1
 // after the switch to the root filesystem (an image with no init of its
-// own), it is a minimal init.
+// own), it is a minimal init that also serves bangerd.
 package main
 
 import (
@@ -32,7 +32,7 @@ func main() {
 		select {} // PID 1 must not exit: the kernel would panic
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := agent.Run(ctx, os.Args[1:], os.Stdout)
+	err := agent.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "banger-vsock-agent: %v\n", err)

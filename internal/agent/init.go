@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,8 +28,9 @@ var initMounts = []mount{
 }
 
 // RunInit is the agent as PID 1, for images that have no init of their
-// own (OCI images, mostly): it mounts the kernel filesystems, reaps orphans
-// and powers off on SIGTERM, SIGINT or SIGPWR. It returns only on error.
+// own (OCI images, mostly): it mounts the kernel filesystems, serves the
+// host as Run does, reaps orphans and powers off on SIGTERM, SIGINT or
+// SIGPWR. It returns only on error.
 func RunInit(console io.Writer) error {
 	if os.Getpid() != 1 {
 		return errors.New("the minimal init runs only as PID 1")
@@ -42,6 +45,7 @@ func RunInit(console io.Writer) error {
 		}
 	}
 	fmt.Fprintln(console, InitBanner)
+	go serveForever(console)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
 	for sig := range sigs {
@@ -62,5 +66,25 @@ func reap() {
 		if pid <= 0 || err != nil {
 			return
 		}
+	}
+}
+
+// serveForever is the agent's server under the minimal init, started again
+// whenever it finds no channel, since there is no service manager to do so.
+// Powering off is a direct system call here: nothing else would do it, and
+// running a command would race reap for its exit status.
+func serveForever(console io.Writer) {
+	opts := DefaultOptions()
+	opts.Logger = newLogger(console, false)
+	opts.Poweroff = func() error {
+		unix.Sync()
+		return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	}
+	srv := NewServer(opts)
+	for {
+		if err := srv.Serve(context.Background()); err != nil {
+			opts.Logger.Error("serving the host; retrying", "err", err)
+		}
+		time.Sleep(time.Second)
 	}
 }

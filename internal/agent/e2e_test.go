@@ -1,0 +1,143 @@
+package agent_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"banger/internal/agent/agentclient"
+	"banger/internal/initramfs"
+	"banger/internal/kernel/kerneltest"
+	"banger/internal/vmm"
+	"banger/internal/vmm/qemu"
+)
+
+// TestE2ESerial boots a VM whose root has the agent as its only program,
+// so it runs as PID 1 (RunInit), and talks to it over QEMU's virtio-serial
+// socket: readiness, reconnecting hosts, and a shutdown that ends QEMU.
+func TestE2ESerial(t *testing.T) {
+	requireE2E(t)
+	d := &qemu.Driver{}
+	if d.AgentOverVsock() {
+		t.Skip("agent end-to-end test: this host has vhost-vsock, so QEMU gives the guest vsock instead of the serial port this test covers")
+	}
+	spec := bootSpec(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	started := time.Now()
+	info, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { d.Kill(context.Background(), spec) })
+	consoleOnFailure(t, info.ConsoleLog)
+
+	ep := agentclient.Endpoint{Kind: agentclient.KindSerial, Path: spec.AgentSocket}
+	readyCtx, stop := context.WithTimeout(ctx, 90*time.Second)
+	st, err := agentclient.WaitReady(readyCtx, ep)
+	stop()
+	if err != nil || !st.Ready || st.SSH {
+		t.Fatalf("WaitReady = %+v, %v; want ready, without sshd", st, err)
+	}
+	t.Logf("ready %v after Start: %+v", time.Since(started).Round(time.Millisecond), st)
+
+	// Hosts come and go (a daemon restarting); one leaves half a request.
+	var bootID string
+	for i := range 3 {
+		c, err := agentclient.Dial(ctx, ep)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		h, err := c.Hello(ctx)
+		if err != nil || h.BootID == "" || (bootID != "" && h.BootID != bootID) {
+			t.Fatalf("hello %d = %+v, %v; want the same boot id %q each time", i, h, err, bootID)
+		}
+		bootID = h.BootID
+		c.Close()
+		// A host that dies mid-request leaves half a line behind.
+		nc, err := net.Dial("unix", spec.AgentSocket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write([]byte(`{"v":1,"id":1,"op":"sta`))
+		nc.Close()
+	}
+
+	c, err := agentclient.Dial(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := d.Wait(ctx, spec); err != nil {
+		t.Fatalf("waiting for QEMU to exit after the guest powered off: %v", err)
+	}
+	if vmm.Alive(info.PID) {
+		t.Errorf("QEMU pid %d alive after the guest powered off", info.PID)
+	}
+}
+
+// bootSpec builds a kernel, banger's initramfs and a root disk whose
+// /sbin/init is the agent.
+func bootSpec(t *testing.T) vmm.Spec {
+	k := kerneltest.DebianCloud(t)
+	dir := t.TempDir()
+	agentBin := filepath.Join(dir, "banger-vsock-agent")
+	kerneltest.GoBuild(t, agentBin, "banger/cmd/banger-vsock-agent")
+	initrd := filepath.Join(dir, "initrd.img")
+	f, err := os.Create(initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := initramfs.Build(f, initramfs.Options{InitBinary: agentBin, ModulesDir: k.ModulesDir}); err != nil {
+		t.Fatalf("building the initramfs: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := kerneltest.Rootfs(t, dir, "banger/cmd/banger-vsock-agent", "32M")
+	runDir := t.TempDir()
+	return vmm.Spec{
+		Name: "agent-e2e", VCPU: 1, MemoryMiB: 256,
+		Kernel: k.Vmlinuz, Initrd: initrd,
+		Cmdline:     "root=/dev/vda ro panic=-1",
+		Disks:       []vmm.Disk{{ID: "root", Path: rootfs, Format: "raw", ReadOnly: true}},
+		RunDir:      runDir,
+		AgentSocket: filepath.Join(runDir, "agent.sock"),
+	}
+}
+
+func consoleOnFailure(t *testing.T, path string) {
+	t.Cleanup(func() {
+		if t.Failed() || testing.Verbose() {
+			b, _ := os.ReadFile(path)
+			t.Logf("guest console:\n%s", b)
+		}
+	})
+}
+
+// requireE2E skips the test, saying what is missing, unless it can boot
+// a VM.
+func requireE2E(t *testing.T) {
+	if os.Getenv("BANGER_E2E") != "1" {
+		t.Skip("agent end-to-end test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
+	}
+	for tool, fix := range map[string]string{
+		"qemu-system-x86_64": "apt-get install qemu-system-x86",
+		"mkfs.ext4":          "apt-get install e2fsprogs",
+		"apt-get":            "a Debian host, to fetch linux-image-cloud-amd64",
+		"dpkg-deb":           "a Debian host, to unpack linux-image-cloud-amd64",
+		"go":                 "Go, to build the guest's programs",
+	} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("agent end-to-end test: %s not in PATH (%s)", tool, fix)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"banger/internal/agent/agentproto"
+	"banger/internal/version"
+)
+
+// maxWait caps a wait-ready, whatever the host asks for.
+const maxWait = 10 * time.Minute
+
+// answer handles one line. The function it may return runs once the answer
+// is written (shutdown uses it to power off only after saying so).
+func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func()) {
+	if it.err != nil {
+		return failure(agentproto.Request{}, agentproto.CodeBadRequest, it.err.Error()), nil
+	}
+	req, err := agentproto.ParseRequest(it.line)
+	if err != nil {
+		s.log.Debug("bad request", "err", err)
+		return failure(req, agentproto.ErrorCode(err), err.Error()), nil
+	}
+	s.log.Debug("request", "op", req.Op, "id", req.ID)
+	switch req.Op {
+	case agentproto.OpHello:
+		return s.hello(req), nil
+	case agentproto.OpStatus:
+		st := s.status(ctx)
+		return success(req, agentproto.Response{Status: &st}), nil
+	case agentproto.OpWaitReady:
+		return s.waitReady(ctx, req), nil
+	case agentproto.OpShutdown:
+		return s.shutdown(req)
+	}
+	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, wait-ready and shutdown; update the guest image", req.Op, version.Version)), nil
+}
+
+func (s *Server) hello(req agentproto.Request) agentproto.Response {
+	return success(req, agentproto.Response{Hello: &agentproto.Hello{
+		Agent:    version.Version,
+		Protocol: agentproto.Version,
+		Hostname: hostname(),
+		BootID:   s.bootID(),
+	}})
+}
+
+// waitReady answers once the guest is ready, or when the request's timeout
+// passes, with what is still missing.
+func (s *Server) waitReady(ctx context.Context, req agentproto.Request) agentproto.Response {
+	timeout := min(req.Timeout(), maxWait)
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(s.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		st := s.status(ctx)
+		if st.Ready {
+			return success(req, agentproto.Response{Status: &st})
+		}
+		if !time.Now().Before(deadline) {
+			resp := failure(req, agentproto.CodeNotReady, "not ready: "+st.Reason)
+			resp.Status = &st
+			return resp
+		}
+		select {
+		case <-ctx.Done():
+			return failure(req, agentproto.CodeFailed, "the agent is stopping")
+		case <-tick.C:
+		}
+	}
+}
+
+// shutdown answers, then powers off.
+func (s *Server) shutdown(req agentproto.Request) (agentproto.Response, func()) {
+	if s.opts.Poweroff == nil {
+		return failure(req, agentproto.CodeFailed, "this agent cannot power the guest off"), nil
+	}
+	return success(req, agentproto.Response{}), func() {
+		s.log.Info("powering off at the host's request")
+		if err := s.opts.Poweroff(); err != nil {
+			s.log.Error("powering off", "err", err)
+		}
+	}
+}
+
+func success(req agentproto.Request, r agentproto.Response) agentproto.Response {
+	r.V, r.ID, r.OK = replyVersion(req), req.ID, true
+	return r
+}
+
+func failure(req agentproto.Request, code, msg string) agentproto.Response {
+	return agentproto.Response{V: replyVersion(req), ID: req.ID, Code: code, Error: msg}
+}
+
+// replyVersion answers in the request's version when the agent speaks it,
+// else in its own highest.
+func replyVersion(req agentproto.Request) int {
+	if req.V >= 1 && req.V <= agentproto.Version {
+		return req.V
+	}
+	return agentproto.Version
+}

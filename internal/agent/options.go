@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"log/slog"
+	"time"
+
+	"banger/internal/agent/agentproto"
+)
+
+// Options says where the agent finds the things it serves and reports. The
+// zero value of a channel field turns that channel off; DefaultOptions
+// gives a real guest's settings, and tests point the paths elsewhere.
+type Options struct {
+	// SerialPath is the virtio-serial port to serve on; "" for none. When
+	// the node is missing (udev names ports, and an OCI guest has no udev)
+	// the port named SerialName is looked up under SysVirtioPorts and
+	// opened in DevDir.
+	SerialPath     string
+	SerialName     string
+	SysVirtioPorts string
+	DevDir         string
+	// DeviceWait is how long to wait for the serial port to appear and for
+	// AF_VSOCK to work.
+	DeviceWait time.Duration
+	// VsockPort is the AF_VSOCK port to listen on; 0 for none.
+	VsockPort uint32
+
+	// SSHDPath is sshd's binary; when it exists, readiness needs sshd.
+	SSHDPath string
+	// HostKeyDir holds sshd's ssh_host_*_key.pub files.
+	HostKeyDir string
+	// SSHAddr is where sshd should accept TCP connections.
+	SSHAddr string
+	// ProcDir is where procfs is mounted, for the uptime and boot id.
+	ProcDir string
+	// Addresses lists the guest's addresses in CIDR form; nil means the
+	// addresses of this machine's interfaces.
+	Addresses func() ([]string, error)
+	// Poweroff turns the guest off; it is called after the shutdown
+	// request has been answered. Nil refuses shutdown requests.
+	Poweroff func() error
+	// PollInterval is how often wait-ready rechecks readiness and how
+	// long the serial server pauses while no host is connected.
+	PollInterval time.Duration
+
+	Logger *slog.Logger
+}
+
+// DefaultOptions are a guest's real paths and channels.
+func DefaultOptions() Options {
+	return Options{
+		SerialPath:     "/dev/virtio-ports/" + agentproto.SerialPortName,
+		SerialName:     agentproto.SerialPortName,
+		SysVirtioPorts: "/sys/class/virtio-ports",
+		DevDir:         "/dev",
+		DeviceWait:     5 * time.Second,
+		VsockPort:      agentproto.VsockPort,
+		SSHDPath:       "/usr/sbin/sshd",
+		HostKeyDir:     "/etc/ssh",
+		SSHAddr:        "127.0.0.1:22",
+		ProcDir:        "/proc",
+		Poweroff:       poweroff,
+		PollInterval:   100 * time.Millisecond,
+		Logger:         slog.Default(),
+	}
+}
+
+// withDefaults fills the fields a server cannot do without.
+func (o Options) withDefaults() Options {
+	if o.PollInterval <= 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Addresses == nil {
+		o.Addresses = interfaceAddresses
+	}
+	if o.ProcDir == "" {
+		o.ProcDir = "/proc"
+	}
+	return o
+}
