@@ -66,7 +66,21 @@ type VM struct {
 	MemoryMiB int       `json:"memory_mib"`
 	DiskBytes int64     `json:"disk_bytes"`
 	IP        string    `json:"ip,omitempty"`
+	Accel     string    `json:"accel,omitempty"`     // "kvm" or "tcg" while running
+	RootMode  string    `json:"root_mode,omitempty"` // "clone" or "overlay"
+	MAC       string    `json:"mac,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// SSHTarget is how to reach a running VM with OpenSSH
+// (GET /v1/vms/{name}/ssh).
+type SSHTarget struct {
+	User       string `json:"user"`
+	Host       string `json:"host"`
+	Key        string `json:"key"`         // private key file
+	KnownHosts string `json:"known_hosts"` // the VM's host keys, as its agent reported them
+	Alias      string `json:"alias"`       // the host name the known_hosts entries carry
 }
 
 // CreateVMRequest asks for a new VM (POST /v1/vms). The CLI resolves every

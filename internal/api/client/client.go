@@ -4,6 +4,7 @@
 package client
 
 import (
+	"banger/internal/progress"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -182,11 +184,53 @@ func (c *Client) GetVM(ctx context.Context, name string) (api.VM, error) {
 	return vm, err
 }
 
-// CreateVM creates a VM.
-func (c *Client) CreateVM(ctx context.Context, req api.CreateVMRequest) (api.VM, error) {
+// CreateVM creates a VM and boots it, reporting progress. A VM that
+// boots but never gets ready is kept: the error then has the unavailable
+// kind and says how to inspect it.
+func (c *Client) CreateVM(ctx context.Context, req api.CreateVMRequest, prog progress.Func) (api.VM, error) {
 	var vm api.VM
-	err := c.Do(ctx, http.MethodPost, "/vms", req, &vm)
+	err := c.Stream(ctx, http.MethodPost, "/vms", req, prog, &vm)
 	return vm, err
+}
+
+// StartVM boots a stopped VM.
+func (c *Client) StartVM(ctx context.Context, name string, prog progress.Func) (api.VM, error) {
+	var vm api.VM
+	err := c.Stream(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/start", nil, prog, &vm)
+	return vm, err
+}
+
+// RestartVM stops a VM and boots it again.
+func (c *Client) RestartVM(ctx context.Context, name string, prog progress.Func) (api.VM, error) {
+	var vm api.VM
+	err := c.Stream(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/restart", nil, prog, &vm)
+	return vm, err
+}
+
+// StopVM powers a VM off.
+func (c *Client) StopVM(ctx context.Context, name string) (api.VM, error) {
+	var vm api.VM
+	err := c.Do(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/stop", nil, &vm)
+	return vm, err
+}
+
+// DeleteVM removes a VM; force kills a running one.
+func (c *Client) DeleteVM(ctx context.Context, name string, force bool) error {
+	return c.Do(ctx, http.MethodDelete, "/vms/"+url.PathEscape(name)+"?force="+strconv.FormatBool(force), nil, nil)
+}
+
+// VMSSH returns how to reach a running VM with ssh.
+func (c *Client) VMSSH(ctx context.Context, name string) (api.SSHTarget, error) {
+	var t api.SSHTarget
+	err := c.Do(ctx, http.MethodGet, "/vms/"+url.PathEscape(name)+"/ssh", nil, &t)
+	return t, err
+}
+
+// VMLogs copies a VM's console log to w; follow keeps copying until the
+// VM stops or ctx ends.
+func (c *Client) VMLogs(ctx context.Context, name string, follow bool, w io.Writer) error {
+	_, err := c.Download(ctx, "/vms/"+url.PathEscape(name)+"/logs?follow="+strconv.FormatBool(follow), w)
+	return err
 }
 
 // ListImages lists local images.
