@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"banger/internal/config"
+	"banger/internal/network"
 	"banger/internal/paths"
 	"banger/internal/store"
 	"banger/internal/version"
@@ -34,11 +35,15 @@ const shutdownGrace = 10 * time.Second
 // Run is bangerd's entry point. It serves until ctx is cancelled (SIGTERM)
 // or a client asks it to shut down.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "net" {
+		return network.RunHelper(args) // the privileged helper, run through sudo
+	}
 	fs := flag.NewFlagSet("bangerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	cleanup := fs.Bool("cleanup", false, "remove the bridge, taps and nftables rules banger added, then exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: bangerd [--version]\n\nbangerd is banger's daemon. The banger CLI starts it on first use;\nrunning it by hand keeps it in the foreground, logging to stderr.\n\n")
+		fmt.Fprintf(stderr, "Usage: bangerd [--version] [--cleanup]\n\nbangerd is banger's daemon. The banger CLI starts it on first use;\nrunning it by hand keeps it in the foreground, logging to stderr.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -52,8 +57,31 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *cleanup {
+		return cleanupNetwork(ctx, dirs, stdout)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	return Serve(ctx, dirs, log)
+}
+
+// cleanupNetwork removes what banger added to the host's network. VMs
+// still running lose their network; their records stay.
+func cleanupNetwork(ctx context.Context, dirs paths.Dirs, stdout io.Writer) error {
+	cfg, err := config.Load(dirs.ConfigFile())
+	if err != nil {
+		return err
+	}
+	s := &server{cfg: cfg}
+	nc, err := s.netConfig()
+	if err != nil {
+		return err
+	}
+	self, _ := os.Executable()
+	if err := network.NewClient(self).Teardown(ctx, nc); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "removed bridge %s, its taps and banger's nftables table\n", nc.Bridge)
+	return nil
 }
 
 // Serve runs the daemon for dirs until ctx is done or shutdown is requested.
@@ -94,7 +122,9 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	srv := newServer(dirs, cfg, st, log, stop)
+	srv.base = ctx
 	srv.sweepScratch()
+	srv.adopt(ctx)
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
 	err = srv.serve(ctx, ln)
 	log.Info("bangerd stopped")

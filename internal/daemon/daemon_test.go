@@ -163,7 +163,7 @@ func TestErrorsKeepTheirKind(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown route: status %d, want 404", resp.StatusCode)
 	}
-	_, err = c.CreateVM(context.Background(), api.CreateVMRequest{Name: "Bad Name", Image: "x", VCPU: 1, MemoryMiB: 512, DiskBytes: 1 << 30})
+	_, err = c.CreateVM(context.Background(), api.CreateVMRequest{Name: "Bad Name", Image: "x", VCPU: 1, MemoryMiB: 512, DiskBytes: 1 << 30}, nil)
 	if !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Fatalf("CreateVM(bad name) = %v, want invalid_argument", err)
 	}

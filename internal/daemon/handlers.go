@@ -6,10 +6,8 @@ import (
 	"os"
 
 	"banger/internal/api"
-	"banger/internal/errdefs"
 	"banger/internal/store"
 	"banger/internal/version"
-	"banger/internal/vmname"
 )
 
 func (s *server) getDaemon(w http.ResponseWriter, r *http.Request) {
@@ -61,23 +59,6 @@ func (s *server) getVM(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, vmToAPI(v))
 }
 
-func (s *server) createVM(w http.ResponseWriter, r *http.Request) {
-	var req api.CreateVMRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := vmname.Validate(req.Name); err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
-		writeError(w, errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive"))
-		return
-	}
-	writeError(w, errdefs.FailedPrecondition("this bangerd (%s) cannot boot VMs yet: VM support lands in a later release", version.Version))
-}
-
 func imageToAPI(im store.Image) api.Image {
 	return api.Image{Name: im.Name, Source: im.Source, Kernel: im.Kernel, SizeBytes: im.SizeBytes, CreatedAt: im.CreatedAt}
 }
@@ -90,12 +71,4 @@ func kernelToAPI(k store.Kernel) api.Kernel {
 // a later release, so there are none yet.
 func (s *server) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, []api.Session{})
-}
-
-func vmToAPI(v store.VM) api.VM {
-	return api.VM{
-		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
-		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
-		CreatedAt: v.CreatedAt,
-	}
 }

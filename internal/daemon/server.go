@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,7 +17,9 @@ import (
 	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/paths"
+	"banger/internal/network"
 	"banger/internal/store"
+	"banger/internal/vmm"
 	"banger/internal/version"
 )
 
@@ -28,10 +31,24 @@ type server struct {
 	log      *slog.Logger
 	started  time.Time
 	shutdown func()
+
+	// VMs: one lifecycle operation per VM at a time; netMu orders address
+	// allocation and bridge set-up against teardown.
+	base     context.Context // the daemon's lifetime, for VM watchers
+	vmLocks  keyedMutex
+	netMu    sync.Mutex
+	net      network.Client
+	drivers  map[string]vmm.Driver // tests replace drivers; nil in production
+	watchMu  sync.Mutex
+	watchers map[string]context.CancelFunc
 }
 
 func newServer(dirs paths.Dirs, cfg *config.Config, st *store.Store, log *slog.Logger, shutdown func()) *server {
-	return &server{dirs: dirs, cfg: cfg, store: st, log: log, started: time.Now(), shutdown: shutdown}
+	self, _ := os.Executable()
+	return &server{
+		dirs: dirs, cfg: cfg, store: st, log: log, started: time.Now(), shutdown: shutdown,
+		base: context.Background(), net: network.NewClient(self), watchers: map[string]context.CancelFunc{},
+	}
 }
 
 // routes builds the API mux wrapped in the guard middleware.
@@ -42,7 +59,13 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST "+p+"/daemon/shutdown", s.postShutdown)
 	mux.HandleFunc("GET "+p+"/vms", listOf(s.store.ListVMs, vmToAPI))
 	mux.HandleFunc("GET "+p+"/vms/{name}", s.getVM)
-	mux.HandleFunc("POST "+p+"/vms", s.createVM)
+	mux.HandleFunc("POST "+p+"/vms", s.postCreateVM)
+	mux.HandleFunc("DELETE "+p+"/vms/{name}", s.deleteVMHandler)
+	mux.HandleFunc("POST "+p+"/vms/{name}/start", s.postStartVM)
+	mux.HandleFunc("POST "+p+"/vms/{name}/stop", s.postStopVM)
+	mux.HandleFunc("POST "+p+"/vms/{name}/restart", s.postRestartVM)
+	mux.HandleFunc("GET "+p+"/vms/{name}/ssh", s.getVMSSH)
+	mux.HandleFunc("GET "+p+"/vms/{name}/logs", s.getVMLogs)
 	mux.HandleFunc("GET "+p+"/images", listOf(s.store.ListImages, imageToAPI))
 	mux.HandleFunc("POST "+p+"/images", s.postRegisterImage)
 	mux.HandleFunc("POST "+p+"/images/pull", s.postPullImage)

@@ -1,0 +1,525 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"banger/internal/agent/agentclient"
+	"banger/internal/agent/agentproto"
+	"banger/internal/api"
+	"banger/internal/errdefs"
+	"banger/internal/guestssh"
+	"banger/internal/network"
+	"banger/internal/progress"
+	"banger/internal/store"
+	"banger/internal/vmdisk"
+	"banger/internal/vmm"
+	"banger/internal/vmname"
+)
+
+// VM states as the store and the API report them.
+const (
+	stateCreating = "creating"
+	stateStarting = "starting"
+	stateRunning  = "running"
+	stateStopped  = "stopped"
+)
+
+const (
+	// defaultReadyTimeout bounds the wait for a booting guest's agent. A
+	// cold boot takes seconds under KVM and under 30 s under emulation.
+	defaultReadyTimeout = 150 * time.Second
+	// stopGrace is how long a guest gets to power off before it is killed.
+	stopGrace = 30 * time.Second
+)
+
+// readyTimeout is defaultReadyTimeout, or BANGER_READY_TIMEOUT (a Go
+// duration) for tests that exercise a guest that never gets ready.
+func readyTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BANGER_READY_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return defaultReadyTimeout
+}
+
+func (s *server) lockVM(name string) func() { return s.vmLocks.lock("vm/" + name) }
+
+// sshKeyPath is ssh_key_path, or banger's own key under the config dir.
+func (s *server) sshKeyPath() string {
+	if p := s.cfg.SSHKeyPath; p != "" {
+		if rest, ok := strings.CutPrefix(p, "~/"); ok {
+			if home, err := os.UserHomeDir(); err == nil {
+				return filepath.Join(home, rest)
+			}
+		}
+		return p
+	}
+	return filepath.Join(s.dirs.Config, "ssh", "id_ed25519")
+}
+
+func newVID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// createVM makes a VM and boots it: the named steps are resolving the
+// image and kernel (pulling them when missing), recording the VM,
+// preparing its disks, then booting (see boot). A failure before the guest
+// runs undoes everything; a guest that boots but never reports ready is
+// kept, so its console log can be read.
+func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog progress.Func) (store.VM, error) {
+	if req.Name == "" {
+		req.Name = vmname.Generate(func(n string) bool { _, err := s.store.GetVM(ctx, n); return err == nil })
+	}
+	if err := vmname.Validate(req.Name); err != nil {
+		return store.VM{}, err
+	}
+	if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
+		return store.VM{}, errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive")
+	}
+	defer s.lockVM(req.Name)()
+	if _, err := s.store.GetVM(ctx, req.Name); err == nil {
+		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", req.Name, req.Name)
+	}
+	im, k, err := s.resolveImage(ctx, req.Image, req.Kernel, prog)
+	if err != nil {
+		return store.VM{}, err
+	}
+	vmmName, err := s.pickVMM()
+	if err != nil {
+		return store.VM{}, err
+	}
+	v := store.VM{
+		Name: req.Name, State: stateCreating, Image: im.Name, Kernel: k.Name, VMM: vmmName,
+		VCPU: req.VCPU, MemoryMiB: req.MemoryMiB, DiskBytes: req.DiskBytes, VID: newVID(),
+	}
+	if err := s.store.CreateVM(ctx, v); err != nil {
+		return store.VM{}, err
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			if err := s.destroyVM(context.WithoutCancel(ctx), v); err != nil {
+				s.log.Warn("undoing a failed create", "vm", v.Name, "err", err)
+			}
+		}
+	}()
+	if err := s.prepareDisks(ctx, &v, im, prog); err != nil {
+		return store.VM{}, fmt.Errorf("preparing disks: %w", err)
+	}
+	err = s.boot(ctx, &v, im, k, prog)
+	if err != nil && !errors.Is(err, errNotReady) {
+		return store.VM{}, err
+	}
+	kept = true
+	return v, err
+}
+
+// resolveImage finds the image and its kernel, pulling catalog ones (and
+// OCI references) that are not here yet.
+func (s *server) resolveImage(ctx context.Context, imageName, kernelName string, prog progress.Func) (store.Image, store.Kernel, error) {
+	im, err := s.store.GetImage(ctx, imageName)
+	if errdefs.KindOf(err) == errdefs.KindNotFound {
+		if isOCIRef(imageName) {
+			im, err = s.pullOCI(ctx, imageName, prog)
+		} else {
+			im, err = s.pullCatalogImage(ctx, imageName, prog)
+		}
+	}
+	if err != nil {
+		return store.Image{}, store.Kernel{}, err
+	}
+	if kernelName == "" {
+		kernelName = im.Kernel
+	}
+	if kernelName == "" {
+		return store.Image{}, store.Kernel{}, errdefs.InvalidArgument("image %s names no kernel: pass --kernel (see `banger kernel list`)", im.Name)
+	}
+	k, err := s.store.GetKernel(ctx, kernelName)
+	if errdefs.KindOf(err) == errdefs.KindNotFound {
+		k, err = s.pullKernel(ctx, kernelName, prog)
+	}
+	if err != nil {
+		return store.Image{}, store.Kernel{}, err
+	}
+	return im, k, nil
+}
+
+// prepareDisks derives the VM's root from its image and builds its work
+// disk with the user's public key and the file_sync entries.
+func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, prog progress.Func) error {
+	prog.Step("preparing disks")
+	dir := s.vmDir(v.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	root, err := vmdisk.PrepareRoot(ctx, im.RootfsPath, dir)
+	if err != nil {
+		return err
+	}
+	v.RootMode = string(root.Mode)
+	pub, err := guestssh.EnsureKey(s.sshKeyPath())
+	if err != nil {
+		return err
+	}
+	home, _ := os.UserHomeDir()
+	if err := vmdisk.BuildWork(ctx, vmdisk.WorkOptions{
+		Path: workDisk(dir), Size: v.DiskBytes, AuthorizedKeys: pub,
+		FileSync: s.cfg.FileSync, HostHome: home, Progress: prog,
+	}); err != nil {
+		return err
+	}
+	return s.store.UpdateVM(ctx, *v)
+}
+
+// errNotReady marks a VM that runs but whose guest never reported ready.
+var errNotReady = errors.New("guest not ready")
+
+type notReadyError struct{ err error }
+
+func (e notReadyError) Error() string { return e.err.Error() }
+func (e notReadyError) Unwrap() []error {
+	return []error{e.err, errNotReady}
+}
+
+// boot starts a VM whose disks exist: it assigns an address and a tap,
+// starts the VMM, and waits for the guest agent, whose host keys become
+// the VM's known_hosts. The caller holds the VM's lock.
+func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, prog progress.Func) error {
+	drv, err := s.driver(v.VMM)
+	if err != nil {
+		return err
+	}
+	prog.Step("attaching to the bridge")
+	if err := s.attachNetwork(ctx, v); err != nil {
+		return fmt.Errorf("setting up the network: %w", err)
+	}
+	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
+	if err == nil {
+		err = os.MkdirAll(spec.RunDir, 0o700)
+	}
+	if err != nil {
+		s.releaseNetwork(context.WithoutCancel(ctx), v)
+		return err
+	}
+	prog.Step("booting on "+v.VMM)
+	info, err := drv.Start(ctx, spec)
+	if err != nil {
+		s.releaseNetwork(context.WithoutCancel(ctx), v)
+		return err
+	}
+	v.Accel, v.State, v.LastError = info.Accelerator, stateStarting, ""
+	if err := s.store.UpdateVM(ctx, *v); err != nil {
+		return err
+	}
+	s.watch(*v, drv, spec)
+	prog.Step(fmt.Sprintf("waiting for the guest (%s)", info.Accelerator))
+	status, err := s.waitReady(ctx, drv, spec)
+	if err == nil && len(status.HostKeys) > 0 {
+		err = guestssh.WriteKnownHosts(s.knownHosts(v.Name), v.Name, status.HostKeys)
+	} else if err == nil && status.SSH {
+		err = errors.New("the guest runs sshd but reported no host keys")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		v.State, v.LastError = stateRunning, err.Error()
+		_ = s.store.UpdateVM(context.WithoutCancel(ctx), *v)
+		return notReadyError{errdefs.Unavailable("VM %s is running but its guest did not get ready: %v. It is kept so you can look: `banger vm logs %s`, then `banger vm delete --force %s`", v.Name, err, v.Name, v.Name)}
+	}
+	v.State = stateRunning
+	return s.store.UpdateVM(ctx, *v)
+}
+
+// waitReady waits for the guest agent to report ready, giving up early
+// when the VMM exits.
+func (s *server) waitReady(ctx context.Context, drv vmm.Driver, spec vmm.Spec) (agentproto.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout())
+	defer cancel()
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		if drv.Wait(ctx, spec) == nil {
+			cancel()
+		}
+	}()
+	st, err := agentclient.WaitReady(ctx, agentEndpoint(drv, spec))
+	cancel()
+	<-exited
+	if err != nil {
+		if state, _ := drv.State(context.Background(), spec); state == vmm.StateStopped {
+			return st, fmt.Errorf("the VM exited while booting; its console ends with:\n%s", consoleTail(spec, 15))
+		}
+		return st, err
+	}
+	return st, nil
+}
+
+// attachNetwork gives v a free guest address, a MAC and a tap on the
+// bridge, creating the bridge when it is the first VM to need it.
+func (s *server) attachNetwork(ctx context.Context, v *store.VM) error {
+	nc, err := s.netConfig()
+	if err != nil {
+		return err
+	}
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	vms, err := s.store.ListVMs(ctx)
+	if err != nil {
+		return err
+	}
+	var used []netip.Addr
+	for _, o := range vms {
+		if a, err := netip.ParseAddr(o.IP); err == nil && o.Name != v.Name {
+			used = append(used, a)
+		}
+	}
+	ip, err := network.Allocate(nc, used)
+	if err != nil {
+		return err
+	}
+	v.IP, v.MAC, v.Tap = ip.String(), network.GuestMAC(ip), network.TapName(v.VID)
+	if err := s.store.UpdateVM(ctx, *v); err != nil {
+		return err
+	}
+	if err := s.net.EnsureBridge(ctx, nc); err != nil {
+		return err
+	}
+	return s.net.EnsureTap(ctx, nc, v.Tap, os.Getuid())
+}
+
+// releaseNetwork frees v's tap and address, and removes the bridge and
+// NAT rules when no VM needs them any more.
+func (s *server) releaseNetwork(ctx context.Context, v *store.VM) {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	if v.Tap != "" {
+		if err := s.net.DeleteTap(ctx, v.Tap); err != nil {
+			s.log.Warn("removing tap", "vm", v.Name, "tap", v.Tap, "err", err)
+		}
+	}
+	v.IP, v.Tap = "", ""
+	if err := s.store.UpdateVM(ctx, *v); err != nil && errdefs.KindOf(err) != errdefs.KindNotFound {
+		s.log.Warn("recording a released address", "vm", v.Name, "err", err)
+	}
+	vms, err := s.store.ListVMs(ctx)
+	if err != nil {
+		return
+	}
+	for _, o := range vms {
+		if o.Tap != "" && o.Name != v.Name {
+			return
+		}
+	}
+	nc, err := s.netConfig()
+	if err != nil {
+		return
+	}
+	if err := s.net.Teardown(ctx, nc); err != nil {
+		s.log.Warn("removing the bridge", "err", err)
+	}
+}
+
+// markStopped records that v's VMM is gone and frees what it held.
+func (s *server) markStopped(ctx context.Context, v *store.VM, reason string) {
+	v.State, v.Accel = stateStopped, ""
+	if reason != "" {
+		v.LastError = reason
+	}
+	s.releaseNetwork(ctx, v)
+}
+
+// runSpec is the part of a VM's spec that finding, stopping and killing
+// its VMM needs; it does not need the image or kernel to still exist.
+func (s *server) runSpec(v store.VM) vmm.Spec {
+	dir := s.vmRunDir(v)
+	return vmm.Spec{Name: v.Name, RunDir: dir, AgentSocket: filepath.Join(dir, "agent.sock")}
+}
+
+// startVM boots a stopped VM again.
+func (s *server) startVM(ctx context.Context, name string, prog progress.Func) (store.VM, error) {
+	defer s.lockVM(name)()
+	v, err := s.store.GetVM(ctx, name)
+	if err != nil {
+		return v, err
+	}
+	if v.State != stateStopped {
+		drv, err := s.driver(v.VMM)
+		if err == nil {
+			if st, _ := drv.State(ctx, s.runSpec(v)); st != vmm.StateStopped {
+				prog.Note("vm", "VM "+name+" is already running")
+				return v, nil
+			}
+		}
+	}
+	im, err := s.store.GetImage(ctx, v.Image)
+	if err != nil {
+		return v, errdefs.FailedPrecondition("VM %s cannot start: its image %s is gone (%v)", name, v.Image, err)
+	}
+	k, err := s.store.GetKernel(ctx, v.Kernel)
+	if err != nil {
+		return v, errdefs.FailedPrecondition("VM %s cannot start: its kernel %s is gone (%v)", name, v.Kernel, err)
+	}
+	err = s.boot(ctx, &v, im, k, prog)
+	if err != nil && !errors.Is(err, errNotReady) {
+		s.unwatch(name)
+		if drv, derr := s.driver(v.VMM); derr == nil {
+			_ = drv.Kill(context.WithoutCancel(ctx), s.runSpec(v))
+		}
+		s.markStopped(context.WithoutCancel(ctx), &v, err.Error())
+	}
+	return v, err
+}
+
+// stopVM powers a VM off, killing it after stopGrace.
+func (s *server) stopVM(ctx context.Context, name string) (store.VM, error) {
+	defer s.lockVM(name)()
+	v, err := s.store.GetVM(ctx, name)
+	if err != nil {
+		return v, err
+	}
+	return v, s.stopLocked(ctx, &v)
+}
+
+func (s *server) stopLocked(ctx context.Context, v *store.VM) error {
+	s.unwatch(v.Name)
+	drv, err := s.driver(v.VMM)
+	if err != nil {
+		return err
+	}
+	if err := drv.Stop(ctx, s.runSpec(*v), stopGrace); err != nil {
+		return err
+	}
+	s.markStopped(ctx, v, "")
+	v.LastError = ""
+	return s.store.UpdateVM(ctx, *v)
+}
+
+// deleteVM removes VMs; running ones only with force.
+func (s *server) deleteVM(ctx context.Context, name string, force bool) error {
+	defer s.lockVM(name)()
+	v, err := s.store.GetVM(ctx, name)
+	if err != nil {
+		return err
+	}
+	if v.State != stateStopped && !force {
+		if drv, err := s.driver(v.VMM); err == nil {
+			if st, _ := drv.State(ctx, s.runSpec(v)); st != vmm.StateStopped {
+				return errdefs.FailedPrecondition("VM %s is running: stop it first (`banger vm stop %s`) or delete it with --force", name, name)
+			}
+		}
+	}
+	return s.destroyVM(ctx, v)
+}
+
+// destroyVM kills v's VMM if it runs and removes everything it had.
+func (s *server) destroyVM(ctx context.Context, v store.VM) error {
+	s.unwatch(v.Name)
+	if drv, err := s.driver(v.VMM); err == nil {
+		if err := drv.Kill(ctx, s.runSpec(v)); err != nil {
+			return fmt.Errorf("deleting VM %s: %w", v.Name, err)
+		}
+	}
+	s.releaseNetwork(ctx, &v)
+	var errs []error
+	for _, dir := range []string{s.vmDir(v.Name), s.vmRunDir(v)} {
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.store.DeleteVM(ctx, v.Name); err != nil && errdefs.KindOf(err) != errdefs.KindNotFound {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// watch marks v stopped as soon as its VMM exits on its own (a guest
+// poweroff, a crash, kill -9), unless stop or delete took over first.
+func (s *server) watch(v store.VM, drv vmm.Driver, spec vmm.Spec) {
+	ctx, cancel := context.WithCancel(s.base)
+	s.watchMu.Lock()
+	if old := s.watchers[v.Name]; old != nil {
+		old()
+	}
+	s.watchers[v.Name] = cancel
+	s.watchMu.Unlock()
+	go func() {
+		err := drv.Wait(ctx, spec)
+		if ctx.Err() != nil || err != nil {
+			return
+		}
+		defer s.lockVM(v.Name)()
+		if ctx.Err() != nil {
+			return
+		}
+		cur, err := s.store.GetVM(ctx, v.Name)
+		if err != nil || cur.VID != v.VID || cur.State == stateStopped {
+			return
+		}
+		s.log.Info("VM exited", "vm", v.Name)
+		s.markStopped(ctx, &cur, "")
+		s.unwatch(v.Name)
+	}()
+}
+
+func (s *server) unwatch(name string) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if cancel := s.watchers[name]; cancel != nil {
+		cancel()
+		delete(s.watchers, name)
+	}
+}
+
+// adopt runs at start-up: VMMs outlive the daemon, so VMs whose VMM still
+// runs are watched again and the rest are marked stopped, freeing their
+// taps and addresses.
+func (s *server) adopt(ctx context.Context) {
+	vms, err := s.store.ListVMs(ctx)
+	if err != nil {
+		s.log.Warn("listing VMs to adopt", "err", err)
+		return
+	}
+	for _, v := range vms {
+		if v.State == stateStopped {
+			continue
+		}
+		drv, err := s.driver(v.VMM)
+		if err != nil {
+			s.markStopped(ctx, &v, err.Error())
+			continue
+		}
+		spec := s.runSpec(v)
+		if st, _ := drv.State(ctx, spec); st != vmm.StateStopped {
+			s.log.Info("adopted running VM", "vm", v.Name)
+			s.watch(v, drv, spec)
+			continue
+		}
+		reason := ""
+		if v.State == stateCreating {
+			reason = "bangerd stopped while the VM was being created: delete it and create it again"
+		}
+		s.log.Info("VM found stopped", "vm", v.Name)
+		s.markStopped(ctx, &v, reason)
+	}
+}
+
+// consoleTail returns the last n lines of the VM's console log.
+func consoleTail(spec vmm.Spec, n int) string {
+	b, err := os.ReadFile(filepath.Join(spec.RunDir, "console.log"))
+	if err != nil {
+		return "(no console log)"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

@@ -1,0 +1,139 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"banger/internal/api"
+	"banger/internal/errdefs"
+	"banger/internal/progress"
+	"banger/internal/store"
+)
+
+func (s *server) postCreateVM(w http.ResponseWriter, r *http.Request) {
+	var req api.CreateVMRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
+		v, err := s.createVM(ctx, req, prog)
+		return vmToAPI(v), err
+	})
+}
+
+func (s *server) postStartVM(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
+		v, err := s.startVM(ctx, r.PathValue("name"), prog)
+		return vmToAPI(v), err
+	})
+}
+
+func (s *server) postRestartVM(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
+		prog.Step("stopping "+name)
+		if _, err := s.stopVM(ctx, name); err != nil {
+			return nil, err
+		}
+		v, err := s.startVM(ctx, name, prog)
+		return vmToAPI(v), err
+	})
+}
+
+func (s *server) postStopVM(w http.ResponseWriter, r *http.Request) {
+	v, err := s.stopVM(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, vmToAPI(v))
+}
+
+func (s *server) deleteVMHandler(w http.ResponseWriter, r *http.Request) {
+	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
+	if err := s.deleteVM(r.Context(), r.PathValue("name"), force); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *server) getVMSSH(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	v, err := s.store.GetVM(r.Context(), name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if v.State != stateRunning || v.IP == "" {
+		writeError(w, errdefs.FailedPrecondition("VM %s is %s: start it with `banger vm start %s`", name, v.State, name))
+		return
+	}
+	kh := s.knownHosts(name)
+	if _, err := os.Stat(kh); err != nil {
+		writeError(w, errdefs.FailedPrecondition("VM %s has no known ssh host keys (its guest never reported ready, or its image has no sshd): see `banger vm logs %s`", name, name))
+		return
+	}
+	writeJSON(w, http.StatusOK, api.SSHTarget{User: "root", Host: v.IP, Key: s.sshKeyPath(), KnownHosts: kh, Alias: name})
+}
+
+// getVMLogs sends the VM's console log; with follow=true it keeps sending
+// what the guest writes until the VM stops or the client hangs up.
+func (s *server) getVMLogs(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	v, err := s.store.GetVM(r.Context(), name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	f, err := os.Open(filepath.Join(s.vmRunDir(v), "console.log"))
+	if errors.Is(err, os.ErrNotExist) {
+		writeError(w, errdefs.NotFound("VM %s has no console log yet: it has not booted", name))
+		return
+	} else if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer f.Close()
+	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	for {
+		if _, err := io.Copy(w, f); err != nil {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if !follow {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		cur, err := s.store.GetVM(r.Context(), name)
+		if err != nil || cur.VID != v.VID || cur.State == stateStopped {
+			_, _ = io.Copy(w, f)
+			return
+		}
+	}
+}
+
+func vmToAPI(v store.VM) api.VM {
+	return api.VM{
+		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
+		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
+		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, LastError: v.LastError,
+		CreatedAt: v.CreatedAt,
+	}
+}
