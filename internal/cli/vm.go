@@ -11,6 +11,8 @@ func newVMCmd(a *app) *cobra.Command {
 Most of the time ` + "`banger vm run`" + ` is all you need: it creates a VM, boots it
 and opens a shell in it. The other verbs manage VMs one step at a time.`,
 	}
-	cmd.AddCommand(newVMRunCmd(a), newVMCreateCmd(a), newVMListCmd(a), newVMShowCmd(a))
+	cmd.AddCommand(newVMRunCmd(a), newVMCreateCmd(a), newVMListCmd(a), newVMShowCmd(a),
+		newVMStartCmd(a), newVMStopCmd(a), newVMRestartCmd(a), newVMDeleteCmd(a),
+		newVMLogsCmd(a), newVMSSHCmd(a))
 	return cmd
 }

@@ -6,9 +6,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-
-	"banger/internal/api"
-	"banger/internal/api/client"
 )
 
 // VMCreateOptions are the inputs of `banger vm create`.
@@ -43,11 +40,7 @@ func (a *app) vmCreate(ctx context.Context, opts VMCreateOptions) error {
 		return err
 	}
 	printSpec(opts.Stderr, req)
-	var vm api.VM
-	err = a.call(ctx, func(c *client.Client) (err error) {
-		vm, err = c.CreateVM(ctx, req)
-		return err
-	})
+	vm, err := a.createAndWait(ctx, req, opts.Stderr)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
 )
@@ -20,6 +23,7 @@ type VMRunOptions struct {
 	Path           string   // workspace to copy in; "" for a bare sandbox
 	Command        []string // guest command after "--"; empty for a shell
 	Remove         bool
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
 
@@ -35,7 +39,8 @@ func newVMRunCmd(a *app) *cobra.Command {
   banger vm run --rm -- ./script.sh  the VM is deleted when the command ends
 
 The image and kernel are pulled on demand. Leaving the shell keeps the VM
-running; use --rm to delete it on exit.
+running; use --rm to delete it on exit. If the guest never gets ready, the
+VM is kept even with --rm, so that ` + "`banger vm logs NAME`" + ` can show why.
 
 Exit status: in command mode, the guest command's own status. When banger
 itself fails (bad flags, no image, a VM that does not boot) the status is
@@ -55,8 +60,13 @@ itself fails (bad flags, no image, a VM that does not boot) the status is
 			if len(args) == 1 {
 				opts.Path = args[0]
 			}
-			if err := a.vmRun(cmd.Context(), opts); err != nil {
+			opts.Stdin = a.stdin
+			code, err := a.vmRun(cmd.Context(), opts)
+			if err != nil {
 				return &ExitError{Code: exitBangerFailure, Err: err}
+			}
+			if code != 0 {
+				return &ExitError{Code: code}
 			}
 			return nil
 		},
@@ -66,17 +76,54 @@ itself fails (bad flags, no image, a VM that does not boot) the status is
 	return cmd
 }
 
-func (a *app) vmRun(ctx context.Context, opts VMRunOptions) error {
+func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if opts.Path != "" {
-		return errdefs.FailedPrecondition("workspace mode (vm run PATH) is not available in this version yet")
+		return 0, errdefs.FailedPrecondition("workspace mode (vm run PATH) is not available in this version yet")
 	}
 	req, err := opts.Spec.request()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	printSpec(opts.Stderr, req)
-	return a.call(ctx, func(c *client.Client) error {
-		_, err := c.CreateVM(ctx, req)
+	vm, err := a.createAndWait(ctx, req, opts.Stderr)
+	if err != nil {
+		return 0, err
+	}
+	var target api.SSHTarget
+	err = a.call(ctx, func(c *client.Client) (err error) {
+		target, err = c.VMSSH(ctx, vm.Name)
 		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	code, sshErr := runSSH(target, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+	if opts.Remove {
+		// The session is over: delete even when Ctrl-C ended it.
+		dctx := context.WithoutCancel(ctx)
+		if err := a.call(dctx, func(c *client.Client) error { return c.DeleteVM(dctx, vm.Name, true) }); err != nil {
+			return code, errors.Join(sshErr, fmt.Errorf("deleting VM %s: %w", vm.Name, err))
+		}
+		fmt.Fprintf(opts.Stderr, "banger: deleted VM %s\n", vm.Name)
+	} else if len(opts.Command) == 0 {
+		fmt.Fprintf(opts.Stderr, "banger: VM %s is still running: `banger vm ssh %s` reconnects, `banger vm delete --force %s` removes it\n", vm.Name, vm.Name, vm.Name)
+	}
+	return code, sshErr
+}
+
+// createAndWait creates a VM with progress on w and returns it once its
+// guest is ready.
+func (a *app) createAndWait(ctx context.Context, req api.CreateVMRequest, w io.Writer) (api.VM, error) {
+	var vm api.VM
+	prog, finish := newProgress(w)
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		vm, err = c.CreateVM(ctx, req, prog)
+		return err
+	})
+	finish()
+	if err != nil {
+		return vm, err
+	}
+	fmt.Fprintf(w, "==> %s is ready at %s\n", vm.Name, vm.IP)
+	return vm, nil
 }

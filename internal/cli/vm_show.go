@@ -52,9 +52,17 @@ func (a *app) vmShow(ctx context.Context, opts VMShowOptions) error {
 	t.row("state:", vm.State)
 	t.row("image:", vm.Image)
 	t.row("kernel:", orDash(vm.Kernel))
-	t.row("vmm:", orDash(vm.VMM))
+	vmmLine := orDash(vm.VMM)
+	if vm.Accel != "" {
+		vmmLine += " (" + vm.Accel + ")"
+	}
+	t.row("vmm:", vmmLine)
 	t.row("spec:", fmt.Sprintf("%d vcpu · %d MiB · %s disk", vm.VCPU, vm.MemoryMiB, config.Size(vm.DiskBytes)))
 	t.row("ip:", orDash(vm.IP))
+	t.row("root:", orDash(vm.RootMode))
+	if vm.LastError != "" {
+		t.row("last error:", vm.LastError)
+	}
 	t.row("created:", vm.CreatedAt.Local().Format("2006-01-02 15:04:05"))
 	return t.flush()
 }

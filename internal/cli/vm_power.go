@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api/client"
+)
+
+// vmEach runs fn for every named VM, reporting each failure and
+// returning them all joined.
+func (a *app) vmEach(ctx context.Context, names []string, fn func(c *client.Client, name string) error) error {
+	var errs []error
+	for _, name := range names {
+		if err := a.call(ctx, func(c *client.Client) error { return fn(c, name) }); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newVMStartCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:               "start NAME...",
+		Short:             "Boot stopped VMs",
+		Long:              "Boot one or more stopped VMs and wait until each guest is ready for ssh. Starting a running VM does nothing.",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
+				prog, finish := newProgress(a.stderr)
+				vm, err := c.StartVM(ctx, name, prog)
+				finish()
+				if err == nil {
+					fmt.Fprintf(a.stdout, "%s running at %s\n", vm.Name, vm.IP)
+				}
+				return err
+			})
+		},
+	}
+}
+
+func newVMStopCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop NAME...",
+		Short: "Power VMs off",
+		Long: `Power one or more VMs off. The guest gets an ACPI power-button press (or
+Firecracker's Ctrl-Alt-Del) and up to 30 s to shut down cleanly, then its VMM
+is killed. Disks are kept: ` + "`banger vm start`" + ` boots the VM again.`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
+				_, err := c.StopVM(ctx, name)
+				if err == nil {
+					fmt.Fprintf(a.stdout, "%s stopped\n", name)
+				}
+				return err
+			})
+		},
+	}
+}
+
+func newVMRestartCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:               "restart NAME...",
+		Short:             "Stop VMs and boot them again",
+		Long:              "Power one or more VMs off (as `vm stop` does) and boot them again (as `vm start` does).",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
+				prog, finish := newProgress(a.stderr)
+				vm, err := c.RestartVM(ctx, name, prog)
+				finish()
+				if err == nil {
+					fmt.Fprintf(a.stdout, "%s running at %s\n", vm.Name, vm.IP)
+				}
+				return err
+			})
+		},
+	}
+}
+
+func newVMDeleteCmd(a *app) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:     "delete NAME...",
+		Aliases: []string{"rm"},
+		Short:   "Delete VMs and their disks",
+		Long: `Delete one or more VMs with their disks, addresses and logs. A running VM is
+refused unless --force is given, which kills it first.`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
+				err := c.DeleteVM(ctx, name, force)
+				if err == nil {
+					fmt.Fprintf(a.stdout, "%s deleted\n", name)
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and delete running VMs too")
+	return cmd
+}

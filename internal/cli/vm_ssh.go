@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/errdefs"
+	"banger/internal/guestssh"
+)
+
+// VMSSHOptions are the inputs of `banger vm ssh`.
+type VMSSHOptions struct {
+	Name           string
+	Command        []string // empty for a login shell
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+func newVMSSHCmd(a *app) *cobra.Command {
+	opts := VMSSHOptions{}
+	cmd := &cobra.Command{
+		Use:   "ssh NAME [-- COMMAND...]",
+		Short: "Open a shell in a VM, or run a command there",
+		Long: `Connect to a running VM as root with ssh. Without a command, open an
+interactive shell; with one, run it and exit with its status.
+
+banger checks the guest's host key against the keys the guest's agent
+reported when it booted, so the connection never trusts a key on first use.
+
+Exit status: the command's own status. When banger cannot connect at all the
+status is 255, as ssh's own.`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
+			dash := cmd.ArgsLenAtDash()
+			if dash > 1 || (dash < 0 && len(args) > 1) {
+				return errdefs.InvalidArgument("vm ssh takes one VM name; put the command after --, as in `banger vm ssh NAME -- uname -a`")
+			}
+			opts.Name = args[0]
+			if dash == 1 {
+				opts.Command = args[1:]
+			}
+			code, err := a.vmSSH(cmd.Context(), opts)
+			if err != nil {
+				return &ExitError{Code: 255, Err: err}
+			}
+			if code != 0 {
+				return &ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+	return cmd
+}
+
+func (a *app) vmSSH(ctx context.Context, opts VMSSHOptions) (int, error) {
+	var target api.SSHTarget
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		target, err = c.VMSSH(ctx, opts.Name)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return runSSH(target, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+}
+
+// runSSH runs OpenSSH against target and returns the remote status. A
+// shell gets a terminal when stdin is one. ssh handles Ctrl-C itself (the
+// remote side gets it in a terminal); banger only waits for it.
+func runSSH(target api.SSHTarget, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		return 0, errdefs.FailedPrecondition("ssh is not installed: install the openssh-client package")
+	}
+	t := guestssh.Target{User: target.User, Host: target.Host, Key: target.Key, KnownHosts: target.KnownHosts, Alias: target.Alias}
+	tty := len(command) == 0 && isTerminalReader(stdin)
+	cmd := exec.Command(bin, t.Args(tty, command)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil // as shells report it
+		}
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && isTerminal(f)
+}
