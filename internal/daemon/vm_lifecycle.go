@@ -39,6 +39,8 @@ const (
 	defaultReadyTimeout = 150 * time.Second
 	// stopGrace is how long a guest gets to power off before it is killed.
 	stopGrace = 30 * time.Second
+	// agentShutdownWait bounds asking the guest agent to power off.
+	agentShutdownWait = 3 * time.Second
 )
 
 // readyTimeout is defaultReadyTimeout, or BANGER_READY_TIMEOUT (a Go
@@ -397,12 +399,29 @@ func (s *server) stopLocked(ctx context.Context, v *store.VM) error {
 	if err != nil {
 		return err
 	}
-	if err := drv.Stop(ctx, s.runSpec(*v), stopGrace); err != nil {
+	spec := s.runSpec(*v)
+	askAgentPoweroff(ctx, drv, spec)
+	if err := drv.Stop(ctx, spec, stopGrace); err != nil {
 		return err
 	}
 	s.markStopped(ctx, v, "")
 	v.LastError = ""
 	return s.store.UpdateVM(ctx, *v)
+}
+
+// askAgentPoweroff asks the guest agent to power the guest off, which
+// works the same on every driver and does not depend on the guest
+// handling an ACPI button. It is best effort: the driver's Stop that
+// follows waits for the VMM to exit and forces it when the guest does not.
+func askAgentPoweroff(ctx context.Context, drv vmm.Driver, spec vmm.Spec) {
+	ctx, cancel := context.WithTimeout(ctx, agentShutdownWait)
+	defer cancel()
+	c, err := agentclient.Dial(ctx, agentEndpoint(drv, spec))
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_ = c.Shutdown(ctx)
 }
 
 // deleteVM removes VMs; running ones only with force.
