@@ -15,6 +15,7 @@ import (
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
 	"banger/internal/api"
+	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/guestssh"
 	"banger/internal/network"
@@ -88,15 +89,23 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
 		return store.VM{}, errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive")
 	}
+	if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
+		return store.VM{}, err
+	}
+	// The key is checked first: a key ssh would refuse should not cost an
+	// image pull and a boot to find out.
+	if _, err := guestssh.EnsureKey(s.sshKeyPath()); err != nil {
+		return store.VM{}, err
+	}
 	defer s.lockVM(req.Name)()
 	if _, err := s.store.GetVM(ctx, req.Name); err == nil {
 		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", req.Name, req.Name)
 	}
-	im, k, err := s.resolveImage(ctx, req.Image, req.Kernel, prog)
+	vmmName, err := s.pickVMM()
 	if err != nil {
 		return store.VM{}, err
 	}
-	vmmName, err := s.pickVMM()
+	im, k, err := s.resolveImage(ctx, req.Image, req.Kernel, prog)
 	if err != nil {
 		return store.VM{}, err
 	}
@@ -126,9 +135,30 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	return v, err
 }
 
+// checkHostFits refuses a VM larger than the host: more vCPUs than it has
+// CPUs, or more memory than it has in all.
+func checkHostFits(h config.Host, vcpu, memoryMiB int) error {
+	if h.CPUs > 0 && vcpu > h.CPUs {
+		return errdefs.InvalidArgument("%d vcpus asked, but this host has %d CPUs: pass --vcpu %d or fewer", vcpu, h.CPUs, h.CPUs)
+	}
+	if hostMiB := h.MemoryBytes >> 20; hostMiB > 0 && int64(memoryMiB) > hostMiB {
+		return errdefs.InvalidArgument("%d MiB of memory asked, but this host has %d MiB in all: pass a smaller --memory", memoryMiB, hostMiB)
+	}
+	return nil
+}
+
 // resolveImage finds the image and its kernel, pulling catalog ones (and
 // OCI references) that are not here yet.
 func (s *server) resolveImage(ctx context.Context, imageName, kernelName string, prog progress.Func) (store.Image, store.Kernel, error) {
+	// A kernel named on the command line is found first: a typo there
+	// should not wait for an image build.
+	var k store.Kernel
+	if kernelName != "" {
+		var err error
+		if k, err = s.resolveKernel(ctx, kernelName, prog); err != nil {
+			return store.Image{}, store.Kernel{}, err
+		}
+	}
 	im, err := s.store.GetImage(ctx, imageName)
 	if errdefs.KindOf(err) == errdefs.KindNotFound {
 		if isOCIRef(imageName) {
@@ -140,20 +170,23 @@ func (s *server) resolveImage(ctx context.Context, imageName, kernelName string,
 	if err != nil {
 		return store.Image{}, store.Kernel{}, err
 	}
-	if kernelName == "" {
-		kernelName = im.Kernel
+	if kernelName != "" {
+		return im, k, nil
 	}
-	if kernelName == "" {
+	if im.Kernel == "" {
 		return store.Image{}, store.Kernel{}, errdefs.InvalidArgument("image %s names no kernel: pass --kernel (see `banger kernel list`)", im.Name)
 	}
-	k, err := s.store.GetKernel(ctx, kernelName)
+	k, err = s.resolveKernel(ctx, im.Kernel, prog)
+	return im, k, err
+}
+
+// resolveKernel finds a kernel, pulling a catalog one that is not here.
+func (s *server) resolveKernel(ctx context.Context, name string, prog progress.Func) (store.Kernel, error) {
+	k, err := s.store.GetKernel(ctx, name)
 	if errdefs.KindOf(err) == errdefs.KindNotFound {
-		k, err = s.pullKernel(ctx, kernelName, prog)
+		k, err = s.pullKernel(ctx, name, prog)
 	}
-	if err != nil {
-		return store.Image{}, store.Kernel{}, err
-	}
-	return im, k, nil
+	return k, err
 }
 
 // prepareDisks derives the VM's root from its image and builds its work

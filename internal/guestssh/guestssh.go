@@ -27,6 +27,9 @@ import (
 // is none. An existing private key without its .pub file is read to derive
 // it, so users may point ssh_key_path at any unencrypted key.
 func EnsureKey(path string) ([]byte, error) {
+	if err := checkPrivateKey(path); err != nil {
+		return nil, err
+	}
 	if pub, err := os.ReadFile(path + ".pub"); err == nil {
 		if _, _, _, _, err := ssh.ParseAuthorizedKey(pub); err != nil {
 			return nil, errdefs.InvalidArgument("%s.pub is not an ssh public key: %v", path, err)
@@ -49,6 +52,32 @@ func EnsureKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading ssh key: %w", err)
 	}
 	return generate(path)
+}
+
+// checkPrivateKey refuses, with the fix, a private key that OpenSSH would
+// refuse later (after a VM was made for nothing): one that others may read,
+// or one this user cannot read. A missing key is fine when its public half
+// is missing too (EnsureKey creates both).
+func checkPrivateKey(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, perr := os.Stat(path + ".pub"); perr == nil {
+			return errdefs.FailedPrecondition("ssh key %s is missing but %s.pub exists: restore the private key, delete the .pub to get a new pair, or set ssh_key_path", path, path)
+		}
+		return nil
+	case err != nil:
+		return errdefs.FailedPrecondition("ssh key %s: %v: make it readable by the user running banger", path, err)
+	case st.IsDir():
+		return errdefs.InvalidArgument("ssh key %s is a directory: set ssh_key_path to a private key file", path)
+	case st.Mode().Perm()&0o077 != 0:
+		return errdefs.FailedPrecondition("ssh key %s has mode %04o, and ssh refuses keys that others can read: run `chmod 600 %s`", path, st.Mode().Perm(), path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return errdefs.FailedPrecondition("ssh key %s cannot be read: %v: it must belong to the user running banger, mode 0600", path, errors.Unwrap(err))
+	}
+	return f.Close()
 }
 
 func generate(path string) ([]byte, error) {

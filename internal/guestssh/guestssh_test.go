@@ -1,6 +1,7 @@
 package guestssh
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"banger/internal/errdefs"
 )
 
 func TestEnsureKeyCreatesOnceAndReuses(t *testing.T) {
@@ -66,6 +69,32 @@ func TestEnsureKeyDerivesMissingPub(t *testing.T) {
 	}
 	if _, err := EnsureKey(filepath.Join(dir, "bad")); err == nil || !strings.Contains(err.Error(), "ssh key") {
 		t.Fatalf("junk key: %v", err)
+	}
+}
+
+func TestEnsureKeyRefusesKeysSSHWouldRefuse(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "id")
+	if _, err := EnsureKey(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := EnsureKey(path)
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "chmod 600 "+path) {
+		t.Fatalf("world-readable key: %v, want a failed precondition with the chmod fix", err)
+	}
+	os.Remove(path)
+	_, err = EnsureKey(path)
+	if err == nil || !strings.Contains(err.Error(), "missing but "+path+".pub exists") {
+		t.Fatalf("pub without private key: %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("EnsureKey replaced a lost private key behind the user's back")
+	}
+	if _, err := EnsureKey(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("directory as key: %v", err)
 	}
 }
 
