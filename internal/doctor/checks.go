@@ -47,6 +47,7 @@ func Checks(opts Options) []Check {
 	}
 	return append(checks,
 		Check{Name: "keyring", Run: func(context.Context) Result { return checkKeyring(opts.Host) }},
+		Check{Name: "tun", Run: func(context.Context) Result { return checkTun(opts.Host) }},
 		Check{Name: "privileges", Run: func(ctx context.Context) Result { return checkPrivileges(ctx, opts.Host) }},
 		Check{Name: "disk", Run: func(context.Context) Result { return checkDisk(opts.Host, opts.StateDir) }},
 		Check{Name: "daemon", Run: func(ctx context.Context) Result { return checkDaemon(ctx, opts) }},

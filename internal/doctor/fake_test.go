@@ -34,7 +34,7 @@ func goodHost() *fakeHost {
 			"debootstrap": "/usr/sbin/debootstrap", "mkfs.ext4": "/sbin/mkfs.ext4",
 			"ip": "/sbin/ip", "nft": "/usr/sbin/nft", "ssh": "/usr/bin/ssh",
 		},
-		files:   map[string]fs.FileMode{kvmDevice: fs.ModeDevice | 0o660, "/var/lib": fs.ModeDir | 0o755, archiveKeyring: 0o644},
+		files:   map[string]fs.FileMode{kvmDevice: fs.ModeDevice | 0o660, tunDevice: fs.ModeDevice | fs.ModeCharDevice | 0o666, "/var/lib": fs.ModeDir | 0o755, archiveKeyring: 0o644},
 		modules: map[string]bool{"kvm_intel": true},
 		outputs: map[string]string{
 			"/usr/bin/firecracker":   "Firecracker v1.8.0\n\nmore\n",

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 )
 
@@ -22,6 +23,22 @@ func checkPrivileges(ctx context.Context, h Host) Result {
 	}
 	return warn(name, "not root and sudo asks for a password; network setup needs root",
 		"run banger as root, or allow passwordless sudo for this user")
+}
+
+// tunDevice is where taps are made; without it VMs get no network.
+const tunDevice = "/dev/net/tun"
+
+func checkTun(h Host) Result {
+	const name = "tun"
+	st, err := h.Stat(tunDevice)
+	if err != nil {
+		return fail(name, tunDevice+" is missing, so VMs cannot get a network interface",
+			"load the tun module: sudo modprobe tun")
+	}
+	if st.Mode()&fs.ModeCharDevice == 0 {
+		return fail(name, tunDevice+" is not a character device", "recreate it: sudo modprobe tun, or mknod "+tunDevice+" c 10 200")
+	}
+	return pass(name, tunDevice+" present")
 }
 
 // checkDisk reports the free space where images and disks will live.

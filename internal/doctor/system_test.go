@@ -36,6 +36,17 @@ func TestPrivileges(t *testing.T) {
 	}
 }
 
+func TestTun(t *testing.T) {
+	h := goodHost()
+	expect(t, checkTun(h), Pass, tunDevice)
+	delete(h.files, tunDevice)
+	r := checkTun(h)
+	expect(t, r, Fail, "cannot get a network interface")
+	if !strings.Contains(r.Fix, "modprobe tun") {
+		t.Fatalf("fix %q", r.Fix)
+	}
+}
+
 func TestDisk(t *testing.T) {
 	h := goodHost()
 	dir := "/var/lib/banger/state"
