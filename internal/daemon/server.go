@@ -16,11 +16,11 @@ import (
 	"banger/internal/api"
 	"banger/internal/config"
 	"banger/internal/errdefs"
-	"banger/internal/paths"
 	"banger/internal/network"
+	"banger/internal/paths"
 	"banger/internal/store"
-	"banger/internal/vmm"
 	"banger/internal/version"
+	"banger/internal/vmm"
 )
 
 type server struct {

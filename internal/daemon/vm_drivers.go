@@ -104,10 +104,8 @@ func (s *server) vmSpec(v store.VM, k store.Kernel, root vmdisk.Root) (vmm.Spec,
 		}
 		kernelPath = k.VmlinuxPath
 	}
-	disks := root.Disks()
-	workDev := "/dev/vd" + string(rune('a'+len(disks)))
-	disks = append(disks, vmm.Disk{ID: "work", Path: workDisk(s.vmDir(v.Name))})
-	cmdline := []string{root.Cmdline(), vmdisk.WorkCmdline(workDev), "systemd.hostname=" + v.Name}
+	disks := append(root.Disks(), vmm.Disk{ID: "work", Path: workDisk(s.vmDir(v.Name))})
+	cmdline := []string{root.Cmdline(), vmdisk.WorkCmdline(root.WorkDevice()), "systemd.hostname=" + v.Name}
 	if v.IP != "" {
 		nc, err := s.netConfig()
 		if err != nil {

@@ -246,7 +246,7 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 		s.releaseNetwork(context.WithoutCancel(ctx), v)
 		return err
 	}
-	prog.Step("booting on "+v.VMM)
+	prog.Step("booting on " + v.VMM)
 	info, err := drv.Start(ctx, spec)
 	if err != nil {
 		s.releaseNetwork(context.WithoutCancel(ctx), v)

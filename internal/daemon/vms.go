@@ -38,7 +38,7 @@ func (s *server) postStartVM(w http.ResponseWriter, r *http.Request) {
 func (s *server) postRestartVM(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
-		prog.Step("stopping "+name)
+		prog.Step("stopping " + name)
 		if _, err := s.stopVM(ctx, name); err != nil {
 			return nil, err
 		}
