@@ -71,7 +71,7 @@ func cleanupNetwork(ctx context.Context, dirs paths.Dirs, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	s := &server{cfg: cfg}
+	s := &server{cfg: newLiveConfig("", cfg, fileStamp{})}
 	nc, err := s.netConfig()
 	if err != nil {
 		return err
@@ -98,6 +98,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	}
 	defer unlock()
 
+	stamp := stampOf(dirs.ConfigFile())
 	cfg, err := config.Load(dirs.ConfigFile())
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	srv := newServer(dirs, cfg, st, log, stop)
+	srv := newServer(dirs, newLiveConfig(dirs.ConfigFile(), cfg, stamp), st, log, stop)
 	srv.base = ctx
 	srv.sweepScratch()
 	srv.adopt(ctx)

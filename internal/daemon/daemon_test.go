@@ -184,3 +184,37 @@ func TestShutdownRoute(t *testing.T) {
 		t.Fatalf("after shutdown: %v, want ErrNotRunning", err)
 	}
 }
+
+// TestConfigEditsApplyWithoutRestart: the daemon re-reads config.toml when
+// it changes; a broken edit is reported and the last good config stays.
+func TestConfigEditsApplyWithoutRestart(t *testing.T) {
+	dirs, c, _ := startDaemon(t)
+	ctx := context.Background()
+	if _, err := c.ListVMs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dirs.Config, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(dirs.ConfigFile(), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// firecracker_bin pointing nowhere is only noticed once the edit is read.
+	write("vmm = \"firecracker\"\nfirecracker_bin = \"/nonexistent/firecracker\"\n")
+	_, err := c.CreateVM(ctx, api.CreateVMRequest{Name: "box", Image: "x", VCPU: 1, MemoryMiB: 64, DiskBytes: 1 << 30}, nil)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/firecracker") {
+		t.Fatalf("CreateVM after the edit = %v, want the new firecracker_bin named", err)
+	}
+	write("vmm = \"firecracker\"\n[vm_defaults]\nvcpu = \"two\"\n")
+	_, err = c.ListVMs(ctx)
+	if err == nil || !strings.Contains(err.Error(), "config.toml:3") {
+		t.Fatalf("ListVMs with a broken config = %v, want the file and line", err)
+	}
+	write("")
+	if _, err := c.ListVMs(ctx); err != nil {
+		t.Fatalf("ListVMs after fixing the config = %v", err)
+	}
+}

@@ -107,8 +107,8 @@ func (s *server) build(ctx context.Context, entry image.Entry, k store.Kernel, a
 
 // npmRegistry is where mise comes from: the config, else npm's own setting.
 func (s *server) npmRegistry(ctx context.Context) string {
-	if s.cfg.NPMRegistry != "" {
-		return s.cfg.NPMRegistry
+	if s.config().NPMRegistry != "" {
+		return s.config().NPMRegistry
 	}
 	out, err := exec.CommandContext(ctx, "npm", "config", "get", "registry").Output()
 	if err != nil {

@@ -85,8 +85,8 @@ func (s *server) commit(ctx context.Context, dir string, create func() error) er
 
 // mirror is the Debian mirror: from the config, else found on the host.
 func (s *server) mirror() (string, error) {
-	if s.cfg.DebianMirror != "" {
-		return strings.TrimRight(s.cfg.DebianMirror, "/"), nil
+	if s.config().DebianMirror != "" {
+		return strings.TrimRight(s.config().DebianMirror, "/"), nil
 	}
 	return kernel.DefaultMirror()
 }

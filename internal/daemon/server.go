@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"banger/internal/api"
-	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/network"
 	"banger/internal/paths"
@@ -25,7 +24,7 @@ import (
 
 type server struct {
 	dirs     paths.Dirs
-	cfg      *config.Config
+	cfg      *liveConfig
 	store    *store.Store
 	pulls    keyedMutex
 	log      *slog.Logger
@@ -43,7 +42,7 @@ type server struct {
 	watchers map[string]context.CancelFunc
 }
 
-func newServer(dirs paths.Dirs, cfg *config.Config, st *store.Store, log *slog.Logger, shutdown func()) *server {
+func newServer(dirs paths.Dirs, cfg *liveConfig, st *store.Store, log *slog.Logger, shutdown func()) *server {
 	self, _ := os.Executable()
 	return &server{
 		dirs: dirs, cfg: cfg, store: st, log: log, started: time.Now(), shutdown: shutdown,
@@ -127,6 +126,12 @@ func (s *server) guard(next http.Handler) http.Handler {
 		if v := r.Header.Get(api.VersionHeader); v != "" && v != version.Version && !versionExempt(r) {
 			writeStatus(w, http.StatusConflict, api.Error{Kind: api.KindVersionMismatch, Message: "bangerd is version " + version.Version})
 			return
+		}
+		if !versionExempt(r) {
+			if err := s.refreshConfig(r.Context()); err != nil {
+				writeError(w, err)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

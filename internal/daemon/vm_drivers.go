@@ -35,7 +35,7 @@ func workDisk(dir string) string                { return filepath.Join(dir, "wor
 // pickVMM resolves the vmm config key to a driver name: auto means
 // Firecracker when its binary is found, else QEMU.
 func (s *server) pickVMM() (string, error) {
-	switch s.cfg.VMM {
+	switch s.config().VMM {
 	case config.VMMQEMU:
 		return "qemu", nil
 	case config.VMMFirecracker:
@@ -51,11 +51,11 @@ func (s *server) pickVMM() (string, error) {
 }
 
 func (s *server) firecrackerBin() (string, error) {
-	if s.cfg.FirecrackerBin != "" {
-		if st, err := os.Stat(s.cfg.FirecrackerBin); err != nil || st.IsDir() {
-			return "", errdefs.FailedPrecondition("firecracker_bin = %q in the config is not a file: fix the path or remove the key", s.cfg.FirecrackerBin)
+	if s.config().FirecrackerBin != "" {
+		if st, err := os.Stat(s.config().FirecrackerBin); err != nil || st.IsDir() {
+			return "", errdefs.FailedPrecondition("firecracker_bin = %q in the config is not a file: fix the path or remove the key", s.config().FirecrackerBin)
 		}
-		return s.cfg.FirecrackerBin, nil
+		return s.config().FirecrackerBin, nil
 	}
 	p, err := exec.LookPath("firecracker")
 	if err != nil {
@@ -86,11 +86,11 @@ func (s *server) driver(name string) (vmm.Driver, error) {
 
 // netConfig is the bridge and subnet from the config.
 func (s *server) netConfig() (network.Config, error) {
-	p, err := netip.ParsePrefix(s.cfg.BridgeSubnet)
+	p, err := netip.ParsePrefix(s.config().BridgeSubnet)
 	if err != nil {
-		return network.Config{}, errdefs.InvalidArgument("bridge_subnet %q: %v", s.cfg.BridgeSubnet, err)
+		return network.Config{}, errdefs.InvalidArgument("bridge_subnet %q: %v", s.config().BridgeSubnet, err)
 	}
-	c := network.Config{Bridge: s.cfg.BridgeName, Subnet: p.Masked()}
+	c := network.Config{Bridge: s.config().BridgeName, Subnet: p.Masked()}
 	return c, c.Validate()
 }
 

@@ -57,7 +57,7 @@ func (s *server) lockVM(name string) func() { return s.vmLocks.lock("vm/" + name
 
 // sshKeyPath is ssh_key_path, or banger's own key under the config dir.
 func (s *server) sshKeyPath() string {
-	if p := s.cfg.SSHKeyPath; p != "" {
+	if p := s.config().SSHKeyPath; p != "" {
 		if rest, ok := strings.CutPrefix(p, "~/"); ok {
 			if home, err := os.UserHomeDir(); err == nil {
 				return filepath.Join(home, rest)
@@ -209,7 +209,7 @@ func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, 
 	home, _ := os.UserHomeDir()
 	if err := vmdisk.BuildWork(ctx, vmdisk.WorkOptions{
 		Path: workDisk(dir), Size: v.DiskBytes, AuthorizedKeys: pub,
-		FileSync: s.cfg.FileSync, HostHome: home, Progress: prog,
+		FileSync: s.config().FileSync, HostHome: home, Progress: prog,
 	}); err != nil {
 		return err
 	}
