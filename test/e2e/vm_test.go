@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/vishvananda/netns"
 
 	"banger/internal/api"
@@ -101,6 +102,33 @@ func (n *vmNet) must(t *testing.T, args ...string) result {
 		t.Fatalf("banger %s: %s", strings.Join(args, " "), r)
 	}
 	return r
+}
+
+// interactive runs banger in the namespace on a terminal, types input and
+// returns everything the terminal showed until banger exited.
+func (n *vmNet) interactive(t *testing.T, input string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", n.name, filepath.Join(n.h.bin, "banger")}, args...)...)
+	cmd.Env = n.h.env
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatalf("starting banger on a terminal: %v", err)
+	}
+	defer tty.Close()
+	timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	var out bytes.Buffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&out, tty); close(copied) }()
+	if _, err := io.WriteString(tty, input); err != nil {
+		t.Fatalf("typing into banger: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("banger %s on a terminal: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	tty.Close()
+	<-copied
+	return out.String()
 }
 
 func (n *vmNet) show(t *testing.T, name string) api.VM {
@@ -230,6 +258,16 @@ func TestVMLifecycle(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	if out := n.ssh(t, "box", fmt.Sprintf("curl -sS --max-time 10 http://172.16.0.1:%d/", port)); out != "hello from the host" {
 		t.Errorf("guest to host over the bridge: %q", out)
+	}
+
+	// Interactive ssh gets a real terminal of the client's size; leaving
+	// the shell leaves the VM running.
+	screen := n.interactive(t, "tty; stty size; exit\n", "vm", "ssh", "box")
+	if !strings.Contains(screen, "/dev/pts/") || !strings.Contains(screen, "40 120") {
+		t.Errorf("interactive ssh did not get a terminal:\n%s", screen)
+	}
+	if v := n.show(t, "box"); v.State != "running" {
+		t.Errorf("after leaving the shell the VM is %s", v.State)
 	}
 
 	// A second VM gets its own address, and the two reach each other.
