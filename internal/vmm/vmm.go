@@ -82,3 +82,15 @@ type Driver interface {
 	// State reports the VM's state now.
 	State(ctx context.Context, spec Spec) (State, error)
 }
+
+// Snapshotter is a driver that can save a running guest's memory and
+// device state to a file and start another VM from it, for warm starts.
+type Snapshotter interface {
+	// SaveState pauses the guest and writes its state to path. The guest
+	// stays paused; its disks are consistent with the state once this
+	// returns.
+	SaveState(ctx context.Context, spec Spec, path string) error
+	// Restore starts a VM from state saved by SaveState, running. spec
+	// describes the same machine; its disk files and taps may differ.
+	Restore(ctx context.Context, spec Spec, path string) (Info, error)
+}

@@ -27,6 +27,7 @@ func TestE2E(t *testing.T) {
 	d := &Driver{}
 	t.Run("BootStop", func(t *testing.T) { testE2EBootStop(t, d, assets) })
 	t.Run("Kill", func(t *testing.T) { testE2EKill(t, d, assets) })
+	t.Run("SaveRestore", func(t *testing.T) { testE2ESaveRestore(t, d, assets) })
 	t.Run("QEMUExitReported", func(t *testing.T) {
 		spec := assets.spec(t)
 		spec.Disks[0].Format = "qcow2" // the image is raw: QEMU exits at once
@@ -108,6 +109,68 @@ func testE2EKill(t *testing.T, d *Driver, a e2eAssets) {
 	}
 	if st, err := d.State(ctx, spec); err != nil || st != vmm.StateStopped {
 		t.Errorf("State after Kill = %q, %v; want stopped", st, err)
+	}
+}
+
+// testE2ESaveRestore saves a running guest's state, and restores it in
+// another QEMU with another run dir: the guest goes on where it was, it
+// does not boot again. A damaged state file is a clear error.
+func testE2ESaveRestore(t *testing.T, d *Driver, a e2eAssets) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	spec := a.spec(t)
+	info, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { d.Kill(context.Background(), spec) })
+	if err := waitConsole(ctx, info.ConsoleLog, "markerinit: alive 2", 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	saved := time.Now()
+	if err := d.SaveState(ctx, spec, state); err != nil {
+		t.Fatalf("SaveState: %v", err)
+	}
+	st, err := os.Stat(state)
+	if err != nil || st.Size() == 0 {
+		t.Fatalf("state file: %v, %v", st, err)
+	}
+	t.Logf("saved %d MiB in %v", st.Size()>>20, time.Since(saved).Round(time.Millisecond))
+	if err := d.Kill(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+
+	clone := a.spec(t)
+	restored := time.Now()
+	info, err = d.Restore(ctx, clone, state)
+	if err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	t.Cleanup(func() { d.Kill(context.Background(), clone) })
+	if err := waitConsole(ctx, info.ConsoleLog, "markerinit: alive", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restore to a heartbeat: %v", time.Since(restored).Round(time.Millisecond))
+	if consoleHas(info.ConsoleLog, "Linux version") || consoleHas(info.ConsoleLog, e2eMarker) {
+		t.Errorf("the restored guest booted again instead of going on; console:\n%s", tail(info.ConsoleLog))
+	}
+	if s, err := d.State(ctx, clone); err != nil || s != vmm.StateRunning {
+		t.Errorf("State after Restore = %q, %v; want running", s, err)
+	}
+	d.Kill(ctx, clone)
+
+	junk := filepath.Join(t.TempDir(), "junk")
+	os.WriteFile(junk, []byte("not a saved state"), 0o600)
+	bad := a.spec(t)
+	if _, err := d.Restore(ctx, bad, junk); err == nil {
+		d.Kill(ctx, bad)
+		t.Fatal("Restore from a damaged state succeeded")
+	} else {
+		t.Logf("damaged state: %v", err)
+	}
+	if _, err := d.Restore(ctx, a.spec(t), filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "saved state") {
+		t.Errorf("Restore from a missing file: %v", err)
 	}
 }
 

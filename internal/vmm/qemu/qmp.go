@@ -72,11 +72,20 @@ func (c *qmpClient) Close() error { return c.conn.Close() }
 
 // execute runs command and returns its "return" value.
 func (c *qmpClient) execute(ctx context.Context, command string) (json.RawMessage, error) {
+	return c.executeArgs(ctx, command, nil)
+}
+
+// executeArgs runs command with arguments (none when nil).
+func (c *qmpClient) executeArgs(ctx context.Context, command string, args map[string]any) (json.RawMessage, error) {
 	c.setDeadline(ctx)
 	// Unblock reads when ctx is cancelled without a deadline.
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	req, _ := json.Marshal(map[string]string{"execute": command})
+	msg := map[string]any{"execute": command}
+	if args != nil {
+		msg["arguments"] = args
+	}
+	req, _ := json.Marshal(msg)
 	if _, err := c.conn.Write(append(req, '\n')); err != nil {
 		return nil, c.ctxErr(ctx, fmt.Errorf("sending %s: %w", command, err))
 	}

@@ -71,15 +71,15 @@ func validate(spec vmm.Spec) error {
 	return nil
 }
 
-// spawn starts QEMU in its own session with its output in qemu.log;
+// spawn starts QEMU, with extra arguments after spec's, in its own session with its output in qemu.log;
 // exited closes when it exits.
-func (d *Driver) spawn(spec vmm.Spec, a Accel) (exited <-chan struct{}, pid int, err error) {
+func (d *Driver) spawn(spec vmm.Spec, a Accel, extra ...string) (exited <-chan struct{}, pid int, err error) {
 	log, err := os.Create(filepath.Join(spec.RunDir, qemuLogName))
 	if err != nil {
 		return nil, 0, fmt.Errorf("creating QEMU's log: %w", err)
 	}
 	defer log.Close()
-	cmd := exec.Command(d.binary(), d.Args(spec, a)...)
+	cmd := exec.Command(d.binary(), append(d.Args(spec, a), extra...)...)
 	cmd.Dir = spec.RunDir
 	cmd.Stdout, cmd.Stderr = log, log
 	exited, err = vmm.Spawn(cmd)
