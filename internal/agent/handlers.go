@@ -34,8 +34,10 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 		return s.waitReady(ctx, req), nil
 	case agentproto.OpShutdown:
 		return s.shutdown(req)
+	case agentproto.OpIdentify:
+		return s.identify(ctx, req), nil
 	}
-	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, wait-ready and shutdown; update the guest image", req.Op, version.Version)), nil
+	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, wait-ready, shutdown and identify; update the guest image", req.Op, version.Version)), nil
 }
 
 func (s *Server) hello(req agentproto.Request) agentproto.Response {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// Poweroff turns the guest off; it is called after the shutdown
 	// request has been answered. Nil refuses shutdown requests.
 	Poweroff func() error
+	// Identify makes a guest restored from a template its own machine; nil
+	// refuses identify requests.
+	Identify func(context.Context, agentproto.Identity) error
 	// PollInterval is how often wait-ready rechecks readiness and how
 	// long the serial server pauses while no host is connected.
 	PollInterval time.Duration
@@ -60,6 +64,7 @@ func DefaultOptions() Options {
 		SSHAddr:        "127.0.0.1:22",
 		ProcDir:        "/proc",
 		Poweroff:       poweroff,
+		Identify:       identifyGuest,
 		PollInterval:   100 * time.Millisecond,
 		Logger:         slog.Default(),
 	}

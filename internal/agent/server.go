@@ -29,6 +29,7 @@ type Stream interface {
 type Server struct {
 	opts Options
 	log  *slog.Logger
+	once identifyOnce
 }
 
 // NewServer returns a server with opts; see Options for what a zero field

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -191,5 +192,36 @@ func TestHostLeavingEndsAWait(t *testing.T) {
 		}
 	case <-testCtx(t).Done():
 		t.Fatal("the agent kept waiting for a host that left")
+	}
+}
+
+func TestIdentifyOncePerBootThenReady(t *testing.T) {
+	g := newGuest(t)
+	g.addHostKeys(t)
+	g.startSSHD(t)
+	var got []agentproto.Identity
+	g.opts.Identify = func(_ context.Context, id agentproto.Identity) error {
+		got = append(got, id)
+		return nil
+	}
+	host, _ := pipeHost(t, g.opts)
+	c := agentclient.NewConn(host)
+	id := agentproto.Identity{Hostname: "clone", MAC: "02:00:00:00:00:01", Address: "172.16.0.9/24", Entropy: []byte{1, 2, 3}, TimeUnixNano: 42}
+	st, err := c.Identify(testCtx(t), id, time.Second)
+	if err != nil || !st.Ready || len(got) != 1 || got[0].Hostname != "clone" || string(got[0].Entropy) != "\x01\x02\x03" {
+		t.Fatalf("Identify = %+v, %v; identities applied %+v", st, err, got)
+	}
+	if _, err := c.Identify(testCtx(t), id, time.Second); err == nil || !strings.Contains(err.Error(), "already") || len(got) != 1 {
+		t.Fatalf("second Identify = %v (applied %d times); want a refusal", err, len(got))
+	}
+}
+
+func TestIdentifyFailureIsReported(t *testing.T) {
+	g := newGuest(t)
+	g.opts.Identify = func(context.Context, agentproto.Identity) error { return errors.New("network: no eth0") }
+	host, _ := pipeHost(t, g.opts)
+	_, err := agentclient.NewConn(host).Identify(testCtx(t), agentproto.Identity{Hostname: "x"}, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "no eth0") {
+		t.Fatalf("Identify = %v; want the guest's reason", err)
 	}
 }

@@ -21,27 +21,44 @@ const workStage = "/banger-work"
 // mountWork mounts the work disk dev at the new root's /root, preparing it
 // first if this is its first boot.
 func mountWork(log *logger, dev string) error {
-	if err := os.MkdirAll(workStage, 0o700); err != nil {
-		return err
-	}
-	if err := unix.Mount(dev, workStage, "ext4", 0, ""); err != nil {
-		return fmt.Errorf("mount -t ext4 %s %s: %w", dev, workStage, err)
-	}
-	home := newRoot + "/root"
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return err
-	}
-	first, err := firstBoot(workStage, home, os.Lchown)
+	first, err := MountWork(dev, workStage, newRoot+"/root")
 	if err != nil {
 		return err
 	}
 	if first {
 		log.Infof("first boot of work disk %s: its files are root's, with the image's /root files it lacked", dev)
 	}
-	if err := unix.Mount(workStage, home, "", unix.MS_MOVE, ""); err != nil {
-		return fmt.Errorf("moving %s to %s: %w", workStage, home, err)
-	}
 	return nil
+}
+
+// MountWork mounts the work disk dev at home, staging it at stage to
+// prepare it first if this is its first boot (which it reports). The
+// guest agent uses it too, for VMs restored from a template, which get
+// their work disk only once they run.
+func MountWork(dev, stage, home string) (first bool, err error) {
+	if err := os.MkdirAll(stage, 0o700); err != nil {
+		return false, err
+	}
+	if err := unix.Mount(dev, stage, "ext4", 0, ""); err != nil {
+		return false, fmt.Errorf("mount -t ext4 %s %s: %w", dev, stage, err)
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return false, err
+	}
+	first, err = firstBoot(stage, home, os.Lchown)
+	if err != nil {
+		unix.Unmount(stage, 0)
+		return false, err
+	}
+	// Mounted again rather than moved: MS_MOVE is refused under a shared
+	// mount, which is what systemd makes of every mount.
+	if err := unix.Unmount(stage, 0); err != nil {
+		return false, fmt.Errorf("umount %s: %w", stage, err)
+	}
+	if err := unix.Mount(dev, home, "ext4", 0, ""); err != nil {
+		return false, fmt.Errorf("mount -t ext4 %s %s: %w", dev, home, err)
+	}
+	return first, nil
 }
 
 // firstBoot prepares the work disk mounted at work unless its marker

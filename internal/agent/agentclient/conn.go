@@ -94,6 +94,23 @@ func (c *Conn) WaitReady(ctx context.Context, timeout time.Duration) (agentproto
 	return st, nil
 }
 
+// Identify gives a guest restored from a template its own identity and
+// waits up to timeout for it to be ready under it, like WaitReady.
+func (c *Conn) Identify(ctx context.Context, id agentproto.Identity, timeout time.Duration) (agentproto.Status, error) {
+	resp, err := c.call(ctx, agentproto.Request{Op: agentproto.OpIdentify, Identity: &id, TimeoutMS: max(timeout.Milliseconds(), 0)})
+	var st agentproto.Status
+	if resp.Status != nil {
+		st = *resp.Status
+	}
+	if err != nil {
+		return st, err
+	}
+	if resp.Status == nil {
+		return st, fmt.Errorf("agent identify: answer without status")
+	}
+	return st, nil
+}
+
 // Shutdown asks the agent to power the guest off. It returns once the
 // agent has agreed; the VMM exits when the guest is down.
 func (c *Conn) Shutdown(ctx context.Context) error {

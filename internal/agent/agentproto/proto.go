@@ -39,6 +39,10 @@
 //     or after timeout_ms with ok false, code not-ready, and the status
 //     whose Reason says what is still missing.
 //   - shutdown: answered, then the guest powers off.
+//   - identify: makes a guest restored from a saved template its own
+//     machine ([Identity]: clock, entropy, machine id, boot id, hostname,
+//     MAC and address, work disk, fresh ssh host keys), then answers like
+//     wait-ready. A guest answers it once per boot.
 //
 // # Evolving the protocol
 //
@@ -77,6 +81,7 @@ const (
 	OpStatus    = "status"
 	OpWaitReady = "wait-ready"
 	OpShutdown  = "shutdown"
+	OpIdentify  = "identify"
 )
 
 // Codes say why a response is not ok.
@@ -102,6 +107,26 @@ type Request struct {
 	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 	// Features, in a hello, asks for optional capabilities.
 	Features []string `json:"features,omitempty"`
+	// Identity is what identify gives the guest.
+	Identity *Identity `json:"identity,omitempty"`
+}
+
+// Identity is what makes a guest restored from a template its own machine.
+type Identity struct {
+	Hostname string `json:"hostname"`
+	// MAC is the interface's new hardware address.
+	MAC string `json:"mac,omitempty"`
+	// Address is the guest's address in CIDR form; empty for no network.
+	Address string   `json:"address,omitempty"`
+	Gateway string   `json:"gateway,omitempty"`
+	DNS     []string `json:"dns,omitempty"`
+	// TimeUnixNano is the host's wall clock when it sent the request.
+	TimeUnixNano int64 `json:"time_unix_nano"`
+	// Entropy seeds the guest's random number generator, which otherwise
+	// goes on from the template's state like every other clone's.
+	Entropy []byte `json:"entropy"`
+	// WorkDevice is the block device to mount at /root.
+	WorkDevice string `json:"work_device,omitempty"`
 }
 
 // Timeout is TimeoutMS as a duration.

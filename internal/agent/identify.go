@@ -1,0 +1,337 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
+
+	"banger/internal/agent/agentproto"
+	"banger/internal/guestinit"
+)
+
+// identifyOnce guards identify: a guest takes one identity per boot.
+type identifyOnce struct {
+	mu   sync.Mutex
+	done bool
+}
+
+// identify gives a guest restored from a template its own identity, then
+// answers like wait-ready.
+func (s *Server) identify(ctx context.Context, req agentproto.Request) agentproto.Response {
+	if req.Identity == nil {
+		return failure(req, agentproto.CodeBadRequest, "identify without an identity")
+	}
+	if s.opts.Identify == nil {
+		return failure(req, agentproto.CodeFailed, "this agent cannot change the guest's identity")
+	}
+	s.once.mu.Lock()
+	if s.once.done {
+		s.once.mu.Unlock()
+		return failure(req, agentproto.CodeFailed, "this guest already took an identity since it booted")
+	}
+	s.once.done = true
+	s.once.mu.Unlock()
+	if err := s.opts.Identify(ctx, *req.Identity); err != nil {
+		s.log.Error("identify", "err", err)
+		return failure(req, agentproto.CodeFailed, "taking the new identity: "+err.Error())
+	}
+	return s.waitReady(ctx, req)
+}
+
+// identifyGuest is Options.Identify on a real guest. The order matters:
+// the clock and the entropy first (the keys made later depend on them),
+// the work disk before sshd restarts (authorized_keys lives there).
+func identifyGuest(ctx context.Context, id agentproto.Identity) error {
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"clock", func() error { return setClock(id.TimeUnixNano) }},
+		{"entropy", func() error { return addEntropy(id.Entropy) }},
+		{"machine id", newMachineID},
+		{"boot id", newBootID},
+		{"hostname", func() error { return setHostname(id.Hostname) }},
+		{"work disk", func() error { return mountWorkDisk(id.WorkDevice) }},
+		{"network", func() error { return configureNetwork(ctx, id) }},
+		{"ssh host key", func() error { return newHostKey(ctx) }},
+	}
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	return nil
+}
+
+func setClock(unixNano int64) error {
+	if unixNano <= 0 {
+		return nil
+	}
+	ts := unix.NsecToTimespec(unixNano)
+	return unix.ClockSettime(unix.CLOCK_REALTIME, &ts)
+}
+
+// Linux's random ioctls (include/uapi/linux/random.h).
+const (
+	rndAddEntropy  = 0x40085203
+	rndReseedCRNG  = 0x5207
+	maxEntropySize = 512
+)
+
+// addEntropy mixes the host's bytes into the kernel's pool, credits them
+// and reseeds, so the clone's random numbers part from the template's.
+func addEntropy(b []byte) error {
+	if len(b) == 0 {
+		return errors.New("the host sent no entropy")
+	}
+	b = b[:min(len(b), maxEntropySize)]
+	f, err := os.OpenFile("/dev/urandom", os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// struct rand_pool_info { int entropy_count; int buf_size; __u32 buf[]; }
+	info := make([]byte, 8+len(b))
+	*(*int32)(unsafe.Pointer(&info[0])) = int32(len(b) * 8)
+	*(*int32)(unsafe.Pointer(&info[4])) = int32(len(b))
+	copy(info[8:], b)
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), rndAddEntropy, uintptr(unsafe.Pointer(&info[0]))); errno != 0 {
+		return fmt.Errorf("RNDADDENTROPY: %w", errno)
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), rndReseedCRNG, 0); errno != 0 {
+		return fmt.Errorf("RNDRESEEDCRNG: %w", errno)
+	}
+	return nil
+}
+
+func newMachineID() error {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	return writeFileAtomic("/etc/machine-id", []byte(hex.EncodeToString(b)+"\n"), 0o444)
+}
+
+// bootIDPath is the kernel's boot id. It is made once per boot and cannot
+// be written, so a clone gets its own by a bind mount over it: readers of
+// the file see the clone's id, while processes that read it before the
+// snapshot (journald) keep the template's.
+const bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+func newBootID() error {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	id := fmt.Sprintf("%x-%x-%x-%x-%x\n", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	if err := os.MkdirAll("/run/banger", 0o755); err != nil {
+		return err
+	}
+	src := "/run/banger/boot_id"
+	if err := os.WriteFile(src, []byte(id), 0o444); err != nil {
+		return err
+	}
+	if err := unix.Mount(src, bootIDPath, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting over %s: %w", bootIDPath, err)
+	}
+	return nil
+}
+
+func setHostname(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := unix.Sethostname([]byte(name)); err != nil {
+		return err
+	}
+	if err := writeFileAtomic("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
+		return err
+	}
+	hosts, err := os.ReadFile("/etc/hosts")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimRight(string(hosts), "\n"), "\n") {
+		if strings.HasPrefix(line, "127.0.1.1") {
+			line = "127.0.1.1\t" + name
+		}
+		out = append(out, line)
+	}
+	return writeFileAtomic("/etc/hosts", []byte(strings.Join(out, "\n")+"\n"), 0o644)
+}
+
+func mountWorkDisk(dev string) error {
+	if dev == "" {
+		return nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(dev); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no device %s", dev)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, err := guestinit.MountWork(dev, "/run/banger/work-stage", "/root")
+	return err
+}
+
+// networkFile is where the restored guest's address goes: the name
+// systemd-network-generator uses for ip= on a cold boot, so networkd
+// applies it the same way, DNS included.
+const networkFile = "/run/systemd/network/70-eth0.network"
+
+// configureNetwork gives the interface its MAC and address.
+func configureNetwork(ctx context.Context, id agentproto.Identity) error {
+	if id.Address == "" {
+		return nil
+	}
+	prefix, err := netip.ParsePrefix(id.Address)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", id.Address, err)
+	}
+	link, err := netlink.LinkByName("eth0")
+	if err != nil {
+		return fmt.Errorf("finding eth0: %w", err)
+	}
+	if id.MAC != "" {
+		mac, err := net.ParseMAC(id.MAC)
+		if err != nil {
+			return fmt.Errorf("MAC %q: %w", id.MAC, err)
+		}
+		if err := netlink.LinkSetDown(link); err != nil {
+			return err
+		}
+		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+			return fmt.Errorf("setting MAC %s: %w", mac, err)
+		}
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# Written by banger-vsock-agent for this VM, restored from a template.\n[Match]\nName=eth0\n\n[Link]\nRequiredForOnline=no\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+	fmt.Fprintf(&b, "Address=%s\n", prefix)
+	if id.Gateway != "" {
+		fmt.Fprintf(&b, "Gateway=%s\n", id.Gateway)
+	}
+	for _, d := range id.DNS {
+		fmt.Fprintf(&b, "DNS=%s\n", d)
+	}
+	if err := os.MkdirAll(filepath.Dir(networkFile), 0o755); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(networkFile, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("networkctl"); err != nil {
+		// No networkd (an OCI image): set the address by hand.
+		addr, err := netlink.ParseAddr(prefix.String())
+		if err != nil {
+			return err
+		}
+		if err := netlink.AddrReplace(link, addr); err != nil {
+			return err
+		}
+		if id.Gateway != "" {
+			gw := net.ParseIP(id.Gateway)
+			return netlink.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw})
+		}
+		return nil
+	}
+	if out, err := exec.CommandContext(ctx, "networkctl", "reload").CombinedOutput(); err != nil {
+		return fmt.Errorf("networkctl reload: %w: %s", err, out)
+	}
+	if out, err := exec.CommandContext(ctx, "networkctl", "reconfigure", "eth0").CombinedOutput(); err != nil {
+		return fmt.Errorf("networkctl reconfigure eth0: %w: %s", err, out)
+	}
+	return waitAddress(ctx, link, prefix.Addr())
+}
+
+// waitAddress waits for networkd to put addr on link.
+func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		addrs, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+		if err == nil {
+			for _, a := range addrs {
+				if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == addr {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("networkd did not set %s on eth0", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// newHostKey replaces the template's ssh host keys with a fresh ed25519
+// key and restarts sshd, so no two clones share a host key.
+func newHostKey(ctx context.Context) error {
+	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
+		return nil
+	}
+	old, _ := filepath.Glob("/etc/ssh/ssh_host_*")
+	for _, p := range old {
+		os.Remove(p)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return err
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	hostname, _ := os.Hostname()
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " root@" + hostname + "\n"
+	if err := writeFileAtomic("/etc/ssh/ssh_host_ed25519_key", pem.EncodeToMemory(block), 0o600); err != nil {
+		return err
+	}
+	if err := writeFileAtomic("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "systemctl", "restart", "ssh.service").CombinedOutput(); err != nil {
+		return fmt.Errorf("restarting sshd: %w: %s", err, out)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".banger-tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
