@@ -31,7 +31,7 @@ type Disk struct {
 // NIC is a network interface backed by a host tap device.
 type NIC struct {
 	ID  string
-	Tap string // host tap name, already created and attached to the bridge
+	Tap string // host tap name, already created and attached to the bridge; "" for an unplugged NIC
 	MAC string
 }
 

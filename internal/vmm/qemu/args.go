@@ -109,11 +109,16 @@ func diskArgs(disk vmm.Disk) []string {
 	return []string{"-drive", drive, "-device", "virtio-blk-device,drive=" + disk.ID}
 }
 
-// nicArgs never sets vhost=on: it crashes QEMU 7.2 on hosts without
+// nicArgs gives a NIC without a tap an unconnected backend. It never sets vhost=on: it crashes QEMU 7.2 on hosts without
 // vhost-net.
 func nicArgs(nic vmm.NIC) []string {
+	backend := fmt.Sprintf("tap,id=%s,ifname=%s,script=no,downscript=no", nic.ID, nic.Tap)
+	if nic.Tap == "" {
+		// Unplugged: a hub port with nothing else on its hub.
+		backend = fmt.Sprintf("hubport,id=%s,hubid=0", nic.ID)
+	}
 	return []string{
-		"-netdev", fmt.Sprintf("tap,id=%s,ifname=%s,script=no,downscript=no", nic.ID, nic.Tap),
+		"-netdev", backend,
 		"-device", fmt.Sprintf("virtio-net-device,netdev=%s,mac=%s", nic.ID, nic.MAC),
 	}
 }
