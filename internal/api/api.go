@@ -92,6 +92,8 @@ type CreateVMRequest struct {
 	VCPU      int    `json:"vcpu"`
 	MemoryMiB int    `json:"memory_mib"`
 	DiskBytes int64  `json:"disk_bytes"`
+	// Cold boots the kernel even when a warm template could be restored.
+	Cold bool `json:"cold,omitempty"`
 }
 
 // Image is a root filesystem image.

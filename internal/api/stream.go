@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"time"
 
 	"banger/internal/progress"
 )
@@ -54,6 +55,26 @@ type ImageDetail struct {
 	AllocatedBytes int64    `json:"allocated_bytes"`
 	Digest         string   `json:"digest,omitempty"`
 	UsedBy         []string `json:"used_by"`
+	// Templates are the image's saved warm templates.
+	Templates []WarmTemplate `json:"templates"`
+}
+
+// WarmTemplate is a saved, booted guest that VMs of one image and size
+// are restored from instead of booting.
+type WarmTemplate struct {
+	Kernel    string    `json:"kernel"`
+	VCPU      int       `json:"vcpu"`
+	MemoryMiB int       `json:"memory_mib"`
+	VMM       string    `json:"vmm"`
+	Accel     string    `json:"accel"`
+	Bytes     int64     `json:"bytes"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// WarmImageRequest asks for a warm template of an image at one size.
+type WarmImageRequest struct {
+	VCPU      int `json:"vcpu"`
+	MemoryMiB int `json:"memory_mib"`
 }
 
 // KernelDetail is `kernel show`.

@@ -199,7 +199,7 @@ func (s *server) getImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ImageDetail{Image: imageToAPI(im), RootfsPath: im.RootfsPath, AllocatedBytes: allocated(im.RootfsPath), Digest: im.Digest, UsedBy: users})
+	writeJSON(w, http.StatusOK, api.ImageDetail{Image: imageToAPI(im), RootfsPath: im.RootfsPath, AllocatedBytes: allocated(im.RootfsPath), Digest: im.Digest, UsedBy: users, Templates: s.templatesOf(im.Name)})
 }
 
 // allocated is the disk space a file really takes (sparse files take less
@@ -221,6 +221,9 @@ func (s *server) deleteImage(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := s.refuseUsed(ctx, "image", name, name, ""); err != nil {
 			return err
+		}
+		if err := s.removeTemplates(name); err != nil {
+			return fmt.Errorf("removing warm templates: %w", err)
 		}
 		if im.Digest != "" {
 			// The build cache keeps a second link to the rootfs; drop it so

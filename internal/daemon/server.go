@@ -72,6 +72,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/images/{name}", s.getImage)
 	mux.HandleFunc("GET "+p+"/images/{name}/bundle", s.getImageBundle)
 	mux.HandleFunc("DELETE "+p+"/images/{name}", s.deleteImage)
+	mux.HandleFunc("POST "+p+"/images/{name}/warm", s.postWarmImage)
 	mux.HandleFunc("GET "+p+"/kernels", listOf(s.store.ListKernels, kernelToAPI))
 	mux.HandleFunc("POST "+p+"/kernels", s.postRegisterKernel)
 	mux.HandleFunc("POST "+p+"/kernels/pull", s.postPullKernel)

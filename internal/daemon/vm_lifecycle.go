@@ -124,6 +124,16 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 			}
 		}
 	}()
+	if !req.Cold {
+		warm, err := s.warmStart(ctx, &v, im, k, prog)
+		if err != nil {
+			return store.VM{}, err
+		}
+		if warm {
+			kept = true
+			return v, nil
+		}
+	}
 	if err := s.prepareDisks(ctx, &v, im, prog); err != nil {
 		return store.VM{}, fmt.Errorf("preparing disks: %w", err)
 	}
@@ -202,18 +212,64 @@ func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, 
 		return err
 	}
 	v.RootMode = string(root.Mode)
+	if err := s.prepareWork(ctx, v, prog); err != nil {
+		return err
+	}
+	return s.store.UpdateVM(ctx, *v)
+}
+
+// prepareWork builds the VM's work disk, unless it has one.
+func (s *server) prepareWork(ctx context.Context, v *store.VM, prog progress.Func) error {
+	dir := s.vmDir(v.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(workDisk(dir)); err == nil {
+		return nil
+	}
 	pub, err := guestssh.EnsureKey(s.sshKeyPath())
 	if err != nil {
 		return err
 	}
 	home, _ := os.UserHomeDir()
-	if err := vmdisk.BuildWork(ctx, vmdisk.WorkOptions{
+	return vmdisk.BuildWork(ctx, vmdisk.WorkOptions{
 		Path: workDisk(dir), Size: v.DiskBytes, AuthorizedKeys: pub,
 		FileSync: s.config().FileSync, HostHome: home, Progress: prog,
-	}); err != nil {
-		return err
+	})
+}
+
+// warmStart restores v from its combination's warm template, making the
+// template first when there is none. It reports false, having said why
+// in one line, when the VM should boot cold instead: a driver without
+// saved state, or a template that cannot be made or restored (which is
+// then removed, to be made again next time).
+func (s *server) warmStart(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, prog progress.Func) (bool, error) {
+	drv, err := s.driver(v.VMM)
+	if err != nil {
+		return false, err
 	}
-	return s.store.UpdateVM(ctx, *v)
+	if _, ok := drv.(vmm.Snapshotter); !ok {
+		return false, nil
+	}
+	t, dir, err := s.ensureTemplate(ctx, im, k, v.VCPU, v.MemoryMiB, v.VMM, prog)
+	if err == nil {
+		if err = s.prepareWork(ctx, v, prog); err != nil {
+			return false, fmt.Errorf("preparing disks: %w", err)
+		}
+		err = s.restoreVM(ctx, v, im, k, t, dir, prog)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			os.RemoveAll(dir) // damaged or unusable: made again next time
+		}
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	s.log.Warn("warm start failed; booting cold", "vm", v.Name, "err", err)
+	prog.Note("warm start", fmt.Sprintf("warning: warm start failed, booting cold: %v", err))
+	return false, nil
 }
 
 // errNotReady marks a VM that runs but whose guest never reported ready.

@@ -17,6 +17,13 @@ func (c *Client) PullImage(ctx context.Context, name string, prog progress.Func)
 	return im, err
 }
 
+// WarmImage makes (or finds) the warm template of an image at one size.
+func (c *Client) WarmImage(ctx context.Context, name string, req api.WarmImageRequest, prog progress.Func) (api.WarmTemplate, error) {
+	var t api.WarmTemplate
+	err := c.Stream(ctx, http.MethodPost, "/images/"+url.PathEscape(name)+"/warm", req, prog, &t)
+	return t, err
+}
+
 // ImportImage imports a bundle from a file or URL, reporting progress.
 func (c *Client) ImportImage(ctx context.Context, source string, prog progress.Func) (api.Image, error) {
 	var im api.Image

@@ -1,0 +1,421 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"banger/internal/agent/agentclient"
+	"banger/internal/agent/agentproto"
+	"banger/internal/api"
+	"banger/internal/config"
+	"banger/internal/errdefs"
+	"banger/internal/guestssh"
+	"banger/internal/progress"
+	"banger/internal/store"
+	"banger/internal/version"
+	"banger/internal/vmdisk"
+	"banger/internal/vmm"
+	"banger/internal/vmm/qemu"
+)
+
+// A warm template is a guest booted once to agent-ready and saved: its
+// memory and device state, and the root disk that matches it. VMs of the
+// same image, kernel, vCPUs and memory are restored from it instead of
+// booting (see docs/adr/0006-warm-starts.md).
+const (
+	templateFormat = "banger-template/1"
+	templateState  = "state"
+	templateMeta   = "template.json"
+	// templateWorkSize is the apparent size of the template's stand-in
+	// work disk. The guest learns a block device's size when it finds it,
+	// and a restored guest keeps believing the template's, so the stand-in
+	// is as large as any work disk will be: a clone's smaller disk is fine,
+	// its filesystem never reaches past its own end.
+	templateWorkSize = 4 << 40
+	// templateMAC is the NIC address inside every template; a clone's
+	// agent changes it to the VM's own.
+	templateMAC = "06:00:00:00:00:01"
+	// templateHostname is the template guest's name until a clone renames it.
+	templateHostname = "banger-template"
+)
+
+// TemplateInfo describes a saved template.
+type TemplateInfo struct {
+	Format    string    `json:"format"`
+	Key       string    `json:"key"`
+	Image     string    `json:"image"`
+	Kernel    string    `json:"kernel"`
+	VCPU      int       `json:"vcpu"`
+	MemoryMiB int       `json:"memory_mib"`
+	VMM       string    `json:"vmm"`
+	Accel     string    `json:"accel"`
+	RootMode  string    `json:"root_mode"`
+	Cmdline   string    `json:"cmdline"`
+	Created   time.Time `json:"created"`
+	// Bytes is what the template takes on disk.
+	Bytes int64 `json:"bytes"`
+}
+
+func (s *server) templatesDir() string { return filepath.Join(s.dirs.State, "templates") }
+
+// templateKey names the template of a combination. It changes when the
+// image's or kernel's files change, or banger's version (and with it the
+// guest agent), so a stale template is never restored.
+func templateKey(im store.Image, k store.Kernel, vcpu, memoryMiB int, vmmName, accel string) string {
+	h := sha256.New()
+	fmt.Fprintln(h, templateFormat, version.Version, vmmName, accel, vcpu, memoryMiB)
+	for _, p := range []string{im.RootfsPath, k.Path, k.InitrdPath} {
+		st, err := os.Stat(p)
+		if err == nil {
+			fmt.Fprintln(h, p, st.Size(), st.ModTime().UnixNano())
+		} else {
+			fmt.Fprintln(h, p, "missing")
+		}
+	}
+	fmt.Fprintln(h, im.Name, im.Digest, k.Name)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// accelFor is the accelerator a driver will use, for the template key.
+func accelFor(drv vmm.Driver) string {
+	if _, ok := drv.(*qemu.Driver); ok {
+		return qemu.DetectAccel().Name
+	}
+	return "kvm"
+}
+
+// loadTemplate returns the template in dir, if complete.
+func loadTemplate(dir string) (TemplateInfo, bool) {
+	var t TemplateInfo
+	b, err := os.ReadFile(filepath.Join(dir, templateMeta))
+	if err != nil || json.Unmarshal(b, &t) != nil || t.Format != templateFormat {
+		return TemplateInfo{}, false
+	}
+	if _, err := os.Stat(filepath.Join(dir, templateState)); err != nil {
+		return TemplateInfo{}, false
+	}
+	return t, true
+}
+
+// templateRootName is the root disk file of a template made in mode.
+func templateRootName(mode string) string {
+	if mode == string(vmdisk.ModeClone) {
+		return vmdisk.CloneName
+	}
+	return vmdisk.UpperName
+}
+
+// listTemplates returns every complete template, for image.
+func (s *server) listTemplates(image string) []TemplateInfo {
+	entries, _ := os.ReadDir(s.templatesDir())
+	var out []TemplateInfo
+	for _, e := range entries {
+		if t, ok := loadTemplate(filepath.Join(s.templatesDir(), e.Name())); ok && (image == "" || t.Image == image) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// removeTemplates deletes image's templates (all of them for "").
+func (s *server) removeTemplates(image string) error {
+	entries, err := os.ReadDir(s.templatesDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	for _, e := range entries {
+		dir := filepath.Join(s.templatesDir(), e.Name())
+		t, ok := loadTemplate(dir)
+		if image == "" || (ok && t.Image == image) || !ok {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ensureTemplate returns the template for the combination, making it when
+// there is none: boot the image once without identity, network address
+// or work disk, wait for the agent, save the state.
+func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Kernel, vcpu, memoryMiB int, vmmName string, prog progress.Func) (TemplateInfo, string, error) {
+	drv, err := s.driver(vmmName)
+	if err != nil {
+		return TemplateInfo{}, "", err
+	}
+	snap, ok := drv.(vmm.Snapshotter)
+	if !ok {
+		return TemplateInfo{}, "", errdefs.FailedPrecondition("the %s driver cannot save VM state", vmmName)
+	}
+	key := templateKey(im, k, vcpu, memoryMiB, vmmName, accelFor(drv))
+	dir := filepath.Join(s.templatesDir(), key)
+	defer s.vmLocks.lock("template/" + key)()
+	if t, ok := loadTemplate(dir); ok {
+		return t, dir, nil
+	}
+	prog.Step(fmt.Sprintf("making a warm template of %s (%d vcpu, %d MiB), once", im.Name, vcpu, memoryMiB))
+	if err := os.MkdirAll(s.templatesDir(), 0o700); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	tmp, err := os.MkdirTemp(s.templatesDir(), "."+key+".tmp-")
+	if err != nil {
+		return TemplateInfo{}, "", err
+	}
+	defer os.RemoveAll(tmp)
+	root, err := vmdisk.PrepareRoot(ctx, im.RootfsPath, tmp)
+	if err != nil {
+		return TemplateInfo{}, "", err
+	}
+	placeholder := filepath.Join(tmp, "work.placeholder")
+	if err := makeSparse(placeholder, templateWorkSize); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	runDir := filepath.Join(s.dirs.Runtime, "template", key)
+	os.RemoveAll(runDir)
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	defer os.RemoveAll(runDir)
+	spec := vmm.Spec{
+		Name: "template-" + key[:8], VCPU: vcpu, MemoryMiB: memoryMiB,
+		Kernel: k.Path, Initrd: k.InitrdPath,
+		Cmdline:     root.Cmdline() + " systemd.hostname=" + templateHostname,
+		Disks:       append(root.Disks(), vmm.Disk{ID: "work", Path: placeholder}),
+		NICs:        []vmm.NIC{{ID: "net0", MAC: templateMAC}},
+		RunDir:      runDir,
+		AgentSocket: filepath.Join(runDir, "agent.sock"),
+	}
+	info, err := drv.Start(ctx, spec)
+	if err != nil {
+		return TemplateInfo{}, "", err
+	}
+	defer drv.Kill(context.WithoutCancel(ctx), spec)
+	if _, err := s.waitReady(ctx, drv, spec); err != nil {
+		return TemplateInfo{}, "", fmt.Errorf("the template guest did not get ready: %w", err)
+	}
+	if err := snap.SaveState(ctx, spec, filepath.Join(tmp, templateState)); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	if err := drv.Kill(ctx, spec); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	os.Remove(placeholder) // a clone gets its own work disk
+	t := TemplateInfo{
+		Format: templateFormat, Key: key, Image: im.Name, Kernel: k.Name,
+		VCPU: vcpu, MemoryMiB: memoryMiB, VMM: vmmName, Accel: info.Accelerator,
+		RootMode: string(root.Mode), Cmdline: spec.Cmdline, Created: time.Now().UTC(),
+		Bytes: diskUsage(tmp),
+	}
+	b, _ := json.MarshalIndent(t, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, templateMeta), b, 0o600); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return TemplateInfo{}, "", err
+	}
+	s.log.Info("warm template saved", "image", im.Name, "key", key, "bytes", t.Bytes)
+	return t, dir, nil
+}
+
+// makeSparse makes a file of size that takes no space.
+func makeSparse(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// blocksOf is the space a file takes, holes left out.
+func blocksOf(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
+}
+
+// diskUsage is the space the files under dir take, holes left out.
+func diskUsage(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += blocksOf(fi)
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// restoreVM starts v from template t (in dir) instead of booting it: its
+// root disk is a copy of the template's, the VMM loads the saved state,
+// and the agent gives the guest v's identity. The caller falls back to a
+// cold boot on any error, after restoreVM has undone what it did.
+func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, t TemplateInfo, dir string, prog progress.Func) (err error) {
+	drv, err := s.driver(v.VMM)
+	if err != nil {
+		return err
+	}
+	snap, ok := drv.(vmm.Snapshotter)
+	if !ok {
+		return fmt.Errorf("the %s driver cannot restore VM state", v.VMM)
+	}
+	prog.Step("restoring from the warm template")
+	v.RootMode = t.RootMode
+	root := s.rootOf(*v, im)
+	rootFile := filepath.Join(s.vmDir(v.Name), templateRootName(t.RootMode))
+	if err := vmdisk.CopyDisk(ctx, filepath.Join(dir, templateRootName(t.RootMode)), rootFile); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(rootFile) // the cold boot makes a fresh one
+		}
+	}()
+	if err := s.attachNetwork(ctx, v); err != nil {
+		return fmt.Errorf("setting up the network: %w", err)
+	}
+	spec, err := s.vmSpec(*v, k, root)
+	if err == nil {
+		err = os.MkdirAll(spec.RunDir, 0o700)
+	}
+	if err != nil {
+		s.releaseNetwork(context.WithoutCancel(ctx), v)
+		return err
+	}
+	// The machine must be the template's: its command line and device
+	// MAC; the tap and disk files are this VM's.
+	spec.Cmdline = t.Cmdline
+	for i := range spec.NICs {
+		spec.NICs[i].MAC = templateMAC
+	}
+	info, err := snap.Restore(ctx, spec, filepath.Join(dir, templateState))
+	if err != nil {
+		s.releaseNetwork(context.WithoutCancel(ctx), v)
+		return err
+	}
+	undo := func() {
+		drv.Kill(context.WithoutCancel(ctx), spec)
+		s.releaseNetwork(context.WithoutCancel(ctx), v)
+	}
+	v.Accel, v.State, v.LastError = info.Accelerator, stateStarting, ""
+	if err := s.store.UpdateVM(ctx, *v); err != nil {
+		undo()
+		return err
+	}
+	st, err := s.identify(ctx, drv, spec, *v, root)
+	if err != nil {
+		undo()
+		return err
+	}
+	if len(st.HostKeys) == 0 && st.SSH {
+		undo()
+		return errors.New("the restored guest reported no ssh host key")
+	}
+	if err := guestssh.WriteKnownHosts(s.knownHosts(v.Name), v.Name, st.HostKeys); err != nil {
+		undo()
+		return err
+	}
+	s.watch(*v, drv, spec)
+	v.State = stateRunning
+	return s.store.UpdateVM(ctx, *v)
+}
+
+// identify sends the restored guest its identity and waits for it to be
+// ready under it.
+func (s *server) identify(ctx context.Context, drv vmm.Driver, spec vmm.Spec, v store.VM, root vmdisk.Root) (agentproto.Status, error) {
+	nc, err := s.netConfig()
+	if err != nil {
+		return agentproto.Status{}, err
+	}
+	ip, err := netip.ParseAddr(v.IP)
+	if err != nil {
+		return agentproto.Status{}, fmt.Errorf("VM %s has a bad address %q", v.Name, v.IP)
+	}
+	entropy := make([]byte, 64)
+	if _, err := rand.Read(entropy); err != nil {
+		return agentproto.Status{}, err
+	}
+	var dns []string
+	for _, a := range hostResolvers() {
+		dns = append(dns, a.String())
+	}
+	id := agentproto.Identity{
+		Hostname: v.Name, MAC: v.MAC,
+		Address: netip.PrefixFrom(ip, nc.Subnet.Bits()).String(), Gateway: nc.Gateway().String(), DNS: dns,
+		Entropy: entropy, WorkDevice: root.WorkDevice(),
+	}
+	timeout := min(readyTimeout(), restoreReadyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := agentclient.Dial(ctx, agentEndpoint(drv, spec))
+	if err != nil {
+		return agentproto.Status{}, err
+	}
+	defer c.Close()
+	id.TimeUnixNano = time.Now().UnixNano()
+	return c.Identify(ctx, id, timeout)
+}
+
+// restoreReadyTimeout bounds a restored guest's way to ready: no boot,
+// only its new identity.
+const restoreReadyTimeout = 60 * time.Second
+
+func templateToAPI(t TemplateInfo) api.WarmTemplate {
+	return api.WarmTemplate{Kernel: t.Kernel, VCPU: t.VCPU, MemoryMiB: t.MemoryMiB, VMM: t.VMM, Accel: t.Accel, Bytes: t.Bytes, CreatedAt: t.Created}
+}
+
+func (s *server) templatesOf(image string) []api.WarmTemplate {
+	out := []api.WarmTemplate{}
+	for _, t := range s.listTemplates(image) {
+		out = append(out, templateToAPI(t))
+	}
+	return out
+}
+
+// postWarmImage makes the warm template of an image at one size, as the
+// first VM of that combination would.
+func (s *server) postWarmImage(w http.ResponseWriter, r *http.Request) {
+	var req api.WarmImageRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	name := r.PathValue("name")
+	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
+		if req.VCPU < 1 || req.MemoryMiB < 128 {
+			return nil, errdefs.InvalidArgument("a template needs at least 1 vcpu and 128 MiB")
+		}
+		if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
+			return nil, err
+		}
+		vmmName, err := s.pickVMM()
+		if err != nil {
+			return nil, err
+		}
+		im, k, err := s.resolveImage(ctx, name, "", prog)
+		if err != nil {
+			return nil, err
+		}
+		t, _, err := s.ensureTemplate(ctx, im, k, req.VCPU, req.MemoryMiB, vmmName, prog)
+		return templateToAPI(t), err
+	})
+}
