@@ -36,7 +36,7 @@ from an ext4 file you made yourself.`,
 	}.command(a)
 	addCatalogFlag(a, list)
 	cmd.AddCommand(list, newImagePullCmd(a), newImageShowCmd(a), newImageRmCmd(a),
-		newImageRegisterCmd(a), newImageExportCmd(a), newImageImportCmd(a))
+		newImageRegisterCmd(a), newImageExportCmd(a), newImageImportCmd(a), newImageWarmCmd(a))
 	return cmd
 }
 

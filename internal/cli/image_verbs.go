@@ -46,7 +46,7 @@ func newImageShowCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "show NAME",
 		Short:             "Show one image in detail",
-		Long:              "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), and the VMs that use it.",
+		Long:              "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), the VMs that use it, and its warm templates (see `banger image warm`).",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,6 +64,7 @@ func newImageShowCmd(a *app) *cobra.Command {
 				{"rootfs", d.RootfsPath},
 				{"size", fmt.Sprintf("%s apparent, %s allocated", config.Size(d.SizeBytes), humanBytes(d.AllocatedBytes))},
 				{"digest", orDash(d.Digest)}, {"used by", usedBy(d.UsedBy)},
+				{"warm templates", templatesLine(d.Templates)},
 			})
 		},
 	}

@@ -20,6 +20,7 @@ type VMSpecOptions struct {
 	VCPU      int
 	MemoryMiB int
 	DiskSize  config.Size
+	Cold      bool
 }
 
 // sizeValue lets a config.Size be a flag ("8G", "512M", "16GiB").
@@ -48,6 +49,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.IntVar(&o.VCPU, "vcpu", o.VCPU, fmt.Sprintf("virtual CPUs [%s]", d.VCPU.From))
 	f.IntVar(&o.MemoryMiB, "memory", o.MemoryMiB, fmt.Sprintf("memory in MiB [%s]", d.MemoryMiB.From))
 	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
+	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	_ = cmd.RegisterFlagCompletionFunc("image", a.completeImages)
 	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
@@ -81,7 +83,7 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 	}
 	return api.CreateVMRequest{
 		Name: o.Name, Image: o.Image, Kernel: o.Kernel,
-		VCPU: o.VCPU, MemoryMiB: o.MemoryMiB, DiskBytes: int64(o.DiskSize),
+		VCPU: o.VCPU, MemoryMiB: o.MemoryMiB, DiskBytes: int64(o.DiskSize), Cold: o.Cold,
 	}, nil
 }
 

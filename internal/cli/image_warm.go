@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+)
+
+func newImageWarmCmd(a *app) *cobra.Command {
+	d := a.defaults
+	req := api.WarmImageRequest{VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V}
+	cmd := &cobra.Command{
+		Use:   "warm NAME",
+		Short: "Save a booted guest of an image, so VMs of its size start warm",
+		Long: `Boot the image once, wait for its guest to be ready, and save its memory
+and device state as a warm template. Later VMs of the same image, kernel,
+vCPUs and memory are restored from the template instead of booting: they
+are ready in a fraction of a cold boot, each with its own name, address,
+MAC, machine id, ssh host key and work disk.
+
+vm create and vm run make the template themselves the first time a
+combination is used; this command does it ahead of time. Templates are
+listed by ` + "`banger image show`" + `, remade when the image, the kernel or banger
+changes, and removed with the image. ` + "`--cold`" + ` on vm create and vm run skips
+them.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeImageArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := checkHostFits(req.VCPU, req.MemoryMiB); err != nil {
+				return err
+			}
+			var t api.WarmTemplate
+			prog, finish := newProgress(a.stderr)
+			err := a.call(ctx, func(c *client.Client) (err error) {
+				t, err = c.WarmImage(ctx, args[0], req, prog)
+				return err
+			})
+			finish()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: warm template %s\n", args[0], templateLine(t))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&req.VCPU, "vcpu", req.VCPU, fmt.Sprintf("virtual CPUs of the VMs to start warm [%s]", d.VCPU.From))
+	cmd.Flags().IntVar(&req.MemoryMiB, "memory", req.MemoryMiB, fmt.Sprintf("memory in MiB of the VMs to start warm [%s]", d.MemoryMiB.From))
+	return cmd
+}
+
+// checkHostFits refuses sizes that cannot make a VM at all, before the
+// daemon is asked.
+func checkHostFits(vcpu, memoryMiB int) error {
+	if vcpu < 1 {
+		return fmt.Errorf("--vcpu %d: a VM needs at least 1 vcpu", vcpu)
+	}
+	if memoryMiB < 128 {
+		return fmt.Errorf("--memory %d: a VM needs at least 128 MiB", memoryMiB)
+	}
+	return nil
+}
+
+// templateLine describes a warm template in one line.
+func templateLine(t api.WarmTemplate) string {
+	return fmt.Sprintf("%d vcpu · %d MiB · %s/%s · %s on disk", t.VCPU, t.MemoryMiB, t.VMM, t.Accel, humanBytes(t.Bytes))
+}
+
+// templatesLine lists an image's warm templates for image show.
+func templatesLine(ts []api.WarmTemplate) string {
+	if len(ts) == 0 {
+		return "none (made by the first VM of each size, or `banger image warm`)"
+	}
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, templateLine(t))
+	}
+	return strings.Join(parts, "; ")
+}
