@@ -271,7 +271,7 @@ func TestVMLifecycle(t *testing.T) {
 	}
 
 	// A second VM gets its own address, and the two reach each other.
-	n.must(t, "vm", "create", "--name", "peer", "--image", "debian-bookworm")
+	n.must(t, "vm", "create", "--name", "peer", "--image", "debian-bookworm", "--vcpu", "2", "--memory", "1024")
 	peer := n.show(t, "peer")
 	if peer.IP == "" || peer.IP == v.IP || peer.MAC == v.MAC {
 		t.Fatalf("two VMs, addresses %q and %q, MACs %q and %q", v.IP, peer.IP, v.MAC, peer.MAC)
@@ -329,7 +329,7 @@ func TestVMLifecycle(t *testing.T) {
 	// vm run --rm in command mode: the command's status, then no VM,
 	// tap or disk.
 	start = time.Now()
-	r = n.run("vm", "run", "--rm", "--name", "once", "--", "sh", "-c", "test -f /root/.gitconfig && exit 7")
+	r = n.run("vm", "run", "--rm", "--name", "once", "--vcpu", "2", "--memory", "1024", "--", "sh", "-c", "test -f /root/.gitconfig && exit 7")
 	t.Logf("vm run --rm: %s", time.Since(start).Round(time.Millisecond))
 	if r.code != 7 || !strings.Contains(r.stderr, "deleted VM once") {
 		t.Errorf("vm run --rm -- exit 7: %s", r)
@@ -352,7 +352,7 @@ func TestVMNotReadyIsKept(t *testing.T) {
 	h.must(t, "image", "pull", "debian-bookworm")
 	n := newVMNet(t, h)
 	// The daemon started by this run gets a deadline no boot can meet.
-	r := n.runEnv([]string{"BANGER_READY_TIMEOUT=1ms"}, nil, "vm", "run", "--rm", "--name", "slow", "--", "true")
+	r := n.runEnv([]string{"BANGER_READY_TIMEOUT=1ms"}, nil, "vm", "run", "--cold", "--rm", "--name", "slow", "--", "true")
 	if r.code != 125 || !strings.Contains(r.stderr, "banger vm logs slow") {
 		t.Errorf("vm run of a guest that is never ready: %s", r)
 	}

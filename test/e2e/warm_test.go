@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// e2eSize is the size of every VM the tests make, so that they all
+// restore from one warm template.
+var e2eSize = []string{"--vcpu", "2", "--memory", "1024"}
+
+// TestWarmStart restores two VMs from one template and checks that they
+// are different machines: names, addresses, MACs, machine and boot ids,
+// ssh host keys, clocks, disks. A damaged template falls back to a cold
+// boot.
+func TestWarmStart(t *testing.T) {
+	h := need(t)
+	h.must(t, "image", "pull", "debian-bookworm")
+	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
+	writeFile(t, cfgFile, "vmm = \"qemu\"\n")
+	t.Cleanup(func() { os.Remove(cfgFile) })
+	n := newVMNet(t, h)
+
+	type facts struct{ hostname, ip, mac, machineID, bootID, hostKey string }
+	look := func(name string) facts {
+		t.Helper()
+		out := n.ssh(t, name, `hostname; ip -4 -o addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address; cat /etc/machine-id /proc/sys/kernel/random/boot_id; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub`)
+		f := strings.Fields(out)
+		if len(f) != 6 {
+			t.Fatalf("facts of %s: %q", name, out)
+		}
+		return facts{f[0], f[1], f[2], f[3], f[4], f[5]}
+	}
+
+	for _, name := range []string{"w1", "w2"} {
+		start := time.Now()
+		r := n.must(t, append([]string{"vm", "create", "--name", name}, e2eSize...)...)
+		t.Logf("vm create %s: %s", name, time.Since(start).Round(time.Millisecond))
+		if !strings.Contains(r.stderr, "restoring from the warm template") || strings.Contains(r.stderr, "warm start failed") {
+			t.Errorf("vm create %s did not restore from the template:\n%s", name, r.stderr)
+		}
+	}
+	a, b := look("w1"), look("w2")
+	t.Logf("w1 %+v\nw2 %+v", a, b)
+	v1, v2 := n.show(t, "w1"), n.show(t, "w2")
+	for _, c := range []struct{ what, x, y, want1, want2 string }{
+		{"hostname", a.hostname, b.hostname, "w1", "w2"},
+		{"address", a.ip, b.ip, v1.IP + "/24", v2.IP + "/24"},
+		{"MAC", a.mac, b.mac, strings.ToLower(v1.MAC), strings.ToLower(v2.MAC)},
+		{"machine id", a.machineID, b.machineID, "", ""},
+		{"boot id", a.bootID, b.bootID, "", ""},
+		{"ssh host key", a.hostKey, b.hostKey, "", ""},
+	} {
+		if c.x == c.y {
+			t.Errorf("the two clones share their %s %q", c.what, c.x)
+		}
+		if c.want1 != "" && (c.x != c.want1 || c.y != c.want2) {
+			t.Errorf("%s: %q and %q, want %q and %q", c.what, c.x, c.y, c.want1, c.want2)
+		}
+	}
+	// Each reaches the other; each has its own disks; the clock is now.
+	n.ssh(t, "w1", "ping -c 1 -W 5 "+v2.IP)
+	n.ssh(t, "w2", "ping -c 1 -W 5 "+v1.IP)
+	n.ssh(t, "w1", "echo one > /root/mine && echo one > /etc/mine && sync")
+	if out := n.ssh(t, "w2", "ls /root/mine /etc/mine 2>&1 || true"); !strings.Contains(out, "No such file") || strings.Contains(out, "\n/") {
+		t.Errorf("a file written in w1 shows in w2: %q", out)
+	}
+	guest, err := strconv.ParseFloat(n.ssh(t, "w2", "date +%s.%N"), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skew := float64(time.Now().UnixNano())/1e9 - guest; skew > 2 || skew < -2 {
+		t.Errorf("restored guest's clock is %.1f s off the host's", skew)
+	}
+	n.must(t, "vm", "delete", "--force", "w1", "w2")
+
+	// A damaged template: the VM boots cold, with a one-line warning.
+	states, _ := filepath.Glob(filepath.Join(h.state, "templates", "*", "state"))
+	if len(states) == 0 {
+		t.Fatal("no template was saved")
+	}
+	for _, s := range states {
+		if err := os.WriteFile(s, []byte("damaged"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := n.must(t, append([]string{"vm", "create", "--name", "w3"}, e2eSize...)...)
+	if !strings.Contains(r.stderr, "warm start failed, booting cold") {
+		t.Errorf("a damaged template was not reported:\n%s", r.stderr)
+	}
+	if out := n.ssh(t, "w3", "hostname"); out != "w3" {
+		t.Errorf("cold-booted fallback VM: hostname %q", out)
+	}
+	n.must(t, "vm", "delete", "--force", "w3")
+	if left, _ := filepath.Glob(filepath.Join(h.state, "templates", "*", "state")); len(left) != 0 {
+		t.Errorf("the damaged template was kept: %q", left)
+	}
+}
