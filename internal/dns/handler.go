@@ -189,8 +189,8 @@ func (h *Handler) forward(ctx context.Context, req *miekg.Msg) *miekg.Msg {
 	return resp
 }
 
-// AllowFrom returns an Allow function that lets loopback clients and
-// clients in subnets ask.
+// AllowFrom returns an Allow function that lets the host itself (loopback
+// and the addresses of its interfaces) and clients in subnets ask.
 func AllowFrom(subnets ...netip.Prefix) func(netip.Addr) bool {
 	return func(client netip.Addr) bool {
 		if client.IsLoopback() {
@@ -201,8 +201,25 @@ func AllowFrom(subnets ...netip.Prefix) func(netip.Addr) bool {
 				return true
 			}
 		}
+		return isHostAddr(client)
+	}
+}
+
+// isHostAddr reports whether a is an address of one of this host's
+// interfaces: a question the host asked from another of its addresses.
+func isHostAddr(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
 		return false
 	}
+	for _, ia := range addrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if h, ok := netip.AddrFromSlice(n.IP); ok && h.Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // addrOf is the IP address of a socket address; the zero Addr when it

@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -221,5 +222,25 @@ func TestAnswerEchoesEDNS(t *testing.T) {
 	m := ask(t, h, guest, req, miekg.RcodeSuccess, 1)
 	if opt := m.IsEdns0(); opt == nil || opt.UDPSize() != 1232 {
 		t.Errorf("EDNS0 asker got OPT %v, want one with size 1232", opt)
+	}
+}
+
+func TestAllowFromLetsTheHostAsk(t *testing.T) {
+	allow := AllowFrom(netip.MustParsePrefix("172.16.0.0/24"))
+	for _, a := range []string{"127.0.0.1", "::1", "172.16.0.200"} {
+		if !allow(netip.MustParseAddr(a)) {
+			t.Errorf("AllowFrom refuses %s", a)
+		}
+	}
+	if allow(stranger) {
+		t.Errorf("AllowFrom lets %s ask", stranger)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, ia := range addrs {
+		if n, ok := ia.(*net.IPNet); ok && !n.IP.IsLoopback() {
+			if own, _ := netip.AddrFromSlice(n.IP); !allow(own.Unmap()) {
+				t.Errorf("AllowFrom refuses this host's own address %s", own)
+			}
+		}
 	}
 }
