@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"github.com/spf13/cobra"
 
@@ -26,8 +27,9 @@ func newDoctorCmd(a *app) *cobra.Command {
 		Short: "Check that this host can run banger VMs",
 		Long: `Check this host for what banger needs: KVM and which kind it is, Firecracker
 or QEMU, the image-building and network tools, privileges, free disk space,
-the daemon, the config file, and the VM sizes banger will use by default
-(with where each value comes from).
+the daemon, the config file, the VM sizes banger will use by default
+(with where each value comes from), and, when a VM is running, whether its
+name NAME.vm resolves on this host (see docs/dns-routing.md).
 
 Each check prints ok, warn or FAIL, and a one-line fix for anything that is
 not ok. The exit status is 1 when any check fails.`,
@@ -85,6 +87,34 @@ func (a *app) doctorOptions() doctor.Options {
 			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket}, nil
 		},
 		DaemonBin: daemonctl.BinaryPath,
+		VMNames:   a.vmNamesProbe(),
+	}
+}
+
+// vmNamesProbe finds a running VM for the "vm names" check, from a daemon
+// that is already running, and bangerd's DNS address from the config.
+func (a *app) vmNamesProbe() doctor.VMNames {
+	server := ""
+	if p, err := netip.ParsePrefix(a.cfg.BridgeSubnet); err == nil {
+		server = netip.AddrPortFrom(p.Masked().Addr().Next(), 53).String()
+	}
+	return doctor.VMNames{
+		Server: server,
+		RunningVM: func(ctx context.Context) (string, netip.Addr, bool, error) {
+			vms, err := a.ctl.Client.ListVMs(ctx)
+			if errors.Is(err, client.ErrNotRunning) {
+				return "", netip.Addr{}, false, nil
+			}
+			if err != nil {
+				return "", netip.Addr{}, false, err
+			}
+			for _, v := range vms {
+				if ip, err := netip.ParseAddr(v.IP); err == nil && v.State == "running" {
+					return v.Name, ip, true, nil
+				}
+			}
+			return "", netip.Addr{}, false, nil
+		},
 	}
 }
 

@@ -128,6 +128,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	srv.adopt(ctx)
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
 	err = srv.serve(ctx, ln)
+	srv.stopDNS()
 	log.Info("bangerd stopped")
 	return err
 }

@@ -40,6 +40,7 @@ type server struct {
 	drivers  map[string]vmm.Driver // tests replace drivers; nil in production
 	watchMu  sync.Mutex
 	watchers map[string]context.CancelFunc
+	dns      vmDNS // .vm names; see vm_dns.go
 }
 
 func newServer(dirs paths.Dirs, cfg *liveConfig, st *store.Store, log *slog.Logger, shutdown func()) *server {

@@ -355,7 +355,7 @@ func (s *server) identify(ctx context.Context, drv vmm.Driver, spec vmm.Spec, v 
 		return agentproto.Status{}, err
 	}
 	var dns []string
-	for _, a := range hostResolvers() {
+	for _, a := range s.guestResolvers(nc.Gateway()) {
 		dns = append(dns, a.String())
 	}
 	id := agentproto.Identity{

@@ -115,7 +115,7 @@ func (s *server) vmSpec(v store.VM, k store.Kernel, root vmdisk.Root) (vmm.Spec,
 		if err != nil {
 			return vmm.Spec{}, fmt.Errorf("VM %s has a bad address %q: %w", v.Name, v.IP, err)
 		}
-		cmdline = append(cmdline, network.KernelIPArg(ip, nc.Gateway(), nc.Subnet.Bits(), v.Name, hostResolvers()))
+		cmdline = append(cmdline, network.KernelIPArg(ip, nc.Gateway(), nc.Subnet.Bits(), v.Name, s.guestResolvers(nc.Gateway())))
 	}
 	spec := vmm.Spec{
 		Name:        v.Name,

@@ -386,7 +386,11 @@ func (s *server) attachNetwork(ctx context.Context, v *store.VM) error {
 	if err := s.net.EnsureBridge(ctx, nc); err != nil {
 		return err
 	}
-	return s.net.EnsureTap(ctx, nc, v.Tap, os.Getuid())
+	if err := s.net.EnsureTap(ctx, nc, v.Tap, os.Getuid()); err != nil {
+		return err
+	}
+	s.syncDNS(ctx)
+	return nil
 }
 
 // releaseNetwork frees v's tap and address, and removes the bridge and
@@ -403,6 +407,7 @@ func (s *server) releaseNetwork(ctx context.Context, v *store.VM) {
 	if err := s.store.UpdateVM(ctx, *v); err != nil && errdefs.KindOf(err) != errdefs.KindNotFound {
 		s.log.Warn("recording a released address", "vm", v.Name, "err", err)
 	}
+	s.syncDNS(ctx)
 	vms, err := s.store.ListVMs(ctx)
 	if err != nil {
 		return
@@ -620,6 +625,9 @@ func (s *server) adopt(ctx context.Context) {
 		s.log.Info("VM found stopped", "vm", v.Name)
 		s.markStopped(ctx, &v, reason)
 	}
+	s.netMu.Lock()
+	s.syncDNS(ctx) // names for the VMs that kept running
+	s.netMu.Unlock()
 }
 
 // consoleTail returns the last n lines of the VM's console log.

@@ -30,6 +30,7 @@ type Options struct {
 	// DaemonBin returns where bangerd would be started from.
 	DaemonBin func() (string, error)
 	Host      Host // nil means LocalHost
+	VMNames   VMNames
 }
 
 // Checks returns every host check, in the order they are reported.
@@ -52,6 +53,7 @@ func Checks(opts Options) []Check {
 		Check{Name: "disk", Run: func(context.Context) Result { return checkDisk(opts.Host, opts.StateDir) }},
 		Check{Name: "daemon", Run: func(ctx context.Context) Result { return checkDaemon(ctx, opts) }},
 		Check{Name: "vm defaults", Run: func(context.Context) Result { return checkDefaults(opts) }},
+		Check{Name: "vm names", Run: func(ctx context.Context) Result { return checkVMNames(ctx, opts.VMNames) }},
 	)
 }
 

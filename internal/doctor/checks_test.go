@@ -16,7 +16,7 @@ func TestChecksOnFakeHost(t *testing.T) {
 	}
 	results := Run(context.Background(), Checks(opts))
 	want := []string{"kvm", "firecracker", "qemu", "debootstrap", "mkfs.ext4", "ip", "nft", "ssh",
-		"keyring", "tun", "privileges", "disk", "daemon", "vm defaults"}
+		"keyring", "tun", "privileges", "disk", "daemon", "vm defaults", "vm names"}
 	if len(results) != len(want) {
 		t.Fatalf("got %d results, want %d", len(results), len(want))
 	}

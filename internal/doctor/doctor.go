@@ -1,6 +1,6 @@
 // Package doctor runs the named host checks behind `banger doctor`: KVM and
 // which kind it is, the VMMs, the image and network tools, privileges, free
-// disk, the daemon and the VM defaults. Checks run in parallel; each reports
+// disk, the daemon, the VM defaults and whether .vm names resolve. Checks run in parallel; each reports
 // what it found and, when something is wrong, a one-line fix.
 package doctor
 

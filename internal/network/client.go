@@ -22,6 +22,7 @@ type Client interface {
 	EnsureTap(ctx context.Context, c Config, name string, owner int) error
 	DeleteTap(ctx context.Context, name string) error
 	Teardown(ctx context.Context, c Config) error
+	RouteDNS(ctx context.Context, c Config) error
 }
 
 var (
@@ -70,6 +71,11 @@ func (l Local) Teardown(ctx context.Context, c Config) error {
 	return l.apply(ctx, Op{Kind: OpTeardown, Config: c})
 }
 
+// RouteDNS runs RouteDNS.
+func (l Local) RouteDNS(ctx context.Context, c Config) error {
+	return l.apply(ctx, Op{Kind: OpRouteDNS, Config: c})
+}
+
 // Sudo runs each operation as `sudo -n <Bangerd> net '<json>'`, for a
 // daemon that is not root. Arguments are checked before sudo runs, so bad
 // ones fail with errdefs.InvalidArgument; the helper's stderr becomes the
@@ -96,6 +102,11 @@ func (s Sudo) DeleteTap(ctx context.Context, name string) error {
 // Teardown runs Teardown through sudo.
 func (s Sudo) Teardown(ctx context.Context, c Config) error {
 	return s.run(ctx, Op{Kind: OpTeardown, Config: c})
+}
+
+// RouteDNS runs RouteDNS through sudo.
+func (s Sudo) RouteDNS(ctx context.Context, c Config) error {
+	return s.run(ctx, Op{Kind: OpRouteDNS, Config: c})
 }
 
 func (s Sudo) run(ctx context.Context, op Op) error {

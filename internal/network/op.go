@@ -16,13 +16,14 @@ const (
 	OpEnsureTap    OpKind = "ensure-tap"
 	OpDeleteTap    OpKind = "delete-tap"
 	OpTeardown     OpKind = "teardown"
+	OpRouteDNS     OpKind = "route-dns"
 )
 
 // Op is one privileged network operation, in the form it travels to the
 // helper: `bangerd net '<Op as JSON>'`.
 type Op struct {
 	Kind   OpKind `json:"op"`
-	Config Config `json:"config,omitzero"` // ensure-bridge, ensure-tap, teardown
+	Config Config `json:"config,omitzero"` // ensure-bridge, ensure-tap, teardown, route-dns
 	Tap    string `json:"tap,omitempty"`   // ensure-tap, delete-tap
 	Owner  int    `json:"owner,omitempty"` // ensure-tap: uid that may open the tap
 }
@@ -46,6 +47,8 @@ func (o Op) Apply() error {
 		return DeleteTap(o.Tap)
 	case OpTeardown:
 		return Teardown(o.Config)
+	case OpRouteDNS:
+		return RouteDNS(o.Config)
 	}
 	return unknownOp(o.Kind)
 }
@@ -54,7 +57,7 @@ func (o Op) Apply() error {
 // a client can reject a bad request before asking for privileges.
 func (o Op) check() error {
 	switch o.Kind {
-	case OpEnsureBridge, OpTeardown:
+	case OpEnsureBridge, OpTeardown, OpRouteDNS:
 		return o.Config.Validate()
 	case OpEnsureTap:
 		if err := o.Config.Validate(); err != nil {

@@ -21,6 +21,7 @@ func TestOpJSONRoundTrip(t *testing.T) {
 		{Op{Kind: OpEnsureTap, Config: c, Tap: "bg-abc", Owner: 1000}, `{"op":"ensure-tap","config":{"bridge":"banger0","subnet":"172.16.0.0/24"},"tap":"bg-abc","owner":1000}`},
 		{Op{Kind: OpDeleteTap, Tap: "bg-abc"}, `{"op":"delete-tap","tap":"bg-abc"}`},
 		{Op{Kind: OpTeardown, Config: c}, `{"op":"teardown","config":{"bridge":"banger0","subnet":"172.16.0.0/24"}}`},
+		{Op{Kind: OpRouteDNS, Config: c}, `{"op":"route-dns","config":{"bridge":"banger0","subnet":"172.16.0.0/24"}}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(tt.op)

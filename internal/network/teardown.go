@@ -8,9 +8,9 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// Teardown removes what EnsureBridge and EnsureTap made: every tap on the
-// bridge whose name has TapPrefix, the bridge, and the nftables table
-// "banger". Nothing else is touched: not other interfaces, not other
+// Teardown removes what EnsureBridge, EnsureTap and RouteDNS made: every
+// tap on the bridge whose name has TapPrefix, systemd-resolved's settings
+// for the bridge, the bridge, and the nftables table "banger". Nothing else is touched: not other interfaces, not other
 // tables, and not net.ipv4.ip_forward, which other software may need. A
 // bridge of that name that banger did not create is left alone and
 // reported. Running it again, or on a host without banger's network, does
@@ -25,6 +25,9 @@ func Teardown(c Config) error {
 		errs = append(errs, fmt.Errorf("leaving bridge %s alone: %w", c.Bridge, err))
 	}
 	if br != nil {
+		if err := unrouteDNS(br); err != nil {
+			errs = append(errs, err)
+		}
 		if err := deleteTaps(br); err != nil {
 			errs = append(errs, err)
 		} else if err := deleteLink(c.Bridge); err != nil {
