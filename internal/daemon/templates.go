@@ -91,7 +91,8 @@ func templateKey(im store.Image, k store.Kernel, vcpu, memoryMiB int, vmmName, a
 // accelFor is the accelerator a driver will use, for the template key.
 func accelFor(drv vmm.Driver) string {
 	if _, ok := drv.(*qemu.Driver); ok {
-		return qemu.DetectAccel().Name
+		a := qemu.DetectAccel()
+		return a.Name + a.ExtraCmdline // the guest's clock rate is part of the machine
 	}
 	return "kvm"
 }

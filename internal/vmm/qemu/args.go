@@ -24,8 +24,40 @@ const (
 const agentPortName = "banger.agent"
 
 // tcgCmdline keeps a TCG guest from hanging while it calibrates its clock
-// against the PIT.
+// against the PIT. Under TCG the guest's TSC ticks at the host's rate, so
+// DetectAccel puts the host's frequency here: a wrong one makes the
+// guest's clock run fast or slow by the ratio.
 const tcgCmdline = " tsc_early_khz=2100000 tsc=reliable"
+
+// tcgCmdlineFor is tcgCmdline with the host's TSC frequency, when known.
+func tcgCmdlineFor(khz int) string {
+	if khz <= 0 {
+		return tcgCmdline
+	}
+	return fmt.Sprintf(" tsc_early_khz=%d tsc=reliable", khz)
+}
+
+// hostCPUkHz reads the first "cpu MHz" of a cpuinfo file: the TSC's rate
+// on machines without frequency scaling (virtual machines among them),
+// and near it elsewhere. 0 when unknown.
+func hostCPUkHz(cpuinfo string) int {
+	b, err := os.ReadFile(cpuinfo)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) != "cpu MHz" {
+			continue
+		}
+		mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || mhz <= 0 {
+			return 0
+		}
+		return int(mhz*1000 + 0.5)
+	}
+	return 0
+}
 
 // Accel is how QEMU runs guest code.
 type Accel struct {
@@ -53,7 +85,9 @@ func DetectAccel() Accel {
 			return KVM
 		}
 	}
-	return TCG
+	tcg := TCG
+	tcg.ExtraCmdline = tcgCmdlineFor(hostCPUkHz("/proc/cpuinfo"))
+	return tcg
 }
 
 // hostHasVhostVsock reports whether the host offers vhost-vsock.

@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -100,5 +102,20 @@ func TestGuestCID(t *testing.T) {
 	a2.RunDir += "/"
 	if GuestCID(a) != GuestCID(a2) {
 		t.Errorf("GuestCID depends on a trailing slash: %d vs %d", GuestCID(a), GuestCID(a2))
+	}
+}
+
+func TestTCGClockFollowsTheHost(t *testing.T) {
+	dir := t.TempDir()
+	info := filepath.Join(dir, "cpuinfo")
+	os.WriteFile(info, []byte("processor\t: 0\nmodel name\t: X\ncpu MHz\t\t: 2300.000\n\nprocessor\t: 1\ncpu MHz\t\t: 1200.000\n"), 0o644)
+	if got := hostCPUkHz(info); got != 2300000 {
+		t.Errorf("hostCPUkHz = %d, want 2300000", got)
+	}
+	if got := tcgCmdlineFor(2300000); got != " tsc_early_khz=2300000 tsc=reliable" {
+		t.Errorf("tcgCmdlineFor = %q", got)
+	}
+	if got := tcgCmdlineFor(hostCPUkHz(filepath.Join(dir, "none"))); got != tcgCmdline {
+		t.Errorf("unknown frequency: %q, want the default", got)
 	}
 }
