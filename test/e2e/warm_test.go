@@ -69,7 +69,7 @@ func TestWarmStart(t *testing.T) {
 	if out := n.ssh(t, "w2", "ls /root/mine /etc/mine 2>&1 || true"); !strings.Contains(out, "No such file") || strings.Contains(out, "\n/") {
 		t.Errorf("a file written in w1 shows in w2: %q", out)
 	}
-	guest, err := strconv.ParseFloat(n.ssh(t, "w2", "date +%s.%N"), 64)
+	guest, err := strconv.ParseFloat(strings.TrimSpace(n.ssh(t, "w2", "date +%s.%N")), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestWarmStart(t *testing.T) {
 	if !strings.Contains(r.stderr, "warm start failed, booting cold") {
 		t.Errorf("a damaged template was not reported:\n%s", r.stderr)
 	}
-	if out := n.ssh(t, "w3", "hostname"); out != "w3" {
+	if out := strings.TrimSpace(n.ssh(t, "w3", "hostname")); out != "w3" {
 		t.Errorf("cold-booted fallback VM: hostname %q", out)
 	}
 	n.must(t, "vm", "delete", "--force", "w3")
