@@ -8,13 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	miekg "github.com/miekg/dns"
-	"github.com/vishvananda/netns"
 
 	"banger/internal/doctor"
 )
@@ -127,34 +125,16 @@ func (n *vmNet) askDNS(t *testing.T, proto, name string, qtype uint16) *miekg.Ms
 	return r
 }
 
-// dial connects from inside the namespace: the socket keeps its
-// namespace after the thread that made it returns to the host's.
+// dial connects from inside the namespace.
 func (n *vmNet) dial(t *testing.T, proto, addr string) net.Conn {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := netns.GetFromName(n.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	conn, derr := (&net.Dialer{}).DialContext(ctx, proto, addr)
-	cancel()
-	if err := netns.Set(orig); err != nil {
-		panic("cannot return to the host's network namespace: " + err.Error())
-	}
-	if derr != nil {
-		t.Fatalf("dialing %s %s in the namespace: %v", proto, addr, derr)
-	}
+	var conn net.Conn
+	n.inside(t, func() (err error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, err = (&net.Dialer{}).DialContext(ctx, proto, addr)
+		return err
+	})
 	return conn
 }
 

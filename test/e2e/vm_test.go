@@ -149,9 +149,21 @@ func (n *vmNet) ssh(t *testing.T, name, script string) string {
 	return r.stdout
 }
 
-// listen opens a TCP listener inside the namespace: the socket keeps its
-// namespace after the thread that made it returns to the host's.
+// listen opens a TCP listener inside the namespace.
 func (n *vmNet) listen(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	var ln net.Listener
+	n.inside(t, func() (err error) {
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// inside runs open (which makes sockets) in the namespace: a socket keeps
+// the namespace it was made in after its thread returns to the host's.
+func (n *vmNet) inside(t *testing.T, open func() error) {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -168,15 +180,13 @@ func (n *vmNet) listen(t *testing.T, addr string) net.Listener {
 	if err := netns.Set(target); err != nil {
 		t.Fatal(err)
 	}
-	ln, lerr := net.Listen("tcp", addr)
+	oerr := open()
 	if err := netns.Set(orig); err != nil {
 		panic("cannot return to the host's network namespace: " + err.Error())
 	}
-	if lerr != nil {
-		t.Fatal(lerr)
+	if oerr != nil {
+		t.Fatalf("in namespace %s: %v", n.name, oerr)
 	}
-	t.Cleanup(func() { ln.Close() })
-	return ln
 }
 
 // eventually retries check until it returns nil or the deadline passes.

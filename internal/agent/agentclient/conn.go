@@ -80,35 +80,26 @@ func (c *Conn) Status(ctx context.Context) (agentproto.Status, error) {
 // timeout. When the guest is still not ready it returns the last status
 // with an Unavailable error carrying the reason.
 func (c *Conn) WaitReady(ctx context.Context, timeout time.Duration) (agentproto.Status, error) {
-	resp, err := c.call(ctx, agentproto.Request{Op: agentproto.OpWaitReady, TimeoutMS: max(timeout.Milliseconds(), 0)})
+	return statusOf(c.call(ctx, agentproto.Request{Op: agentproto.OpWaitReady, TimeoutMS: max(timeout.Milliseconds(), 0)}))
+}
+
+// statusOf is the status an answer carries, with the call's error; a
+// successful answer without one is an error too.
+func statusOf(resp agentproto.Response, err error) (agentproto.Status, error) {
 	var st agentproto.Status
 	if resp.Status != nil {
 		st = *resp.Status
 	}
-	if err != nil {
-		return st, err
+	if err == nil && resp.Status == nil {
+		err = errors.New("agent: an answer without the guest's status")
 	}
-	if resp.Status == nil {
-		return st, fmt.Errorf("agent wait-ready: answer without status")
-	}
-	return st, nil
+	return st, err
 }
 
 // Identify gives a guest restored from a template its own identity and
 // waits up to timeout for it to be ready under it, like WaitReady.
 func (c *Conn) Identify(ctx context.Context, id agentproto.Identity, timeout time.Duration) (agentproto.Status, error) {
-	resp, err := c.call(ctx, agentproto.Request{Op: agentproto.OpIdentify, Identity: &id, TimeoutMS: max(timeout.Milliseconds(), 0)})
-	var st agentproto.Status
-	if resp.Status != nil {
-		st = *resp.Status
-	}
-	if err != nil {
-		return st, err
-	}
-	if resp.Status == nil {
-		return st, fmt.Errorf("agent identify: answer without status")
-	}
-	return st, nil
+	return statusOf(c.call(ctx, agentproto.Request{Op: agentproto.OpIdentify, Identity: &id, TimeoutMS: max(timeout.Milliseconds(), 0)}))
 }
 
 // Shutdown asks the agent to power the guest off. It returns once the

@@ -141,7 +141,7 @@ func TestDialErrors(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "missing.sock")
-	ctx, cancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testCtx(t), 500*time.Millisecond)
 	defer cancel()
 	_, err := agentclient.Dial(ctx, agentclient.Endpoint{Kind: agentclient.KindSerial, Path: path})
 	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "no socket at "+path) || !strings.Contains(err.Error(), "is the VM running") {
