@@ -280,6 +280,7 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 		return fmt.Errorf("the %s driver cannot restore VM state", v.VMM)
 	}
 	prog.Step("restoring from the warm template")
+	began := time.Now()
 	v.RootMode = t.RootMode
 	root := s.rootOf(*v, im)
 	rootFile := filepath.Join(s.vmDir(v.Name), templateRootName(t.RootMode))
@@ -308,6 +309,7 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 	for i := range spec.NICs {
 		spec.NICs[i].MAC = templateMAC
 	}
+	prepared := time.Now()
 	info, err := snap.Restore(ctx, spec, filepath.Join(dir, templateState))
 	if err != nil {
 		s.releaseNetwork(context.WithoutCancel(ctx), v)
@@ -322,11 +324,16 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 		undo()
 		return err
 	}
+	restored := time.Now()
 	st, err := s.identify(ctx, drv, spec, *v, root)
 	if err != nil {
 		undo()
 		return err
 	}
+	s.log.Info("restored from warm template", "vm", v.Name, "template", t.Key,
+		"disks_and_network", prepared.Sub(began).Round(time.Millisecond),
+		"restore", restored.Sub(prepared).Round(time.Millisecond),
+		"identity", time.Since(restored).Round(time.Millisecond))
 	if len(st.HostKeys) == 0 && st.SSH {
 		undo()
 		return errors.New("the restored guest reported no ssh host key")
