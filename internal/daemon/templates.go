@@ -167,19 +167,24 @@ func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Ker
 		return t, dir, nil
 	}
 	prog.Step(fmt.Sprintf("making a warm template of %s (%d vcpu, %d MiB), once", im.Name, vcpu, memoryMiB))
-	if err := os.MkdirAll(s.templatesDir(), 0o700); err != nil {
+	// Made in place: Firecracker's snapshot records the paths of the
+	// drives it was taken with. template.json, written last, marks it
+	// complete; a failure removes the directory.
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return TemplateInfo{}, "", err
 	}
-	tmp, err := os.MkdirTemp(s.templatesDir(), "."+key+".tmp-")
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(dir)
+		}
+	}()
+	root, err := vmdisk.PrepareRoot(ctx, im.RootfsPath, dir)
 	if err != nil {
 		return TemplateInfo{}, "", err
 	}
-	defer os.RemoveAll(tmp)
-	root, err := vmdisk.PrepareRoot(ctx, im.RootfsPath, tmp)
-	if err != nil {
-		return TemplateInfo{}, "", err
-	}
-	placeholder := filepath.Join(tmp, "work.placeholder")
+	placeholder := filepath.Join(dir, "work.placeholder")
 	if err := makeSparse(placeholder, templateWorkSize); err != nil {
 		return TemplateInfo{}, "", err
 	}
@@ -189,12 +194,23 @@ func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Ker
 		return TemplateInfo{}, "", err
 	}
 	defer os.RemoveAll(runDir)
+	nic := vmm.NIC{ID: "net0", MAC: templateMAC}
+	if vmmName == "firecracker" {
+		// Firecracker's NICs need a tap; the template gets one of its own,
+		// and its clones another through the snapshot's network overrides.
+		tap, release, err := s.templateTap(ctx, key)
+		if err != nil {
+			return TemplateInfo{}, "", err
+		}
+		defer release()
+		nic.Tap = tap
+	}
 	spec := vmm.Spec{
 		Name: "template-" + key[:8], VCPU: vcpu, MemoryMiB: memoryMiB,
 		Kernel: k.Path, Initrd: k.InitrdPath,
 		Cmdline:     root.Cmdline() + " systemd.hostname=" + templateHostname,
 		Disks:       append(root.Disks(), vmm.Disk{ID: "work", Path: placeholder}),
-		NICs:        []vmm.NIC{{ID: "net0", MAC: templateMAC}},
+		NICs:        []vmm.NIC{nic},
 		RunDir:      runDir,
 		AgentSocket: filepath.Join(runDir, "agent.sock"),
 	}
@@ -206,29 +222,57 @@ func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Ker
 	if _, err := s.waitReady(ctx, drv, spec); err != nil {
 		return TemplateInfo{}, "", fmt.Errorf("the template guest did not get ready: %w", err)
 	}
-	if err := snap.SaveState(ctx, spec, filepath.Join(tmp, templateState)); err != nil {
+	if err := snap.SaveState(ctx, spec, filepath.Join(dir, templateState)); err != nil {
 		return TemplateInfo{}, "", err
 	}
 	if err := drv.Kill(ctx, spec); err != nil {
 		return TemplateInfo{}, "", err
 	}
-	os.Remove(placeholder) // a clone gets its own work disk
 	t := TemplateInfo{
 		Format: templateFormat, Key: key, Image: im.Name, Kernel: k.Name,
 		VCPU: vcpu, MemoryMiB: memoryMiB, VMM: vmmName, Accel: info.Accelerator,
 		RootMode: string(root.Mode), Cmdline: spec.Cmdline, Created: time.Now().UTC(),
-		Bytes: diskUsage(tmp),
+		Bytes: diskUsage(dir),
 	}
 	b, _ := json.MarshalIndent(t, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, templateMeta), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, templateMeta), b, 0o600); err != nil {
 		return TemplateInfo{}, "", err
 	}
-	os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
-		return TemplateInfo{}, "", err
-	}
+	done = true
 	s.log.Info("warm template saved", "image", im.Name, "key", key, "bytes", t.Bytes)
 	return t, dir, nil
+}
+
+// templateTap makes a tap on the bridge for a template guest; release
+// removes it, and the bridge too when no VM needs it.
+func (s *server) templateTap(ctx context.Context, key string) (string, func(), error) {
+	nc, err := s.netConfig()
+	if err != nil {
+		return "", nil, err
+	}
+	tap := "bg-t" + key[:8]
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	if err := s.net.EnsureBridge(ctx, nc); err != nil {
+		return "", nil, err
+	}
+	if err := s.net.EnsureTap(ctx, nc, tap, os.Getuid()); err != nil {
+		return "", nil, err
+	}
+	release := func() {
+		ctx := context.WithoutCancel(ctx)
+		s.netMu.Lock()
+		defer s.netMu.Unlock()
+		if err := s.net.DeleteTap(ctx, tap); err != nil {
+			s.log.Warn("removing a template's tap", "tap", tap, "err", err)
+		}
+		if !s.tapsInUse(ctx) {
+			if err := s.net.Teardown(ctx, nc); err != nil {
+				s.log.Warn("removing the bridge", "err", err)
+			}
+		}
+	}
+	return tap, release, nil
 }
 
 // makeSparse makes a file of size that takes no space.

@@ -108,10 +108,30 @@ type MemoryBackend struct {
 // SnapshotLoad is the SnapshotLoadParams body of PUT /snapshot/load, which
 // only a fresh Firecracker process accepts.
 type SnapshotLoad struct {
-	SnapshotPath    string         `json:"snapshot_path"`
-	MemBackend      *MemoryBackend `json:"mem_backend,omitempty"`
-	TrackDirtyPages bool           `json:"track_dirty_pages,omitempty"`
-	ResumeVM        bool           `json:"resume_vm,omitempty"`
+	SnapshotPath     string            `json:"snapshot_path"`
+	MemBackend       *MemoryBackend    `json:"mem_backend,omitempty"`
+	TrackDirtyPages  bool              `json:"track_dirty_pages,omitempty"`
+	ResumeVM         bool              `json:"resume_vm,omitempty"`
+	NetworkOverrides []NetworkOverride `json:"network_overrides,omitempty"`
+	VsockOverride    *VsockOverride    `json:"vsock_override,omitempty"`
+}
+
+// NetworkOverride gives a restored NIC another tap.
+type NetworkOverride struct {
+	IfaceID     string `json:"iface_id"`
+	HostDevName string `json:"host_dev_name"`
+}
+
+// VsockOverride gives a restored vsock device another unix socket.
+type VsockOverride struct {
+	UDSPath string `json:"uds_path"`
+}
+
+// PartialDrive is the body of PATCH /drives/{id}: a booted VM's drive
+// pointed at another file.
+type PartialDrive struct {
+	DriveID    string `json:"drive_id"`
+	PathOnHost string `json:"path_on_host,omitempty"`
 }
 
 // PutMachineConfig sets the vCPUs and memory. Pre-boot only.
@@ -167,6 +187,11 @@ func (c *Client) PatchVM(ctx context.Context, s VMState) error {
 // CreateSnapshot writes a paused VM's state and memory to files.
 func (c *Client) CreateSnapshot(ctx context.Context, s SnapshotCreate) error {
 	return c.do(ctx, "PUT", "/snapshot/create", s, nil)
+}
+
+// PatchDrive points a booted (or restored) VM's drive at another file.
+func (c *Client) PatchDrive(ctx context.Context, d PartialDrive) error {
+	return c.do(ctx, "PATCH", "/drives/"+url.PathEscape(d.DriveID), d, nil)
 }
 
 // LoadSnapshot restores a snapshot into a fresh Firecracker process.

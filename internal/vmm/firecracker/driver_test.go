@@ -369,3 +369,53 @@ func TestInstanceID(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveAndRestore saves a running VM and restores the snapshot into
+// another Firecracker with other taps, disks and sockets, in the order
+// Firecracker needs: load paused, repoint the writable drives, resume.
+func TestSaveAndRestore(t *testing.T) {
+	d, spec := fakeDriver(t), fakeSpec(t)
+	ctx := testCtx(t)
+	startFake(t, d, spec)
+	state := filepath.Join(t.TempDir(), "state")
+	if err := d.SaveState(ctx, spec, state); err != nil {
+		t.Fatalf("SaveState: %v", err)
+	}
+	calls := configCalls(fakeCalls(t, spec.RunDir))
+	if n := len(calls); n < 2 || calls[n-2].Call != "PATCH /vm" || calls[n-1].Call != "PUT /snapshot/create" {
+		t.Fatalf("save calls end %v, want PATCH /vm then PUT /snapshot/create", calls)
+	}
+	d.Kill(ctx, spec)
+
+	clone := fakeSpec(t)
+	clone.Name = "clone"
+	clone.NICs[0].Tap = "bg-clone"
+	info, err := d.Restore(ctx, clone, state)
+	if err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	t.Cleanup(func() { d.Kill(context.Background(), clone) })
+	if info.State != vmm.StateRunning {
+		t.Errorf("Restore = %+v", info)
+	}
+	var got []string
+	for _, c := range configCalls(fakeCalls(t, clone.RunDir)) {
+		if c.Invalid != "" {
+			t.Errorf("%s broke the API spec: %s", c.Call, c.Invalid)
+		}
+		got = append(got, c.Call)
+	}
+	want := []string{"PUT /snapshot/load", "PATCH /drives/work", "PATCH /vm"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("restore calls %q, want %q", got, want)
+	}
+	load := configCalls(fakeCalls(t, clone.RunDir))[0]
+	for _, s := range []string{`"host_dev_name":"bg-clone"`, `"uds_path":"` + clone.AgentSocket + `"`, `"backend_path":"` + state + `"`} {
+		if !strings.Contains(string(load.Body), s) {
+			t.Errorf("snapshot load body %s lacks %s", load.Body, s)
+		}
+	}
+	if _, err := d.Restore(ctx, fakeSpec(t), filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "saved state") {
+		t.Errorf("Restore from a missing snapshot: %v", err)
+	}
+}

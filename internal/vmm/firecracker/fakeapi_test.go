@@ -1,6 +1,7 @@
 package firecracker
 
 import (
+	"strings"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -215,6 +216,34 @@ func (f *fakeAPI) answer(c call) (int, any) {
 		}
 		return 204, nil
 	case "PUT /snapshot/create":
+		// Like Firecracker, write the files (the VM must be paused).
+		if f.state != InstancePaused {
+			return 400, fault("Cannot create a snapshot of a running microVM; pause it first.")
+		}
+		var sc SnapshotCreate
+		json.Unmarshal(c.Body, &sc)
+		os.WriteFile(sc.MemFilePath, []byte("memory"), 0o600)
+		os.WriteFile(sc.SnapshotPath, []byte("state"), 0o600)
+		return 204, nil
+	case "PUT /snapshot/load":
+		if f.state != InstanceNotStarted {
+			return 400, fault("Loading a microVM snapshot not allowed after configuring boot-specific resources.")
+		}
+		var sl SnapshotLoad
+		json.Unmarshal(c.Body, &sl)
+		if _, err := os.Stat(sl.SnapshotPath); err != nil {
+			return 400, fault("Cannot open the snapshot file: " + err.Error())
+		}
+		f.state = InstancePaused
+		if sl.ResumeVM {
+			f.state = InstanceRunning
+		}
+		return 204, nil
+	}
+	if strings.HasPrefix(c.Call, "PATCH /drives/") {
+		if f.state == InstanceNotStarted {
+			return 400, fault("The requested operation is not supported before starting the microVM.")
+		}
 		return 204, nil
 	}
 	if f.state != InstanceNotStarted { // every other call banger makes is pre-boot only
