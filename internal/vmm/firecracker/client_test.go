@@ -129,13 +129,15 @@ func TestSnapshotCallsMatchSpec(t *testing.T) {
 	if err := configure(ctx, c, configSpec()); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
+	snapDir := t.TempDir()
+	statePath, memPath := filepath.Join(snapDir, "vm.state"), filepath.Join(snapDir, "vm.mem")
 	steps := []struct {
 		name string
 		run  func() error
 	}{
 		{"pause", func() error { return c.PatchVM(ctx, VMPaused) }},
 		{"snapshot", func() error {
-			return c.CreateSnapshot(ctx, SnapshotCreate{SnapshotType: "Full", SnapshotPath: "/s/vm.state", MemFilePath: "/s/vm.mem"})
+			return c.CreateSnapshot(ctx, SnapshotCreate{SnapshotType: "Full", SnapshotPath: statePath, MemFilePath: memPath})
 		}},
 		{"resume", func() error { return c.PatchVM(ctx, VMResumed) }},
 		{"ctrl-alt-del", func() error { return c.Action(ctx, ActionSendCtrlAltDel) }},
@@ -147,7 +149,7 @@ func TestSnapshotCallsMatchSpec(t *testing.T) {
 	}
 	// A load goes to a fresh process.
 	fresh, fc := serveFake(t)
-	load := SnapshotLoad{SnapshotPath: "/s/vm.state", MemBackend: &MemoryBackend{BackendType: "File", BackendPath: "/s/vm.mem"}, ResumeVM: true}
+	load := SnapshotLoad{SnapshotPath: statePath, MemBackend: &MemoryBackend{BackendType: "File", BackendPath: memPath}, ResumeVM: true}
 	if err := fc.LoadSnapshot(ctx, load); err != nil {
 		t.Errorf("load: %v", err)
 	}
