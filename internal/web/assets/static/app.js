@@ -33,9 +33,10 @@ function refresh(el) {
   setTimeout(tick, 1000);
 }
 
-// ANSI escape sequences (colours, cursor moves) and carriage returns do
-// not belong in a <pre>.
-const ansi = /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]|\r/g;
+// Terminal escape sequences do not belong in a <pre>: OSC (hyperlinks,
+// titles), CSI (colours, cursor moves), the two-byte ones (systemd's
+// reverse line feed, ESC M) and carriage returns.
+const ansi = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b\[[0-?]*[ -\/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[@-Z\\-_78=>]|\r/g;
 
 function followConsole(pre) {
   const note = document.getElementById("console-note");
