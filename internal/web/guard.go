@@ -78,8 +78,9 @@ const (
 const maxForm = 64 << 10
 
 // guard sets security headers on every answer and refuses, before any
-// handler runs: a Host that is not ours; for state-changing requests, one
-// from another origin, then one without the CSRF token.
+// handler runs: a Host that is not ours; a connection of another user (see
+// checkPeer); for state-changing requests, one from another origin, then
+// one without the CSRF token.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -91,6 +92,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		if !s.hosts.allows(r.Host) {
 			s.log.Warn("web: refused host", "host", r.Host, "remote", r.RemoteAddr)
 			s.fail(w, r, http.StatusMisdirectedRequest, fmt.Sprintf("host %q is not this web UI's address: open it by the address in web_listen_addr, or 127.0.0.1", r.Host))
+			return
+		}
+		if msg := s.checkPeer(r); msg != "" {
+			s.fail(w, r, http.StatusForbidden, msg)
 			return
 		}
 		if safeMethod(r.Method) {

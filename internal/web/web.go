@@ -5,9 +5,10 @@
 // internals directly.
 //
 // The pages are plain HTML from html/template with a little JavaScript, all
-// embedded in the binary. Every request's Host is checked (against DNS
-// rebinding), and every request that changes state must come from the UI's
-// own origin and carry its CSRF token.
+// embedded in the binary. A connection from this machine must belong to
+// the daemon's user (or root); every request's Host is checked (against
+// DNS rebinding), and every request that changes state must come from the
+// UI's own origin and carry its CSRF token.
 package web
 
 import (
@@ -104,6 +105,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       withPeer,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	var wg sync.WaitGroup
