@@ -57,24 +57,17 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%d vcpu · %d MiB · %s disk", v.VCPU, v.MemoryMiB, config.Size(v.DiskBytes))
 	},
 	"bytes": bytesString,
-	"ago":   ago,
+	"when":  when,
 }
 
-// ago formats how long ago t was, coarsely.
-func ago(t time.Time) string {
+// when formats a time to the second, in the daemon's time zone. It is a
+// fixed text, not "2 min ago", so a refreshed part only changes when the
+// VM does (a change replaces it, and the user's half-filled form with it).
+func when(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return t.Format("2006-01-02")
+	return t.Local().Format("2006-01-02 15:04:05")
 }
 
 // pageData is what every page's template gets.

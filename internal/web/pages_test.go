@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/api"
 )
@@ -277,4 +278,15 @@ func readEvents(res *http.Response) <-chan string {
 		}
 	}()
 	return out
+}
+
+// TestPartsAreStable: the scripts replace a part only when it changed, so
+// an unchanged VM must render the same bytes (no "2 min ago" that moves).
+func TestPartsAreStable(t *testing.T) {
+	s := newTestServer(t, newFake(api.VM{Name: "box", State: "running", CreatedAt: time.Now().Add(-90 * time.Minute)}))
+	for _, path := range []string{"/parts/vms", "/parts/vms/box"} {
+		if a, b := get(s, path).Body.String(), get(s, path).Body.String(); a != b {
+			t.Errorf("%s changed between two requests:\n%s\n---\n%s", path, a, b)
+		}
+	}
 }

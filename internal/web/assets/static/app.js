@@ -35,8 +35,9 @@ function refresh(el) {
 
 // Terminal escape sequences do not belong in a <pre>: OSC (hyperlinks,
 // titles), CSI (colours, cursor moves), the two-byte ones (systemd's
-// reverse line feed, ESC M) and carriage returns.
-const ansi = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b\[[0-?]*[ -\/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[@-Z\\-_78=>]|\r/g;
+// reverse line feed, ESC M), carriage returns, and any ESC left over from
+// a sequence the guest cut short.
+const ansi = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b\[[0-?]*[ -\/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[@-Z\\-_78=>]|\r|\x1b/g;
 
 function followConsole(pre) {
   const note = document.getElementById("console-note");
