@@ -56,6 +56,9 @@ func TestWebUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#create button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#op[data-pending="true"]`)),
 		into(chromedp.Text(chromedp.CSS(`#op`)), &pending),
+	)
+	b.screenshot(t, "vm-creating.png")
+	b.run(t, 4*time.Minute, "wait for the create",
 		chromedp.WaitVisible(chromedp.CSS(`#op.op-done, #op.op-failed`)),
 		into(chromedp.Text(chromedp.CSS(`#op`)), &opText),
 	)
