@@ -39,6 +39,7 @@ type Config struct {
 	SSHKeyPath       string     `toml:"ssh_key_path"`       // "" means banger manages its own key
 	FirecrackerBin   string     `toml:"firecracker_bin"`    // "" means look it up on PATH
 	WebListenAddr    string     `toml:"web_listen_addr"`    // "" means the web UI is off; else host:port
+	WebAllowRemote   bool       `toml:"web_allow_remote"`   // let web_listen_addr be a non-loopback address
 	VMM              VMM        `toml:"vmm"`                // auto, firecracker or qemu
 	BridgeName       string     `toml:"bridge_name"`        // host bridge for VM networking
 	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
@@ -97,6 +98,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	d := &decoder{file: path, lines: indexLines(data)}
 	c := Default()
 	decodeTable(d, "", doc, topFields, c)
+	d.checkWebRemote(c)
 	if err := joinErrors(d.errs); err != nil {
 		return nil, err
 	}

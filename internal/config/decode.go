@@ -54,6 +54,16 @@ func (d *decoder) str(key string, v any, dst *string, check func(string) error) 
 	*dst = s
 }
 
+// boolean checks that v is true or false, then stores it in dst.
+func (d *decoder) boolean(key string, v any, dst *bool) {
+	b, ok := v.(bool)
+	if !ok {
+		d.fail(key, "expected true or false, got %s; write %s = true or %s = false, without quotes", describe(v), lastPart(key), lastPart(key))
+		return
+	}
+	*dst = b
+}
+
 // integer checks that v is an integer in [lo, hi], then stores it in dst.
 // example is a typical value to show in messages.
 func (d *decoder) integer(key string, v any, dst **int, lo, hi, example int64) {

@@ -20,6 +20,7 @@ func (c *Config) Encode(w io.Writer) error {
 	e.str("ssh_key_path", eff.SSHKeyPath, "banger manages ~/.config/banger/ssh/id_ed25519")
 	e.str("firecracker_bin", eff.FirecrackerBin, "looked up on PATH")
 	e.str("web_listen_addr", eff.WebListenAddr, "web UI disabled")
+	e.line("web_allow_remote = " + strconv.FormatBool(eff.WebAllowRemote))
 	e.str("vmm", string(eff.VMM), "")
 	e.str("bridge_name", eff.BridgeName, "")
 	e.str("bridge_subnet", eff.BridgeSubnet, "")

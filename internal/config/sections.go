@@ -15,6 +15,9 @@ var topFields = fields[Config]{
 	"web_listen_addr": func(d *decoder, key string, v any, c *Config) {
 		d.str(key, v, &c.WebListenAddr, checkListenAddr)
 	},
+	"web_allow_remote": func(d *decoder, key string, v any, c *Config) {
+		d.boolean(key, v, &c.WebAllowRemote)
+	},
 	"vmm": func(d *decoder, key string, v any, c *Config) {
 		var s string
 		d.str(key, v, &s, checkVMM)

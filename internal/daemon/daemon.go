@@ -124,17 +124,23 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	defer stop()
 	srv := newServer(dirs, newLiveConfig(dirs.ConfigFile(), cfg, stamp), st, log, stop)
 	srv.base = ctx
+	ui, err := srv.listenWeb(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv.sweepScratch()
 	srv.adopt(ctx)
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
-	err = srv.serve(ctx, ln)
+	err = srv.serve(ctx, ln, ui)
 	srv.stopDNS()
 	log.Info("bangerd stopped")
 	return err
 }
 
-// serve runs the HTTP server until ctx is done, then drains it.
-func (s *server) serve(ctx context.Context, ln net.Listener) error {
+// serve runs the HTTP server (and the web UI, when there is one) until
+// ctx is done, then drains it.
+func (s *server) serve(ctx context.Context, ln net.Listener, ui *webUI) error {
 	hs := &http.Server{
 		Handler:           s.routes(),
 		ConnContext:       withPeer,
@@ -148,6 +154,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 		}
 		return nil
 	})
+	g.Go(func() error { return ui.serve(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)

@@ -1,0 +1,33 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// checkWebRemote refuses a web UI address that other machines could reach
+// unless web_allow_remote says the user means it: the web UI has no login,
+// so whoever reaches it can create and delete VMs.
+func (d *decoder) checkWebRemote(c *Config) {
+	if c.WebListenAddr == "" || c.WebAllowRemote || IsLoopbackAddr(c.WebListenAddr) {
+		return
+	}
+	d.fail("web_listen_addr", "%q is not a loopback address, and the web UI has no login: anyone who reaches it controls your VMs; "+
+		"use \"127.0.0.1:PORT\", or set web_allow_remote = true if the network is yours alone", c.WebListenAddr)
+}
+
+// IsLoopbackAddr reports whether a host:port names this machine's loopback
+// interface only: a 127.0.0.0/8 or ::1 address, or "localhost". An empty
+// host (every interface) and other host names are not loopback.
+func IsLoopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}

@@ -1,0 +1,141 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"banger/internal/paths"
+)
+
+// served is a daemon run by serveWithConfig.
+type served struct {
+	dirs   paths.Dirs
+	cancel context.CancelFunc
+	done   chan error
+	err    error
+	ended  bool
+}
+
+// wait waits up to limit for Serve to return, and reports whether it did
+// and its error.
+func (s *served) wait(limit time.Duration) (bool, error) {
+	if !s.ended {
+		select {
+		case s.err = <-s.done:
+			s.ended = true
+		case <-time.After(limit):
+		}
+	}
+	return s.ended, s.err
+}
+
+// serveWithConfig runs Serve on temp dirs whose config.toml is cfg, and
+// stops it at the end of the test.
+func serveWithConfig(t *testing.T, cfg string) *served {
+	t.Helper()
+	dir := t.TempDir()
+	run, err := os.MkdirTemp("", "bgd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(run) })
+	dirs := paths.Dirs{Config: dir + "/config", State: dir + "/state", Cache: dir + "/cache", Runtime: run + "/banger"}
+	if err := os.MkdirAll(dirs.Config, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirs.Config, "config.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{dirs: dirs, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- Serve(ctx, dirs, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	t.Cleanup(func() {
+		cancel()
+		if ok, _ := s.wait(15 * time.Second); !ok {
+			t.Error("daemon did not stop within 15s")
+		}
+	})
+	return s
+}
+
+// freePort finds a loopback port that is free now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestWebUIServedWhenConfigured(t *testing.T) {
+	addr := freePort(t)
+	d := serveWithConfig(t, "web_listen_addr = \""+addr+"\"\n")
+	var body string
+	waitFor(t, func() bool {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+		return res.StatusCode == http.StatusOK
+	})
+	if !strings.Contains(body, "No VMs yet") || !strings.Contains(body, `name="csrf"`) {
+		t.Errorf("web UI's VM list:\n%s", body)
+	}
+	// A state change without the page's token is refused.
+	res, err := http.Post("http://"+addr+"/vms/box/stop", "application/x-www-form-urlencoded", strings.NewReader("csrf=guess"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("POST without the token: %d", res.StatusCode)
+	}
+	d.cancel()
+	if ok, err := d.wait(15 * time.Second); !ok || err != nil {
+		t.Fatalf("Serve: %v (returned: %t)", err, ok)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Errorf("web UI still listening after the daemon stopped")
+	}
+}
+
+func TestWebUIPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := serveWithConfig(t, "web_listen_addr = \""+ln.Addr().String()+"\"\n")
+	ok, err := d.wait(10 * time.Second)
+	if !ok {
+		t.Fatal("Serve kept running with its web port taken")
+	}
+	if err == nil || !strings.Contains(err.Error(), "pick a free port in web_listen_addr") {
+		t.Errorf("Serve with the web port taken = %v", err)
+	}
+}
+
+func TestWebUIRemoteAddressRefused(t *testing.T) {
+	d := serveWithConfig(t, "web_listen_addr = \"0.0.0.0:7777\"\n")
+	ok, err := d.wait(10 * time.Second)
+	if !ok {
+		t.Fatal("Serve accepted a remote web address")
+	}
+	if err == nil || !strings.Contains(err.Error(), "web_allow_remote = true") {
+		t.Errorf("Serve with a remote web address = %v", err)
+	}
+}

@@ -1,0 +1,165 @@
+// Package web is banger's experimental web UI: pages that list VMs, images
+// and kernels, show a VM's console and sessions, and create, start, stop
+// and delete VMs. bangerd serves it on its own TCP address (web_listen_addr),
+// apart from the API socket, and hands it a Backend that calls the daemon's
+// internals directly.
+//
+// The pages are plain HTML from html/template with a little JavaScript, all
+// embedded in the binary. A connection from this machine must belong to
+// the daemon's user (or root); every request's Host is checked (against
+// DNS rebinding), and every request that changes state must come from the
+// UI's own origin and carry its CSRF token.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"banger/internal/api"
+	"banger/internal/progress"
+)
+
+// Backend is what the UI needs from the daemon. Errors carry errdefs kinds.
+type Backend interface {
+	ListVMs(ctx context.Context) ([]api.VM, error)
+	GetVM(ctx context.Context, name string) (api.VM, error)
+	ListImages(ctx context.Context) ([]api.Image, error)
+	ListKernels(ctx context.Context) ([]api.Kernel, error)
+	// ListSessions lists the sessions of one VM, as GET /v1/sessions?vm=NAME.
+	ListSessions(ctx context.Context, vm string) ([]api.Session, error)
+	// Defaults is a create request filled with the config's defaults.
+	Defaults(ctx context.Context) (api.CreateVMRequest, error)
+	CreateVM(ctx context.Context, req api.CreateVMRequest, prog progress.Func) error
+	StartVM(ctx context.Context, name string, prog progress.Func) error
+	StopVM(ctx context.Context, name string) error
+	DeleteVM(ctx context.Context, name string, force bool) error
+	// ConsoleLog is the path of a VM's serial console log; the file may not
+	// exist yet.
+	ConsoleLog(ctx context.Context, name string) (string, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Backend Backend
+	Log     *slog.Logger
+	// Addr is the configured listen address; its host decides which Host
+	// headers are accepted.
+	Addr string
+}
+
+// Server serves the web UI.
+type Server struct {
+	b     Backend
+	log   *slog.Logger
+	hosts hostPolicy
+	csrf  string
+	pages *pages
+	ops   *ops
+}
+
+// New builds a Server.
+func New(o Options) (*Server, error) {
+	if o.Backend == nil {
+		return nil, errors.New("web: no backend")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	hosts, err := newHostPolicy(o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{b: o.Backend, log: o.Log, hosts: hosts, csrf: newToken(), pages: pg, ops: newOps()}, nil
+}
+
+// newToken makes the CSRF token: 32 random bytes, new each time bangerd
+// starts.
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// shutdownGrace bounds how long open pages and operations delay a stop.
+const shutdownGrace = 10 * time.Second
+
+// Serve serves the UI on ln until ctx is done. Operations started from the
+// UI run under ctx; Serve waits for them (within shutdownGrace) before it
+// returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.ops.base = ctx
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       withPeer,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		s.ops.wait(sctx)
+	}()
+	err := hs.Serve(ln)
+	wg.Wait()
+	if !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving the web UI: %w", err)
+	}
+	return nil
+}
+
+// Handler is the UI with its security checks.
+func (s *Server) Handler() http.Handler {
+	return s.guard(s.routes())
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.vmsPage)
+	mux.HandleFunc("GET /images", s.imagesPage)
+	mux.HandleFunc("GET /kernels", s.kernelsPage)
+	mux.HandleFunc("GET /vms/{name}", s.vmPage)
+	mux.HandleFunc("GET /vms/{name}/console", s.console)
+	mux.HandleFunc("GET /parts/vms", s.vmRowsPart)
+	mux.HandleFunc("GET /parts/vms/{name}", s.vmStatusPart)
+	mux.HandleFunc("POST /vms", s.createVM)
+	mux.HandleFunc("POST /vms/{name}/start", s.startVM)
+	mux.HandleFunc("POST /vms/{name}/stop", s.stopVM)
+	mux.HandleFunc("POST /vms/{name}/delete", s.deleteVM)
+	mux.Handle("GET /static/", static())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusNotFound, "no page at "+r.URL.Path)
+	})
+	return mux
+}
+
+// static serves the embedded CSS and JavaScript, without directory
+// listings.
+func static() http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(staticFS))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
