@@ -258,4 +258,3 @@ func shellQuote(argv []string) string {
 	}
 	return strings.Join(out, " ")
 }
-
