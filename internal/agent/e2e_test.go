@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"banger/internal/agent/agentclient"
+	"banger/internal/agent/agentproto"
 	"banger/internal/initramfs"
 	"banger/internal/kernel/kerneltest"
 	"banger/internal/vmm"
@@ -44,6 +46,27 @@ func TestE2ESerial(t *testing.T) {
 		t.Fatalf("WaitReady = %+v, %v; want ready, without sshd", st, err)
 	}
 	t.Logf("ready %v after Start: %+v", time.Since(started).Round(time.Millisecond), st)
+
+	// Commands run under the minimal init and their exit statuses come
+	// back: PID 1 reaps orphans, never the agent's own children.
+	c0, err := agentclient.Dial(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := agentclient.Upgrade(ctx, c0)
+	if err != nil {
+		t.Fatalf("upgrading to streams: %v", err)
+	}
+	for i := range 5 {
+		out, st := execIn(ctx, t, m, "/sbin/init", "-version")
+		if st == nil || st.Status() != 0 || out == "" {
+			t.Fatalf("exec %d of the agent's -version = %q, %v; want its version and exit 0", i, out, st)
+		}
+	}
+	if _, st := execIn(ctx, t, m, "/no/such/command"); st == nil || st.Status() != 127 {
+		t.Fatalf("exec of a missing command: %v; want 127", st)
+	}
+	m.Close()
 
 	// Hosts come and go (a daemon restarting); one leaves half a request.
 	var bootID string
@@ -80,6 +103,26 @@ func TestE2ESerial(t *testing.T) {
 	}
 	if vmm.Alive(info.PID) {
 		t.Errorf("QEMU pid %d alive after the guest powered off", info.PID)
+	}
+}
+
+// execIn runs argv through m and returns its output and exit status.
+func execIn(ctx context.Context, t *testing.T, m *agentclient.Mux, argv ...string) (string, *agentproto.ExitStatus) {
+	t.Helper()
+	ch, err := m.Exec(ctx, agentproto.ExecSpec{Argv: argv})
+	if err != nil {
+		t.Fatalf("exec %q: %v", argv, err)
+	}
+	var out strings.Builder
+	for {
+		ev, err := ch.Next(ctx)
+		if err != nil {
+			t.Fatalf("exec %q: %v (output so far %q)", argv, err, out.String())
+		}
+		out.Write(ev.Stdout)
+		if ev.Exit != nil {
+			return out.String(), ev.Exit
+		}
 	}
 }
 

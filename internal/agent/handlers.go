@@ -3,11 +3,18 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"banger/internal/agent/agentproto"
 	"banger/internal/version"
 )
+
+// streamOps need a multiplexed connection.
+var streamOps = map[string]bool{
+	agentproto.OpExec: true, agentproto.OpSessionStart: true, agentproto.OpSessionList: true,
+	agentproto.OpSessionAttach: true, agentproto.OpSessionLogs: true, agentproto.OpSessionKill: true,
+}
 
 // maxWait caps a wait-ready, whatever the host asks for.
 const maxWait = 10 * time.Minute
@@ -37,16 +44,25 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 	case agentproto.OpIdentify:
 		return s.identify(ctx, req), nil
 	}
-	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, wait-ready, shutdown and identify; update the guest image", req.Op, version.Version)), nil
+	if streamOps[req.Op] {
+		return failure(req, agentproto.CodeBadRequest, fmt.Sprintf("op %q needs a connection with the %s feature: say hello at version 2 first", req.Op, agentproto.FeatureStreams)), nil
+	}
+	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, wait-ready, shutdown, identify, exec and the session ops; update the guest image", req.Op, version.Version)), nil
 }
 
+// hello says who answers. A version 2 hello that asks for streams gets
+// them: the connection is multiplexed from the next line on.
 func (s *Server) hello(req agentproto.Request) agentproto.Response {
-	return success(req, agentproto.Response{Hello: &agentproto.Hello{
+	h := &agentproto.Hello{
 		Agent:    version.Version,
 		Protocol: agentproto.Version,
 		Hostname: hostname(),
 		BootID:   s.bootID(),
-	}})
+	}
+	if req.V >= 2 && slices.Contains(req.Features, agentproto.FeatureStreams) {
+		h.Features = []string{agentproto.FeatureStreams}
+	}
+	return success(req, agentproto.Response{Hello: h})
 }
 
 // waitReady answers once the guest is ready, or when the request's timeout

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,9 +27,13 @@ var initMounts = []mount{
 }
 
 // RunInit is the agent as PID 1, for images that have no init of their
-// own (OCI images, mostly): it mounts the kernel filesystems, serves the
-// host as Run does, reaps orphans and powers off on SIGTERM, SIGINT or
-// SIGPWR. It returns only on error.
+// own (OCI images, mostly): it mounts the kernel filesystems, runs the
+// agent as its child (restarting it when it exits), reaps orphans and
+// powers off on SIGTERM, SIGINT or SIGPWR. It returns only on error.
+//
+// The agent is a child rather than a part of PID 1 because PID 1 reaps
+// every exited child it is handed: the commands the agent runs for the
+// host must be the agent's own children, whose exit status it collects.
 func RunInit(console io.Writer) error {
 	if os.Getpid() != 1 {
 		return errors.New("the minimal init runs only as PID 1")
@@ -44,47 +47,72 @@ func RunInit(console io.Writer) error {
 			fmt.Fprintf(console, "banger-agent: mounting %s: %v\n", m.target, err)
 		}
 	}
+	if os.Getenv("PATH") == "" {
+		os.Setenv("PATH", defaultPath)
+	}
 	fmt.Fprintln(console, InitBanner)
-	go serveForever(console)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
-	for sig := range sigs {
-		if sig != unix.SIGCHLD {
-			unix.Sync()
-			return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-		}
-		reap()
+	var restart <-chan time.Time
+	agentPID := startAgentChild(console)
+	if agentPID == 0 {
+		restart = time.After(time.Second)
 	}
-	return nil
+	for {
+		select {
+		case sig := <-sigs:
+			if sig != unix.SIGCHLD {
+				unix.Sync()
+				return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+			}
+			if reap(agentPID) {
+				fmt.Fprintln(console, "banger-agent: the agent exited; restarting it")
+				agentPID, restart = 0, time.After(time.Second)
+			}
+		case <-restart:
+			if agentPID, restart = startAgentChild(console), nil; agentPID == 0 {
+				restart = time.After(time.Second)
+			}
+		}
+	}
 }
 
-// reap collects every exited child, so orphans do not pile up as zombies.
-func reap() {
+// startAgentChild runs this binary again as the agent, with the console
+// as its output, and returns its pid, or 0 when it could not start.
+func startAgentChild(console io.Writer) int {
+	self, err := os.Executable()
+	if err != nil {
+		self = "/proc/self/exe"
+	}
+	out := os.Stdout
+	if f, ok := console.(*os.File); ok {
+		out = f
+	}
+	p, err := os.StartProcess(self, []string{BinaryName}, &os.ProcAttr{
+		Env:   os.Environ(),
+		Files: []*os.File{nil, out, out},
+	})
+	if err != nil {
+		fmt.Fprintf(console, "banger-agent: starting the agent: %v\n", err)
+		return 0
+	}
+	pid := p.Pid
+	p.Release() // reap collects it, as every other child
+	return pid
+}
+
+// reap collects every exited child, so orphans do not pile up as zombies,
+// and reports whether agentPID was among them.
+func reap(agentPID int) bool {
+	found := false
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
 		if pid <= 0 || err != nil {
-			return
+			return found
 		}
-	}
-}
-
-// serveForever is the agent's server under the minimal init, started again
-// whenever it finds no channel, since there is no service manager to do so.
-// Powering off is a direct system call here: nothing else would do it, and
-// running a command would race reap for its exit status.
-func serveForever(console io.Writer) {
-	opts := DefaultOptions()
-	opts.Logger = newLogger(console, false)
-	opts.Poweroff = func() error {
-		unix.Sync()
-		return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-	}
-	srv := NewServer(opts)
-	for {
-		if err := srv.Serve(context.Background()); err != nil {
-			opts.Logger.Error("serving the host; retrying", "err", err)
+		if pid == agentPID {
+			found = true
 		}
-		time.Sleep(time.Second)
 	}
 }

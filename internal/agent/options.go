@@ -47,6 +47,15 @@ type Options struct {
 	// long the serial server pauses while no host is connected.
 	PollInterval time.Duration
 
+	// SessionDir is where sessions' log files go; "" keeps no files.
+	SessionDir string
+	// SessionRing is how many bytes of each session's latest output the
+	// agent keeps in memory for session-logs.
+	SessionRing int
+	// SessionLogMax is the size at which a session's log file is moved
+	// to NAME.log.1 and started again.
+	SessionLogMax int64
+
 	Logger *slog.Logger
 }
 
@@ -66,6 +75,9 @@ func DefaultOptions() Options {
 		Poweroff:       poweroff,
 		Identify:       identifyGuest,
 		PollInterval:   100 * time.Millisecond,
+		SessionDir:     "/root/.cache/banger/sessions",
+		SessionRing:    1 << 20,
+		SessionLogMax:  16 << 20,
 		Logger:         slog.Default(),
 	}
 }
@@ -83,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProcDir == "" {
 		o.ProcDir = "/proc"
+	}
+	if o.SessionRing <= 0 {
+		o.SessionRing = 1 << 20
 	}
 	return o
 }

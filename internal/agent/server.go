@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,16 +28,20 @@ type Stream interface {
 
 // Server answers the host's requests on every channel it finds.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	once identifyOnce
+	opts     Options
+	log      *slog.Logger
+	sessions *sessionTable
+	once     identifyOnce
 }
 
 // NewServer returns a server with opts; see Options for what a zero field
 // means.
 func NewServer(opts Options) *Server {
 	opts = opts.withDefaults()
-	return &Server{opts: opts, log: opts.Logger}
+	return &Server{opts: opts, log: opts.Logger, sessions: &sessionTable{
+		byName: map[string]*session{}, dir: opts.SessionDir, ring: opts.SessionRing,
+		logMax: opts.SessionLogMax, log: opts.Logger,
+	}}
 }
 
 // Serve sets up the channels opts name and serves them until ctx ends. It
@@ -118,12 +123,17 @@ func (s *Server) session(parent context.Context, c Stream, resync bool) error {
 			c.SetReadDeadline(time.Time{})
 		}
 	}()
+	var next *item // a hello that ended a multiplexed connection
 	for {
 		var it item
-		select {
-		case <-ctx.Done():
-			return sessionEnd(ctx)
-		case it = <-lines:
+		if next != nil {
+			it, next = *next, nil
+		} else {
+			select {
+			case <-ctx.Done():
+				return sessionEnd(ctx)
+			case it = <-lines:
+			}
 		}
 		if it.err == nil && len(it.line) == 0 {
 			continue
@@ -138,6 +148,15 @@ func (s *Server) session(parent context.Context, c Stream, resync bool) error {
 		resync = false
 		if after != nil {
 			after()
+		}
+		if resp.Hello != nil && slices.Contains(resp.Hello.Features, agentproto.FeatureStreams) {
+			var err error
+			if next, err = s.serveStreams(ctx, c, lines); next == nil {
+				return err
+			}
+			// A new host took the stream over; what the old one left
+			// half written ends before the answer.
+			resync = true
 		}
 	}
 }

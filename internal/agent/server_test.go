@@ -117,16 +117,20 @@ func TestBadRequestsKeepTheConnection(t *testing.T) {
 	g := newGuest(t)
 	host, _ := pipeHost(t, g.opts)
 	h := newRawHost(t, host)
-	for _, tc := range []struct{ line, code, mention string }{
-		{`{"v":1,"id":5,"op":"exec"}`, agentproto.CodeUnknownOp, `"exec"`},
-		{`{"v":2,"id":6,"op":"hello"}`, agentproto.CodeUnsupportedVersion, "version 2"},
-		{`garbage`, agentproto.CodeBadRequest, "JSON"},
-		{`{"v":1,"id":7,"op":"hel`, agentproto.CodeBadRequest, "JSON"},
-		{strings.Repeat("x", agentproto.MaxLine+1), agentproto.CodeBadRequest, "longer"},
+	for _, tc := range []struct {
+		line, code, mention string
+		v                   int // the answer's version: the request's, else the agent's own
+	}{
+		{`{"v":1,"id":5,"op":"frobnicate"}`, agentproto.CodeUnknownOp, `"frobnicate"`, 1},
+		{`{"v":1,"id":5,"op":"exec"}`, agentproto.CodeBadRequest, "streams", 1},
+		{`{"v":3,"id":6,"op":"hello"}`, agentproto.CodeUnsupportedVersion, "version 3", agentproto.Version},
+		{`garbage`, agentproto.CodeBadRequest, "JSON", agentproto.Version},
+		{`{"v":1,"id":7,"op":"hel`, agentproto.CodeBadRequest, "JSON", agentproto.Version},
+		{strings.Repeat("x", agentproto.MaxLine+1), agentproto.CodeBadRequest, "longer", agentproto.Version},
 	} {
 		r := h.send(tc.line + "\n")
-		if r.OK || r.Code != tc.code || r.V != 1 || !strings.Contains(r.Error, tc.mention) {
-			t.Errorf("%.40s: answer %+v; want v 1, code %s, an error mentioning %s", tc.line, r, tc.code, tc.mention)
+		if r.OK || r.Code != tc.code || r.V != tc.v || !strings.Contains(r.Error, tc.mention) {
+			t.Errorf("%.40s: answer %+v; want v %d, code %s, an error mentioning %s", tc.line, r, tc.v, tc.code, tc.mention)
 		}
 		// The next good request on the same connection is answered.
 		if r := h.send(`{"v":1,"id":9,"op":"hello"}` + "\n"); !r.OK || r.ID != 9 {

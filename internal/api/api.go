@@ -112,11 +112,3 @@ type Kernel struct {
 	Source    string    `json:"source"`
 	CreatedAt time.Time `json:"created_at"`
 }
-
-// Session is a named long-lived process inside a VM.
-type Session struct {
-	VM      string `json:"vm"`
-	Name    string `json:"name"`
-	Command string `json:"command"`
-	State   string `json:"state"`
-}

@@ -89,15 +89,7 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var target api.SSHTarget
-	err = a.call(ctx, func(c *client.Client) (err error) {
-		target, err = c.VMSSH(ctx, vm.Name)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	code, sshErr := runSSH(target, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+	code, sshErr := a.guestShell(ctx, vm.Name, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
 	if opts.Remove {
 		// The session is over: delete even when Ctrl-C ended it.
 		dctx := context.WithoutCancel(ctx)

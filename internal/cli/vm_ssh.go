@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"banger/internal/api"
-	"banger/internal/api/client"
 	"banger/internal/errdefs"
 	"banger/internal/guestssh"
 )
@@ -34,6 +33,8 @@ interactive shell; with one, run it and exit with its status.
 
 banger checks the guest's host key against the keys the guest's agent
 reported when it booted, so the connection never trusts a key on first use.
+In a VM whose image has no sshd, banger connects through its guest agent
+instead, as ` + "`banger vm exec`" + ` does.
 
 Exit status: the command's own status. When banger cannot connect at all the
 status is 255, as ssh's own.`,
@@ -63,15 +64,7 @@ status is 255, as ssh's own.`,
 }
 
 func (a *app) vmSSH(ctx context.Context, opts VMSSHOptions) (int, error) {
-	var target api.SSHTarget
-	err := a.call(ctx, func(c *client.Client) (err error) {
-		target, err = c.VMSSH(ctx, opts.Name)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return runSSH(target, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+	return a.guestShell(ctx, opts.Name, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
 }
 
 // runSSH runs OpenSSH against target and returns the remote status. A

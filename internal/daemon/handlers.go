@@ -66,9 +66,3 @@ func imageToAPI(im store.Image) api.Image {
 func kernelToAPI(k store.Kernel) api.Kernel {
 	return api.Kernel{Name: k.Name, Version: k.Version, Source: k.Source, CreatedAt: k.CreatedAt}
 }
-
-// listSessions reports sessions; the guest agent that holds them arrives in
-// a later release, so there are none yet.
-func (s *server) listSessions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, []api.Session{})
-}

@@ -41,6 +41,7 @@ type server struct {
 	watchMu  sync.Mutex
 	watchers map[string]context.CancelFunc
 	dns      vmDNS // .vm names; see vm_dns.go
+	agents   agentLinks // connections to guest agents, for exec and sessions
 }
 
 func newServer(dirs paths.Dirs, cfg *liveConfig, st *store.Store, log *slog.Logger, shutdown func()) *server {
@@ -80,7 +81,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/kernels/{name}", s.getKernel)
 	mux.HandleFunc("DELETE "+p+"/kernels/{name}", s.deleteKernel)
 	mux.HandleFunc("GET "+p+"/catalog", s.getCatalog)
-	mux.HandleFunc("GET "+p+"/sessions", s.listSessions)
+	s.execRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))
 	})

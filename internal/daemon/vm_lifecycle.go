@@ -494,7 +494,7 @@ func (s *server) stopLocked(ctx context.Context, v *store.VM) error {
 		return err
 	}
 	spec := s.runSpec(*v)
-	askAgentPoweroff(ctx, drv, spec)
+	s.poweroffThroughAgent(ctx, v.Name, drv, spec)
 	if err := drv.Stop(ctx, spec, stopGrace); err != nil {
 		return err
 	}

@@ -89,11 +89,22 @@ func (b webBackend) ListKernels(ctx context.Context) ([]api.Kernel, error) {
 	return out, err
 }
 
-// ListSessions answers what GET /v1/sessions?vm=NAME answers. Sessions
-// are not kept yet, so it is empty; when they are, call the same lookup
-// as the API's handler here.
+// ListSessions answers what GET /v1/sessions?vm=NAME answers: the
+// sessions the VM's agent holds, none when the VM is not running or its
+// agent predates sessions.
 func (b webBackend) ListSessions(ctx context.Context, vm string) ([]api.Session, error) {
-	return []api.Session{}, nil
+	v, err := b.s.store.GetVM(ctx, vm)
+	if err != nil {
+		return nil, err
+	}
+	if v.State != stateRunning {
+		return []api.Session{}, nil
+	}
+	list, err := b.s.vmSessions(ctx, vm)
+	if isOldAgent(err) {
+		return []api.Session{}, nil
+	}
+	return list, err
 }
 
 // Defaults fills a create request the way the CLI does: the config's

@@ -118,7 +118,10 @@ func (c *Conn) call(ctx context.Context, req agentproto.Request) (agentproto.Res
 		return agentproto.Response{}, c.ioError(ctx, req.Op, "sending the request", err)
 	}
 	c.nextID++
-	req.V, req.ID = agentproto.Version, c.nextID
+	if req.V == 0 {
+		req.V = 1 // what every agent speaks; a hello asks for more
+	}
+	req.ID = c.nextID
 	line, err := agentproto.MarshalLine(req)
 	if err != nil {
 		return agentproto.Response{}, fmt.Errorf("agent %s: encoding the request: %w", req.Op, err)
@@ -188,6 +191,10 @@ func answerError(op string, resp agentproto.Response) error {
 		return errdefs.FailedPrecondition("agent %s: %s", op, msg)
 	case agentproto.CodeBadRequest:
 		return errdefs.InvalidArgument("agent %s: %s", op, msg)
+	case agentproto.CodeNotFound:
+		return errdefs.NotFound("%s", msg)
+	case agentproto.CodeExists:
+		return errdefs.AlreadyExists("%s", msg)
 	}
 	return fmt.Errorf("agent %s: %s", op, msg)
 }

@@ -6,9 +6,9 @@
 // The protocol runs over one byte stream per host connection: a
 // virtio-serial port, a Firecracker hybrid-vsock connection or an AF_VSOCK
 // connection to guest port [VsockPort]. The host always speaks first; the
-// guest only ever answers, so a stream that loses bytes while nobody is
-// listening (virtio-serial does) costs at most the answers nobody was
-// waiting for.
+// guest only ever answers, or sends on a channel the host opened, so a
+// stream that loses bytes while nobody is listening (virtio-serial does)
+// costs at most what nobody was waiting for any more.
 //
 // # Framing
 //
@@ -44,15 +44,32 @@
 //     MAC and address, work disk, fresh ssh host keys), then answers like
 //     wait-ready. A guest answers it once per boot.
 //
-// # Evolving the protocol
+// # Version 2: streams
 //
-// A host starts every connection with a version 1 hello. The answer's
-// Protocol field is the highest version the guest speaks and Features lists
-// optional capabilities. A later host that wants something version 1 lacks
-// (such as a stream multiplexer for exec and interactive sessions) sends a
-// second hello at the higher version, naming the features it wants; when
-// the guest accepts one that changes the framing, the bytes after that
-// answer's newline belong to the new framing. Version 1 defines no feature.
+// A host that wants to run commands sends a hello at version 2 naming the
+// feature [FeatureStreams]: {"v":2,"id":8,"op":"hello","features":["streams"]}.
+// A guest that grants it lists it in the answer's Features, and from the
+// line after that answer on the connection is multiplexed:
+//
+//   - the host may send requests without waiting for answers, and the
+//     guest answers each when it is done, in any order;
+//   - exec, session-attach and session-logs open a channel whose id is
+//     the request's id. Its [Frame] lines carry "ch" and flow both ways:
+//     standard input, output and error as base64, window sizes, signals,
+//     flow-control credit, and at the end the exit status;
+//   - each side may send [InitialCredit] bytes of data on a channel before
+//     the other grants more, so a slow reader holds up only its own
+//     channel, never the connection.
+//
+// The framing stays one JSON object per line, so a guest that finds a
+// hello in the middle of a multiplexed connection knows a new host took
+// the stream over (a virtio-serial port does not always show the old one
+// leaving): it ends the old host's channels and answers the hello afresh.
+// A channel the host abandons, or loses with its connection, hangs up an
+// exec's process; sessions belong to the guest and outlive both.
+//
+// A version 1 guest answers a version 2 hello with unsupported-version,
+// and the host carries on in version 1 on the same connection.
 package agentproto
 
 import (
@@ -63,7 +80,7 @@ import (
 )
 
 // Version is the highest protocol version this build speaks.
-const Version = 1
+const Version = 2
 
 // VsockPort is the AF_VSOCK port the guest agent listens on.
 const VsockPort = 52
@@ -75,7 +92,7 @@ const SerialPortName = "banger.agent"
 // MaxLine is the longest line either side accepts, newline included.
 const MaxLine = 64 << 10
 
-// The ops of version 1.
+// The ops of version 1; version 2 adds those in streams.go.
 const (
 	OpHello     = "hello"
 	OpStatus    = "status"
@@ -109,6 +126,15 @@ type Request struct {
 	Features []string `json:"features,omitempty"`
 	// Identity is what identify gives the guest.
 	Identity *Identity `json:"identity,omitempty"`
+
+	// Exec is what exec and session-start run.
+	Exec *ExecSpec `json:"exec,omitempty"`
+	// Session names the session of the session ops.
+	Session string `json:"session,omitempty"`
+	// Signal is session-kill's signal ("TERM" when empty).
+	Signal string `json:"signal,omitempty"`
+	// Follow keeps session-logs sending until the session ends.
+	Follow bool `json:"follow,omitempty"`
 }
 
 // Identity is what makes a guest restored from a template its own machine.
@@ -143,6 +169,10 @@ type Response struct {
 	Error  string  `json:"error,omitempty"`
 	Hello  *Hello  `json:"hello,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Session answers session-start and session-kill; Sessions answers
+	// session-list.
+	Session  *SessionInfo  `json:"session,omitempty"`
+	Sessions []SessionInfo `json:"sessions,omitempty"`
 }
 
 // Hello says who answers.
@@ -155,6 +185,7 @@ type Hello struct {
 	// BootID changes at every boot of the guest.
 	BootID string `json:"boot_id"`
 	// Features lists the optional capabilities granted; none in version 1.
+	// FeatureStreams in version 2.
 	Features []string `json:"features,omitempty"`
 }
 

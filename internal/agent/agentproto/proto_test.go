@@ -16,7 +16,8 @@ func TestParseRequest(t *testing.T) {
 		{`{"v":1,"id":3,"op":"hello"}`, "", 3},
 		{`{"v":1,"op":"wait-ready","timeout_ms":1500}`, "", 0},
 		{`{"v":1,"id":4,"op":"anything"}`, "", 4}, // ops are the server's business
-		{`{"v":2,"id":5,"op":"hello"}`, CodeUnsupportedVersion, 5},
+		{`{"v":2,"id":5,"op":"hello","features":["streams"]}`, "", 5},
+		{`{"v":3,"id":5,"op":"hello"}`, CodeUnsupportedVersion, 5},
 		{`{"id":6,"op":"hello"}`, CodeBadRequest, 6},
 		{`{"v":1,"id":7}`, CodeBadRequest, 7},
 		{`{"v":1,"id":8,"op":"wait-ready","timeout_ms":-1}`, CodeBadRequest, 8},

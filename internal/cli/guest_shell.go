@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/errdefs"
+)
+
+// guestShell opens a shell in VM name, or runs command there, and returns
+// its status: over ssh when the guest has sshd, else through the guest
+// agent, as `vm exec` does (images without sshd, most OCI images).
+func (a *app) guestShell(ctx context.Context, name string, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	var target api.SSHTarget
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		target, err = c.VMSSH(ctx, name)
+		return err
+	})
+	if err == nil {
+		return runSSH(target, command, stdin, stdout, stderr)
+	}
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !a.agentInsteadOfSSH(ctx, name) {
+		return 0, err
+	}
+	fmt.Fprintf(stderr, "banger: %s has no sshd; connecting through its guest agent\n", name)
+	return a.vmExec(ctx, VMExecOptions{
+		Name: name, Command: command, TTY: len(command) == 0 && isTerminalReader(stdin),
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+	})
+}
+
+// agentInsteadOfSSH reports whether VM name's guest has no sshd but an
+// agent that runs commands.
+func (a *app) agentInsteadOfSSH(ctx context.Context, name string) bool {
+	var g api.GuestInfo
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		g, err = c.GuestInfo(ctx, name)
+		return err
+	})
+	return err == nil && !g.SSH && g.Exec
+}
