@@ -40,7 +40,7 @@ type server struct {
 	drivers  map[string]vmm.Driver // tests replace drivers; nil in production
 	watchMu  sync.Mutex
 	watchers map[string]context.CancelFunc
-	dns      vmDNS // .vm names; see vm_dns.go
+	dns      vmDNS      // .vm names; see vm_dns.go
 	agents   agentLinks // connections to guest agents, for exec and sessions
 }
 

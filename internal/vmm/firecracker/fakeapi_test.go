@@ -1,7 +1,6 @@
 package firecracker
 
 import (
-	"strings"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi2"
