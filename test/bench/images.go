@@ -22,7 +22,7 @@ func benchImages(work, bin string) error {
 		fmt.Println("\n(image figures skipped: building images needs root)")
 		return nil
 	}
-	cache := filepath.Join(work, "imgcache")
+	cache := imageCache(work)
 	first := benchEnv(work, bin, "state1", cache)
 	second := benchEnv(work, bin, "state2", cache)
 	banger := filepath.Join(bin, "banger")
@@ -65,6 +65,9 @@ func benchImages(work, bin string) error {
 	reportOneShots(rows)
 	return nil
 }
+
+// imageCache is the XDG_CACHE_HOME the image figures fill from nothing.
+func imageCache(work string) string { return filepath.Join(work, "imgcache") }
 
 func benchEnv(work, bin, state, cache string) []string {
 	return append(os.Environ(),

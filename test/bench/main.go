@@ -1,6 +1,17 @@
 // Command bench prints banger's speed figures beside baselines measured in
 // the same run, on the same machine. `make bench` runs it. It asserts
 // nothing: it reports, and marks each figure against its target.
+//
+// The image and VM figures need root and the host packages (see `make
+// host-deps`); without them they are skipped with the reason. VMs run in
+// a network namespace the bench makes and removes. The environment tunes
+// a run:
+//
+//	BENCH_IMAGES=0          skip the image figures (a cold image build)
+//	BENCH_VMS=0             skip the VM figures
+//	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
+//	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
+//	                        figures find the golden image already built
 package main
 
 import (
@@ -77,9 +88,14 @@ func run() error {
 	report(rows)
 	if os.Getenv("BENCH_IMAGES") == "0" {
 		fmt.Println("\n(image figures skipped: BENCH_IMAGES=0)")
+	} else if err := benchImages(work, bin); err != nil {
+		return err
+	}
+	if os.Getenv("BENCH_VMS") == "0" {
+		fmt.Println("\n(VM figures skipped: BENCH_VMS=0)")
 		return nil
 	}
-	return benchImages(work, bin)
+	return benchVMs(work, bin)
 }
 
 func build(bin string) error {
