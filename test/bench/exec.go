@@ -65,4 +65,3 @@ func benchExec(banger func(args ...string) *exec.Cmd, vm string) error {
 
 // benchExec needs a running VM, which main's VM figures provide: they call
 // it with their namespace's CLI and their VM.
-var _ = benchExec

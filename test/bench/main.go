@@ -91,6 +91,9 @@ func run() error {
 	} else if err := benchImages(work, bin); err != nil {
 		return err
 	}
+	if err := benchDNS(); err != nil {
+		return err
+	}
 	if os.Getenv("BENCH_VMS") == "0" {
 		fmt.Println("\n(VM figures skipped: BENCH_VMS=0)")
 		return nil

@@ -107,7 +107,7 @@ func (b *vmBench) measureCreates() ([2]createFigures, rawQEMU, error) {
 				f[i].toVMM = append(f[i].toVMM, d)
 				continue
 			}
-			total, at, err := b.timedCLI([]string{"==> booting on"}, "vm", "create", "--name", name, "--image", images[i])
+			total, at, err := b.timedCLI([]string{"==> booting on"}, "vm", "create", "--cold", "--name", name, "--image", images[i])
 			if err != nil {
 				return f, raw, err
 			}
@@ -130,7 +130,7 @@ func (b *vmBench) measureCreates() ([2]createFigures, rawQEMU, error) {
 // once QEMU starts, so the daemon undoes the create. It returns the time
 // to that point, after the VM is gone.
 func (b *vmBench) createUntilBoot(name, image string) (time.Duration, error) {
-	_, at, err := b.cliTimes([]string{"==> booting on"}, true, "vm", "create", "--name", name, "--image", image)
+	_, at, err := b.cliTimes([]string{"==> booting on"}, true, "vm", "create", "--cold", "--name", name, "--image", image)
 	if err != nil {
 		return 0, err
 	}

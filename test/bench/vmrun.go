@@ -38,7 +38,7 @@ func (b *vmBench) measureRuns(raw rawQEMU) (runFigures, error) {
 	for r := 0; r < b.rounds; r++ {
 		name := fmt.Sprintf("run-%d", r)
 		viaBanger := func() error {
-			total, at, err := b.timedCLI([]string{"==> " + name + " is ready"}, "vm", "run", "--rm", "--name", name, "--", "true")
+			total, at, err := b.timedCLI([]string{"==> " + name + " is ready"}, "vm", "run", "--cold", "--rm", "--name", name, "--", "true")
 			f.banger, f.ready = append(f.banger, total), append(f.ready, at[0])
 			return err
 		}

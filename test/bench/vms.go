@@ -160,8 +160,13 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
+	warm, err := b.measureWarm(runs.banger)
+	if err != nil {
+		return nil, err
+	}
 	rows := runRows(runs)
 	rows = append(rows, createRows(creates, sizes)...)
+	rows = append(rows, warm...)
 	return append(rows,
 		oneShot{name: "baseline: bangerd RSS with no VM (same daemon, just before)", value: mib(idle)},
 		oneShot{name: "bangerd RSS with 3 VMs running", value: mib(busy), target: verdict(float64(busy) < 50<<20, "< 50 MiB")},
@@ -264,6 +269,10 @@ func (b *vmBench) measureRSS() (idle, busy int64, err error) {
 		return 0, 0, err
 	}
 	if busy, err = vmRSS(info.PID); err != nil {
+		return 0, 0, err
+	}
+	// With a VM up, vm exec against vm ssh.
+	if err := benchExec(func(args ...string) *exec.Cmd { return b.ns.command(b.ctx, b.banger, args...) }, names[0]); err != nil {
 		return 0, 0, err
 	}
 	if _, err := b.cli(append([]string{"vm", "delete", "--force"}, names...)...); err != nil {
