@@ -40,7 +40,7 @@ func TestVMNames(t *testing.T) {
 
 	for _, name := range []string{"alpha", "beta"} {
 		start := time.Now()
-		n.must(t, "vm", "create", "--name", name, "--vcpu", "1", "--memory", "1024", "--disk-size", "2G")
+		n.must(t, "vm", "create", "--name", name, "--vcpu", "2", "--memory", "1024", "--disk-size", "2G")
 		t.Logf("vm create %s to ready: %s", name, time.Since(start).Round(time.Millisecond))
 	}
 	alpha, beta := n.show(t, "alpha"), n.show(t, "beta")

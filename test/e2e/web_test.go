@@ -48,19 +48,19 @@ func TestWebUI(t *testing.T) {
 	var pending, opText string
 	b.run(t, 4*time.Minute, "create a VM from the form",
 		chromedp.Navigate(ui+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#create`)),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#create`))),
 		chromedp.SetValue(chromedp.CSS(`#create input[name="name"]`), "webbox"),
 		chromedp.SetValue(chromedp.CSS(`#create input[name="vcpu"]`), "2"),
 		chromedp.SetValue(chromedp.CSS(`#create input[name="memory_mib"]`), "1024"),
 		chromedp.SetValue(chromedp.CSS(`#create input[name="disk_size"]`), "2G"),
 		chromedp.Click(chromedp.CSS(`#create button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#op[data-pending="true"]`)),
-		into(chromedp.Text(chromedp.CSS(`#op`)), &pending),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#op[data-pending="true"]`))),
+		settled(into(chromedp.Text(chromedp.CSS(`#op`)), &pending)),
 	)
 	b.screenshot(t, "vm-creating.png")
 	b.run(t, 4*time.Minute, "wait for the create",
-		chromedp.WaitVisible(chromedp.CSS(`#op.op-done, #op.op-failed`)),
-		into(chromedp.Text(chromedp.CSS(`#op`)), &opText),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#op.op-done, #op.op-failed`))),
+		settled(into(chromedp.Text(chromedp.CSS(`#op`)), &opText)),
 	)
 	t.Logf("create from the browser to ready: %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(pending, "create in progress") || !strings.Contains(opText, "create finished") {
@@ -75,8 +75,8 @@ func TestWebUI(t *testing.T) {
 	var row string
 	b.run(t, 30*time.Second, "load the VM list",
 		chromedp.Navigate(ui+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#vm-webbox [data-state="running"]`)),
-		into(chromedp.Text(chromedp.CSS(`#vm-webbox`)), &row),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#vm-webbox [data-state="running"]`))),
+		settled(into(chromedp.Text(chromedp.CSS(`#vm-webbox`)), &row)),
 	)
 	for _, want := range []string{"webbox", "qemu", vm.IP, "2 vcpu · 1024 MiB · 2G disk"} {
 		if !strings.Contains(row, want) {
@@ -86,17 +86,17 @@ func TestWebUI(t *testing.T) {
 	b.screenshot(t, "vm-list.png")
 	b.run(t, 30*time.Second, "list images and kernels",
 		chromedp.Click(chromedp.CSS(`nav a[href="/images"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-image="debian-bookworm"]`)),
+		settled(chromedp.WaitVisible(chromedp.CSS(`[data-image="debian-bookworm"]`))),
 		chromedp.Click(chromedp.CSS(`nav a[href="/kernels"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-kernel="debian-6.1-cloud"]`)),
+		settled(chromedp.WaitVisible(chromedp.CSS(`[data-kernel="debian-6.1-cloud"]`))),
 		chromedp.Navigate(ui+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#vm-webbox`)),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#vm-webbox`))),
 	)
 
 	// Stop by clicking; the list follows the VM to stopped.
 	b.run(t, 2*time.Minute, "stop the VM from the list",
 		chromedp.Click(chromedp.CSS(`#vm-webbox button.stop`)),
-		chromedp.WaitVisible(chromedp.CSS(`#vm-webbox [data-state="stopped"]`)),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#vm-webbox [data-state="stopped"]`))),
 	)
 	if v := n.show(t, "webbox"); v.State != "stopped" {
 		t.Fatalf("after Stop in the browser, the CLI shows %+v", v)
@@ -107,10 +107,10 @@ func TestWebUI(t *testing.T) {
 	start = time.Now()
 	b.run(t, 4*time.Minute, "start the VM from its page",
 		chromedp.Click(chromedp.CSS(`a[href="/vms/webbox"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#start`)),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#start`))),
 		chromedp.Click(chromedp.CSS(`#start`)),
-		chromedp.WaitVisible(chromedp.CSS(`#op.op-done, #op.op-failed`)),
-		into(chromedp.Text(chromedp.CSS(`#op`)), &opText),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#op.op-done, #op.op-failed`))),
+		settled(into(chromedp.Text(chromedp.CSS(`#op`)), &opText)),
 	)
 	t.Logf("start from the browser to ready: %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(opText, "start finished") {
@@ -121,9 +121,9 @@ func TestWebUI(t *testing.T) {
 	}
 	var sessions string
 	b.run(t, 30*time.Second, "read the console and sessions",
-		chromedp.WaitVisible(chromedp.CSS(`#vm-state [data-state="running"]`)),
-		chromedp.Poll[chromedp.Void](`document.getElementById("console").textContent.includes("Linux version")`),
-		into(chromedp.Text(chromedp.CSS(`#sessions`)), &sessions),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#vm-state [data-state="running"]`))),
+		settled(chromedp.Poll[chromedp.Void](`document.getElementById("console").textContent.includes("Linux version")`)),
+		settled(into(chromedp.Text(chromedp.CSS(`#sessions`)), &sessions)),
 	)
 	if !strings.Contains(sessions, "Sessions") {
 		t.Errorf("VM page has no sessions panel: %q", sessions)
@@ -147,8 +147,8 @@ func TestWebUI(t *testing.T) {
 	evilURL := fmt.Sprintf("http://localhost:%d/", evil.Addr().(*net.TCPAddr).Port)
 	b.run(t, 30*time.Second, "post from another origin",
 		chromedp.Navigate(evilURL),
-		chromedp.WaitVisible(chromedp.CSS(`#error`)),
-		into(chromedp.Text(chromedp.CSS(`#error`)), &refusal),
+		settled(chromedp.WaitVisible(chromedp.CSS(`#error`))),
+		settled(into(chromedp.Text(chromedp.CSS(`#error`)), &refusal)),
 	)
 	if !strings.Contains(refusal, "cross-origin request refused") {
 		t.Errorf("cross-origin stop: the page says %q", refusal)
@@ -156,7 +156,7 @@ func TestWebUI(t *testing.T) {
 	b.screenshot(t, "cross-origin.png")
 	b.run(t, 30*time.Second, "check the VM still runs",
 		chromedp.Navigate(ui+"/vms/webbox"),
-		into(chromedp.Text(chromedp.CSS(`#op`)), &opText),
+		settled(into(chromedp.Text(chromedp.CSS(`#op`)), &opText)),
 	)
 	if !strings.Contains(opText, "start finished") {
 		t.Errorf("after the cross-origin post the VM's latest operation is: %q", opText)
@@ -246,6 +246,25 @@ func into[T any](a chromedp.Action[T], dst *T) chromedp.Action[chromedp.Void] {
 		v, err := a(ctx, t)
 		*dst = v
 		return chromedp.Void{}, err
+	}
+}
+
+// settled runs a step that only reads the page, again while it fails
+// because a navigation (a form's POST and redirect) replaced the page it
+// was reading: the step then simply reads the new page.
+func settled(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			v, err := a(ctx, t)
+			if err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") {
+				return v, err
+			}
+			select {
+			case <-ctx.Done():
+				return v, err
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 	}
 }
 
