@@ -103,7 +103,7 @@ func (p *workPlan) usage(blockSize int64) (blocks, inodes int64) {
 		case it.mode.IsDir():
 			dirBytes[rel] += dotEntries
 		case it.mode&fs.ModeSymlink != 0:
-			if len(it.link) > fastSymlinkMax {
+			if len(it.link) > fastSymlinkMax || it.size > fastSymlinkMax {
 				blocks++
 			}
 		default:

@@ -32,8 +32,8 @@ type Tree interface {
 type TreeEntry struct {
 	Rel  string      // slash path inside the tree
 	Mode fs.FileMode // type and permission bits
-	Size int64       // bytes of a regular file
-	Link string      // a symlink's target
+	Size int64       // bytes of a regular file, or of a symlink's target
+	Link string      // a symlink's target, when known
 }
 
 // addTrees checks that each tree has a name of its own under /root.
