@@ -100,6 +100,10 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	if err != nil {
 		return store.VM{}, err
 	}
+	trees, err := workspaceTrees(ctx, req.Workspace, prog)
+	if err != nil {
+		return store.VM{}, err
+	}
 	v := store.VM{
 		Name: req.Name, State: stateCreating, Image: im.Name, Kernel: k.Name, VMM: vmmName,
 		VCPU: req.VCPU, MemoryMiB: req.MemoryMiB, DiskBytes: req.DiskBytes, VID: newVID(),
@@ -115,7 +119,7 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 			}
 		}
 	}()
-	if err := s.prepareDisks(ctx, &v, im, prog); err != nil {
+	if err := s.prepareDisks(ctx, &v, im, trees, prog); err != nil {
 		return store.VM{}, fmt.Errorf("preparing disks: %w", err)
 	}
 	err = s.boot(ctx, &v, im, k, prog)
@@ -157,8 +161,9 @@ func (s *server) resolveImage(ctx context.Context, imageName, kernelName string,
 }
 
 // prepareDisks derives the VM's root from its image and builds its work
-// disk with the user's public key and the file_sync entries.
-func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, prog progress.Func) error {
+// disk with the user's public key, the file_sync entries and trees (a
+// workspace copy).
+func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, trees []vmdisk.Tree, prog progress.Func) error {
 	prog.Step("preparing disks")
 	dir := s.vmDir(v.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -176,7 +181,7 @@ func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, 
 	home, _ := os.UserHomeDir()
 	if err := vmdisk.BuildWork(ctx, vmdisk.WorkOptions{
 		Path: workDisk(dir), Size: v.DiskBytes, AuthorizedKeys: pub,
-		FileSync: s.cfg.FileSync, HostHome: home, Progress: prog,
+		FileSync: s.cfg.FileSync, HostHome: home, Trees: trees, Progress: prog,
 	}); err != nil {
 		return err
 	}
