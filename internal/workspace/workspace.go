@@ -102,7 +102,7 @@ func checkDir(path string) (string, error) {
 	fi, err := os.Stat(abs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "", errdefs.InvalidArgument("%s does not exist: give the path of a git repository (or a directory in one)", path)
+		return "", errdefs.InvalidArgument("%s does not exist: give the path of a git repository (or a directory in one); a command to run goes after --", path)
 	case err != nil:
 		return "", errdefs.InvalidArgument("cannot read %s: %v", path, err)
 	case !fi.IsDir():
