@@ -58,16 +58,49 @@ func (c *Copy) checkout(ctx context.Context, dir string) error {
 }
 
 // writeIndex gives the copy the host's index: what is staged there is
-// staged in the guest. Its blobs came with the clone, which takes every
-// object; file stats are left empty, so git checks the files again.
+// staged in the guest (its blobs came with the clone, which takes every
+// object). The host's index file is copied as it is (with its cached
+// trees, which make commits quick) when the copy's git reads it back the
+// same; otherwise its entries are copied. Either way the guest's git
+// finds the files' inode numbers changed and reads each file once, on
+// the first `git status`.
 func (c *Copy) writeIndex(ctx context.Context, dir string) error {
-	if len(c.index) == 0 {
+	if len(c.index) == 0 || c.copyHostIndex(ctx, dir) {
 		return nil
 	}
 	if _, err := (git{dir: dir}).in(ctx, bytes.NewReader(c.index), "update-index", "-z", "--index-info"); err != nil {
 		return fmt.Errorf("copying the index: %w", err)
 	}
 	return nil
+}
+
+func (c *Copy) copyHostIndex(ctx context.Context, dir string) bool {
+	src, err := (git{dir: c.src.Top}).line(ctx, "rev-parse", "--git-path", "index")
+	if err != nil {
+		return false
+	}
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(c.src.Top, src)
+	}
+	dst := filepath.Join(dir, ".git", "index")
+	if err := copyFile(src, dst); err != nil {
+		os.Remove(dst)
+		return false
+	}
+	got, err := (git{dir: dir}).out(ctx, "ls-files", "-z", "--stage")
+	if err != nil || !bytes.Equal(got, c.index) {
+		os.Remove(dst)
+		return false
+	}
+	return true
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
 
 // writeFiles puts the working tree's entries into dir; directories get
