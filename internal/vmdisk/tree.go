@@ -23,8 +23,7 @@ type Tree interface {
 	// Entries lists what Write makes, with paths relative to Dir;
 	// directories that hold listed entries may be left out.
 	Entries() []TreeEntry
-	// Write lays the tree out in dir, which exists and is empty. It may
-	// hard-link files into dir: nothing changes them afterwards.
+	// Write lays the tree out in dir, which exists and is empty.
 	Write(ctx context.Context, dir string) error
 }
 
@@ -96,4 +95,20 @@ func (p *workPlan) writeTrees(ctx context.Context, staging string) error {
 		}
 	}
 	return nil
+}
+
+// removeStaging removes the staging tree, making its directories
+// writable first when a read-only one (copied with its mode) is in the
+// way, as it is for a daemon that is not root.
+func removeStaging(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	_ = os.RemoveAll(dir)
 }

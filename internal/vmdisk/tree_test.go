@@ -114,3 +114,29 @@ func TestTreeUsageCountsEntries(t *testing.T) {
 		t.Errorf("a tree of 1 MiB in 5 inodes added %d blocks and %d inodes", after-before, afterInodes-beforeInodes)
 	}
 }
+
+// readOnlyTree writes a file in a directory it then makes read-only, as a
+// copy of a repository with such a directory does.
+type readOnlyTree struct{ fakeTree }
+
+func (r *readOnlyTree) Write(ctx context.Context, dir string) error {
+	if err := r.fakeTree.Write(ctx, dir); err != nil {
+		return err
+	}
+	return os.Chmod(filepath.Join(dir, "ro"), 0o555)
+}
+
+func TestBuildWorkRemovesReadOnlyStaging(t *testing.T) {
+	requireE2fsprogs(t)
+	o := workOptions(t, t.TempDir())
+	o.Trees = []Tree{&readOnlyTree{fakeTree{dir: "repo", files: map[string]string{"ro/f": "x"}}}}
+	if err := BuildWork(context.Background(), o); err != nil {
+		t.Fatalf("BuildWork: %v", err)
+	}
+	if got := dirNames(t, filepath.Dir(o.Path)); len(got) != 1 || got[0] != filepath.Base(o.Path) {
+		t.Errorf("beside the disk: %q, want the disk alone", got)
+	}
+	if ino, ok := statDisk(t, o.Path, "/repo/ro"); !ok || ino.Perm != 0o555 {
+		t.Errorf("/root/repo/ro: %+v, present %v; want mode 555", ino, ok)
+	}
+}

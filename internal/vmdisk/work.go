@@ -66,7 +66,7 @@ func buildWork(ctx context.Context, o WorkOptions, mkfs mkfsFunc) error {
 		if err != nil {
 			return fmt.Errorf("staging the work disk: %w", err)
 		}
-		defer os.RemoveAll(staging)
+		defer removeStaging(staging)
 		if err := plan.stage(ctx, staging); err != nil {
 			return fmt.Errorf("staging the work disk: %w", err)
 		}
