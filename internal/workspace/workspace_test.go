@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"banger/internal/errdefs"
@@ -183,6 +184,11 @@ func TestCopyWorkingTree(t *testing.T) {
 	slices.Sort(want)
 	if got := tree(t, dir); !slices.Equal(got, want) {
 		t.Errorf("copied files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The user's files are read, never linked: their ctimes stay.
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(repo, "README"), &st); err != nil || st.Nlink != 1 {
+		t.Errorf("the repository's README has %d links after the copy (%v), want 1", st.Nlink, err)
 	}
 	for rel, content := range map[string]string{"README": "edited readme\n", newline: "newline\n", latin1: "latin1\n"} {
 		if b, err := os.ReadFile(filepath.Join(dir, rel)); err != nil || string(b) != content {

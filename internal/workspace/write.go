@@ -14,10 +14,10 @@ import (
 
 // Write lays the copy out in dir, which exists and is empty: first a
 // local clone of the repository as dir/.git (its objects hard-linked
-// where the filesystem allows), on the branch or commit the copy is of,
-// then the files. Working-tree files are hard-linked into dir when they
-// can be, else copied; nothing writes to them afterwards, and the work
-// disk's mkfs only reads them.
+// where the filesystem allows, as git does), on the branch or commit the
+// copy is of, then the files. Working-tree files are copied, never
+// hard-linked: a link would change every file's ctime in the user's
+// tree, which makes git read them all again and file watchers fire.
 func (c *Copy) Write(ctx context.Context, dir string) error {
 	if err := c.cloneInto(ctx, dir); err != nil {
 		return fmt.Errorf("copying the repository's history: %w", err)
@@ -121,7 +121,7 @@ func (c *Copy) writeFiles(ctx context.Context, dir string) error {
 		case e.mode&fs.ModeSymlink != 0:
 			err = os.Symlink(e.link, dst)
 		default:
-			err = linkOrCopy(e.host, dst, e.mode)
+			err = copyEntry(e.host, dst, e.mode)
 		}
 		if err != nil {
 			return fmt.Errorf("copying %s: %w", e.rel, err)
@@ -156,13 +156,10 @@ func perm(m fs.FileMode) fs.FileMode {
 	return m & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 }
 
-// linkOrCopy hard-links src at dst, or copies it (keeping its mode and
-// modification time) where a link cannot be made: another filesystem, or
-// a file the caller may not link.
-func linkOrCopy(src, dst string, mode fs.FileMode) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
+// copyEntry copies src to a new file dst with mode, keeping src's
+// modification time. io.Copy uses copy_file_range, which shares blocks
+// where the filesystem can (btrfs, xfs).
+func copyEntry(src, dst string, mode fs.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return unreadable(src, err)
