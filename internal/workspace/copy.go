@@ -34,7 +34,7 @@ func Plan(ctx context.Context, s Source) (*Copy, error) {
 func plan(ctx context.Context, s Source) (*Copy, error) {
 	c := &Copy{src: s}
 	g := git{dir: s.Top}
-	dir, err := g.line(ctx, "rev-parse", "--git-common-dir")
+	dir, err := g.path(ctx, "rev-parse", "--git-common-dir")
 	if err != nil {
 		return nil, fmt.Errorf("finding the repository's git directory: %w", err)
 	}

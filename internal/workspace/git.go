@@ -83,6 +83,19 @@ func (g git) line(ctx context.Context, args ...string) (string, error) {
 	return s, err
 }
 
+// path runs git and returns its output without the final newline: a
+// path, which may hold newlines of its own.
+func (g git) path(ctx context.Context, args ...string) (string, error) {
+	out, err := g.out(ctx, args...)
+	return strings.TrimSuffix(string(out), "\n"), err
+}
+
+// refused reports whether git refused the repository as another user's.
+func refused(err error) bool {
+	var ge *gitError
+	return errors.As(err, &ge) && strings.Contains(ge.stderr, "dubious ownership")
+}
+
 // ok reports whether git exits 0, for the questions git answers with
 // its status.
 func (g git) ok(ctx context.Context, args ...string) (bool, error) {

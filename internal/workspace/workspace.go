@@ -61,11 +61,14 @@ func Resolve(ctx context.Context, o Options) (Source, error) {
 	if _, err := lookGit(); err != nil {
 		return Source{}, err
 	}
-	inside, _ := g.line(ctx, "rev-parse", "--is-inside-work-tree")
+	inside, err := g.line(ctx, "rev-parse", "--is-inside-work-tree")
+	if refused(err) {
+		return Source{}, errdefs.FailedPrecondition("git refuses %s: the repository belongs to another user than the one banger runs as (uid %d). Run banger as the repository's owner, or trust it with `git config --global --add safe.directory DIR`", o.Path, os.Getuid())
+	}
 	if inside != "true" {
 		return Source{}, errdefs.InvalidArgument("%s is not inside a git work tree: workspace mode copies what git tracks (plus untracked files it does not ignore). Run `git init` there first, or leave out PATH for a bare sandbox", o.Path)
 	}
-	top, err := g.line(ctx, "rev-parse", "--show-toplevel")
+	top, err := g.path(ctx, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return Source{}, fmt.Errorf("finding the repository of %s: %w", o.Path, err)
 	}

@@ -331,3 +331,23 @@ func TestEntriesCountWhatIsWritten(t *testing.T) {
 		t.Errorf("entries list %d bytes, the copy holds %d", listed, written)
 	}
 }
+
+func TestResolveOtherUsersRepository(t *testing.T) {
+	requireGit(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the repository to another user")
+	}
+	t.Setenv("SUDO_UID", "")
+	repo := filepath.Join(t.TempDir(), "theirs")
+	run(t, filepath.Dir(repo), "init", "-q", repo)
+	must(t, filepath.WalkDir(repo, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 65534, 65534)
+	}))
+	_, err := Resolve(context.Background(), Options{Path: repo})
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "safe.directory") {
+		t.Errorf("Resolve of another user's repository = %v", err)
+	}
+}

@@ -75,7 +75,7 @@ func (c *Copy) writeIndex(ctx context.Context, dir string) error {
 }
 
 func (c *Copy) copyHostIndex(ctx context.Context, dir string) bool {
-	src, err := (git{dir: c.src.Top}).line(ctx, "rev-parse", "--git-path", "index")
+	src, err := (git{dir: c.src.Top}).path(ctx, "rev-parse", "--git-path", "index")
 	if err != nil {
 		return false
 	}
