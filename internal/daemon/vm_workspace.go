@@ -34,11 +34,11 @@ func workspaceTrees(ctx context.Context, ws *api.Workspace, prog progress.Func) 
 	for _, n := range c.Notes() {
 		prog.Note(step, n)
 	}
-	files, bytes := c.Count()
+	files, bytes, history := c.Count()
 	what := "the working tree"
 	if src.From != "" {
 		what = src.From
 	}
-	prog.Note(step, fmt.Sprintf("%s of %s to %s: %d files, %.1f MB with its history", what, src.Top, src.GuestDir(), files, float64(bytes)/1e6))
+	prog.Note(step, fmt.Sprintf("%s of %s to %s: %d files (%.1f MB), history %.1f MB", what, src.Top, src.GuestDir(), files, float64(bytes)/1e6, float64(history)/1e6))
 	return []vmdisk.Tree{c}, nil
 }

@@ -70,18 +70,26 @@ func (c *Copy) note(format string, args ...any) {
 	c.notes = append(c.notes, fmt.Sprintf(format, args...))
 }
 
-// Count is the number of files and symlinks copied and their bytes, .git
-// and submodules included.
-func (c *Copy) Count() (files int, bytes int64) {
-	for _, e := range c.all("") {
-		if !e.Mode.IsDir() {
+// Count is the number of files and symlinks copied (submodules
+// included), their bytes, and the bytes of the history that comes with
+// them.
+func (c *Copy) Count() (files int, bytes, history int64) {
+	for _, e := range c.entries {
+		if !e.mode.IsDir() {
 			files++
-			if e.Mode.IsRegular() {
-				bytes += e.Size
+			if e.mode.IsRegular() {
+				bytes += e.size
 			}
 		}
 	}
-	return files, bytes
+	for _, e := range c.gitSize {
+		history += e.size
+	}
+	for _, s := range c.subs {
+		f, b, h := s.Count()
+		files, bytes, history = files+f, bytes+b, history+h
+	}
+	return files, bytes, history
 }
 
 // Entries lists everything the copy writes, for the disk's size check.
@@ -96,6 +104,9 @@ func (c *Copy) all(prefix string) []vmdisk.TreeEntry {
 	}
 	add(c.entries, "")
 	add(c.gitSize, ".git")
+	for i := 0; i < gitFiles; i++ {
+		out = append(out, vmdisk.TreeEntry{Rel: path.Join(prefix, ".git", fmt.Sprintf("allowance-%d", i)), Mode: 0o644, Size: gitFileSize})
+	}
 	for _, s := range c.subs {
 		out = append(out, s.all(path.Join(prefix, s.rel))...)
 	}
@@ -125,9 +136,6 @@ func gitDirEntries(gitDir string) ([]entry, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	for i := 0; i < gitFiles; i++ {
-		es = append(es, entry{rel: fmt.Sprintf("banger-allowance-%d", i), mode: 0o644, size: gitFileSize})
 	}
 	return es, nil
 }

@@ -11,14 +11,15 @@ import (
 )
 
 // runGuestScript runs GuestScript on this host with the guest's /root
-// moved to a temp dir, and a mise that logs its arguments and exits with
-// miseStatus (no mise at all when miseStatus < 0).
+// moved to a temp dir, and a mise that logs its arguments, trusts
+// anything and installs with status miseStatus (no mise at all when
+// miseStatus < 0).
 func runGuestScript(t *testing.T, s Source, command string, miseStatus int) (home string, out string, code int) {
 	t.Helper()
 	home = t.TempDir()
 	bin := t.TempDir()
 	if miseStatus >= 0 {
-		write(t, filepath.Join(bin, "mise"), "#!/bin/sh\necho \"fake mise $*\"\nexit "+strconv.Itoa(miseStatus)+"\n", 0o755)
+		write(t, filepath.Join(bin, "mise"), "#!/bin/sh\necho \"fake mise $*\"\n[ \"$1\" = install ] && exit "+strconv.Itoa(miseStatus)+"\nexit 0\n", 0o755)
 	}
 	must(t, os.MkdirAll(filepath.Join(home, s.Name, "src"), 0o755))
 	write(t, filepath.Join(home, s.Name, ".mise.toml"), "[tools]\n", 0o644)
@@ -51,7 +52,7 @@ func TestGuestScriptCommandMode(t *testing.T) {
 		t.Errorf("the user is not told where the log is:\n%s", out)
 	}
 	log, err := os.ReadFile(logPath)
-	if err != nil || !strings.Contains(string(log), "fake mise install") || !strings.Contains(string(log), "exited with status 0") {
+	if err != nil || !strings.Contains(string(log), "fake mise trust --all\nfake mise install") || !strings.Contains(string(log), "exited with status 0") {
 		t.Errorf("tooling log %q: %v", log, err)
 	}
 }

@@ -185,6 +185,9 @@ func TestCopyWorkingTree(t *testing.T) {
 	if got := tree(t, dir); !slices.Equal(got, want) {
 		t.Errorf("copied files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	if files, _, history := c.Count(); files != len(want) || history == 0 {
+		t.Errorf("Count = %d files, %d bytes of history; want %d files and some history", files, history, len(want))
+	}
 	// The user's files are read, never linked: their ctimes stay.
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(repo, "README"), &st); err != nil || st.Nlink != 1 {
