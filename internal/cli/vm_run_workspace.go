@@ -26,8 +26,9 @@ there first, or leave PATH out for a bare sandbox.
   --from REF     copy commit, tag or branch REF instead of the working tree
   --branch NAME  put the copy on a new branch NAME
 
-When the repository has .mise.toml, mise.toml or .tool-versions, mise installs
-its tools in the guest, logging to /root/.cache/banger/vm-run-tooling-NAME.log.
+When the repository has .mise.toml, mise.toml or .tool-versions, banger trusts
+that configuration and mise installs its tools in the guest, logging to
+/root/.cache/banger/vm-run-tooling-NAME.log.
 A failure there never fails the run. A command waits for it; a shell opens at
 once while it runs in the background.`
 
