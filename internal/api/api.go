@@ -94,6 +94,16 @@ type CreateVMRequest struct {
 	DiskBytes int64  `json:"disk_bytes"`
 	// Cold boots the kernel even when a warm template could be restored.
 	Cold bool `json:"cold,omitempty"`
+	// Workspace, when set, asks for a copy of a git repository in /root.
+	Workspace *Workspace `json:"workspace,omitempty"`
+}
+
+// Workspace names a git repository on the host to copy to a new VM's
+// /root/NAME, NAME being the repository's directory name.
+type Workspace struct {
+	Path   string `json:"path"`             // absolute; a directory in the work tree
+	From   string `json:"from,omitempty"`   // commit, tag or branch instead of the working tree
+	Branch string `json:"branch,omitempty"` // a new branch for the copy
 }
 
 // Image is a root filesystem image.

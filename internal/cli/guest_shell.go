@@ -12,23 +12,23 @@ import (
 )
 
 // guestShell opens a shell in VM name, or runs command there, and returns
-// its status: over ssh when the guest has sshd, else through the guest
+// its status, on a terminal when tty: over ssh when the guest has sshd, else through the guest
 // agent, as `vm exec` does (images without sshd, most OCI images).
-func (a *app) guestShell(ctx context.Context, name string, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+func (a *app) guestShell(ctx context.Context, name string, tty bool, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	var target api.SSHTarget
 	err := a.call(ctx, func(c *client.Client) (err error) {
 		target, err = c.VMSSH(ctx, name)
 		return err
 	})
 	if err == nil {
-		return runSSH(target, command, stdin, stdout, stderr)
+		return execSSH(target, tty, command, stdin, stdout, stderr)
 	}
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !a.agentInsteadOfSSH(ctx, name) {
 		return 0, err
 	}
 	fmt.Fprintf(stderr, "banger: %s has no sshd; connecting through its guest agent\n", name)
 	return a.vmExec(ctx, VMExecOptions{
-		Name: name, Command: command, TTY: len(command) == 0 && isTerminalReader(stdin),
+		Name: name, Command: command, TTY: tty,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 	})
 }

@@ -21,6 +21,7 @@ const exitBangerFailure = 125
 type VMRunOptions struct {
 	Spec           VMSpecOptions
 	Path           string   // workspace to copy in; "" for a bare sandbox
+	From, Branch   string   // workspace mode: copy a commit; put it on a new branch
 	Command        []string // guest command after "--"; empty for a shell
 	Remove         bool
 	Stdin          io.Reader
@@ -35,6 +36,8 @@ func newVMRunCmd(a *app) *cobra.Command {
 		Long: `Create a VM, boot it and connect to it in one step.
 
   banger vm run                      a bare sandbox: opens an ssh shell
+  banger vm run ./repo               copies the repository in, opens a shell there
+  banger vm run ./repo -- make test  runs the command in the copy, exits with its status
   banger vm run -- make test         runs the command, exits with its status
   banger vm run --rm -- ./script.sh  the VM is deleted when the command ends
 
@@ -45,6 +48,8 @@ VM is kept even with --rm, so that ` + "`banger vm logs NAME`" + ` can show why.
 Exit status: in command mode, the guest command's own status. When banger
 itself fails (bad flags, no image, a VM that does not boot) the status is
 125, so scripts can tell the two apart.
+
+` + workspaceHelp + `
 
 ` + specHelp(a),
 		Args: cobra.ArbitraryArgs,
@@ -73,23 +78,35 @@ itself fails (bad flags, no image, a VM that does not boot) the status is
 	}
 	a.addSpecFlags(cmd, &opts.Spec)
 	cmd.Flags().BoolVar(&opts.Remove, "rm", false, "delete the VM when the shell or command exits")
+	cmd.Flags().StringVar(&opts.From, "from", "", "workspace mode: copy this commit, tag or branch instead of the working tree")
+	cmd.Flags().StringVar(&opts.Branch, "branch", "", "workspace mode: put the copy on this new branch")
+	_ = cmd.RegisterFlagCompletionFunc("from", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("branch", cobra.NoFileCompletions)
 	return cmd
 }
 
 func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
-	if opts.Path != "" {
-		return 0, errdefs.FailedPrecondition("workspace mode (vm run PATH) is not available in this version yet")
+	ws, err := runWorkspace(ctx, opts)
+	if err != nil {
+		return 0, err
 	}
 	req, err := opts.Spec.request()
 	if err != nil {
 		return 0, err
+	}
+	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
+	if ws != nil {
+		if req.Workspace, err = workspaceRequest(opts); err != nil {
+			return 0, err
+		}
+		command = workspaceCommand(*ws, opts.Command)
 	}
 	printSpec(opts.Stderr, req)
 	vm, err := a.createAndWait(ctx, req, opts.Stderr)
 	if err != nil {
 		return 0, err
 	}
-	code, sshErr := a.guestShell(ctx, vm.Name, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+	code, sshErr := a.guestShell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
 	if opts.Remove {
 		// The session is over: delete even when Ctrl-C ended it.
 		dctx := context.WithoutCancel(ctx)

@@ -64,19 +64,18 @@ status is 255, as ssh's own.`,
 }
 
 func (a *app) vmSSH(ctx context.Context, opts VMSSHOptions) (int, error) {
-	return a.guestShell(ctx, opts.Name, opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+	return a.guestShell(ctx, opts.Name, len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
 }
 
-// runSSH runs OpenSSH against target and returns the remote status. A
-// shell gets a terminal when stdin is one. ssh handles Ctrl-C itself (the
-// remote side gets it in a terminal); banger only waits for it.
-func runSSH(target api.SSHTarget, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+// execSSH runs OpenSSH against target and returns the remote status,
+// with a terminal when tty. ssh handles Ctrl-C itself (the remote side
+// gets it in a terminal); banger only waits for it.
+func execSSH(target api.SSHTarget, tty bool, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	bin, err := exec.LookPath("ssh")
 	if err != nil {
 		return 0, errdefs.FailedPrecondition("ssh is not installed: install the openssh-client package")
 	}
 	t := guestssh.Target{User: target.User, Host: target.Host, Key: target.Key, KnownHosts: target.KnownHosts, Alias: target.Alias}
-	tty := len(command) == 0 && isTerminalReader(stdin)
 	cmd := exec.Command(bin, t.Args(tty, command)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	err = cmd.Run()

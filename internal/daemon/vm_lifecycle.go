@@ -109,6 +109,10 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	if err != nil {
 		return store.VM{}, err
 	}
+	trees, err := workspaceTrees(ctx, req.Workspace, prog)
+	if err != nil {
+		return store.VM{}, err
+	}
 	v := store.VM{
 		Name: req.Name, State: stateCreating, Image: im.Name, Kernel: k.Name, VMM: vmmName,
 		VCPU: req.VCPU, MemoryMiB: req.MemoryMiB, DiskBytes: req.DiskBytes, VID: newVID(),
@@ -125,7 +129,7 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 		}
 	}()
 	if !req.Cold {
-		warm, err := s.warmStart(ctx, &v, im, k, prog)
+		warm, err := s.warmStart(ctx, &v, im, k, trees, prog)
 		if err != nil {
 			return store.VM{}, err
 		}
@@ -134,7 +138,7 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 			return v, nil
 		}
 	}
-	if err := s.prepareDisks(ctx, &v, im, prog); err != nil {
+	if err := s.prepareDisks(ctx, &v, im, trees, prog); err != nil {
 		return store.VM{}, fmt.Errorf("preparing disks: %w", err)
 	}
 	err = s.boot(ctx, &v, im, k, prog)
@@ -200,8 +204,9 @@ func (s *server) resolveKernel(ctx context.Context, name string, prog progress.F
 }
 
 // prepareDisks derives the VM's root from its image and builds its work
-// disk with the user's public key and the file_sync entries.
-func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, prog progress.Func) error {
+// disk with the user's public key, the file_sync entries and trees (a
+// workspace copy).
+func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, trees []vmdisk.Tree, prog progress.Func) error {
 	prog.Step("preparing disks")
 	dir := s.vmDir(v.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -212,14 +217,14 @@ func (s *server) prepareDisks(ctx context.Context, v *store.VM, im store.Image, 
 		return err
 	}
 	v.RootMode = string(root.Mode)
-	if err := s.prepareWork(ctx, v, prog); err != nil {
+	if err := s.prepareWork(ctx, v, trees, prog); err != nil {
 		return err
 	}
 	return s.store.UpdateVM(ctx, *v)
 }
 
 // prepareWork builds the VM's work disk, unless it has one.
-func (s *server) prepareWork(ctx context.Context, v *store.VM, prog progress.Func) error {
+func (s *server) prepareWork(ctx context.Context, v *store.VM, trees []vmdisk.Tree, prog progress.Func) error {
 	dir := s.vmDir(v.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -234,7 +239,7 @@ func (s *server) prepareWork(ctx context.Context, v *store.VM, prog progress.Fun
 	home, _ := os.UserHomeDir()
 	return vmdisk.BuildWork(ctx, vmdisk.WorkOptions{
 		Path: workDisk(dir), Size: v.DiskBytes, AuthorizedKeys: pub,
-		FileSync: s.config().FileSync, HostHome: home, Progress: prog,
+		FileSync: s.config().FileSync, HostHome: home, Trees: trees, Progress: prog,
 	})
 }
 
@@ -243,7 +248,7 @@ func (s *server) prepareWork(ctx context.Context, v *store.VM, prog progress.Fun
 // in one line, when the VM should boot cold instead: a driver without
 // saved state, or a template that cannot be made or restored (which is
 // then removed, to be made again next time).
-func (s *server) warmStart(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, prog progress.Func) (bool, error) {
+func (s *server) warmStart(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, trees []vmdisk.Tree, prog progress.Func) (bool, error) {
 	drv, err := s.driver(v.VMM)
 	if err != nil {
 		return false, err
@@ -253,7 +258,7 @@ func (s *server) warmStart(ctx context.Context, v *store.VM, im store.Image, k s
 	}
 	t, dir, err := s.ensureTemplate(ctx, im, k, v.VCPU, v.MemoryMiB, v.VMM, prog)
 	if err == nil {
-		if err = s.prepareWork(ctx, v, prog); err != nil {
+		if err = s.prepareWork(ctx, v, trees, prog); err != nil {
 			return false, fmt.Errorf("preparing disks: %w", err)
 		}
 		err = s.restoreVM(ctx, v, im, k, t, dir, prog)

@@ -29,6 +29,7 @@ type item struct {
 type workPlan struct {
 	items   map[string]*item
 	entries []config.FileSync
+	trees   []Tree
 	prog    progress.Func // receives a note for each file left out
 }
 
@@ -47,6 +48,9 @@ func planWork(o WorkOptions) (*workPlan, error) {
 		if err := p.addKeys(o.AuthorizedKeys); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.addTrees(o.Trees); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -169,13 +173,17 @@ func (p *workPlan) add(it *item) error {
 }
 
 func (p *workPlan) conflict(it, prev *item) error {
-	by := "banger's own files"
-	if prev.entry >= 0 {
-		e := p.entries[prev.entry]
-		by = fmt.Sprintf("file_sync entry %d (host %q, guest %q)", prev.entry+1, e.Host, e.Guest)
-	}
 	return errdefs.InvalidArgument("cannot make /root/%s a %s: %s put a %s there; make the guest paths distinct",
-		it.rel, kindOf(it.mode), by, kindOf(prev.mode))
+		it.rel, kindOf(it.mode), p.owner(prev), kindOf(prev.mode))
+}
+
+// owner names what put it into the plan.
+func (p *workPlan) owner(it *item) string {
+	if it.entry < 0 {
+		return "banger's own files"
+	}
+	e := p.entries[it.entry]
+	return fmt.Sprintf("file_sync entry %d (host %q, guest %q)", it.entry+1, e.Host, e.Guest)
 }
 
 // hostPath expands a leading ~ with home and checks the result is

@@ -95,7 +95,7 @@ const (
 // content takes in ext4, with a margin for the allocator's choices.
 func (p *workPlan) usage(blockSize int64) (blocks, inodes int64) {
 	dirBytes := map[string]int64{".": dotEntries}
-	for rel, it := range p.items {
+	for rel, it := range p.withTrees() {
 		inodes++
 		parent := path.Dir(rel)
 		dirBytes[parent] += 8 + (int64(len(path.Base(rel)))+3)&^3
@@ -103,7 +103,7 @@ func (p *workPlan) usage(blockSize int64) (blocks, inodes int64) {
 		case it.mode.IsDir():
 			dirBytes[rel] += dotEntries
 		case it.mode&fs.ModeSymlink != 0:
-			if len(it.link) > fastSymlinkMax {
+			if len(it.link) > fastSymlinkMax || it.size > fastSymlinkMax {
 				blocks++
 			}
 		default:

@@ -30,6 +30,7 @@ type WorkOptions struct {
 	AuthorizedKeys []byte // written to /root/.ssh/authorized_keys
 	FileSync       []config.FileSync
 	HostHome       string // what ~ means in a file_sync host path
+	Trees          []Tree // directories such as a workspace copy
 	Progress       progress.Func
 }
 
@@ -65,9 +66,12 @@ func buildWork(ctx context.Context, o WorkOptions, mkfs mkfsFunc) error {
 		if err != nil {
 			return fmt.Errorf("staging the work disk: %w", err)
 		}
-		defer os.RemoveAll(staging)
+		defer removeStaging(staging)
 		if err := plan.stage(ctx, staging); err != nil {
 			return fmt.Errorf("staging the work disk: %w", err)
+		}
+		if err := plan.writeTrees(ctx, staging); err != nil {
+			return err
 		}
 		if err := mkfs(ctx, tmp, "banger-work", staging, o.Size); err != nil {
 			return fmt.Errorf("making the work disk %s: %w", o.Path, err)
@@ -105,8 +109,12 @@ func checkFits(ctx context.Context, p *workPlan, size int64, tmp string, mkfs mk
 	}
 	blocks, inodes := p.usage(sp.BlockSize)
 	if blocks > sp.FreeBlocks || inodes > sp.FreeInodes {
-		return errdefs.InvalidArgument("the work disk's content (about %s in %d files and directories: your public key and the file_sync entries) does not fit in a disk of %s, which has %s free after ext4's own metadata: raise disk_size or sync less",
-			mib(blocks*sp.BlockSize), inodes, mib(size), mib(sp.FreeBlocks*sp.BlockSize))
+		what, less := "your public key and the file_sync entries", "sync less"
+		if len(p.trees) > 0 {
+			what, less = "your public key, the file_sync entries and the copied repository", "copy less"
+		}
+		return errdefs.InvalidArgument("the work disk's content (about %s in %d files and directories: %s) does not fit in a disk of %s, which has %s free after ext4's own metadata: raise --disk-size (disk_size in the config) or %s",
+			mib(blocks*sp.BlockSize), inodes, what, mib(size), mib(sp.FreeBlocks*sp.BlockSize), less)
 	}
 	return nil
 }

@@ -91,6 +91,9 @@ func run() error {
 	} else if err := benchImages(work, bin); err != nil {
 		return err
 	}
+	if err := benchWorkspace(work, bin, vmCache(work)); err != nil {
+		return err
+	}
 	if err := benchDNS(); err != nil {
 		return err
 	}
