@@ -109,7 +109,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a[href="/vms/webbox"]`)),
 		settled(chromedp.WaitVisible(chromedp.CSS(`#start`))),
 		chromedp.Click(chromedp.CSS(`#start`)),
-		settled(chromedp.WaitVisible(chromedp.CSS(`#op.op-done, #op.op-failed`))),
+		settled(chromedp.Poll[chromedp.Void](`/start (finished|failed)/.test(document.getElementById("op")?.textContent ?? "")`)),
 		settled(into(chromedp.Text(chromedp.CSS(`#op`)), &opText)),
 	)
 	t.Logf("start from the browser to ready: %s", time.Since(start).Round(time.Millisecond))
@@ -256,7 +256,7 @@ func settled(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		for {
 			v, err := a(ctx, t)
-			if err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") {
+			if err == nil || !navigatedAway(err) {
 				return v, err
 			}
 			select {
@@ -266,6 +266,16 @@ func settled(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
 			}
 		}
 	}
+}
+
+// navigatedAway tells the errors of a read cut short by a navigation.
+func navigatedAway(err error) bool {
+	for _, s := range []string{"Cannot find context with specified id", "Inspected target navigated or closed", "Execution context was destroyed"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // run runs browser actions, failing the test when they do not finish
