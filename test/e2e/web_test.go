@@ -109,7 +109,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a[href="/vms/webbox"]`)),
 		settled(chromedp.WaitVisible(chromedp.CSS(`#start`))),
 		chromedp.Click(chromedp.CSS(`#start`)),
-		settled(chromedp.Poll[chromedp.Void](`/start (finished|failed)/.test(document.getElementById("op")?.textContent ?? "")`)),
+		settled(chromedp.Poll[chromedp.Void](`/start (finished|failed)/.test(document.getElementById("op")?.textContent ?? "")`, chromedp.WithPollingTimeout(0))),
 		settled(into(chromedp.Text(chromedp.CSS(`#op`)), &opText)),
 	)
 	t.Logf("start from the browser to ready: %s", time.Since(start).Round(time.Millisecond))
@@ -122,7 +122,7 @@ func TestWebUI(t *testing.T) {
 	var sessions string
 	b.run(t, 30*time.Second, "read the console and sessions",
 		settled(chromedp.WaitVisible(chromedp.CSS(`#vm-state [data-state="running"]`))),
-		settled(chromedp.Poll[chromedp.Void](`document.getElementById("console").textContent.includes("Linux version")`)),
+		settled(chromedp.Poll[chromedp.Void](`document.getElementById("console").textContent.includes("Linux version")`, chromedp.WithPollingTimeout(0))),
 		settled(into(chromedp.Text(chromedp.CSS(`#sessions`)), &sessions)),
 	)
 	if !strings.Contains(sessions, "Sessions") {
