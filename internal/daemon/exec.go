@@ -31,21 +31,32 @@ func (s *server) execRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/vms/{name}/sessions/{session}/kill", s.postKillSession)
 }
 
-// postExec runs a command through the guest agent and relays its streams
-// over the upgraded connection.
-func (s *server) postExec(w http.ResponseWriter, r *http.Request) {
+// streamRequest starts a request that upgrades to a stream: it checks
+// the upgrade, decodes the body into req and finds the VM's agent link.
+// It reports false when it has answered with an error.
+func (s *server) streamRequest(w http.ResponseWriter, r *http.Request, req any) (*agentclient.Mux, bool) {
 	if err := wantsUpgrade(r); err != nil {
 		writeError(w, err)
-		return
+		return nil, false
 	}
-	var req api.ExecRequest
-	if err := decode(r, &req); err != nil {
+	if err := decode(r, req); err != nil {
 		writeError(w, err)
-		return
+		return nil, false
 	}
 	m, err := s.agentMux(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, err)
+		return nil, false
+	}
+	return m, true
+}
+
+// postExec runs a command through the guest agent and relays its streams
+// over the upgraded connection.
+func (s *server) postExec(w http.ResponseWriter, r *http.Request) {
+	var req api.ExecRequest
+	m, ok := s.streamRequest(w, r, &req)
+	if !ok {
 		return
 	}
 	ch, err := m.Exec(r.Context(), execSpec(req))

@@ -119,18 +119,9 @@ func (s *server) postKillSession(w http.ResponseWriter, r *http.Request) {
 
 // postAttachSession joins a session over an upgraded connection.
 func (s *server) postAttachSession(w http.ResponseWriter, r *http.Request) {
-	if err := wantsUpgrade(r); err != nil {
-		writeError(w, err)
-		return
-	}
 	var req api.AttachRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	m, err := s.agentMux(r.Context(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, err)
+	m, ok := s.streamRequest(w, r, &req)
+	if !ok {
 		return
 	}
 	ch, _, err := m.AttachSession(r.Context(), r.PathValue("session"))
