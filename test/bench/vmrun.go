@@ -39,8 +39,11 @@ func (b *vmBench) measureRuns(raw rawQEMU) (runFigures, error) {
 		name := fmt.Sprintf("run-%d", r)
 		viaBanger := func() error {
 			total, at, err := b.timedCLI([]string{"==> " + name + " is ready"}, "vm", "run", "--cold", "--rm", "--name", name, "--", "true")
+			if err != nil {
+				return err
+			}
 			f.banger, f.ready = append(f.banger, total), append(f.ready, at[0])
-			return err
+			return nil
 		}
 		byHand := func() error {
 			d, err := b.rawBoot(raw, filepath.Join(b.work, "raw-"+name))
