@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,25 +60,42 @@ func (s *Server) identify(ctx context.Context, req agentproto.Request) agentprot
 // the clock and the entropy first (the keys made later depend on them),
 // the work disk before sshd restarts (authorized_keys lives there).
 func identifyGuest(ctx context.Context, id agentproto.Identity) error {
-	steps := []struct {
+	type step struct {
 		name string
 		run  func() error
-	}{
+	}
+	first := []step{
 		{"clock", func() error { return setClock(id.TimeUnixNano) }},
 		{"entropy", func() error { return addEntropy(id.Entropy) }},
 		{"machine id", newMachineID},
 		{"boot id", newBootID},
 		{"hostname", func() error { return setHostname(id.Hostname) }},
-		{"work disk", func() error { return mountWorkDisk(id.WorkDevice) }},
-		{"network", func() error { return configureNetwork(ctx, id) }},
-		{"ssh host key", func() error { return newHostKey(ctx) }},
 	}
-	for _, st := range steps {
+	for _, st := range first {
 		if err := st.run(); err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
-	return nil
+	// These wait on other programs (networkd, sshd, the disk) and do not
+	// depend on each other: run together, they cost the slowest one.
+	then := []step{
+		{"work disk", func() error { return mountWorkDisk(id.WorkDevice) }},
+		{"network", func() error { return configureNetwork(ctx, id) }},
+		{"ssh host key", func() error { return newHostKey(ctx) }},
+	}
+	errs := make([]error, len(then))
+	var wg sync.WaitGroup
+	for i, st := range then {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := st.run(); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", st.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func setClock(unixNano int64) error {
@@ -319,10 +337,75 @@ func newHostKey(ctx context.Context) error {
 	if err := writeFileAtomic("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
 		return err
 	}
+	return reloadSSHD(ctx)
+}
+
+// sshdPIDFile is where Debian's sshd writes its listener's pid.
+const sshdPIDFile = "/run/sshd.pid"
+
+// reloadSSHD makes sshd load the new host key. SIGHUP makes it execute
+// itself again (same pid), much faster than a restart through systemd;
+// it is done when a new listening socket has replaced the old one, so no
+// connection reaches the old key after the host is told the new one.
+// Without a pid file, systemd restarts it.
+func reloadSSHD(ctx context.Context) error {
+	b, err := os.ReadFile(sshdPIDFile)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || perr != nil || pid <= 1 {
+		return restartSSHD(ctx)
+	}
+	before := listeningInodes(22)
+	if err := unix.Kill(pid, unix.SIGHUP); err != nil {
+		return restartSSHD(ctx)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		now := listeningInodes(22)
+		if len(now) > 0 && !anyIn(now, before) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("sshd did not listen again after reloading its host key")
+}
+
+func restartSSHD(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, "systemctl", "restart", "ssh.service").CombinedOutput(); err != nil {
 		return fmt.Errorf("restarting sshd: %w: %s", err, out)
 	}
 	return nil
+}
+
+// listeningInodes are the socket inodes listening on TCP port, from
+// /proc/net/tcp and tcp6.
+func listeningInodes(port int) []string {
+	var out []string
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			// sl local_address rem_address st ... inode (10th)
+			if len(fields) >= 10 && strings.HasSuffix(fields[1], suffix) && fields[3] == "0A" {
+				out = append(out, fields[9])
+			}
+		}
+	}
+	return out
+}
+
+func anyIn(xs, set []string) bool {
+	for _, x := range xs {
+		for _, y := range set {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
