@@ -279,26 +279,48 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 		}
 		return nil
 	}
+	// reload alone applies the new file: networkd reconfigures a link
+	// whose .network file changed (a reconfigure on top of it would take
+	// the address away again for a moment, after we saw it).
 	if out, err := exec.CommandContext(ctx, "networkctl", "reload").CombinedOutput(); err != nil {
 		return fmt.Errorf("networkctl reload: %w: %s", err, out)
 	}
-	if out, err := exec.CommandContext(ctx, "networkctl", "reconfigure", "eth0").CombinedOutput(); err != nil {
-		return fmt.Errorf("networkctl reconfigure eth0: %w: %s", err, out)
-	}
-	return waitAddress(ctx, link, prefix.Addr())
+	return waitAddress(ctx, link, prefix.Addr(), id.Gateway != "")
 }
 
-// waitAddress waits for networkd to put addr on link.
-func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr) error {
+// waitAddress waits for networkd to put addr on link and, with route,
+// the default route, which it adds last.
+func hasAddr(link netlink.Link, addr netip.Addr) bool {
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == addr {
+			return true
+		}
+	}
+	return false
+}
+
+func hasDefaultRoute(link netlink.Link) bool {
+	routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+			return true
+		}
+	}
+	return false
+}
+
+func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr, route bool) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		addrs, err := netlink.AddrList(link, netlink.FAMILY_ALL)
-		if err == nil {
-			for _, a := range addrs {
-				if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == addr {
-					return nil
-				}
-			}
+		if hasAddr(link, addr) && (!route || hasDefaultRoute(link)) {
+			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("networkd did not set %s on eth0", addr)

@@ -211,10 +211,13 @@ func (t *sessionTable) kill(name, signal string) (agentproto.SessionInfo, error)
 			return agentproto.SessionInfo{}, err
 		}
 	}
+	// The state from before the signal: a process that dies of it at once
+	// must still read as signalled, not as one that had already ended.
+	info := t.info(s)
 	if err := s.proc.signal(sig); err != nil {
 		return agentproto.SessionInfo{}, &agentproto.Error{Code: agentproto.CodeFailed, Msg: err.Error()}
 	}
-	return t.info(s), nil
+	return info, nil
 }
 
 // sessionOp answers session-start, session-list and session-kill.

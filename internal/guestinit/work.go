@@ -51,8 +51,10 @@ func MountWork(dev, stage, home string) (first bool, err error) {
 		return false, err
 	}
 	// Mounted again rather than moved: MS_MOVE is refused under a shared
-	// mount, which is what systemd makes of every mount.
-	if err := unix.Unmount(stage, 0); err != nil {
+	// mount, which is what systemd makes of every mount. Detached, not
+	// waited for: on a running system something may still glance at the
+	// new mount (its filesystem stays mounted at home regardless).
+	if err := unix.Unmount(stage, unix.MNT_DETACH); err != nil {
 		return false, fmt.Errorf("umount %s: %w", stage, err)
 	}
 	if err := unix.Mount(dev, home, "ext4", 0, ""); err != nil {
