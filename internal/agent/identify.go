@@ -239,11 +239,16 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 		if err != nil {
 			return fmt.Errorf("MAC %q: %w", id.MAC, err)
 		}
-		if err := netlink.LinkSetDown(link); err != nil {
-			return err
-		}
+		// virtio-net changes its address while up; taking the link down
+		// would make networkd drop and redo its configuration later, after
+		// we saw it applied.
 		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
-			return fmt.Errorf("setting MAC %s: %w", mac, err)
+			if err := netlink.LinkSetDown(link); err != nil {
+				return err
+			}
+			if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+				return fmt.Errorf("setting MAC %s: %w", mac, err)
+			}
 		}
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
@@ -303,6 +308,16 @@ func hasAddr(link netlink.Link, addr netip.Addr) bool {
 	return false
 }
 
+// networkdConfigured reports whether networkd has finished configuring
+// link (its state file says so); true where networkd keeps no such file.
+func networkdConfigured(link netlink.Link) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/run/systemd/netif/links/%d", link.Attrs().Index))
+	if err != nil {
+		return true
+	}
+	return strings.Contains(string(b), "ADMIN_STATE=configured")
+}
+
 func hasDefaultRoute(link netlink.Link) bool {
 	routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
 	if err != nil {
@@ -319,7 +334,7 @@ func hasDefaultRoute(link netlink.Link) bool {
 func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr, route bool) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if hasAddr(link, addr) && (!route || hasDefaultRoute(link)) {
+		if hasAddr(link, addr) && (!route || hasDefaultRoute(link)) && networkdConfigured(link) {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
