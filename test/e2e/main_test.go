@@ -96,6 +96,9 @@ func setup() (*harness, func(), error) {
 			"XDG_CACHE_HOME="+cacheHome,
 			"XDG_RUNTIME_DIR="+filepath.Join(work, "run"),
 			"PATH="+bin+":"+os.Getenv("PATH")+":/usr/sbin:/sbin",
+			// The daemon this run built, whatever the caller's environment says.
+			"BANGER_DAEMON_BIN="+filepath.Join(bin, "bangerd"),
+			"BANGER_AGENT_BIN="+filepath.Join(bin, "banger-vsock-agent"),
 		),
 	}
 	pruneBuilds(filepath.Join(hh.cache, "builds"), 2)
