@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/internal/progress"
 )
 
 // vmEach runs fn for every named VM, reporting each failure and
@@ -22,18 +24,20 @@ func (a *app) vmEach(ctx context.Context, names []string, fn func(c *client.Clie
 	return errors.Join(errs...)
 }
 
-func newVMStartCmd(a *app) *cobra.Command {
+// bootCmd builds `vm start` and `vm restart`: boot each named VM with
+// progress and say where it runs.
+func bootCmd(a *app, use, short, long string, boot func(c *client.Client, ctx context.Context, name string, prog progress.Func) (api.VM, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:               "start NAME...",
-		Short:             "Boot stopped VMs",
-		Long:              "Boot one or more stopped VMs and wait until each guest is ready for ssh. Starting a running VM does nothing.",
+		Use:               use,
+		Short:             short,
+		Long:              long,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
 				prog, finish := newProgress(a.stderr)
-				vm, err := c.StartVM(ctx, name, prog)
+				vm, err := boot(c, ctx, name, prog)
 				finish()
 				if err == nil {
 					fmt.Fprintf(a.stdout, "%s running at %s\n", vm.Name, vm.IP)
@@ -44,13 +48,20 @@ func newVMStartCmd(a *app) *cobra.Command {
 	}
 }
 
+func newVMStartCmd(a *app) *cobra.Command {
+	return bootCmd(a, "start NAME...", "Boot stopped VMs",
+		"Boot one or more stopped VMs and wait until each guest is ready for ssh. Starting a running VM does nothing.",
+		(*client.Client).StartVM)
+}
+
 func newVMStopCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "stop NAME...",
 		Short: "Power VMs off",
-		Long: `Power one or more VMs off. The guest gets an ACPI power-button press (or
-Firecracker's Ctrl-Alt-Del) and up to 30 s to shut down cleanly, then its VMM
-is killed. Disks are kept: ` + "`banger vm start`" + ` boots the VM again.`,
+		Long: `Power one or more VMs off. The guest agent is asked to shut the guest
+down; failing that, the guest gets an ACPI power-button press (or
+Firecracker's Ctrl-Alt-Del). After up to 30 s its VMM is killed. Disks are
+kept: ` + "`banger vm start`" + ` boots the VM again.`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,25 +78,9 @@ is killed. Disks are kept: ` + "`banger vm start`" + ` boots the VM again.`,
 }
 
 func newVMRestartCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:               "restart NAME...",
-		Short:             "Stop VMs and boot them again",
-		Long:              "Power one or more VMs off (as `vm stop` does) and boot them again (as `vm start` does).",
-		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
-				prog, finish := newProgress(a.stderr)
-				vm, err := c.RestartVM(ctx, name, prog)
-				finish()
-				if err == nil {
-					fmt.Fprintf(a.stdout, "%s running at %s\n", vm.Name, vm.IP)
-				}
-				return err
-			})
-		},
-	}
+	return bootCmd(a, "restart NAME...", "Stop VMs and boot them again",
+		"Power one or more VMs off (as `vm stop` does) and boot them again (as `vm start` does).",
+		(*client.Client).RestartVM)
 }
 
 func newVMDeleteCmd(a *app) *cobra.Command {
