@@ -31,7 +31,7 @@ them.`,
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := checkHostFits(req.VCPU, req.MemoryMiB); err != nil {
+			if err := checkTemplateSize(req.VCPU, req.MemoryMiB); err != nil {
 				return err
 			}
 			var t api.WarmTemplate
@@ -53,9 +53,9 @@ them.`,
 	return cmd
 }
 
-// checkHostFits refuses sizes that cannot make a VM at all, before the
+// checkTemplateSize refuses sizes that cannot make a VM at all, before the
 // daemon is asked.
-func checkHostFits(vcpu, memoryMiB int) error {
+func checkTemplateSize(vcpu, memoryMiB int) error {
 	if vcpu < 1 {
 		return fmt.Errorf("--vcpu %d: a VM needs at least 1 vcpu", vcpu)
 	}
