@@ -27,7 +27,8 @@ import (
 	"banger/internal/guestinit"
 )
 
-// identifyOnce guards identify: a guest takes one identity per boot.
+// identifyOnce guards identify: a guest takes one identity per boot, or
+// per snapshot it was saved in (prepareSnapshot re-arms it).
 type identifyOnce struct {
 	mu   sync.Mutex
 	done bool
@@ -56,6 +57,23 @@ func (s *Server) identify(ctx context.Context, req agentproto.Request) agentprot
 	return s.waitReady(ctx, req)
 }
 
+// prepareSnapshot readies a running guest to be saved: its disks are
+// flushed, so the copies the host makes next hold what the guest wrote, and
+// the guest may take a new identity once, which is what each VM restored
+// from the snapshot does.
+func (s *Server) prepareSnapshot(req agentproto.Request) agentproto.Response {
+	if s.opts.Sync != nil {
+		s.opts.Sync()
+	}
+	s.once.mu.Lock()
+	s.once.done = false
+	s.once.mu.Unlock()
+	return success(req, agentproto.Response{})
+}
+
+// identifyLog records how long each identity step took.
+const identifyLog = "/run/banger/identify.log"
+
 // identifyGuest is Options.Identify on a real guest. The order matters:
 // the clock and the entropy first (the keys made later depend on them),
 // the work disk before sshd restarts (authorized_keys lives there).
@@ -71,8 +89,20 @@ func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 		{"boot id", newBootID},
 		{"hostname", func() error { return setHostname(id.Hostname) }},
 	}
+	var timesMu sync.Mutex
+	var times []string
+	timed := func(st step) error {
+		began := time.Now()
+		err := st.run()
+		timesMu.Lock()
+		times = append(times, fmt.Sprintf("%s %v", st.name, time.Since(began).Round(time.Millisecond)))
+		timesMu.Unlock()
+		return err
+	}
+	// What each step took, for whoever wonders where a restore's time went.
+	defer func() { _ = writeFileAtomic(identifyLog, []byte(strings.Join(times, "\n")+"\n"), 0o644) }()
 	for _, st := range first {
-		if err := st.run(); err != nil {
+		if err := timed(st); err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
@@ -89,7 +119,7 @@ func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := st.run(); err != nil {
+			if err := timed(st); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", st.name, err)
 			}
 		}()

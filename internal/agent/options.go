@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"banger/internal/agent/agentproto"
 )
 
@@ -43,6 +45,8 @@ type Options struct {
 	// Identify makes a guest restored from a template its own machine; nil
 	// refuses identify requests.
 	Identify func(context.Context, agentproto.Identity) error
+	// Sync flushes the guest's filesystems before a snapshot; nil skips it.
+	Sync func()
 	// PollInterval is how often wait-ready rechecks readiness and how
 	// long the serial server pauses while no host is connected.
 	PollInterval time.Duration
@@ -74,6 +78,7 @@ func DefaultOptions() Options {
 		ProcDir:        "/proc",
 		Poweroff:       poweroff,
 		Identify:       identifyGuest,
+		Sync:           unix.Sync,
 		PollInterval:   100 * time.Millisecond,
 		SessionDir:     "/root/.cache/banger/sessions",
 		SessionRing:    1 << 20,

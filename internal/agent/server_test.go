@@ -220,6 +220,44 @@ func TestIdentifyOncePerBootThenReady(t *testing.T) {
 	}
 }
 
+// TestPrepareSnapshotRearmsIdentify: a guest saved in a snapshot flushes
+// its disks first, and each VM restored from it may take an identity
+// again, though the guest already took one since it booted.
+func TestPrepareSnapshotRearmsIdentify(t *testing.T) {
+	g := newGuest(t)
+	g.addHostKeys(t)
+	g.startSSHD(t)
+	var applied, syncs int
+	g.opts.Identify = func(context.Context, agentproto.Identity) error { applied++; return nil }
+	g.opts.Sync = func() { syncs++ }
+	host, _ := pipeHost(t, g.opts)
+	c := agentclient.NewConn(host)
+	id := agentproto.Identity{Hostname: "clone", TimeUnixNano: 42}
+	if _, err := c.Identify(testCtx(t), id, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	m, err := agentclient.Upgrade(testCtx(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identify := func() error {
+		_, err := m.Call(testCtx(t), agentproto.Request{Op: agentproto.OpIdentify, Identity: &id, TimeoutMS: 1000})
+		return err
+	}
+	if err := identify(); err == nil || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("second identify before a snapshot = %v; want a refusal", err)
+	}
+	if err := m.PrepareSnapshot(testCtx(t)); err != nil || syncs != 1 {
+		t.Fatalf("PrepareSnapshot = %v with %d syncs; want ok after one sync", err, syncs)
+	}
+	if err := identify(); err != nil || applied != 2 {
+		t.Fatalf("identify after a snapshot = %v (applied %d times); want it taken", err, applied)
+	}
+	if err := identify(); err == nil {
+		t.Fatal("a third identify was taken; want one per snapshot")
+	}
+}
+
 func TestIdentifyFailureIsReported(t *testing.T) {
 	g := newGuest(t)
 	g.opts.Identify = func(context.Context, agentproto.Identity) error { return errors.New("network: no eth0") }

@@ -96,6 +96,30 @@ type CreateVMRequest struct {
 	Cold bool `json:"cold,omitempty"`
 	// Workspace, when set, asks for a copy of a git repository in /root.
 	Workspace *Workspace `json:"workspace,omitempty"`
+	// FromSnapshot restores the VM from a snapshot instead of booting an
+	// image; image, kernel, sizes, cold and workspace must then be empty.
+	FromSnapshot string `json:"from_snapshot,omitempty"`
+}
+
+// Snapshot is a running VM saved whole, memory and disks, by
+// POST /vms/{name}/snapshot; VMs are made from it with FromSnapshot.
+type Snapshot struct {
+	Name      string    `json:"name"`
+	VM        string    `json:"vm"` // the VM it was taken of
+	Image     string    `json:"image"`
+	Kernel    string    `json:"kernel"`
+	VCPU      int       `json:"vcpu"`
+	MemoryMiB int       `json:"memory_mib"`
+	DiskBytes int64     `json:"disk_bytes"`
+	VMM       string    `json:"vmm"`
+	Accel     string    `json:"accel"`
+	Bytes     int64     `json:"bytes"` // on disk
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SnapshotVMRequest names a new snapshot; empty means VM-YYYYMMDD-HHMMSS.
+type SnapshotVMRequest struct {
+	Name string `json:"name,omitempty"`
 }
 
 // Workspace names a git repository on the host to copy to a new VM's

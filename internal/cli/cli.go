@@ -135,6 +135,7 @@ Start with:
 		newImageCmd(a),
 		newKernelCmd(a),
 		newSessionCmd(a),
+		newSnapshotCmd(a),
 		newDaemonCmd(a),
 		newDoctorCmd(a),
 		newConfigCmd(a),

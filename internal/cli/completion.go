@@ -118,6 +118,21 @@ func (a *app) completeKernels(_ *cobra.Command, _ []string, toComplete string) (
 	}, toComplete)
 }
 
+// completeSnapshots completes snapshot names (for --from-snapshot).
+func (a *app) completeSnapshots(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
+		snaps, err := c.ListSnapshots(ctx)
+		return namesOf(snaps, func(i int) string { return snaps[i].Name }), err
+	}, toComplete)
+}
+
+// completeSnapshotArgs completes snapshot names for every argument not
+// given yet.
+func (a *app) completeSnapshotArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	names, dir := a.completeSnapshots(cmd, args, toComplete)
+	return without(names, args), dir
+}
+
 // completeImageArgs completes image names for every argument not given yet.
 func (a *app) completeImageArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	names, dir := a.completeImages(cmd, args, toComplete)

@@ -11,6 +11,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
+	"banger/internal/guestssh"
 )
 
 // exitBangerFailure is vm run's status when banger itself fails, as
@@ -44,6 +45,11 @@ func newVMRunCmd(a *app) *cobra.Command {
 The image and kernel are pulled on demand. Leaving the shell keeps the VM
 running; use --rm to delete it on exit. If the guest never gets ready, the
 VM is kept even with --rm, so that ` + "`banger vm logs NAME`" + ` can show why.
+
+In command mode the command runs through the guest agent, as ` + "`vm exec`" + ` does
+(no ssh handshake: under emulation that saves seconds), in root's login
+shell in /root, the way ssh would run it; images whose agent predates exec
+use ssh.
 
 Exit status: in command mode, the guest command's own status. When banger
 itself fails (bad flags, no image, a VM that does not boot) the status is
@@ -96,6 +102,9 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	}
 	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
 	if ws != nil {
+		if req.FromSnapshot != "" {
+			return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
+		}
 		if req.Workspace, err = workspaceRequest(opts); err != nil {
 			return 0, err
 		}
@@ -106,7 +115,16 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	code, sshErr := a.guestShell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
+	var code int
+	var sshErr error
+	if len(opts.Command) > 0 && a.agentRuns(ctx, vm.Name) {
+		code, sshErr = a.vmExec(ctx, VMExecOptions{
+			Name: vm.Name, Command: loginShellCommand(guestssh.QuoteCommand(command)),
+			Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
+		})
+	} else {
+		code, sshErr = a.guestShell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
+	}
 	if opts.Remove {
 		// The session is over: delete even when Ctrl-C ended it.
 		dctx := context.WithoutCancel(ctx)
@@ -118,6 +136,22 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 		fmt.Fprintf(opts.Stderr, "banger: VM %s is still running: `banger vm ssh %s` reconnects, `banger vm delete --force %s` removes it\n", vm.Name, vm.Name, vm.Name)
 	}
 	return code, sshErr
+}
+
+// agentRuns reports whether VM name's guest agent runs commands.
+func (a *app) agentRuns(ctx context.Context, name string) bool {
+	var g api.GuestInfo
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		g, err = c.GuestInfo(ctx, name)
+		return err
+	})
+	return err == nil && g.Exec
+}
+
+// loginShellCommand is the argv that runs script in root's login shell
+// with -c, as sshd runs a command: the agent sets SHELL to that shell.
+func loginShellCommand(script string) []string {
+	return []string{"/bin/sh", "-c", `exec "${SHELL:-/bin/sh}" -c "$1"`, "sh", script}
 }
 
 // createAndWait creates a VM with progress on w and returns it once its

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"banger/internal/api"
 	"banger/internal/config"
@@ -21,6 +22,11 @@ type VMSpecOptions struct {
 	MemoryMiB int
 	DiskSize  config.Size
 	Cold      bool
+	// FromSnapshot restores the VM from a snapshot, which then decides
+	// everything but the name.
+	FromSnapshot string
+
+	flags *pflag.FlagSet // to tell flags given from defaults
 }
 
 // sizeValue lets a config.Size be a flag ("8G", "512M", "16GiB").
@@ -50,9 +56,12 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.IntVar(&o.MemoryMiB, "memory", o.MemoryMiB, fmt.Sprintf("memory in MiB [%s]", d.MemoryMiB.From))
 	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
+	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from a snapshot (see `banger vm snapshot`) instead of booting an image")
+	o.flags = f
 	_ = cmd.RegisterFlagCompletionFunc("image", a.completeImages)
 	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("from-snapshot", a.completeSnapshots)
 }
 
 // specHelp explains where the flag defaults come from.
@@ -68,6 +77,17 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 		if err := vmname.Validate(o.Name); err != nil {
 			return api.CreateVMRequest{}, err
 		}
+	}
+	if o.FromSnapshot != "" {
+		for _, f := range []string{"image", "kernel", "vcpu", "memory", "disk-size", "cold"} {
+			if o.flags != nil && o.flags.Changed(f) {
+				return api.CreateVMRequest{}, errdefs.InvalidArgument("--from-snapshot and --%s: a VM made from a snapshot has the snapshot's image, kernel, size and disks; drop --%s", f, f)
+			}
+		}
+		if err := vmname.ValidateResource("snapshot", o.FromSnapshot); err != nil {
+			return api.CreateVMRequest{}, err
+		}
+		return api.CreateVMRequest{Name: o.Name, FromSnapshot: o.FromSnapshot}, nil
 	}
 	if o.Image == "" {
 		return api.CreateVMRequest{}, errdefs.InvalidArgument("no image: pass --image or set default_image_name in the config")
@@ -89,5 +109,9 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 
 // printSpec writes the spec line a user sees before a VM is made.
 func printSpec(w io.Writer, req api.CreateVMRequest) {
+	if req.FromSnapshot != "" {
+		fmt.Fprintln(w, "from snapshot", req.FromSnapshot)
+		return
+	}
 	fmt.Fprintln(w, config.SpecLine(req.VCPU, req.MemoryMiB, config.Size(req.DiskBytes)))
 }

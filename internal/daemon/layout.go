@@ -45,6 +45,7 @@ func (s *server) usersOf(ctx context.Context, image, kernel string) ([]string, e
 			users = append(users, "vm "+v.Name)
 		}
 	}
+	users = append(users, s.snapshotUsers(image, kernel)...)
 	if kernel == "" {
 		return users, nil
 	}

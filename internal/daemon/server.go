@@ -82,6 +82,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("DELETE "+p+"/kernels/{name}", s.deleteKernel)
 	mux.HandleFunc("GET "+p+"/catalog", s.getCatalog)
 	s.execRoutes(mux)
+	s.snapshotRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))
 	})

@@ -35,7 +35,7 @@ import (
 // same image, kernel, vCPUs and memory are restored from it instead of
 // booting (see docs/adr/0006-warm-starts.md).
 const (
-	templateFormat = "banger-template/1"
+	templateFormat = "banger-template/2"
 	templateState  = "state"
 	templateMeta   = "template.json"
 	// templateWorkSize is the apparent size of the template's stand-in
@@ -222,6 +222,8 @@ func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Ker
 	if _, err := s.waitReady(ctx, drv, spec); err != nil {
 		return TemplateInfo{}, "", fmt.Errorf("the template guest did not get ready: %w", err)
 	}
+	prog.Step("letting the template guest finish booting")
+	s.settleGuest(ctx, drv, spec)
 	if err := snap.SaveState(ctx, spec, filepath.Join(dir, templateState)); err != nil {
 		return TemplateInfo{}, "", err
 	}
@@ -241,6 +243,46 @@ func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Ker
 	done = true
 	s.log.Info("warm template saved", "image", im.Name, "key", key, "bytes", t.Bytes)
 	return t, dir, nil
+}
+
+// settleWait bounds waiting for a template guest's boot to finish.
+const settleWait = 3 * time.Minute
+
+// settleGuest waits, within settleWait, until the template guest's service
+// manager has finished booting (services started or failed), so that it is
+// saved idle: a guest saved as soon as its agent answers would have every
+// clone finish the boot again, each with its own CPU. A guest without
+// systemd, or one that does not settle, is saved as it is.
+func (s *server) settleGuest(ctx context.Context, drv vmm.Driver, spec vmm.Spec) {
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
+	began := time.Now()
+	err := func() error {
+		c, err := agentclient.Dial(ctx, agentEndpoint(drv, spec))
+		if err != nil {
+			return err
+		}
+		m, err := agentclient.Upgrade(ctx, c)
+		if err != nil {
+			c.Close()
+			return err
+		}
+		defer m.Close()
+		ch, err := m.Exec(ctx, agentproto.ExecSpec{Argv: []string{"systemctl", "is-system-running", "--wait"}, Dir: "/"})
+		if err != nil {
+			return err
+		}
+		for {
+			ev, err := ch.Next(ctx)
+			if err != nil {
+				return err
+			}
+			if ev.Exit != nil || ev.End {
+				return nil
+			}
+		}
+	}()
+	s.log.Info("template guest settled", "vm", spec.Name, "waited", time.Since(began).Round(time.Millisecond), "err", err)
 }
 
 // templateTap makes a tap on the bridge for a template guest; release
@@ -312,21 +354,12 @@ func diskUsage(dir string) int64 {
 
 // restoreVM starts v from template t (in dir) instead of booting it: its
 // root disk is a copy of the template's, the VMM loads the saved state,
-// and the agent gives the guest v's identity. The caller falls back to a
-// cold boot on any error, after restoreVM has undone what it did.
+// and the agent gives the guest v's identity and mounts its work disk. The
+// caller falls back to a cold boot on any error, after restoreVM has
+// undone what it did.
 func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, t TemplateInfo, dir string, prog progress.Func) (err error) {
-	drv, err := s.driver(v.VMM)
-	if err != nil {
-		return err
-	}
-	snap, ok := drv.(vmm.Snapshotter)
-	if !ok {
-		return fmt.Errorf("the %s driver cannot restore VM state", v.VMM)
-	}
 	prog.Step("restoring from the warm template")
-	began := time.Now()
 	v.RootMode = t.RootMode
-	root := s.rootOf(*v, im)
 	rootFile := filepath.Join(s.vmDir(v.Name), templateRootName(t.RootMode))
 	if err := vmdisk.CopyDisk(ctx, filepath.Join(dir, templateRootName(t.RootMode)), rootFile); err != nil {
 		return err
@@ -336,10 +369,30 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 			os.Remove(rootFile) // the cold boot makes a fresh one
 		}
 	}()
+	// The machine must be the template's: its command line and device MAC.
+	machine := vmm.Spec{Cmdline: t.Cmdline, NICs: []vmm.NIC{{MAC: templateMAC}}}
+	return s.restoreMachine(ctx, v, im, k, machine, filepath.Join(dir, templateState), s.rootOf(*v, im).WorkDevice())
+}
+
+// restoreMachine starts v, whose disks are in place, from saved state
+// instead of booting it, and has the agent give the guest v's identity,
+// mounting workDevice at /root when set. The machine must be the one that
+// was saved: its command line and NIC MACs come from machine; the taps
+// and disk files are v's. On error nothing of the start is left.
+func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, machine vmm.Spec, state, workDevice string) error {
+	drv, err := s.driver(v.VMM)
+	if err != nil {
+		return err
+	}
+	snap, ok := drv.(vmm.Snapshotter)
+	if !ok {
+		return fmt.Errorf("the %s driver cannot restore VM state", v.VMM)
+	}
+	began := time.Now()
 	if err := s.attachNetwork(ctx, v); err != nil {
 		return fmt.Errorf("setting up the network: %w", err)
 	}
-	spec, err := s.vmSpec(*v, k, root)
+	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
 	if err == nil {
 		err = os.MkdirAll(spec.RunDir, 0o700)
 	}
@@ -347,14 +400,14 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 		s.releaseNetwork(context.WithoutCancel(ctx), v)
 		return err
 	}
-	// The machine must be the template's: its command line and device
-	// MAC; the tap and disk files are this VM's.
-	spec.Cmdline = t.Cmdline
+	spec.Cmdline = machine.Cmdline
 	for i := range spec.NICs {
-		spec.NICs[i].MAC = templateMAC
+		if i < len(machine.NICs) {
+			spec.NICs[i].MAC = machine.NICs[i].MAC
+		}
 	}
 	prepared := time.Now()
-	info, err := snap.Restore(ctx, spec, filepath.Join(dir, templateState))
+	info, err := snap.Restore(ctx, spec, state)
 	if err != nil {
 		s.releaseNetwork(context.WithoutCancel(ctx), v)
 		return err
@@ -363,19 +416,23 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 		drv.Kill(context.WithoutCancel(ctx), spec)
 		s.releaseNetwork(context.WithoutCancel(ctx), v)
 	}
+	if err := saveMachine(spec); err != nil {
+		undo()
+		return err
+	}
 	v.Accel, v.State, v.LastError = info.Accelerator, stateStarting, ""
 	if err := s.store.UpdateVM(ctx, *v); err != nil {
 		undo()
 		return err
 	}
 	restored := time.Now()
-	st, err := s.identify(ctx, drv, spec, *v, root)
+	st, err := s.identify(ctx, drv, spec, *v, workDevice)
 	if err != nil {
 		undo()
 		return err
 	}
-	s.log.Info("restored from warm template", "vm", v.Name, "template", t.Key,
-		"disks_and_network", prepared.Sub(began).Round(time.Millisecond),
+	s.log.Info("restored from saved state", "vm", v.Name, "state", state,
+		"network", prepared.Sub(began).Round(time.Millisecond),
 		"restore", restored.Sub(prepared).Round(time.Millisecond),
 		"identity", time.Since(restored).Round(time.Millisecond))
 	if len(st.HostKeys) == 0 && st.SSH {
@@ -393,7 +450,7 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 
 // identify sends the restored guest its identity and waits for it to be
 // ready under it.
-func (s *server) identify(ctx context.Context, drv vmm.Driver, spec vmm.Spec, v store.VM, root vmdisk.Root) (agentproto.Status, error) {
+func (s *server) identify(ctx context.Context, drv vmm.Driver, spec vmm.Spec, v store.VM, workDevice string) (agentproto.Status, error) {
 	nc, err := s.netConfig()
 	if err != nil {
 		return agentproto.Status{}, err
@@ -413,7 +470,7 @@ func (s *server) identify(ctx context.Context, drv vmm.Driver, spec vmm.Spec, v 
 	id := agentproto.Identity{
 		Hostname: v.Name, MAC: v.MAC,
 		Address: netip.PrefixFrom(ip, nc.Subnet.Bits()).String(), Gateway: nc.Gateway().String(), DNS: dns,
-		Entropy: entropy, WorkDevice: root.WorkDevice(),
+		Entropy: entropy, WorkDevice: workDevice,
 	}
 	timeout := min(readyTimeout(), restoreReadyTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)

@@ -86,11 +86,18 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	if err := vmname.Validate(req.Name); err != nil {
 		return store.VM{}, err
 	}
-	if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
-		return store.VM{}, errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive")
-	}
-	if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
-		return store.VM{}, err
+	if req.FromSnapshot != "" {
+		// The snapshot says what the VM is; only its name is the caller's.
+		if req.Image != "" || req.Kernel != "" || req.VCPU != 0 || req.MemoryMiB != 0 || req.DiskBytes != 0 || req.Cold || req.Workspace != nil {
+			return store.VM{}, errdefs.InvalidArgument("a VM made from a snapshot has the snapshot's image, kernel, size and disks: give it only a name")
+		}
+	} else {
+		if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
+			return store.VM{}, errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive")
+		}
+		if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
+			return store.VM{}, err
+		}
 	}
 	// The key is checked first: a key ssh would refuse should not cost an
 	// image pull and a boot to find out.
@@ -100,6 +107,9 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	defer s.lockVM(req.Name)()
 	if _, err := s.store.GetVM(ctx, req.Name); err == nil {
 		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", req.Name, req.Name)
+	}
+	if req.FromSnapshot != "" {
+		return s.createFromSnapshot(ctx, store.VM{Name: req.Name, VID: newVID()}, req.FromSnapshot, prog)
 	}
 	vmmName, err := s.pickVMM()
 	if err != nil {
@@ -312,6 +322,9 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 	if err != nil {
 		s.releaseNetwork(context.WithoutCancel(ctx), v)
 		return err
+	}
+	if err := saveMachine(spec); err != nil {
+		s.log.Warn("recording the VM's machine; a snapshot of it will assume a cold boot's", "vm", v.Name, "err", err)
 	}
 	v.Accel, v.State, v.LastError = info.Accelerator, stateStarting, ""
 	if err := s.store.UpdateVM(ctx, *v); err != nil {

@@ -10,7 +10,7 @@ import (
 // buildVersion names the version of what Build does to a tree beyond the
 // recipe (files written, units, trimming). Bump it whenever that changes,
 // so cached builds made the old way are not reused.
-const buildVersion = "banger-image-build/2"
+const buildVersion = "banger-image-build/3"
 
 // Hash identifies the image a recipe builds, together with the other
 // inputs of a build (by convention the agent binary's sha256 and the

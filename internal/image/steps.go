@@ -136,7 +136,12 @@ func (b *builder) configure(ctx context.Context) error {
 		}
 	}
 	if b.o.ModulesDir != "" {
-		if _, err := os.Stat(filepath.Join(b.o.ModulesDir, "modules.dep")); err != nil {
+		// The guest's modprobe reads kmod's binary indexes, which a
+		// modules.dep alone does not give: without them it finds no module
+		// (Docker's nf_tables and bridge, say). The image's own depmod
+		// writes them all.
+		_, depErr := os.Stat(filepath.Join(b.o.ModulesDir, "modules.dep"))
+		if depErr != nil || b.hasDepmod() {
 			if err := b.chroot(ctx, "depmod", "-a", filepath.Base(b.o.ModulesDir)); err != nil {
 				return err
 			}
@@ -145,6 +150,16 @@ func (b *builder) configure(ctx context.Context) error {
 	// No password: console logins are impossible and ssh takes keys only.
 	// "*" rather than "!", which sshd without PAM reads as a locked account.
 	return b.chroot(ctx, "usermod", "-p", "*", "root")
+}
+
+// hasDepmod reports whether the tree has kmod's depmod.
+func (b *builder) hasDepmod() bool {
+	for _, p := range []string{"usr/sbin/depmod", "sbin/depmod", "usr/bin/depmod", "bin/depmod"} {
+		if _, err := os.Lstat(filepath.Join(b.tree, p)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) trim(ctx context.Context) error {

@@ -84,12 +84,16 @@ type Driver interface {
 }
 
 // Snapshotter is a driver that can save a running guest's memory and
-// device state to a file and start another VM from it, for warm starts.
+// device state to a file and start another VM from it, for warm starts
+// and snapshots.
 type Snapshotter interface {
 	// SaveState pauses the guest and writes its state to path. The guest
 	// stays paused; its disks are consistent with the state once this
 	// returns.
 	SaveState(ctx context.Context, spec Spec, path string) error
+	// Resume lets a guest paused by SaveState run on, for a snapshot of a
+	// VM that keeps running.
+	Resume(ctx context.Context, spec Spec) error
 	// Restore starts a VM from state saved by SaveState, running. spec
 	// describes the same machine; its disk files and taps may differ.
 	Restore(ctx context.Context, spec Spec, path string) (Info, error)

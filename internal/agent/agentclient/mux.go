@@ -256,3 +256,11 @@ func (m *Mux) Shutdown(ctx context.Context) error {
 	_, err := m.Call(ctx, agentproto.Request{Op: agentproto.OpShutdown})
 	return err
 }
+
+// PrepareSnapshot asks the agent to ready the guest for a snapshot: its
+// disks flushed, and an identity to take again after each restore. An
+// agent from before snapshots answers with agentproto.CodeUnknownOp.
+func (m *Mux) PrepareSnapshot(ctx context.Context) error {
+	_, err := m.Call(ctx, agentproto.Request{Op: agentproto.OpPrepareSnapshot})
+	return err
+}

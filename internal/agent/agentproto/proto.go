@@ -99,6 +99,10 @@ const (
 	OpWaitReady = "wait-ready"
 	OpShutdown  = "shutdown"
 	OpIdentify  = "identify"
+	// OpPrepareSnapshot comes before the host saves a running guest: the
+	// agent flushes the guest's disks and lets the copies restored from the
+	// snapshot take an identity of their own (see identify).
+	OpPrepareSnapshot = "prepare-snapshot"
 )
 
 // Codes say why a response is not ok.

@@ -87,3 +87,29 @@ func (c *Client) GetKernel(ctx context.Context, name string) (api.KernelDetail, 
 func (c *Client) DeleteKernel(ctx context.Context, name string) error {
 	return c.Do(ctx, http.MethodDelete, "/kernels/"+url.PathEscape(name), nil, nil)
 }
+
+// SnapshotVM saves running VM name whole, reporting progress.
+func (c *Client) SnapshotVM(ctx context.Context, name string, req api.SnapshotVMRequest, prog progress.Func) (api.Snapshot, error) {
+	var sn api.Snapshot
+	err := c.Stream(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/snapshot", req, prog, &sn)
+	return sn, err
+}
+
+// ListSnapshots lists the saved snapshots, oldest first.
+func (c *Client) ListSnapshots(ctx context.Context) ([]api.Snapshot, error) {
+	var out []api.Snapshot
+	err := c.Do(ctx, http.MethodGet, "/snapshots", nil, &out)
+	return out, err
+}
+
+// GetSnapshot describes one snapshot.
+func (c *Client) GetSnapshot(ctx context.Context, name string) (api.Snapshot, error) {
+	var sn api.Snapshot
+	err := c.Do(ctx, http.MethodGet, "/snapshots/"+url.PathEscape(name), nil, &sn)
+	return sn, err
+}
+
+// DeleteSnapshot removes a snapshot and its files.
+func (c *Client) DeleteSnapshot(ctx context.Context, name string) error {
+	return c.Do(ctx, http.MethodDelete, "/snapshots/"+url.PathEscape(name), nil, nil)
+}

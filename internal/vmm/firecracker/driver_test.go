@@ -385,6 +385,13 @@ func TestSaveAndRestore(t *testing.T) {
 	if n := len(calls); n < 2 || calls[n-2].Call != "PATCH /vm" || calls[n-1].Call != "PUT /snapshot/create" {
 		t.Fatalf("save calls end %v, want PATCH /vm then PUT /snapshot/create", calls)
 	}
+	if err := d.Resume(ctx, spec); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	calls = configCalls(fakeCalls(t, spec.RunDir))
+	if last := calls[len(calls)-1]; last.Call != "PATCH /vm" || !strings.Contains(string(last.Body), `"Resumed"`) || last.Invalid != "" {
+		t.Fatalf("resume call %+v, want PATCH /vm Resumed", last)
+	}
 	d.Kill(ctx, spec)
 
 	clone := fakeSpec(t)

@@ -27,6 +27,14 @@ func (d *Driver) SaveState(ctx context.Context, spec vmm.Spec, path string) erro
 	return nil
 }
 
+// Resume runs a guest SaveState paused.
+func (d *Driver) Resume(ctx context.Context, spec vmm.Spec) error {
+	if err := NewClient(apiSocketPath(spec)).PatchVM(ctx, VMResumed); err != nil {
+		return fmt.Errorf("resuming VM %s: %w", spec.Name, err)
+	}
+	return nil
+}
+
 // Restore starts a fresh Firecracker from a snapshot SaveState wrote:
 // loaded paused, its NICs moved to spec's taps and its vsock to spec's
 // socket, its drives pointed at spec's disk files, then resumed. The

@@ -137,6 +137,14 @@ func testE2ESaveRestore(t *testing.T, d *Driver, a e2eAssets) {
 		t.Fatalf("state file: %v, %v", st, err)
 	}
 	t.Logf("saved %d MiB in %v", st.Size()>>20, time.Since(saved).Round(time.Millisecond))
+	// A snapshot of a VM that goes on: the saved guest runs again.
+	beats := consoleCount(info.ConsoleLog, "markerinit: alive")
+	if err := d.Resume(ctx, spec); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	if err := waitFor(ctx, 30*time.Second, func() bool { return consoleCount(info.ConsoleLog, "markerinit: alive") > beats }); err != nil {
+		t.Fatalf("the resumed guest made no heartbeat: %v; console:\n%s", err, tail(info.ConsoleLog))
+	}
 	if err := d.Kill(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +192,27 @@ func waitConsole(ctx context.Context, path, marker string, limit time.Duration) 
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("no %s on the console within %v; console:\n%s", marker, limit, tail(path))
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func consoleCount(path, s string) int {
+	b, _ := os.ReadFile(path)
+	return strings.Count(string(b), s)
+}
+
+// waitFor polls cond until it holds or limit passes.
+func waitFor(ctx context.Context, limit time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}

@@ -126,6 +126,16 @@ func (d *Driver) Restore(ctx context.Context, spec vmm.Spec, path string) (vmm.I
 	return vmm.Info{PID: pid, State: vmm.StateRunning, Accelerator: a.Name, ConsoleLog: consolePath(spec)}, nil
 }
 
+// Resume runs a guest SaveState paused. QEMU left it in "postmigrate",
+// its disks handed over to a migration target that never came; cont takes
+// them back.
+func (d *Driver) Resume(ctx context.Context, spec vmm.Spec) error {
+	if _, err := qmpCommand(ctx, qmpPath(spec), "cont"); err != nil {
+		return fmt.Errorf("resuming VM %s: %w", spec.Name, err)
+	}
+	return nil
+}
+
 // shellQuote quotes s for sh, which runs QEMU's exec: migration commands.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

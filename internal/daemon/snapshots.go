@@ -1,0 +1,440 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"banger/internal/api"
+	"banger/internal/config"
+	"banger/internal/errdefs"
+	"banger/internal/progress"
+	"banger/internal/store"
+	"banger/internal/vmdisk"
+	"banger/internal/vmm"
+	"banger/internal/vmname"
+)
+
+// A snapshot is a running VM saved whole: its memory and device state and
+// copies of its writable disks, root and work disk alike. VMs created from
+// it go on from that moment, each under an identity of its own (see
+// docs/adr/0006-warm-starts.md). Unlike a warm template, a snapshot keeps
+// the work disk: what was in /root, and every process, comes along.
+const (
+	snapshotFormat = "banger-snapshot/1"
+	snapshotMeta   = "snapshot.json"
+	snapshotState  = "state"
+	// machineFile, in a running VM's run dir, is the machine its VMM was
+	// started as: a snapshot must be restored into the same one.
+	machineFile = "machine.json"
+	// prepareSnapshotWait bounds the guest's flush before a snapshot.
+	prepareSnapshotWait = 30 * time.Second
+)
+
+// SnapshotInfo describes a saved snapshot.
+type SnapshotInfo struct {
+	Format    string `json:"format"`
+	Name      string `json:"name"`
+	VM        string `json:"vm"`
+	Image     string `json:"image"`
+	Kernel    string `json:"kernel"`
+	VCPU      int    `json:"vcpu"`
+	MemoryMiB int    `json:"memory_mib"`
+	DiskBytes int64  `json:"disk_bytes"`
+	VMM       string `json:"vmm"`
+	Accel     string `json:"accel"`
+	// AccelKey is accelFor at save time: a snapshot restores only on the
+	// same accelerator (and, under emulation, the same guest clock rate).
+	AccelKey string `json:"accel_key"`
+	RootMode string `json:"root_mode"`
+	// Files fingerprints the image and kernel files the disks rest on.
+	Files string `json:"files"`
+	// Machine is the VM as its VMM ran it when saved: command line, NIC
+	// MACs and disk files.
+	Machine vmm.Spec `json:"machine"`
+	// Disks are the files in the snapshot's directory, each restored to the
+	// file of that name in the new VM's directory.
+	Disks   []string  `json:"disks"`
+	Created time.Time `json:"created"`
+	Bytes   int64     `json:"bytes"`
+}
+
+func (s *server) snapshotsDir() string { return filepath.Join(s.dirs.State, "snapshots") }
+
+func (s *server) snapshotDir(name string) string { return filepath.Join(s.snapshotsDir(), name) }
+
+// loadSnapshot returns snapshot name, with a hint when there is none.
+func (s *server) loadSnapshot(name string) (SnapshotInfo, error) {
+	if err := vmname.ValidateResource("snapshot", name); err != nil {
+		return SnapshotInfo{}, err
+	}
+	var sn SnapshotInfo
+	b, err := os.ReadFile(filepath.Join(s.snapshotDir(name), snapshotMeta))
+	if errors.Is(err, os.ErrNotExist) {
+		return sn, errdefs.NotFound("no snapshot named %s: `banger snapshot list` shows them", name)
+	}
+	if err != nil {
+		return sn, err
+	}
+	if err := json.Unmarshal(b, &sn); err != nil || sn.Format != snapshotFormat {
+		return sn, errdefs.FailedPrecondition("snapshot %s is damaged or from another version of banger: delete it with `banger snapshot delete %s`", name, name)
+	}
+	return sn, nil
+}
+
+// listSnapshots returns every complete snapshot, oldest first.
+func (s *server) listSnapshots() []SnapshotInfo {
+	entries, _ := os.ReadDir(s.snapshotsDir())
+	var out []SnapshotInfo
+	for _, e := range entries {
+		if vmname.ValidateResource("snapshot", e.Name()) != nil {
+			continue // a partial one being written, or not ours
+		}
+		if sn, err := s.loadSnapshot(e.Name()); err == nil {
+			out = append(out, sn)
+		}
+	}
+	slices.SortFunc(out, func(a, b SnapshotInfo) int { return a.Created.Compare(b.Created) })
+	return out
+}
+
+// filesKey fingerprints the image and kernel files a VM's disks and
+// memory rest on, so that a changed file is noticed before restoring.
+func filesKey(im store.Image, k store.Kernel) string {
+	var out string
+	for _, p := range []string{im.RootfsPath, k.Path, k.InitrdPath} {
+		if st, err := os.Stat(p); err == nil {
+			out += fmt.Sprintf("%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())
+		} else {
+			out += p + " missing\n"
+		}
+	}
+	return out
+}
+
+// saveMachine records the machine a VMM was started as, in its run dir.
+func saveMachine(spec vmm.Spec) error {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(spec.RunDir, machineFile), b, 0o600)
+}
+
+// machineOf is the machine running VM v's VMM was started as; a VM
+// booted by a daemon that kept no record is the one its store entry
+// describes.
+func (s *server) machineOf(v store.VM, im store.Image, k store.Kernel) (vmm.Spec, error) {
+	if b, err := os.ReadFile(filepath.Join(s.vmRunDir(v), machineFile)); err == nil {
+		var spec vmm.Spec
+		if err := json.Unmarshal(b, &spec); err == nil {
+			return spec, nil
+		}
+	}
+	return s.vmSpec(v, k, s.rootOf(v, im))
+}
+
+// snapshotVM saves running VM name as snapshot snapName. The guest is
+// paused while its state is written and its disks copied, then runs on.
+func (s *server) snapshotVM(ctx context.Context, name, snapName string, prog progress.Func) (sn SnapshotInfo, err error) {
+	if snapName == "" {
+		stamp := time.Now().Format("20060102-150405")
+		snapName = name[:min(len(name), vmname.MaxLen-len(stamp)-1)] + "-" + stamp
+	}
+	if err := vmname.ValidateResource("snapshot", snapName); err != nil {
+		return sn, err
+	}
+	defer s.lockVM(name)()
+	v, err := s.runningVM(ctx, name)
+	if err != nil {
+		return sn, err
+	}
+	drv, err := s.driver(v.VMM)
+	if err != nil {
+		return sn, err
+	}
+	snap, ok := drv.(vmm.Snapshotter)
+	if !ok {
+		return sn, errdefs.FailedPrecondition("the %s driver cannot save VM state", v.VMM)
+	}
+	im, err := s.store.GetImage(ctx, v.Image)
+	if err != nil {
+		return sn, err
+	}
+	k, err := s.store.GetKernel(ctx, v.Kernel)
+	if err != nil {
+		return sn, err
+	}
+	spec, err := s.machineOf(v, im, k)
+	if err != nil {
+		return sn, err
+	}
+	defer s.vmLocks.lock("snapshot/" + snapName)()
+	dir := s.snapshotDir(snapName)
+	if _, err := os.Stat(dir); err == nil {
+		return sn, errdefs.AlreadyExists("a snapshot named %s already exists: pick another --name, or remove it with `banger snapshot delete %s`", snapName, snapName)
+	}
+	// Written beside its final place under a name no snapshot can have
+	// (names start with a letter or digit), and renamed once complete.
+	tmp := filepath.Join(s.snapshotsDir(), "."+snapName+".partial")
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return sn, err
+	}
+	defer os.RemoveAll(tmp)
+
+	m, err := s.agentMux(ctx, name)
+	if err != nil {
+		return sn, fmt.Errorf("reaching VM %s's agent: %w", name, err)
+	}
+	prog.Step("flushing the guest's disks")
+	pctx, cancel := context.WithTimeout(ctx, prepareSnapshotWait)
+	err = m.PrepareSnapshot(pctx)
+	cancel()
+	if errdefs.KindOf(err) == errdefs.KindFailedPrecondition {
+		return sn, errdefs.FailedPrecondition("VM %s runs a guest agent from before snapshots (%v): restart it with `banger vm restart %s` and snapshot it again", name, err, name)
+	} else if err != nil {
+		return sn, fmt.Errorf("preparing VM %s for a snapshot: %w", name, err)
+	}
+
+	prog.Step("saving memory and device state (the VM is paused)")
+	paused := time.Now()
+	resumed := false
+	resume := func() error {
+		if resumed {
+			return nil
+		}
+		resumed = true
+		err := snap.Resume(context.WithoutCancel(ctx), spec)
+		s.log.Info("VM paused for a snapshot", "vm", name, "snapshot", snapName, "paused", time.Since(paused).Round(time.Millisecond), "err", err)
+		return err
+	}
+	defer func() {
+		if rerr := resume(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	if err := snap.SaveState(ctx, spec, filepath.Join(tmp, snapshotState)); err != nil {
+		return sn, err
+	}
+	prog.Step("copying disks")
+	var disks []string
+	for _, d := range spec.Disks {
+		if d.ReadOnly {
+			continue // the image, shared and never written
+		}
+		base := filepath.Base(d.Path)
+		if slices.Contains(disks, base) || base == snapshotState || base == snapshotMeta {
+			return sn, fmt.Errorf("VM %s has two disks named %s", name, base)
+		}
+		if err := vmdisk.CopyDisk(ctx, d.Path, filepath.Join(tmp, base)); err != nil {
+			return sn, fmt.Errorf("copying disk %s: %w", d.ID, err)
+		}
+		disks = append(disks, base)
+	}
+	if err := resume(); err != nil {
+		return sn, err
+	}
+	sn = SnapshotInfo{
+		Format: snapshotFormat, Name: snapName, VM: name, Image: v.Image, Kernel: v.Kernel,
+		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, VMM: v.VMM, Accel: v.Accel,
+		AccelKey: accelFor(drv), RootMode: v.RootMode, Files: filesKey(im, k),
+		Machine: spec, Disks: disks, Created: time.Now().UTC(), Bytes: diskUsage(tmp),
+	}
+	b, _ := json.MarshalIndent(sn, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, snapshotMeta), b, 0o600); err != nil {
+		return sn, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return sn, err
+	}
+	s.log.Info("snapshot saved", "vm", name, "snapshot", snapName, "bytes", sn.Bytes)
+	return sn, nil
+}
+
+// createFromSnapshot makes VM v (named, not yet recorded) from snapshot
+// snapName: copies of its disks, its memory restored, and an identity of
+// its own. Everything else about the VM comes from the snapshot.
+func (s *server) createFromSnapshot(ctx context.Context, v store.VM, snapName string, prog progress.Func) (store.VM, error) {
+	sn, err := s.loadSnapshot(snapName)
+	if err != nil {
+		return v, err
+	}
+	drv, err := s.driver(sn.VMM)
+	if err != nil {
+		return v, err
+	}
+	if _, ok := drv.(vmm.Snapshotter); !ok {
+		return v, errdefs.FailedPrecondition("the %s driver cannot restore VM state", sn.VMM)
+	}
+	if key := accelFor(drv); key != sn.AccelKey {
+		return v, errdefs.FailedPrecondition("snapshot %s was saved on %s (%s) and this host now runs VMs on %s: a snapshot restores only on the accelerator it was saved on", snapName, sn.VMM, sn.AccelKey, key)
+	}
+	if err := checkHostFits(config.DetectHost(), sn.VCPU, sn.MemoryMiB); err != nil {
+		return v, err
+	}
+	im, err := s.store.GetImage(ctx, sn.Image)
+	if err != nil {
+		return v, errdefs.FailedPrecondition("snapshot %s needs image %s, which is gone", snapName, sn.Image)
+	}
+	k, err := s.store.GetKernel(ctx, sn.Kernel)
+	if err != nil {
+		return v, errdefs.FailedPrecondition("snapshot %s needs kernel %s, which is gone", snapName, sn.Kernel)
+	}
+	if filesKey(im, k) != sn.Files {
+		return v, errdefs.FailedPrecondition("the files of image %s or kernel %s changed since snapshot %s was saved, so its disks no longer match: delete it with `banger snapshot delete %s`", sn.Image, sn.Kernel, snapName, snapName)
+	}
+	v.State, v.Image, v.Kernel, v.VMM = stateCreating, sn.Image, sn.Kernel, sn.VMM
+	v.VCPU, v.MemoryMiB, v.DiskBytes, v.RootMode = sn.VCPU, sn.MemoryMiB, sn.DiskBytes, sn.RootMode
+	if err := s.store.CreateVM(ctx, v); err != nil {
+		return v, err
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			if err := s.destroyVM(context.WithoutCancel(ctx), v); err != nil {
+				s.log.Warn("undoing a failed create", "vm", v.Name, "err", err)
+			}
+		}
+	}()
+	prog.Step("copying the snapshot's disks")
+	dir := s.vmDir(v.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return v, err
+	}
+	for _, d := range sn.Disks {
+		if err := vmdisk.CopyDisk(ctx, filepath.Join(s.snapshotDir(snapName), d), filepath.Join(dir, d)); err != nil {
+			return v, fmt.Errorf("copying disk %s: %w", d, err)
+		}
+	}
+	if err := s.store.UpdateVM(ctx, v); err != nil {
+		return v, err
+	}
+	prog.Step("restoring snapshot " + snapName)
+	// The guest mounted its work disk long ago: the copy is where the
+	// saved one was, and stays mounted.
+	if sn.VMM == "firecracker" {
+		// Firecracker reopens the drives the snapshot was taken with before
+		// they can be pointed at this VM's copies; stand-ins take the place
+		// of any that are gone.
+		done, err := standInDrives(sn.Machine.Disks)
+		if err != nil {
+			return v, err
+		}
+		defer done()
+	}
+	if err := s.restoreMachine(ctx, &v, im, k, sn.Machine, filepath.Join(s.snapshotDir(snapName), snapshotState), ""); err != nil {
+		return v, fmt.Errorf("restoring snapshot %s: %w", snapName, err)
+	}
+	kept = true
+	return v, nil
+}
+
+// standInDrives makes an empty file in place of each missing disk file;
+// done removes them.
+func standInDrives(disks []vmm.Disk) (done func(), err error) {
+	var made []string
+	done = func() {
+		for _, p := range slices.Backward(made) {
+			os.Remove(p)
+		}
+	}
+	for _, d := range disks {
+		if _, err := os.Stat(d.Path); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		var dirs []string
+		for p := filepath.Dir(d.Path); ; p = filepath.Dir(p) {
+			if _, err := os.Stat(p); err == nil || p == filepath.Dir(p) {
+				break
+			}
+			dirs = append(dirs, p)
+		}
+		if err := os.MkdirAll(filepath.Dir(d.Path), 0o700); err != nil {
+			done()
+			return nil, err
+		}
+		for _, dir := range slices.Backward(dirs) {
+			made = append(made, dir) // removed deepest first, after the file
+		}
+		if err := os.WriteFile(d.Path, nil, 0o600); err != nil {
+			done()
+			return nil, err
+		}
+		made = append(made, d.Path)
+	}
+	return done, nil
+}
+
+// removeSnapshot deletes snapshot name and its files.
+func (s *server) removeSnapshot(name string) error {
+	if _, err := s.loadSnapshot(name); err != nil && errdefs.KindOf(err) != errdefs.KindFailedPrecondition {
+		return err
+	}
+	defer s.vmLocks.lock("snapshot/" + name)()
+	return os.RemoveAll(s.snapshotDir(name))
+}
+
+// snapshotUsers names the snapshots that rest on image or kernel.
+func (s *server) snapshotUsers(image, kernel string) []string {
+	var out []string
+	for _, sn := range s.listSnapshots() {
+		if (image != "" && sn.Image == image) || (kernel != "" && sn.Kernel == kernel) {
+			out = append(out, "snapshot "+sn.Name)
+		}
+	}
+	return out
+}
+
+func snapshotToAPI(sn SnapshotInfo) api.Snapshot {
+	return api.Snapshot{
+		Name: sn.Name, VM: sn.VM, Image: sn.Image, Kernel: sn.Kernel,
+		VCPU: sn.VCPU, MemoryMiB: sn.MemoryMiB, DiskBytes: sn.DiskBytes,
+		VMM: sn.VMM, Accel: sn.Accel, Bytes: sn.Bytes, CreatedAt: sn.Created,
+	}
+}
+
+func (s *server) snapshotRoutes(mux *http.ServeMux) {
+	p := api.Prefix
+	mux.HandleFunc("POST "+p+"/vms/{name}/snapshot", s.postSnapshotVM)
+	mux.HandleFunc("GET "+p+"/snapshots", func(w http.ResponseWriter, r *http.Request) {
+		out := []api.Snapshot{}
+		for _, sn := range s.listSnapshots() {
+			out = append(out, snapshotToAPI(sn))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET "+p+"/snapshots/{name}", func(w http.ResponseWriter, r *http.Request) {
+		sn, err := s.loadSnapshot(r.PathValue("name"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, snapshotToAPI(sn))
+	})
+	mux.HandleFunc("DELETE "+p+"/snapshots/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.removeSnapshot(r.PathValue("name")); err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+}
+
+func (s *server) postSnapshotVM(w http.ResponseWriter, r *http.Request) {
+	var req api.SnapshotVMRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
+		sn, err := s.snapshotVM(ctx, r.PathValue("name"), req.Name, prog)
+		return snapshotToAPI(sn), err
+	})
+}
