@@ -329,7 +329,7 @@ func (s *server) createFromSnapshot(ctx context.Context, v store.VM, snapName st
 		}
 		defer done()
 	}
-	if err := s.restoreMachine(ctx, &v, im, k, sn.Machine, filepath.Join(s.snapshotDir(snapName), snapshotState), ""); err != nil {
+	if err := s.restoreMachine(ctx, &v, im, k, sn.Machine, filepath.Join(s.snapshotDir(snapName), snapshotState), "", true); err != nil {
 		return v, fmt.Errorf("restoring snapshot %s: %w", snapName, err)
 	}
 	kept = true

@@ -371,15 +371,17 @@ func (s *server) restoreVM(ctx context.Context, v *store.VM, im store.Image, k s
 	}()
 	// The machine must be the template's: its command line and device MAC.
 	machine := vmm.Spec{Cmdline: t.Cmdline, NICs: []vmm.NIC{{MAC: templateMAC}}}
-	return s.restoreMachine(ctx, v, im, k, machine, filepath.Join(dir, templateState), s.rootOf(*v, im).WorkDevice())
+	return s.restoreMachine(ctx, v, im, k, machine, filepath.Join(dir, templateState), s.rootOf(*v, im).WorkDevice(), false)
 }
 
 // restoreMachine starts v, whose disks are in place, from saved state
 // instead of booting it, and has the agent give the guest v's identity,
 // mounting workDevice at /root when set. The machine must be the one that
 // was saved: its command line and NIC MACs come from machine; the taps
-// and disk files are v's. On error nothing of the start is left.
-func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, machine vmm.Spec, state, workDevice string) error {
+// and disk files are v's. A guest saved with another VM's addresses is
+// kept off the bridge (unplugged) until it has taken v's. On error
+// nothing of the start is left.
+func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, machine vmm.Spec, state, workDevice string, unplugged bool) error {
 	drv, err := s.driver(v.VMM)
 	if err != nil {
 		return err
@@ -389,7 +391,7 @@ func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image
 		return fmt.Errorf("the %s driver cannot restore VM state", v.VMM)
 	}
 	began := time.Now()
-	if err := s.attachNetwork(ctx, v); err != nil {
+	if err := s.attachNetwork(ctx, v, unplugged); err != nil {
 		return fmt.Errorf("setting up the network: %w", err)
 	}
 	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
@@ -442,6 +444,12 @@ func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image
 	if err := guestssh.WriteKnownHosts(s.knownHosts(v.Name), v.Name, st.HostKeys); err != nil {
 		undo()
 		return err
+	}
+	if unplugged {
+		if err := s.plugTap(ctx, *v); err != nil {
+			undo()
+			return err
+		}
 	}
 	s.watch(*v, drv, spec)
 	v.State = stateRunning

@@ -25,6 +25,9 @@ var _ network.Client = (*fakeNet)(nil)
 
 func (f *fakeNet) EnsureBridge(context.Context, network.Config) error           { return nil }
 func (f *fakeNet) EnsureTap(context.Context, network.Config, string, int) error { return nil }
+func (f *fakeNet) EnsureUnpluggedTap(context.Context, network.Config, string, int) error {
+	return nil
+}
 func (f *fakeNet) DeleteTap(context.Context, string) error                      { return nil }
 func (f *fakeNet) Teardown(context.Context, network.Config) error               { f.teardowns++; return nil }
 func (f *fakeNet) RouteDNS(context.Context, network.Config) error {
@@ -58,7 +61,7 @@ func newTestVM(t *testing.T, s *server, name string) store.VM {
 	if err := s.store.CreateVM(context.Background(), v); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.attachNetwork(context.Background(), &v); err != nil {
+	if err := s.attachNetwork(context.Background(), &v, false); err != nil {
 		t.Fatal(err)
 	}
 	return v

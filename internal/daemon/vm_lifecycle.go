@@ -306,7 +306,7 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 		return err
 	}
 	prog.Step("attaching to the bridge")
-	if err := s.attachNetwork(ctx, v); err != nil {
+	if err := s.attachNetwork(ctx, v, false); err != nil {
 		return fmt.Errorf("setting up the network: %w", err)
 	}
 	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
@@ -375,8 +375,9 @@ func (s *server) waitReady(ctx context.Context, drv vmm.Driver, spec vmm.Spec) (
 }
 
 // attachNetwork gives v a free guest address, a MAC and a tap on the
-// bridge, creating the bridge when it is the first VM to need it.
-func (s *server) attachNetwork(ctx context.Context, v *store.VM) error {
+// bridge, creating the bridge when it is the first VM to need it. An
+// unplugged tap stays off the bridge until plugTap.
+func (s *server) attachNetwork(ctx context.Context, v *store.VM, unplugged bool) error {
 	nc, err := s.netConfig()
 	if err != nil {
 		return err
@@ -404,11 +405,26 @@ func (s *server) attachNetwork(ctx context.Context, v *store.VM) error {
 	if err := s.net.EnsureBridge(ctx, nc); err != nil {
 		return err
 	}
-	if err := s.net.EnsureTap(ctx, nc, v.Tap, os.Getuid()); err != nil {
+	ensure := s.net.EnsureTap
+	if unplugged {
+		ensure = s.net.EnsureUnpluggedTap
+	}
+	if err := ensure(ctx, nc, v.Tap, os.Getuid()); err != nil {
 		return err
 	}
 	s.syncDNS(ctx)
 	return nil
+}
+
+// plugTap puts v's tap, attached unplugged, on the bridge.
+func (s *server) plugTap(ctx context.Context, v store.VM) error {
+	nc, err := s.netConfig()
+	if err != nil {
+		return err
+	}
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	return s.net.EnsureTap(ctx, nc, v.Tap, os.Getuid())
 }
 
 // releaseNetwork frees v's tap and address, and removes the bridge and

@@ -20,6 +20,7 @@ import (
 type Client interface {
 	EnsureBridge(ctx context.Context, c Config) error
 	EnsureTap(ctx context.Context, c Config, name string, owner int) error
+	EnsureUnpluggedTap(ctx context.Context, c Config, name string, owner int) error
 	DeleteTap(ctx context.Context, name string) error
 	Teardown(ctx context.Context, c Config) error
 	RouteDNS(ctx context.Context, c Config) error
@@ -61,6 +62,11 @@ func (l Local) EnsureTap(ctx context.Context, c Config, name string, owner int) 
 	return l.apply(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner})
 }
 
+// EnsureUnpluggedTap runs EnsureUnpluggedTap.
+func (l Local) EnsureUnpluggedTap(ctx context.Context, c Config, name string, owner int) error {
+	return l.apply(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner, Unplugged: true})
+}
+
 // DeleteTap runs DeleteTap.
 func (l Local) DeleteTap(ctx context.Context, name string) error {
 	return l.apply(ctx, Op{Kind: OpDeleteTap, Tap: name})
@@ -92,6 +98,11 @@ func (s Sudo) EnsureBridge(ctx context.Context, c Config) error {
 // EnsureTap runs EnsureTap through sudo.
 func (s Sudo) EnsureTap(ctx context.Context, c Config, name string, owner int) error {
 	return s.run(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner})
+}
+
+// EnsureUnpluggedTap runs EnsureUnpluggedTap through sudo.
+func (s Sudo) EnsureUnpluggedTap(ctx context.Context, c Config, name string, owner int) error {
+	return s.run(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner, Unplugged: true})
 }
 
 // DeleteTap runs DeleteTap through sudo.

@@ -294,6 +294,31 @@ func TestEnsureTap(t *testing.T) {
 	}
 }
 
+// TestUnpluggedTap: a tap can be made, or taken, off the bridge while up,
+// and ensuring it plainly plugs it in.
+func TestUnpluggedTap(t *testing.T) {
+	needNetns(t)
+	setupBridge(t, testConfig)
+	tap := TapName("vm2")
+	for _, step := range []struct {
+		name      string
+		ensure    func(Config, string, int) error
+		wantOnBr0 bool
+	}{
+		{"EnsureUnpluggedTap", EnsureUnpluggedTap, false},
+		{"EnsureTap", EnsureTap, true},
+		{"EnsureUnpluggedTap again", EnsureUnpluggedTap, false},
+	} {
+		if err := step.ensure(testConfig, tap, 4242); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		l := showLink(t, tap)
+		if (l.Master == "banger0") != step.wantOnBr0 || !slices.Contains(l.Flags, "UP") {
+			t.Errorf("after %s, %s has master %q and flags %v; want on banger0: %v, and UP", step.name, tap, l.Master, l.Flags, step.wantOnBr0)
+		}
+	}
+}
+
 // ownedBy reports whether ip's "user" field, a name or a number, is uid.
 func ownedBy(user any, uid int) bool {
 	switch v := user.(type) {

@@ -26,6 +26,10 @@ type Op struct {
 	Config Config `json:"config,omitzero"` // ensure-bridge, ensure-tap, teardown, route-dns
 	Tap    string `json:"tap,omitempty"`   // ensure-tap, delete-tap
 	Owner  int    `json:"owner,omitempty"` // ensure-tap: uid that may open the tap
+	// Unplugged, on ensure-tap, leaves the tap off the bridge (taking it
+	// off if it was on): a guest that may still use another VM's
+	// addresses cannot reach the network. Ensuring it again plugs it in.
+	Unplugged bool `json:"unplugged,omitempty"`
 }
 
 // String names the operation for messages, like "ensure-tap bg-abc".
@@ -42,6 +46,9 @@ func (o Op) Apply() error {
 	case OpEnsureBridge:
 		return EnsureBridge(o.Config)
 	case OpEnsureTap:
+		if o.Unplugged {
+			return EnsureUnpluggedTap(o.Config, o.Tap, o.Owner)
+		}
 		return EnsureTap(o.Config, o.Tap, o.Owner)
 	case OpDeleteTap:
 		return DeleteTap(o.Tap)

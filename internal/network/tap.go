@@ -69,6 +69,19 @@ func checkOwner(uid int) error {
 // that name with another owner or other flags is replaced; an interface of
 // that name that is not a tap is an error.
 func EnsureTap(c Config, name string, owner int) error {
+	return ensureTap(c, name, owner, false)
+}
+
+// EnsureUnpluggedTap is EnsureTap with the tap up but off the bridge, for
+// a guest restored from a snapshot: until it has taken its own MAC and
+// address it still uses the original VM's, and a frame from it would
+// teach the bridge to send the original's traffic to the copy. EnsureTap
+// plugs it in afterwards.
+func EnsureUnpluggedTap(c Config, name string, owner int) error {
+	return ensureTap(c, name, owner, true)
+}
+
+func ensureTap(c Config, name string, owner int, unplugged bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -101,7 +114,11 @@ func EnsureTap(c Config, name string, owner int) error {
 			return err
 		}
 	}
-	if err := plugTap(name, br); err != nil {
+	plug := plugTap
+	if unplugged {
+		plug = unplugTap
+	}
+	if err := plug(name, br); err != nil {
 		if created {
 			_ = deleteLink(name) // undo; the error that matters is err
 		}
@@ -168,6 +185,25 @@ func plugTap(name string, br netlink.Link) error {
 	if l.Attrs().MasterIndex != br.Attrs().Index {
 		if err := netlink.LinkSetMaster(l, br); err != nil {
 			return fmt.Errorf("plugging tap %s into %s: %w", name, br.Attrs().Name, err)
+		}
+	}
+	if l.Attrs().RawFlags&unix.IFF_UP == 0 {
+		if err := netlink.LinkSetUp(l); err != nil {
+			return fmt.Errorf("bringing tap %s up: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// unplugTap takes tap name off br, if on it, and brings it up.
+func unplugTap(name string, br netlink.Link) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("setting up tap %s: %w", name, err)
+	}
+	if l.Attrs().MasterIndex != 0 {
+		if err := netlink.LinkSetNoMaster(l); err != nil {
+			return fmt.Errorf("taking tap %s off %s: %w", name, br.Attrs().Name, err)
 		}
 	}
 	if l.Attrs().RawFlags&unix.IFF_UP == 0 {

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/api"
 )
@@ -22,6 +24,14 @@ func TestSnapshot(t *testing.T) {
 	n := newVMNet(t, h)
 
 	n.must(t, append([]string{"vm", "create", "--name", "orig"}, e2eSize...)...)
+	// The golden image's Docker runs: its kernel modules (nf_tables,
+	// bridge) load in the guest.
+	eventually(t, 90*time.Second, "docker info in the guest", func() error {
+		if r := n.run("vm", "exec", "orig", "--", "docker", "info", "--format", "{{.ServerVersion}}"); r.code != 0 {
+			return fmt.Errorf("%s", r)
+		}
+		return nil
+	})
 	n.ssh(t, "orig", "echo on-disk > /root/kept && echo in-memory > /dev/shm/kept")
 	n.must(t, "session", "start", "orig", "--name", "ticker", "--", "sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 1; done")
 
