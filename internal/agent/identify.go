@@ -310,8 +310,11 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 		}
 		if id.Gateway != "" {
 			gw := net.ParseIP(id.Gateway)
-			return netlink.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw})
+			if err := netlink.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
+				return err
+			}
 		}
+		announce(link, prefix.Addr())
 		return nil
 	}
 	// reload alone applies the new file: networkd reconfigures a link
@@ -320,8 +323,54 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 	if out, err := exec.CommandContext(ctx, "networkctl", "reload").CombinedOutput(); err != nil {
 		return fmt.Errorf("networkctl reload: %w: %s", err, out)
 	}
-	return waitAddress(ctx, link, prefix.Addr(), id.Gateway != "")
+	if err := waitAddress(ctx, link, prefix.Addr(), id.Gateway != ""); err != nil {
+		return err
+	}
+	announce(link, prefix.Addr())
+	return nil
 }
+
+// announce broadcasts a gratuitous ARP for addr from link's MAC, best
+// effort. The host may have started resolving the address while the guest
+// was still taking it (a VM that had it a moment before, say); its pending
+// lookup would fail seconds later and fail the connections queued on it
+// ("No route to host"). The announcement answers it at once.
+func announce(link netlink.Link, addr netip.Addr) {
+	link, err := netlink.LinkByIndex(link.Attrs().Index) // its MAC as it is now
+	if err != nil {
+		return
+	}
+	mac := link.Attrs().HardwareAddr
+	if !addr.Is4() || len(mac) != 6 {
+		return
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	broadcast := [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: link.Attrs().Index, Halen: 6, Addr: broadcast}
+	_ = unix.Sendto(fd, garpFrame(mac, addr), 0, to)
+}
+
+// garpFrame is an Ethernet frame holding a gratuitous ARP request: sender
+// and target are both addr at mac.
+func garpFrame(mac net.HardwareAddr, addr netip.Addr) []byte {
+	ip := addr.As4()
+	f := make([]byte, 0, 42)
+	f = append(f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) // to everyone
+	f = append(f, mac...)
+	f = append(f, 0x08, 0x06)             // ARP
+	f = append(f, 0x00, 0x01, 0x08, 0x00) // Ethernet, IPv4
+	f = append(f, 6, 4, 0x00, 0x01)       // address sizes, request
+	f = append(f, mac...)
+	f = append(f, ip[:]...)
+	f = append(f, 0, 0, 0, 0, 0, 0)
+	return append(f, ip[:]...)
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // waitAddress waits for networkd to put addr on link and, with route,
 // the default route, which it adds last.
