@@ -87,8 +87,9 @@ func (s *Server) serveSerial(ctx context.Context, path string) {
 // and cannot be polled for one to connect, so between connections the
 // port is tried again every PollInterval.
 func (s *Server) servePort(ctx context.Context, port Stream) error {
+	sr := newStreamReader(port)
 	for {
-		err := s.session(ctx, port, true)
+		err := s.session(ctx, port, sr, true)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -91,7 +91,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // stream, nil error), reading fails, writing fails or ctx ends. It does not
 // close c.
 func (s *Server) ServeConn(ctx context.Context, c Stream) error {
-	return s.session(ctx, c, false)
+	return s.session(ctx, c, newStreamReader(c), false)
 }
 
 // item is one line read from the host, or the line-too-long error.
@@ -103,7 +103,7 @@ type item struct {
 // session serves one host connection. With resync it sends a newline
 // before its first answer, ending any half line an earlier session or
 // agent left in the stream.
-func (s *Server) session(parent context.Context, c Stream, resync bool) error {
+func (s *Server) session(parent context.Context, c Stream, sr *streamReader, resync bool) error {
 	// The reader ends the session, cancelling ctx, when the host goes away:
 	// that also abandons a wait-ready nobody is waiting for any more.
 	ctx, cancel := context.WithCancelCause(parent)
@@ -112,7 +112,7 @@ func (s *Server) session(parent context.Context, c Stream, resync bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		cancel(readLines(ctx, c, lines))
+		cancel(sr.readLines(ctx, lines))
 	}()
 	// Every way out stops the reader, so the next session on the same
 	// stream has it to itself.
@@ -177,18 +177,38 @@ func sessionEnd(ctx context.Context) error {
 	return re
 }
 
-// readLines sends c's lines to out until reading fails, which it returns,
-// or ctx ends.
-func readLines(ctx context.Context, c io.Reader, out chan<- item) error {
-	br := bufio.NewReaderSize(c, 4096)
+// streamReader reads a stream's lines for one session after another. A
+// session that ends (its host left, or a write failed) may have read a
+// line already, such as the hello of the host that comes next on a
+// virtio-serial port; it stays here, with whatever else was buffered, for
+// the next session rather than being lost.
+type streamReader struct {
+	br      *bufio.Reader
+	pending []item
+}
+
+func newStreamReader(c io.Reader) *streamReader {
+	return &streamReader{br: bufio.NewReaderSize(c, 4096)}
+}
+
+// readLines sends the stream's lines to out until reading fails, which it
+// returns, or ctx ends. Only one session's readLines runs at a time.
+func (sr *streamReader) readLines(ctx context.Context, out chan<- item) error {
 	for {
-		line, err := agentproto.ReadLine(br)
-		if err != nil && !errors.Is(err, agentproto.ErrLineTooLong) {
-			return &readError{err}
+		var it item
+		if len(sr.pending) > 0 {
+			it, sr.pending = sr.pending[0], sr.pending[1:]
+		} else {
+			line, err := agentproto.ReadLine(sr.br)
+			if err != nil && !errors.Is(err, agentproto.ErrLineTooLong) {
+				return &readError{err}
+			}
+			it = item{line, err}
 		}
 		select {
-		case out <- item{line, err}:
+		case out <- it:
 		case <-ctx.Done():
+			sr.pending = append([]item{it}, sr.pending...)
 			return nil
 		}
 	}
