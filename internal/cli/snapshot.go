@@ -29,7 +29,7 @@ id and ssh host key.
 A snapshot takes about as much disk as the VM has memory in use plus what
 its disks hold. It restores only on the VMM and accelerator it was taken
 on, and needs its image and kernel, which cannot be removed while it
-exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot delete`" + ` removes them.`,
+exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot rm`" + ` removes them.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -83,7 +83,7 @@ func (s *server) loadSnapshot(name string) (SnapshotInfo, error) {
 		return sn, err
 	}
 	if err := json.Unmarshal(b, &sn); err != nil || sn.Format != snapshotFormat {
-		return sn, errdefs.FailedPrecondition("snapshot %s is damaged or from another version of banger: delete it with `banger snapshot delete %s`", name, name)
+		return sn, errdefs.FailedPrecondition("snapshot %s is damaged or from another version of banger: delete it with `banger snapshot rm %s`", name, name)
 	}
 	return sn, nil
 }
@@ -178,7 +178,7 @@ func (s *server) snapshotVM(ctx context.Context, name, snapName string, prog pro
 	defer s.vmLocks.lock("snapshot/" + snapName)()
 	dir := s.snapshotDir(snapName)
 	if _, err := os.Stat(dir); err == nil {
-		return sn, errdefs.AlreadyExists("a snapshot named %s already exists: pick another --name, or remove it with `banger snapshot delete %s`", snapName, snapName)
+		return sn, errdefs.AlreadyExists("a snapshot named %s already exists: pick another --name, or remove it with `banger snapshot rm %s`", snapName, snapName)
 	}
 	// Written beside its final place under a name no snapshot can have
 	// (names start with a letter or digit), and renamed once complete.
@@ -288,7 +288,7 @@ func (s *server) createFromSnapshot(ctx context.Context, v store.VM, snapName st
 		return v, errdefs.FailedPrecondition("snapshot %s needs kernel %s, which is gone", snapName, sn.Kernel)
 	}
 	if filesKey(im, k) != sn.Files {
-		return v, errdefs.FailedPrecondition("the files of image %s or kernel %s changed since snapshot %s was saved, so its disks no longer match: delete it with `banger snapshot delete %s`", sn.Image, sn.Kernel, snapName, snapName)
+		return v, errdefs.FailedPrecondition("the files of image %s or kernel %s changed since snapshot %s was saved, so its disks no longer match: delete it with `banger snapshot rm %s`", sn.Image, sn.Kernel, snapName, snapName)
 	}
 	v.State, v.Image, v.Kernel, v.VMM = stateCreating, sn.Image, sn.Kernel, sn.VMM
 	v.VCPU, v.MemoryMiB, v.DiskBytes, v.RootMode = sn.VCPU, sn.MemoryMiB, sn.DiskBytes, sn.RootMode
