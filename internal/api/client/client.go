@@ -103,6 +103,11 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 
 // send performs a request and returns the raw response.
 func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	return c.sendHeader(ctx, method, path, in, nil)
+}
+
+// sendHeader is send with extra request headers.
+func (c *Client) sendHeader(ctx context.Context, method, path string, in any, extra http.Header) (*http.Response, error) {
 	socket, err := c.SocketPath()
 	if err != nil {
 		return nil, err
@@ -118,6 +123,9 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	req.Header.Set(api.VersionHeader, c.version())
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
 	}
 	resp, err := c.httpClient(socket).Do(req)
 	if err != nil {

@@ -35,31 +35,12 @@ func (c *Client) AttachSession(ctx context.Context, vm, session string, req api.
 
 // upgrade sends a POST that asks to switch the connection to frames.
 func (c *Client) upgrade(ctx context.Context, path string, in any) (*ProcessConn, error) {
-	socket, err := c.SocketPath()
+	resp, err := c.sendHeader(ctx, http.MethodPost, path, in, http.Header{
+		"Connection": {"Upgrade"},
+		"Upgrade":    {api.UpgradeProtocol},
+	})
 	if err != nil {
 		return nil, err
-	}
-	body, err := marshalBody(in)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://bangerd"+api.Prefix+path, body)
-	if err != nil {
-		return nil, fmt.Errorf("building request: %w", err)
-	}
-	req.Header.Set(api.VersionHeader, c.version())
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", api.UpgradeProtocol)
-	resp, err := c.httpClient(socket).Do(req)
-	if err != nil {
-		if isNotRunning(err) {
-			return nil, fmt.Errorf("%w (no answer on %s)", ErrNotRunning, socket)
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("talking to bangerd at %s: %w", socket, err)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()
