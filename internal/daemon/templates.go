@@ -76,14 +76,7 @@ func (s *server) templatesDir() string { return filepath.Join(s.dirs.State, "tem
 func templateKey(im store.Image, k store.Kernel, vcpu, memoryMiB int, vmmName, accel string) string {
 	h := sha256.New()
 	fmt.Fprintln(h, templateFormat, version.Version, vmmName, accel, vcpu, memoryMiB)
-	for _, p := range []string{im.RootfsPath, k.Path, k.InitrdPath} {
-		st, err := os.Stat(p)
-		if err == nil {
-			fmt.Fprintln(h, p, st.Size(), st.ModTime().UnixNano())
-		} else {
-			fmt.Fprintln(h, p, "missing")
-		}
-	}
+	fmt.Fprint(h, filesKey(im, k))
 	fmt.Fprintln(h, im.Name, im.Digest, k.Name)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -391,15 +384,8 @@ func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image
 		return fmt.Errorf("the %s driver cannot restore VM state", v.VMM)
 	}
 	began := time.Now()
-	if err := s.attachNetwork(ctx, v, unplugged); err != nil {
-		return fmt.Errorf("setting up the network: %w", err)
-	}
-	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
-	if err == nil {
-		err = os.MkdirAll(spec.RunDir, 0o700)
-	}
+	spec, err := s.prepareLaunch(ctx, v, im, k, unplugged)
 	if err != nil {
-		s.releaseNetwork(context.WithoutCancel(ctx), v)
 		return err
 	}
 	spec.Cmdline = machine.Cmdline

@@ -306,15 +306,8 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 		return err
 	}
 	prog.Step("attaching to the bridge")
-	if err := s.attachNetwork(ctx, v, false); err != nil {
-		return fmt.Errorf("setting up the network: %w", err)
-	}
-	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
-	if err == nil {
-		err = os.MkdirAll(spec.RunDir, 0o700)
-	}
+	spec, err := s.prepareLaunch(ctx, v, im, k, false)
 	if err != nil {
-		s.releaseNetwork(context.WithoutCancel(ctx), v)
 		return err
 	}
 	prog.Step("booting on " + v.VMM)
@@ -372,6 +365,24 @@ func (s *server) waitReady(ctx context.Context, drv vmm.Driver, spec vmm.Spec) (
 		return st, err
 	}
 	return st, nil
+}
+
+// prepareLaunch attaches v to the network (its tap unplugged when asked)
+// and returns the spec its VMM starts with, its run dir made. On error
+// the network is released again.
+func (s *server) prepareLaunch(ctx context.Context, v *store.VM, im store.Image, k store.Kernel, unplugged bool) (vmm.Spec, error) {
+	if err := s.attachNetwork(ctx, v, unplugged); err != nil {
+		return vmm.Spec{}, fmt.Errorf("setting up the network: %w", err)
+	}
+	spec, err := s.vmSpec(*v, k, s.rootOf(*v, im))
+	if err == nil {
+		err = os.MkdirAll(spec.RunDir, 0o700)
+	}
+	if err != nil {
+		s.releaseNetwork(context.WithoutCancel(ctx), v)
+		return vmm.Spec{}, err
+	}
+	return spec, nil
 }
 
 // attachNetwork gives v a free guest address, a MAC and a tap on the
