@@ -23,7 +23,11 @@ func (a *app) guestShell(ctx context.Context, name string, tty bool, command []s
 	if err == nil {
 		return execSSH(target, tty, command, stdin, stdout, stderr)
 	}
-	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !a.agentInsteadOfSSH(ctx, name) {
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		return 0, err
+	}
+	// No sshd, but an agent that runs commands: go through it.
+	if g, ok := a.guestInfo(ctx, name); !ok || g.SSH || !g.Exec {
 		return 0, err
 	}
 	fmt.Fprintf(stderr, "banger: %s has no sshd; connecting through its guest agent\n", name)
@@ -33,13 +37,13 @@ func (a *app) guestShell(ctx context.Context, name string, tty bool, command []s
 	})
 }
 
-// agentInsteadOfSSH reports whether VM name's guest has no sshd but an
-// agent that runs commands.
-func (a *app) agentInsteadOfSSH(ctx context.Context, name string) bool {
+// guestInfo is what VM name's guest agent reports; false when it cannot
+// be asked.
+func (a *app) guestInfo(ctx context.Context, name string) (api.GuestInfo, bool) {
 	var g api.GuestInfo
 	err := a.call(ctx, func(c *client.Client) (err error) {
 		g, err = c.GuestInfo(ctx, name)
 		return err
 	})
-	return err == nil && !g.SSH && g.Exec
+	return g, err == nil
 }

@@ -117,7 +117,12 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	}
 	var code int
 	var sshErr error
-	if len(opts.Command) > 0 && a.agentRuns(ctx, vm.Name) {
+	agentRuns := false
+	if len(opts.Command) > 0 {
+		g, ok := a.guestInfo(ctx, vm.Name)
+		agentRuns = ok && g.Exec
+	}
+	if agentRuns {
 		code, sshErr = a.vmExec(ctx, VMExecOptions{
 			Name: vm.Name, Command: loginShellCommand(guestssh.QuoteCommand(command)),
 			Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
@@ -136,16 +141,6 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 		fmt.Fprintf(opts.Stderr, "banger: VM %s is still running: `banger vm ssh %s` reconnects, `banger vm delete --force %s` removes it\n", vm.Name, vm.Name, vm.Name)
 	}
 	return code, sshErr
-}
-
-// agentRuns reports whether VM name's guest agent runs commands.
-func (a *app) agentRuns(ctx context.Context, name string) bool {
-	var g api.GuestInfo
-	err := a.call(ctx, func(c *client.Client) (err error) {
-		g, err = c.GuestInfo(ctx, name)
-		return err
-	})
-	return err == nil && g.Exec
 }
 
 // loginShellCommand is the argv that runs script in root's login shell

@@ -28,8 +28,8 @@ func (f *fakeNet) EnsureTap(context.Context, network.Config, string, int) error 
 func (f *fakeNet) EnsureUnpluggedTap(context.Context, network.Config, string, int) error {
 	return nil
 }
-func (f *fakeNet) DeleteTap(context.Context, string) error                      { return nil }
-func (f *fakeNet) Teardown(context.Context, network.Config) error               { f.teardowns++; return nil }
+func (f *fakeNet) DeleteTap(context.Context, string) error        { return nil }
+func (f *fakeNet) Teardown(context.Context, network.Config) error { f.teardowns++; return nil }
 func (f *fakeNet) RouteDNS(context.Context, network.Config) error {
 	f.routed++
 	return fmt.Errorf("%w: not in this test", dns.ErrNoResolved)

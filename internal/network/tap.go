@@ -114,11 +114,7 @@ func ensureTap(c Config, name string, owner int, unplugged bool) error {
 			return err
 		}
 	}
-	plug := plugTap
-	if unplugged {
-		plug = unplugTap
-	}
-	if err := plug(name, br); err != nil {
+	if err := placeTap(name, br, !unplugged); err != nil {
 		if created {
 			_ = deleteLink(name) // undo; the error that matters is err
 		}
@@ -176,32 +172,19 @@ func createTap(name string, owner int) error {
 	return nil
 }
 
-// plugTap puts the tap on the bridge and brings it up, each only if needed.
-func plugTap(name string, br netlink.Link) error {
-	l, err := netlink.LinkByName(name)
-	if err != nil {
-		return fmt.Errorf("plugging tap %s into %s: %w", name, br.Attrs().Name, err)
-	}
-	if l.Attrs().MasterIndex != br.Attrs().Index {
-		if err := netlink.LinkSetMaster(l, br); err != nil {
-			return fmt.Errorf("plugging tap %s into %s: %w", name, br.Attrs().Name, err)
-		}
-	}
-	if l.Attrs().RawFlags&unix.IFF_UP == 0 {
-		if err := netlink.LinkSetUp(l); err != nil {
-			return fmt.Errorf("bringing tap %s up: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// unplugTap takes tap name off br, if on it, and brings it up.
-func unplugTap(name string, br netlink.Link) error {
+// placeTap puts the tap on the bridge, or with plugged false takes it off,
+// and brings it up, each only if needed.
+func placeTap(name string, br netlink.Link, plugged bool) error {
 	l, err := netlink.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("setting up tap %s: %w", name, err)
 	}
-	if l.Attrs().MasterIndex != 0 {
+	switch master := l.Attrs().MasterIndex; {
+	case plugged && master != br.Attrs().Index:
+		if err := netlink.LinkSetMaster(l, br); err != nil {
+			return fmt.Errorf("plugging tap %s into %s: %w", name, br.Attrs().Name, err)
+		}
+	case !plugged && master != 0:
 		if err := netlink.LinkSetNoMaster(l); err != nil {
 			return fmt.Errorf("taking tap %s off %s: %w", name, br.Attrs().Name, err)
 		}
