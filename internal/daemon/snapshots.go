@@ -403,13 +403,9 @@ func snapshotToAPI(sn SnapshotInfo) api.Snapshot {
 func (s *server) snapshotRoutes(mux *http.ServeMux) {
 	p := api.Prefix
 	mux.HandleFunc("POST "+p+"/vms/{name}/snapshot", s.postSnapshotVM)
-	mux.HandleFunc("GET "+p+"/snapshots", func(w http.ResponseWriter, r *http.Request) {
-		out := []api.Snapshot{}
-		for _, sn := range s.listSnapshots() {
-			out = append(out, snapshotToAPI(sn))
-		}
-		writeJSON(w, http.StatusOK, out)
-	})
+	mux.HandleFunc("GET "+p+"/snapshots", listOf(func(context.Context) ([]SnapshotInfo, error) {
+		return s.listSnapshots(), nil
+	}, snapshotToAPI))
 	mux.HandleFunc("GET "+p+"/snapshots/{name}", func(w http.ResponseWriter, r *http.Request) {
 		sn, err := s.loadSnapshot(r.PathValue("name"))
 		if err != nil {

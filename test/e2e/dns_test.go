@@ -24,12 +24,7 @@ const bridgeDNS = "172.16.0.1:53"
 // name, with ssh; the host resolves them once its resolver points at the
 // bridge, and doctor says so; a deleted VM's name is gone at once.
 func TestVMNames(t *testing.T) {
-	h := need(t)
-	h.must(t, "image", "pull", "debian-bookworm")
-	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
-	writeFile(t, cfgFile, "vmm = \"qemu\"\n")
-	t.Cleanup(func() { os.Remove(cfgFile) })
-	n := newVMNet(t, h)
+	h, n := goldenVMNet(t, "")
 	// The resolv.conf-only recipe of docs/dns-routing.md, for everything
 	// run in the namespace (`ip netns exec` puts this file in place of
 	// /etc/resolv.conf): bangerd, the CLI and ssh. It must not make

@@ -29,12 +29,7 @@ import (
 // follows resizes, Ctrl-C, and sessions that outlive their client and a
 // daemon restart.
 func TestExecAndSessions(t *testing.T) {
-	h := need(t)
-	h.must(t, "image", "pull", "debian-bookworm")
-	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
-	writeFile(t, cfgFile, "vmm = \"qemu\"\n")
-	t.Cleanup(func() { os.Remove(cfgFile) })
-	n := newVMNet(t, h)
+	_, n := goldenVMNet(t, "")
 	n.must(t, "vm", "create", "--name", "box", "--vcpu", "2", "--memory", "1024", "--disk-size", "2G")
 
 	// Exit statuses come back as a shell reports them; the streams stay apart.

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +14,7 @@ import (
 // that the copy has all three under an identity of its own, while the
 // original runs on untouched.
 func TestSnapshot(t *testing.T) {
-	h := need(t)
-	h.must(t, "image", "pull", "debian-bookworm")
-	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
-	writeFile(t, cfgFile, "vmm = \"qemu\"\n")
-	t.Cleanup(func() { os.Remove(cfgFile) })
-	n := newVMNet(t, h)
+	_, n := goldenVMNet(t, "")
 
 	n.must(t, append([]string{"vm", "create", "--name", "orig"}, e2eSize...)...)
 	// The golden image's Docker runs: its kernel modules (nf_tables,

@@ -70,6 +70,19 @@ func newVMNet(t *testing.T, h *harness, extraEnv ...string) *vmNet {
 	return n
 }
 
+// goldenVMNet is how a test that boots golden-image VMs starts: the image
+// pulled, the qemu driver pinned in the config (with extraConfig lines
+// after it), and a namespace of its own (see newVMNet).
+func goldenVMNet(t *testing.T, extraConfig string) (*harness, *vmNet) {
+	t.Helper()
+	h := need(t)
+	h.must(t, "image", "pull", "debian-bookworm")
+	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
+	writeFile(t, cfgFile, "vmm = \"qemu\"\n"+extraConfig)
+	t.Cleanup(func() { os.Remove(cfgFile) })
+	return h, newVMNet(t, h)
+}
+
 // run runs banger in the namespace.
 func (n *vmNet) run(args ...string) result {
 	return n.runEnv(nil, nil, args...)

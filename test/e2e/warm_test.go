@@ -18,12 +18,7 @@ var e2eSize = []string{"--vcpu", "2", "--memory", "1024"}
 // ssh host keys, clocks, disks. A damaged template falls back to a cold
 // boot.
 func TestWarmStart(t *testing.T) {
-	h := need(t)
-	h.must(t, "image", "pull", "debian-bookworm")
-	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
-	writeFile(t, cfgFile, "vmm = \"qemu\"\n")
-	t.Cleanup(func() { os.Remove(cfgFile) })
-	n := newVMNet(t, h)
+	h, n := goldenVMNet(t, "")
 
 	type facts struct{ hostname, ip, mac, machineID, bootID, hostKey string }
 	look := func(name string) facts {

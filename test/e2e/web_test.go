@@ -29,12 +29,7 @@ const webAddr = "127.0.0.1:7777"
 // origin fails to stop it.
 func TestWebUI(t *testing.T) {
 	chromium := chromiumPath(t)
-	h := need(t)
-	h.must(t, "image", "pull", "debian-bookworm")
-	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
-	writeFile(t, cfgFile, fmt.Sprintf("vmm = \"qemu\"\nweb_listen_addr = %q\n", webAddr))
-	t.Cleanup(func() { os.Remove(cfgFile) })
-	n := newVMNet(t, h)
+	_, n := goldenVMNet(t, fmt.Sprintf("web_listen_addr = %q\n", webAddr))
 	// The first command starts the namespace's bangerd, and with it the
 	// web UI, which listens before the API socket answers.
 	n.must(t, "vm", "list")
