@@ -20,6 +20,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/test/internal/buildcache"
 )
 
 const (
@@ -110,7 +111,7 @@ func benchVMs(work, bin string) error {
 // else the image figures' cache, which holds a build when they ran.
 func vmCache(work string) string {
 	if dir := os.Getenv("BANGER_BENCH_CACHE"); dir != "" {
-		pruneBuilds(filepath.Join(dir, "banger", "builds"), 2)
+		buildcache.Prune(filepath.Join(dir, "banger", "builds"), 2)
 		return dir
 	}
 	return imageCache(work)
@@ -351,28 +352,4 @@ func envValue(env []string, key string) string {
 		}
 	}
 	return ""
-}
-
-// pruneBuilds keeps only the newest keep image builds in a persistent
-// cache: each change to the guest agent makes a new one of about a
-// gigabyte.
-func pruneBuilds(dir string, keep int) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	type build struct {
-		path string
-		mod  time.Time
-	}
-	var builds []build
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".ext4") {
-			builds = append(builds, build{filepath.Join(dir, e.Name()), info.ModTime()})
-		}
-	}
-	sort.Slice(builds, func(i, j int) bool { return builds[i].mod.After(builds[j].mod) })
-	for i := keep; i < len(builds); i++ {
-		os.Remove(builds[i].path)
-	}
 }

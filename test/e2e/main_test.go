@@ -10,10 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"banger/test/internal/buildcache"
 )
 
 // harness holds the binaries and the environment every test shares.
@@ -101,7 +102,7 @@ func setup() (*harness, func(), error) {
 			"BANGER_AGENT_BIN="+filepath.Join(bin, "banger-vsock-agent"),
 		),
 	}
-	pruneBuilds(filepath.Join(hh.cache, "builds"), 2)
+	buildcache.Prune(filepath.Join(hh.cache, "builds"), 2)
 	cleanup := func() {
 		_, _ = hh.run("daemon", "stop")
 		os.RemoveAll(work)
@@ -139,27 +140,4 @@ func debugfs(t *testing.T, img, request string) string {
 		t.Fatalf("debugfs -R %q: %v\n%s", request, err, out)
 	}
 	return string(out)
-}
-
-// pruneBuilds keeps only the newest keep image builds in a persistent test
-// cache: each change to the agent makes a new one of about a gigabyte.
-func pruneBuilds(dir string, keep int) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	type build struct {
-		path string
-		mod  time.Time
-	}
-	var builds []build
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".ext4") {
-			builds = append(builds, build{filepath.Join(dir, e.Name()), info.ModTime()})
-		}
-	}
-	sort.Slice(builds, func(i, j int) bool { return builds[i].mod.After(builds[j].mod) })
-	for i := keep; i < len(builds); i++ {
-		os.Remove(builds[i].path)
-	}
 }
