@@ -4,23 +4,20 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
+	"banger/internal/agent/internal/connpair"
 )
 
 // muxHost serves a guest on a pipe and returns a multiplexed client to it.
 func muxHost(t *testing.T, opts Options) (*agentclient.Mux, *Server) {
 	t.Helper()
-	host, guestEnd := pipePair(t)
+	host, guestEnd := connpair.New(t)
 	srv := NewServer(opts)
 	ctx := testCtx(t)
 	go srv.ServeConn(ctx, guestEnd)
@@ -225,7 +222,7 @@ func TestStreamOpsNeedStreams(t *testing.T) {
 
 func TestNewHelloEndsTheOldHostsChannels(t *testing.T) {
 	opts := execOptions(t)
-	host, guestEnd := pipePair(t)
+	host, guestEnd := connpair.New(t)
 	go NewServer(opts).ServeConn(testCtx(t), guestEnd)
 	raw := newRawHost(t, host)
 	if r := raw.send(`{"v":2,"id":1,"op":"hello","features":["streams"]}` + "\n"); !r.OK || len(r.Hello.Features) != 1 {
@@ -247,26 +244,4 @@ func TestNewHelloEndsTheOldHostsChannels(t *testing.T) {
 		t.Fatalf("hello from a new host = %+v", r)
 	}
 	waitFile(t, dir+"/hup")
-}
-
-// pipePair is a connected pair of unix sockets, host end first: buffered
-// like the real channels, unlike net.Pipe.
-func pipePair(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-		t.Cleanup(func() { c.Close() })
-	}
-	return conns[0], conns[1]
 }

@@ -12,6 +12,7 @@ import (
 
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
+	"banger/internal/agent/internal/connpair"
 	"banger/internal/errdefs"
 )
 
@@ -46,7 +47,7 @@ func eventuallyLogs(t *testing.T, m *agentclient.Mux, name, want string) string 
 
 func TestSessionOutlivesItsConnection(t *testing.T) {
 	opts := execOptions(t)
-	host, guestEnd := pipePair(t)
+	host, guestEnd := connpair.New(t)
 	srv := NewServer(opts)
 	go srv.ServeConn(testCtx(t), guestEnd)
 	m, err := agentclient.Upgrade(testCtx(t), agentclient.NewConn(host))
@@ -63,7 +64,7 @@ func TestSessionOutlivesItsConnection(t *testing.T) {
 	m.Close()
 
 	// A new connection (a new daemon) finds it still writing.
-	host2, guest2 := pipePair(t)
+	host2, guest2 := connpair.New(t)
 	go srv.ServeConn(testCtx(t), guest2)
 	m2, err := agentclient.Upgrade(testCtx(t), agentclient.NewConn(host2))
 	if err != nil {

@@ -5,15 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
+	"banger/internal/agent/internal/connpair"
 	"banger/internal/errdefs"
 )
 
@@ -60,7 +58,7 @@ func (g *fakeGuest) write(v any) {
 
 // upgraded returns a Mux whose guest is a fakeGuest that granted streams.
 func upgraded(t *testing.T) (*agentclient.Mux, *fakeGuest) {
-	host, guest := socketPair(t)
+	host, guest := connpair.New(t)
 	g := &fakeGuest{t: t, c: guest, br: bufio.NewReader(guest)}
 	type result struct {
 		m   *agentclient.Mux
@@ -252,26 +250,4 @@ func TestMuxConnectionLossFailsEverything(t *testing.T) {
 	if _, err := m.Status(testCtx(t)); !errors.Is(err, errdefs.ErrUnavailable) {
 		t.Errorf("call on a closed mux = %v; want unavailable", err)
 	}
-}
-
-// socketPair is a connected pair of unix sockets: buffered, like the real
-// channels, unlike net.Pipe.
-func socketPair(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-		t.Cleanup(func() { c.Close() })
-	}
-	return conns[0], conns[1]
 }
