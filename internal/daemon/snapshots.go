@@ -37,18 +37,11 @@ const (
 	prepareSnapshotWait = 30 * time.Second
 )
 
-// SnapshotInfo describes a saved snapshot.
+// SnapshotInfo describes a saved snapshot: what the API shows of it, and
+// what restoring it needs.
 type SnapshotInfo struct {
-	Format    string `json:"format"`
-	Name      string `json:"name"`
-	VM        string `json:"vm"`
-	Image     string `json:"image"`
-	Kernel    string `json:"kernel"`
-	VCPU      int    `json:"vcpu"`
-	MemoryMiB int    `json:"memory_mib"`
-	DiskBytes int64  `json:"disk_bytes"`
-	VMM       string `json:"vmm"`
-	Accel     string `json:"accel"`
+	Format string `json:"format"`
+	api.Snapshot
 	// AccelKey is accelFor at save time: a snapshot restores only on the
 	// same accelerator (and, under emulation, the same guest clock rate).
 	AccelKey string `json:"accel_key"`
@@ -60,9 +53,7 @@ type SnapshotInfo struct {
 	Machine vmm.Spec `json:"machine"`
 	// Disks are the files in the snapshot's directory, each restored to the
 	// file of that name in the new VM's directory.
-	Disks   []string  `json:"disks"`
-	Created time.Time `json:"created"`
-	Bytes   int64     `json:"bytes"`
+	Disks []string `json:"disks"`
 }
 
 func (s *server) snapshotsDir() string { return filepath.Join(s.dirs.State, "snapshots") }
@@ -100,7 +91,7 @@ func (s *server) listSnapshots() []SnapshotInfo {
 			out = append(out, sn)
 		}
 	}
-	slices.SortFunc(out, func(a, b SnapshotInfo) int { return a.Created.Compare(b.Created) })
+	slices.SortFunc(out, func(a, b SnapshotInfo) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out
 }
 
@@ -242,10 +233,14 @@ func (s *server) snapshotVM(ctx context.Context, name, snapName string, prog pro
 		return sn, err
 	}
 	sn = SnapshotInfo{
-		Format: snapshotFormat, Name: snapName, VM: name, Image: v.Image, Kernel: v.Kernel,
-		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, VMM: v.VMM, Accel: v.Accel,
+		Format: snapshotFormat,
+		Snapshot: api.Snapshot{
+			Name: snapName, VM: name, Image: v.Image, Kernel: v.Kernel,
+			VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, VMM: v.VMM, Accel: v.Accel,
+			Bytes: diskUsage(tmp), CreatedAt: time.Now().UTC(),
+		},
 		AccelKey: accelFor(drv), RootMode: v.RootMode, Files: filesKey(im, k),
-		Machine: spec, Disks: disks, Created: time.Now().UTC(), Bytes: diskUsage(tmp),
+		Machine: spec, Disks: disks,
 	}
 	b, _ := json.MarshalIndent(sn, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, snapshotMeta), b, 0o600); err != nil {
@@ -392,13 +387,7 @@ func (s *server) snapshotUsers(image, kernel string) []string {
 	return out
 }
 
-func snapshotToAPI(sn SnapshotInfo) api.Snapshot {
-	return api.Snapshot{
-		Name: sn.Name, VM: sn.VM, Image: sn.Image, Kernel: sn.Kernel,
-		VCPU: sn.VCPU, MemoryMiB: sn.MemoryMiB, DiskBytes: sn.DiskBytes,
-		VMM: sn.VMM, Accel: sn.Accel, Bytes: sn.Bytes, CreatedAt: sn.Created,
-	}
-}
+func snapshotToAPI(sn SnapshotInfo) api.Snapshot { return sn.Snapshot }
 
 func (s *server) snapshotRoutes(mux *http.ServeMux) {
 	p := api.Prefix
