@@ -22,12 +22,11 @@ import (
 // for real on the test's temp dirs, debootstrap runs a script, mkfs.ext4
 // writes a fake image, and tar in the chroot saves its input.
 type fakeRunner struct {
-	t             *testing.T
-	debootstrap   string // sh script
-	tarInput      string // where the tar stream is saved
-	mu            sync.Mutex
-	calls         []string
-	onDebootstrap func()
+	t           *testing.T
+	debootstrap string // sh script
+	tarInput    string // where the tar stream is saved
+	mu          sync.Mutex
+	calls       []string
 }
 
 func (f *fakeRunner) Command(ctx context.Context, name string, args ...string) *exec.Cmd {

@@ -89,7 +89,7 @@ func pushImage(t *testing.T, ref string, layers ...map[string]string) {
 			t.Fatal(err)
 		}
 		data := buf.Bytes()
-		layer, err := tarball.LayerFromReader(bytes.NewReader(data))
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 		if err != nil {
 			t.Fatal(err)
 		}
