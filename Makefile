@@ -56,10 +56,8 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-fuzz: ## run each fuzz target for a short while
-	$(GO) test -run XXX -fuzz FuzzParse$$ -fuzztime 30s ./internal/config/
-	$(GO) test -run XXX -fuzz FuzzParseSize -fuzztime 30s ./internal/config/
-	$(GO) test -run XXX -fuzz FuzzValidate -fuzztime 30s ./internal/vmname/
+fuzz: ## run every fuzz target in the tree for FUZZTIME each (default 20s)
+	GO=$(GO) sh scripts/fuzz.sh
 
 clean: ## remove build output
 	rm -rf bin/
