@@ -57,13 +57,23 @@ func layerTar(t *testing.T, entries ...entry) []byte {
 func flattenLayers(t *testing.T, layers ...[]byte) (string, error) {
 	t.Helper()
 	root := t.TempDir()
-	fl := newFlattener(root, func(string) {})
+	return root, flattenInto(t, root, layers...)
+}
+
+// flattenInto applies layers onto the tree at root.
+func flattenInto(t *testing.T, root string, layers ...[]byte) error {
+	t.Helper()
+	fl, err := newFlattener(root, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.close()
 	for _, l := range layers {
 		if err := fl.applyLayer(context.Background(), bytes.NewReader(l)); err != nil {
-			return root, err
+			return err
 		}
 	}
-	return root, fl.finish()
+	return fl.finish()
 }
 
 func names(t *testing.T, dir string) []string {
