@@ -28,6 +28,9 @@ func (f *flattener) write(rel string, hdr *tar.Header, r io.Reader) error {
 		f.remember(rel, hdr)
 		return f.owners(rel, hdr)
 	case tar.TypeReg, tar.TypeGNUSparse:
+		if err := f.budget.write(hdr.Size); err != nil {
+			return err
+		}
 		if err := f.clear(rel, false); err != nil {
 			return err
 		}

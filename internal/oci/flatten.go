@@ -33,13 +33,14 @@ const (
 // change goes through root, and paths are resolved inside it first, so
 // nothing a layer holds (symlinks, hard links, whiteouts) reaches outside.
 type flattener struct {
-	root  *os.Root
-	owner bool            // apply uid/gid: only root can
-	warn  func(string)    // records something that cannot be reproduced
-	added map[string]bool // paths the current layer wrote
-	dirs  map[string]dirMeta
-	gone  map[string]uint64 // path -> when it was last removed
-	seq   uint64            // orders dirs against gone
+	root   *os.Root
+	owner  bool         // apply uid/gid: only root can
+	warn   func(string) // records something that cannot be reproduced
+	budget *budget
+	added  map[string]bool // paths the current layer wrote
+	dirs   map[string]dirMeta
+	gone   map[string]uint64 // path -> when it was last removed
+	seq    uint64            // orders dirs against gone
 }
 
 // dirMeta is applied to directories once all layers are in, so that writing
@@ -52,13 +53,14 @@ type dirMeta struct {
 	seq   uint64
 }
 
-// newFlattener opens the tree at dir.
-func newFlattener(dir string, warn func(string)) (*flattener, error) {
+// newFlattener opens the tree at dir. maxBytes bounds what the layers may
+// unpack (0 for DefaultMaxUnpacked).
+func newFlattener(dir string, maxBytes int64, warn func(string)) (*flattener, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening scratch tree: %w", err)
 	}
-	f := &flattener{root: root, owner: os.Geteuid() == 0, warn: warn,
+	f := &flattener{root: root, owner: os.Geteuid() == 0, warn: warn, budget: newBudget(maxBytes),
 		dirs: map[string]dirMeta{}, gone: map[string]uint64{}}
 	if !f.owner {
 		warn("not running as root: file ownership is not preserved, every file will belong to the current user")
@@ -70,11 +72,12 @@ func (f *flattener) close() error { return f.root.Close() }
 
 // applyLayer reads one layer blob (gzip, zstd or plain tar) onto the tree.
 func (f *flattener) applyLayer(ctx context.Context, blob io.Reader) error {
-	r, err := decompress(blob)
+	d, err := decompress(blob)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer d.Close()
+	r := f.budget.reader(d)
 	f.added = map[string]bool{}
 	tr := tar.NewReader(r)
 	for {
@@ -87,6 +90,9 @@ func (f *flattener) applyLayer(ctx context.Context, blob io.Reader) error {
 		}
 		if err != nil {
 			return fmt.Errorf("reading layer: %w", err)
+		}
+		if err := f.budget.entry(); err != nil {
+			return err
 		}
 		if err := f.apply(hdr, tr); err != nil {
 			return fmt.Errorf("entry %q: %w", hdr.Name, err)

@@ -2,9 +2,13 @@ package oci
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,7 +116,7 @@ func TestFlattenNeverChmodsThroughAReplacedDirectory(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newSandbox(t)
-			if err := flattenInto(t, s.root, layers(s)...); err != nil {
+			if err := flattenInto(t, s.root, 0, layers(s)...); err != nil {
 				t.Fatal(err)
 			}
 			s.untouched(t)
@@ -140,7 +144,7 @@ func TestFlattenRefusesWhiteoutsOfTheDirectoryOrItsParent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := newSandbox(t)
 			layer := layerTar(t, dir("a/"), dir("a/b/"), file("a/keep", 0o644, "k"), file(name, 0, ""))
-			err := flattenInto(t, s.root, layer)
+			err := flattenInto(t, s.root, 0, layer)
 			s.untouched(t)
 			if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), `entry "`+name+`"`) {
 				t.Fatalf("err = %v, want an invalid-argument error naming the entry", err)
@@ -181,10 +185,151 @@ func TestFlattenLinksOutOfTheTreeWriteInside(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newSandbox(t)
-			if err := flattenInto(t, s.root, layers(s)...); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := flattenInto(t, s.root, 0, layers(s)...); err != nil && !errors.Is(err, os.ErrNotExist) {
 				t.Fatal(err)
 			}
 			s.untouched(t)
 		})
+	}
+}
+
+// bomb is a gzip layer holding one file of n zero bytes.
+func bomb(t *testing.T, n int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: n}); err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(zeros)) {
+		if _, err := tw.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestFlattenStopsACompressionBomb(t *testing.T) {
+	const limit = 8 << 20
+	layer := bomb(t, 64<<20)
+	if len(layer) > limit/100 {
+		t.Fatalf("the bomb is %d bytes compressed: not a bomb", len(layer))
+	}
+	root := t.TempDir()
+	err := flattenInto(t, root, limit, layer)
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "unpacks past 8M") {
+		t.Fatalf("err = %v, want an invalid-argument error saying the layer unpacks past 8M", err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "zeros")); err == nil && fi.Size() > limit {
+		t.Fatalf("wrote %d bytes past the %d byte limit", fi.Size(), limit)
+	}
+}
+
+func TestFlattenStopsTrailingGarbageAtTheLimit(t *testing.T) {
+	// A tar end followed by endless zeros: no entry is written, but
+	// decompression must still stop.
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(make([]byte, 32<<20))
+	zw.Close()
+	err := flattenInto(t, t.TempDir(), 1<<20, buf.Bytes())
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "unpacks past 1M") {
+		t.Fatalf("err = %v, want the unpack limit", err)
+	}
+}
+
+// paxRecord is one "LEN key=value\n" record, LEN counting itself.
+func paxRecord(k, v string) string {
+	n := len(k) + len(v) + 3
+	for n < len(strconv.Itoa(n))+len(k)+len(v)+3 {
+		n++
+	}
+	return strconv.Itoa(n) + " " + k + "=" + v + "\n"
+}
+
+// sparseLayer is a tar holding a PAX 1.0 sparse file of logical size size
+// with one byte of data at its end. archive/tar writes no sparse files, so
+// the extended header is written as a file and retyped.
+func sparseLayer(t *testing.T, name string, size int64) []byte {
+	t.Helper()
+	recs := paxRecord("GNU.sparse.major", "1") + paxRecord("GNU.sparse.minor", "0") +
+		paxRecord("GNU.sparse.name", name) + paxRecord("GNU.sparse.realsize", strconv.FormatInt(size, 10))
+	smap := fmt.Sprintf("1\n%d\n1\n", size-1)
+	data := smap + strings.Repeat("\x00", 512-len(smap)) + "x"
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct{ name, body string }{{"PaxHeaders/" + name, recs}, {"GNUSparseFile.0/" + name, data}} {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.body))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	out := buf.Bytes()
+	out[156] = tar.TypeXHeader
+	copy(out[148:156], "        ")
+	sum := 0
+	for _, c := range out[:512] {
+		sum += int(c)
+	}
+	copy(out[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return out
+}
+
+func TestFlattenStopsSparseFilesAtTheLimit(t *testing.T) {
+	// One byte of data after a 1 TiB hole: nothing to send, everything to
+	// write.
+	root := t.TempDir()
+	err := flattenInto(t, root, 1<<20, sparseLayer(t, "holes", 1<<40))
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), `entry "holes"`) {
+		t.Fatalf("err = %v, want the unpack limit on entry holes", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "holes")); err == nil {
+		t.Fatal("the sparse file past the limit was written")
+	}
+	// A small sparse file is written whole.
+	if err := flattenInto(t, root, 1<<20, sparseLayer(t, "small", 4096)); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := os.ReadFile(filepath.Join(root, "small")); err != nil || len(body) != 4096 || body[4095] != 'x' {
+		t.Fatalf("small sparse file: %d bytes, %v", len(body), err)
+	}
+}
+
+func TestFlattenRefusesOversizedEntries(t *testing.T) {
+	// The header's size is the file's logical size, sparse holes included;
+	// it is checked before anything is written.
+	layer := layerTar(t, file("small", 0o644, strings.Repeat("x", 600<<10)), file("big", 0o644, strings.Repeat("x", 600<<10)))
+	root := t.TempDir()
+	err := flattenInto(t, root, 1<<20, layer)
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), `entry "big"`) {
+		t.Fatalf("err = %v, want the unpack limit on entry big", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "big")); err == nil {
+		t.Fatal("the entry past the limit was written")
+	}
+}
+
+func TestFlattenCapsEntries(t *testing.T) {
+	fl, err := newFlattener(t.TempDir(), 0, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.close()
+	fl.budget.maxEntries = 3
+	err = fl.applyLayer(t.Context(), bytes.NewReader(layerTar(t, dir("a/"), dir("b/"), dir("c/"), dir("d/"))))
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "more than 3 entries") {
+		t.Fatalf("err = %v, want the entry limit", err)
 	}
 }

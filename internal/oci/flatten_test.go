@@ -57,13 +57,14 @@ func layerTar(t *testing.T, entries ...entry) []byte {
 func flattenLayers(t *testing.T, layers ...[]byte) (string, error) {
 	t.Helper()
 	root := t.TempDir()
-	return root, flattenInto(t, root, layers...)
+	return root, flattenInto(t, root, 0, layers...)
 }
 
-// flattenInto applies layers onto the tree at root.
-func flattenInto(t *testing.T, root string, layers ...[]byte) error {
+// flattenInto applies layers onto the tree at root with an unpack limit
+// (0 for the default).
+func flattenInto(t *testing.T, root string, maxBytes int64, layers ...[]byte) error {
 	t.Helper()
-	fl, err := newFlattener(root, func(string) {})
+	fl, err := newFlattener(root, maxBytes, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func (p *puller) flatten(ctx context.Context, layers []v1.Descriptor) (string, e
 }
 
 func (p *puller) unpack(ctx context.Context, tree string, layers []v1.Descriptor) error {
-	fl, err := newFlattener(tree, p.warn)
+	fl, err := newFlattener(tree, p.o.MaxUnpacked, p.warn)
 	if err != nil {
 		return err
 	}
