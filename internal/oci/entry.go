@@ -17,62 +17,75 @@ import (
 // write creates the entry hdr at rel (already resolved, final component
 // not followed), replacing what a lower layer left there.
 func (f *flattener) write(rel string, hdr *tar.Header, r io.Reader) error {
-	p := f.host(rel)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if err := clearPath(p, true); err != nil {
+		if err := f.clear(rel, true); err != nil {
 			return err
 		}
-		if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := f.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		f.dirs[rel] = dirMeta{mode: modeOf(hdr), mtime: hdr.ModTime}
-		return f.owners(p, hdr)
+		f.remember(rel, hdr)
+		return f.owners(rel, hdr)
 	case tar.TypeReg, tar.TypeGNUSparse:
-		if err := clearPath(p, false); err != nil {
+		if err := f.budget.write(hdr.Size); err != nil {
 			return err
 		}
-		if err := writeFile(p, r); err != nil {
+		if err := f.clear(rel, false); err != nil {
+			return err
+		}
+		if err := writeFile(f.root, rel, r); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:
-		if err := clearPath(p, false); err != nil {
+		if err := f.clear(rel, false); err != nil {
 			return err
 		}
-		if err := os.Symlink(hdr.Linkname, p); err != nil {
+		if err := f.root.Symlink(hdr.Linkname, rel); err != nil {
 			return err
 		}
-		if err := f.owners(p, hdr); err != nil {
+		if err := f.owners(rel, hdr); err != nil {
 			return err
 		}
-		return lutimes(p, hdr)
+		return f.lutimes(rel, hdr)
 	case tar.TypeLink:
-		return f.hardlink(p, hdr)
+		return f.hardlink(rel, hdr)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		if done, err := f.mknod(p, hdr); !done || err != nil {
+		if done, err := f.mknod(rel, hdr); !done || err != nil {
 			return err
 		}
 	default:
 		f.warn(fmt.Sprintf("skipped tar entries of unsupported type %q", hdr.Typeflag))
 		return nil
 	}
-	return f.finishFile(p, hdr)
+	return f.finishFile(rel, hdr)
+}
+
+// clear removes what is at rel, keeping a directory when keepDir is set,
+// and forgets what was recorded for it.
+func (f *flattener) clear(rel string, keepDir bool) error {
+	removed, err := clearPath(f.root, rel, keepDir)
+	if removed {
+		f.forget(rel)
+	}
+	return err
 }
 
 // finishFile sets ownership, extended attributes, mode and times, in that
 // order: chown clears setuid bits and file capabilities.
-func (f *flattener) finishFile(p string, hdr *tar.Header) error {
-	if err := f.owners(p, hdr); err != nil {
+func (f *flattener) finishFile(rel string, hdr *tar.Header) error {
+	if err := f.owners(rel, hdr); err != nil {
 		return err
 	}
-	if err := os.Chmod(p, modeOf(hdr)); err != nil {
+	if err := f.root.Chmod(rel, modeOf(hdr)); err != nil {
 		return err
 	}
-	return os.Chtimes(p, hdr.ModTime, hdr.ModTime)
+	return f.root.Chtimes(rel, hdr.ModTime, hdr.ModTime)
 }
 
-func writeFile(p string, r io.Reader) error {
-	fh, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+// writeFile creates rel in root, which must not exist, with r's content.
+func writeFile(root *os.Root, rel string, r io.Reader) error {
+	fh, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -83,8 +96,8 @@ func writeFile(p string, r io.Reader) error {
 	return fh.Close()
 }
 
-// hardlink links p to the entry's target, which an earlier entry created.
-func (f *flattener) hardlink(p string, hdr *tar.Header) error {
+// hardlink links rel to the entry's target, which an earlier entry created.
+func (f *flattener) hardlink(rel string, hdr *tar.Header) error {
 	target, err := cleanName(hdr.Linkname)
 	if err != nil {
 		return err
@@ -94,32 +107,34 @@ func (f *flattener) hardlink(p string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	tp := f.host(path.Join(parent, base))
-	fi, err := os.Lstat(tp)
+	tp := path.Join(parent, base)
+	fi, err := f.root.Lstat(tp)
 	if err != nil {
 		return fmt.Errorf("hard link target %q: %w", hdr.Linkname, err)
 	}
 	if fi.IsDir() {
 		return fmt.Errorf("hard link target %q is a directory", hdr.Linkname)
 	}
-	if tp == p {
+	if tp == rel {
 		return nil
 	}
-	if err := clearPath(p, false); err != nil {
+	if err := f.clear(rel, false); err != nil {
 		return err
 	}
-	return os.Link(tp, p)
+	return f.root.Link(tp, rel)
 }
 
 // mknod creates a device node or fifo. Without root, device nodes are
 // skipped (done false) with a warning.
-func (f *flattener) mknod(p string, hdr *tar.Header) (done bool, err error) {
+func (f *flattener) mknod(rel string, hdr *tar.Header) (done bool, err error) {
 	kind := map[byte]uint32{tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK, tar.TypeFifo: unix.S_IFIFO}[hdr.Typeflag]
-	if err := clearPath(p, false); err != nil {
+	if err := f.clear(rel, false); err != nil {
 		return false, err
 	}
 	dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-	err = unix.Mknod(p, kind|uint32(hdr.Mode&0o7777), int(dev))
+	err = f.inParent("mknod", rel, func(dirfd int, name string) error {
+		return unix.Mknodat(dirfd, name, kind|uint32(hdr.Mode&0o7777), int(dev))
+	})
 	if errors.Is(err, fs.ErrPermission) && !f.owner {
 		f.warn("not running as root: device nodes in the image were skipped")
 		return false, nil
@@ -128,11 +143,11 @@ func (f *flattener) mknod(p string, hdr *tar.Header) (done bool, err error) {
 }
 
 // owners applies uid/gid and extended attributes when running as root.
-func (f *flattener) owners(p string, hdr *tar.Header) error {
+func (f *flattener) owners(rel string, hdr *tar.Header) error {
 	if !f.owner {
 		return nil
 	}
-	if err := os.Lchown(p, hdr.Uid, hdr.Gid); err != nil {
+	if err := f.root.Lchown(rel, hdr.Uid, hdr.Gid); err != nil {
 		if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EINVAL) {
 			return err
 		}
@@ -146,16 +161,51 @@ func (f *flattener) owners(p string, hdr *tar.Header) error {
 		if !ok {
 			continue
 		}
-		if err := unix.Lsetxattr(p, attr, []byte(val), 0); err != nil {
+		err := f.inParent("lsetxattr", rel, func(dirfd int, name string) error {
+			// The descriptor's directory is inside the tree and name is
+			// one component, not followed.
+			return unix.Lsetxattr(fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, name), attr, []byte(val), 0)
+		})
+		if err != nil {
 			f.warn(fmt.Sprintf("extended attributes are not preserved: %v", err))
 		}
 	}
 	return nil
 }
 
-func lutimes(p string, hdr *tar.Header) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
+// lutimes sets a symlink's own times.
+func (f *flattener) lutimes(rel string, hdr *tar.Header) error {
+	ts := unix.NsecToTimespec(hdr.ModTime.UnixNano())
+	return f.inParent("utimensat", rel, func(dirfd int, name string) error {
+		return unix.UtimesNanoAt(dirfd, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	})
+}
+
+// inParent calls fn with a descriptor of rel's directory, opened through
+// the root, and rel's last component, for the calls os.Root lacks: an *at
+// call on them cannot leave the tree. op names the call in errors.
+func (f *flattener) inParent(op, rel string, fn func(dirfd int, name string) error) error {
+	dir, name := path.Split(rel)
+	if dir == "" {
+		dir = "."
+	}
+	d, err := f.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	rc, err := d.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd), name) }); err != nil {
+		return err
+	}
+	if ferr != nil {
+		return &fs.PathError{Op: op, Path: rel, Err: ferr}
+	}
+	return nil
 }
 
 // modeOf is the entry's permission bits, setuid, setgid and sticky included.

@@ -57,13 +57,24 @@ func layerTar(t *testing.T, entries ...entry) []byte {
 func flattenLayers(t *testing.T, layers ...[]byte) (string, error) {
 	t.Helper()
 	root := t.TempDir()
-	fl := newFlattener(root, func(string) {})
+	return root, flattenInto(t, root, 0, layers...)
+}
+
+// flattenInto applies layers onto the tree at root with an unpack limit
+// (0 for the default).
+func flattenInto(t *testing.T, root string, maxBytes int64, layers ...[]byte) error {
+	t.Helper()
+	fl, err := newFlattener(root, maxBytes, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.close()
 	for _, l := range layers {
 		if err := fl.applyLayer(context.Background(), bytes.NewReader(l)); err != nil {
-			return root, err
+			return err
 		}
 	}
-	return root, fl.finish()
+	return fl.finish()
 }
 
 func names(t *testing.T, dir string) []string {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 )
 
@@ -20,8 +19,18 @@ type injected struct {
 
 // inject makes the flattened tree bootable by banger: the guest agent,
 // an init when the image has none, the image's run configuration, and the
-// few files the guest setup writes into.
-func inject(root, agentBin string, cfg ImageConfig) (injected, error) {
+// few files the guest setup writes into. The tree is the image's: every
+// path is resolved inside it and every change goes through os.Root.
+func inject(tree, agentBin string, cfg ImageConfig) (injected, error) {
+	root, err := os.OpenRoot(tree)
+	if err != nil {
+		return injected{}, fmt.Errorf("opening scratch tree: %w", err)
+	}
+	defer root.Close()
+	return injectIn(root, agentBin, cfg)
+}
+
+func injectIn(root *os.Root, agentBin string, cfg ImageConfig) (injected, error) {
 	var res injected
 	if err := installAgent(root, agentBin); err != nil {
 		return res, fmt.Errorf("installing agent: %w", err)
@@ -48,7 +57,7 @@ func inject(root, agentBin string, cfg ImageConfig) (injected, error) {
 	return res, nil
 }
 
-func installAgent(root, agentBin string) error {
+func installAgent(root *os.Root, agentBin string) error {
 	src, err := os.Open(agentBin)
 	if err != nil {
 		return err
@@ -58,30 +67,30 @@ func installAgent(root, agentBin string) error {
 }
 
 // installFile writes guest path name inside root, replacing what is there.
-func installFile(root, name string, r io.Reader, mode fs.FileMode) error {
+func installFile(root *os.Root, name string, r io.Reader, mode fs.FileMode) error {
 	dir, base := path.Split(strings.TrimPrefix(name, "/"))
 	parent, err := ensureDir(root, dir, 0o755)
 	if err != nil {
 		return err
 	}
-	p := filepath.Join(root, parent, base)
-	if err := clearPath(p, false); err != nil {
+	rel := path.Join(parent, base)
+	if _, err := clearPath(root, rel, false); err != nil {
 		return err
 	}
-	if err := writeFile(p, r); err != nil {
+	if err := writeFile(root, rel, r); err != nil {
 		return err
 	}
-	return os.Chmod(p, mode)
+	return root.Chmod(rel, mode)
 }
 
 // executableIn reports whether guest path name, symlinks followed inside
 // root, is an executable regular file.
-func executableIn(root, name string) (bool, error) {
+func executableIn(root *os.Root, name string) (bool, error) {
 	r, err := resolveIn(root, name, true)
 	if err != nil {
 		return false, fmt.Errorf("looking for /%s: %w", name, err)
 	}
-	fi, err := os.Lstat(filepath.Join(root, r))
+	fi, err := root.Lstat(r)
 	if err != nil {
 		return false, nil
 	}
@@ -89,19 +98,19 @@ func executableIn(root, name string) (bool, error) {
 }
 
 // linkInit points /sbin/init at the agent, which then acts as init.
-func linkInit(root string) error {
+func linkInit(root *os.Root) error {
 	parent, err := ensureDir(root, "sbin", 0o755)
 	if err != nil {
 		return err
 	}
-	p := filepath.Join(root, parent, "init")
-	if err := clearPath(p, false); err != nil {
+	rel := path.Join(parent, "init")
+	if _, err := clearPath(root, rel, false); err != nil {
 		return err
 	}
-	return os.Symlink(AgentPath, p)
+	return root.Symlink(AgentPath, rel)
 }
 
-func writeConfig(root string, cfg ImageConfig) error {
+func writeConfig(root *os.Root, cfg ImageConfig) error {
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
@@ -111,7 +120,7 @@ func writeConfig(root string, cfg ImageConfig) error {
 
 // ensureBasics creates /etc/hostname, /etc/resolv.conf and /root when the
 // image lacks them. Existing ones, symlinks included, are left alone.
-func ensureBasics(root string) error {
+func ensureBasics(root *os.Root) error {
 	for _, f := range []struct{ name, content string }{
 		{"etc/hostname", "localhost\n"},
 		{"etc/resolv.conf", ""},
@@ -120,7 +129,7 @@ func ensureBasics(root string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := os.Lstat(filepath.Join(root, r)); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := root.Lstat(r); !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err := installFile(root, f.name, strings.NewReader(f.content), 0o644); err != nil {

@@ -83,7 +83,11 @@ func (p *puller) flatten(ctx context.Context, layers []v1.Descriptor) (string, e
 }
 
 func (p *puller) unpack(ctx context.Context, tree string, layers []v1.Descriptor) error {
-	fl := newFlattener(tree, p.warn)
+	fl, err := newFlattener(tree, p.o.MaxUnpacked, p.warn)
+	if err != nil {
+		return err
+	}
+	defer fl.close()
 	for _, l := range layers {
 		if err := p.unpackLayer(ctx, fl, l.Digest); err != nil {
 			return fmt.Errorf("unpacking layer %s of %s: %w", l.Digest, p.o.Ref, err)

@@ -36,6 +36,9 @@ type PullOptions struct {
 	AgentBin string
 	// Size is the ext4 size in bytes; 0 sizes it from the content.
 	Size int64
+	// MaxUnpacked bounds the bytes the layers may unpack, all together;
+	// 0 means DefaultMaxUnpacked.
+	MaxUnpacked int64
 	// Platform is "os/arch[/variant]", default linux/amd64.
 	Platform string
 	// Insecure allows plain-http registries.

@@ -78,6 +78,8 @@ func checkPaths(o PullOptions) error {
 		return errdefs.InvalidArgument("no output image path given")
 	case o.Size < 0:
 		return errdefs.InvalidArgument("image size %d is negative", o.Size)
+	case o.MaxUnpacked < 0:
+		return errdefs.InvalidArgument("unpack limit %d is negative", o.MaxUnpacked)
 	}
 	if _, err := os.Lstat(o.Out); !errors.Is(err, fs.ErrNotExist) {
 		return errdefs.AlreadyExists("%s already exists: remove it or choose another path", o.Out)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,4 +276,18 @@ func TestPullReplacesCorruptCachedBlob(t *testing.T) {
 	if got := r.blobGets.Load(); got != 3 {
 		t.Fatalf("fetched %d blobs, want the 3 corrupt ones again", got)
 	}
+}
+
+func TestPullStopsACompressionBomb(t *testing.T) {
+	r := startRegistry(t)
+	zeros := layerTar(t, file("zeros", 0o644, string(make([]byte, 16<<20))))
+	ref := r.push(t, "banger/bomb", layer(t, zeros, compression.GZip))
+	o := options(t, ref, t.TempDir())
+	o.MaxUnpacked = 4 << 20
+	_, err := Pull(context.Background(), o)
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "unpacks past 4M") ||
+		!regexp.MustCompile(`unpacking layer sha256:[0-9a-f]{64} of `).MatchString(err.Error()) {
+		t.Fatalf("err = %v, want an invalid-argument error naming the layer and the limit", err)
+	}
+	assertNoOutput(t, o)
 }

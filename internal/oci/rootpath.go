@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"banger/internal/errdefs"
@@ -27,12 +26,13 @@ func cleanName(name string) (string, error) {
 	return n, nil
 }
 
-// resolveIn resolves rel (relative to root) the way the guest will see it,
-// with root as "/": symlinks are followed, absolute targets restart at root
-// and ".." stops there, so the result never leaves root. Missing components
-// are kept as they are. With followLast false the final component is not
-// followed. The result is relative to root, "." for root itself.
-func resolveIn(root, rel string, followLast bool) (string, error) {
+// resolveIn resolves rel the way the guest will see it, with root as "/":
+// symlinks are followed, absolute targets restart at root and ".." stops
+// there, so the result never leaves root. Missing components are kept as
+// they are. With followLast false the final component is not followed. The
+// result is relative to root, "." for root itself, and holds no symlink
+// but, with followLast false, its last component.
+func resolveIn(root *os.Root, rel string, followLast bool) (string, error) {
 	var done []string
 	todo := strings.Split(rel, "/")
 	hops := 0
@@ -51,8 +51,8 @@ func resolveIn(root, rel string, followLast bool) (string, error) {
 			done = append(done, c)
 			continue
 		}
-		p := filepath.Join(root, filepath.Join(done...), c)
-		fi, err := os.Lstat(p)
+		p := path.Join(path.Join(done...), c)
+		fi, err := root.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeSymlink == 0) {
 			done = append(done, c)
 			continue
@@ -63,7 +63,7 @@ func resolveIn(root, rel string, followLast bool) (string, error) {
 		if hops++; hops > maxSymlinks {
 			return "", fmt.Errorf("resolving %s: too many levels of symbolic links", rel)
 		}
-		target, err := os.Readlink(p)
+		target, err := root.Readlink(p)
 		if err != nil {
 			return "", err
 		}
@@ -79,33 +79,32 @@ func resolveIn(root, rel string, followLast bool) (string, error) {
 }
 
 // ensureDir makes directory rel exist inside root, following symlinks
-// within root, and returns its resolved path relative to root.
-func ensureDir(root, rel string, mode fs.FileMode) (string, error) {
+// the way the guest will, and returns its resolved path relative to root.
+func ensureDir(root *os.Root, rel string, mode fs.FileMode) (string, error) {
 	r, err := resolveIn(root, rel, true)
 	if err != nil {
 		return "", err
 	}
-	// r holds no symlinks among its existing components, so MkdirAll
-	// cannot be led outside root.
-	if err := os.MkdirAll(filepath.Join(root, r), mode); err != nil {
+	if err := root.MkdirAll(r, mode); err != nil {
 		return "", err
 	}
 	return r, nil
 }
 
-// clearPath removes whatever is at p so a new entry can take its place. An
-// existing directory is kept when keepDir is set.
-func clearPath(p string, keepDir bool) error {
-	fi, err := os.Lstat(p)
+// clearPath removes whatever is at rel so a new entry can take its place,
+// and reports whether it removed anything. An existing directory is kept
+// when keepDir is set. A symlink at rel is removed, never followed.
+func clearPath(root *os.Root, rel string, keepDir bool) (bool, error) {
+	fi, err := root.Lstat(rel)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
+		return false, err
 	case fi.IsDir() && keepDir:
-		return nil
+		return false, nil
 	case fi.IsDir():
-		return os.RemoveAll(p)
+		return true, root.RemoveAll(rel)
 	}
-	return os.Remove(p)
+	return true, root.Remove(rel)
 }
