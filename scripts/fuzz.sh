@@ -12,7 +12,7 @@ grep -rl --include='*_test.go' '^func Fuzz[A-Z0-9_a-z]*(' . |
 	sed 's|^\(.*\)/[^/]*_test.go:func |\1 |' | sort -u >"${TMPDIR:-/tmp}/banger-fuzz.$$"
 while read -r dir name; do
 	echo "--- $name ($dir, $fuzztime)"
-	if ! $go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "$dir"; then
+	if ! $go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$dir"; then
 		failed=$((failed + 1))
 	fi
 done <"${TMPDIR:-/tmp}/banger-fuzz.$$"
