@@ -108,9 +108,12 @@ type createForm struct {
 	Name, Image, VCPU, MemoryMiB, DiskSize string
 }
 
-// render writes a page or a part with status.
+// render writes a page or a part with status. Every page but the error
+// page carries the CSRF token; see fail.
 func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, d pageData) {
-	d.CSRF = s.csrf
+	if page != "error" {
+		d.CSRF = s.csrf
+	}
 	var b bytes.Buffer
 	if err := s.pages.byName[page].ExecuteTemplate(&b, tmpl, d); err != nil {
 		s.log.Error("web: rendering", "page", page, "err", err)
@@ -122,7 +125,9 @@ func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, d 
 	_, _ = w.Write(b.Bytes())
 }
 
-// fail answers with an error page.
+// fail answers with an error page. It has no form, so it carries no
+// CSRF token: it also answers requests refused for their Host (a DNS
+// rebinding page could read it) or their peer (another local user).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	s.render(w, status, "error", "layout", pageData{Title: http.StatusText(status), Error: msg})
 }
