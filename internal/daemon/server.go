@@ -132,12 +132,7 @@ func (s *server) guard(next http.Handler) http.Handler {
 			writeStatus(w, http.StatusConflict, api.Error{Kind: api.KindVersionMismatch, Message: "bangerd is version " + version.Version})
 			return
 		}
-		if !versionExempt(r) {
-			if err := s.refreshConfig(r.Context()); err != nil {
-				writeError(w, err)
-				return
-			}
-		}
+		s.applyConfig(w, r)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -110,26 +110,20 @@ func (b webBackend) ListSessions(ctx context.Context, vm string) ([]api.Session,
 // Defaults fills a create request the way the CLI does: the config's
 // default image, and [vm_defaults] over the host's share.
 func (b webBackend) Defaults(ctx context.Context) (api.CreateVMRequest, error) {
-	if err := b.s.refreshConfig(ctx); err != nil {
-		return api.CreateVMRequest{}, err
-	}
+	b.s.refreshConfig(ctx)
 	cfg := b.s.config()
 	d := config.ResolveVMDefaults(cfg.VMDefaults, config.DetectHost())
 	return api.CreateVMRequest{Image: cfg.DefaultImageName, VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V, DiskBytes: int64(d.DiskSize.V)}, nil
 }
 
 func (b webBackend) CreateVM(ctx context.Context, req api.CreateVMRequest, prog progress.Func) error {
-	if err := b.s.refreshConfig(ctx); err != nil {
-		return err
-	}
+	b.s.refreshConfig(ctx)
 	_, err := b.s.createVM(ctx, req, prog)
 	return err
 }
 
 func (b webBackend) StartVM(ctx context.Context, name string, prog progress.Func) error {
-	if err := b.s.refreshConfig(ctx); err != nil {
-		return err
-	}
+	b.s.refreshConfig(ctx)
 	_, err := b.s.startVM(ctx, name, prog)
 	return err
 }
