@@ -37,7 +37,12 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"vms", "vm", "images", "kernels", "error"}
+var pageNames = []string{"vms", "vm", "images", "kernels", "error", "login"}
+
+// tokenless pages have no form that needs the CSRF token, and are shown to
+// requests that were refused or are not logged in yet: they must not
+// carry it.
+var tokenless = map[string]bool{"error": true, "login": true}
 
 func loadPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -108,10 +113,10 @@ type createForm struct {
 	Name, Image, VCPU, MemoryMiB, DiskSize string
 }
 
-// render writes a page or a part with status. Every page but the error
-// page carries the CSRF token; see fail.
+// render writes a page or a part with status, with the CSRF token unless
+// the page is tokenless.
 func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, d pageData) {
-	if page != "error" {
+	if !tokenless[page] {
 		d.CSRF = s.csrf
 	}
 	var b bytes.Buffer
