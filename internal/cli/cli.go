@@ -158,6 +158,7 @@ Start with:
 		newSessionCmd(a),
 		newSnapshotCmd(a),
 		newDaemonCmd(a),
+		newWebCmd(a),
 		newDoctorCmd(a),
 		newConfigCmd(a),
 		newCompletionCmd(a),

@@ -76,6 +76,10 @@ func (d Dirs) LogFile() string { return filepath.Join(d.State, "bangerd.log") }
 // parsed, used while config.toml is invalid.
 func (d Dirs) LastGoodConfig() string { return filepath.Join(d.State, "config.last-good.toml") }
 
+// WebToken holds the web UI's access token, which browsers on other
+// machines present (see web_allow_remote).
+func (d Dirs) WebToken() string { return filepath.Join(d.State, "web-token") }
+
 // Database is the daemon's SQLite store.
 func (d Dirs) Database() string { return filepath.Join(d.State, "banger.db") }
 
