@@ -163,3 +163,10 @@ func (b webBackend) ConsoleLog(ctx context.Context, name string) (string, error)
 	}
 	return filepath.Join(b.s.vmRunDir(v), "console.log"), nil
 }
+
+// ConfigWarning brings the config up to date, as each API request does,
+// and says whether config.toml is in force.
+func (b webBackend) ConfigWarning() string {
+	b.s.refreshConfig(b.s.base)
+	return b.s.cfg.warning()
+}

@@ -41,7 +41,7 @@ var pageNames = []string{"vms", "vm", "images", "kernels", "error", "login"}
 
 // tokenless pages have no form that needs the CSRF token, and are shown to
 // requests that were refused or are not logged in yet: they must not
-// carry it.
+// carry it, nor the config warning (it quotes config.toml).
 var tokenless = map[string]bool{"error": true, "login": true}
 
 func loadPages() (*pages, error) {
@@ -78,6 +78,7 @@ func when(t time.Time) string {
 // pageData is what every page's template gets.
 type pageData struct {
 	Title, Nav, CSRF, Error string
+	Warning                 string // the config warning, on pages for a logged-in user
 	VMs                     []vmRow
 	VM                      *vmView
 	Images                  []api.Image
@@ -118,6 +119,7 @@ type createForm struct {
 func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, d pageData) {
 	if !tokenless[page] {
 		d.CSRF = s.csrf
+		d.Warning = s.b.ConfigWarning()
 	}
 	var b bytes.Buffer
 	if err := s.pages.byName[page].ExecuteTemplate(&b, tmpl, d); err != nil {

@@ -46,6 +46,9 @@ type Backend interface {
 	// ConsoleLog is the path of a VM's serial console log; the file may not
 	// exist yet.
 	ConsoleLog(ctx context.Context, name string) (string, error)
+	// ConfigWarning says why config.toml is not in force (it is invalid,
+	// and the daemon uses its last good config), or "" when it is.
+	ConfigWarning() string
 }
 
 // Options configure a Server.
