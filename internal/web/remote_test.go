@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -209,4 +210,33 @@ func tokenCookieOf(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
 	}
 	t.Fatalf("no %s cookie set: %v", tokenCookie, w.Result().Cookies())
 	return nil
+}
+
+// TestGuestRefusedOverARealConnection serves the UI on loopback with
+// loopback standing in for the guests' subnet: the peer recorded for a
+// real connection is refused.
+func TestGuestRefusedOverARealConnection(t *testing.T) {
+	s, err := New(Options{
+		Backend: newFake(), Addr: "127.0.0.1:0",
+		Guests: func() GuestNet { return GuestNet{Subnet: netip.MustParsePrefix("127.0.0.0/8")} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	res, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a connection from the guests' subnet: status %d, want 403", res.StatusCode)
+	}
 }
