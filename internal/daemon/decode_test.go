@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -66,4 +68,19 @@ func TestTrailingJSONRefusedByTheAPI(t *testing.T) {
 	if vms, err := c.ListVMs(context.Background()); err != nil || len(vms) != 0 {
 		t.Errorf("after the refused create: VMs %v, %v; want none", vms, err)
 	}
+}
+
+// FuzzDecode: whatever the body, decode does not panic, and what it
+// accepts is exactly one valid JSON value.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{`{"name":"box","vcpu":2}`, `{"name":"a"}{}`, `{} `, `[]`, `{"workspace":{"path":"/x"}}`, "\x00"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(data))
+		var req api.CreateVMRequest
+		if err := decode(r, &req); err == nil && !json.Valid(data) {
+			t.Errorf("decode accepted %q, which is not one JSON value", data)
+		}
+	})
 }
