@@ -131,9 +131,10 @@ func writeFileAtomic(path string, data []byte) error {
 // setInvalid records why config.toml is not in force, and logs it when
 // the reason changed.
 func (l *liveConfig) setInvalid(log *slog.Logger, err error) {
-	msg := fmt.Sprintf("%s is invalid (%s); bangerd uses the last good config until it is fixed", filepath.Base(l.path), config.Brief(err))
+	problem := config.Brief(err)
+	msg := fmt.Sprintf("%s is invalid (%s); bangerd uses the last good config until it is fixed", filepath.Base(l.path), problem)
 	if old := l.warn.Swap(&msg); old == nil || *old != msg {
-		log.Warn("config: "+msg, "path", l.path)
+		log.Warn("config is invalid; using the last good config", "path", l.path, "problem", problem)
 	}
 }
 
