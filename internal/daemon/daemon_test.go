@@ -15,6 +15,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/paths"
 	"banger/internal/version"
@@ -274,5 +275,21 @@ func writeConfig(t *testing.T, dirs paths.Dirs, body string) {
 	}
 	if err := os.WriteFile(dirs.ConfigFile(), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConfigProblemLoggedOncePerChange: requests that find the same broken
+// file do not repeat the log line; a new problem is logged again.
+func TestConfigProblemLoggedOncePerChange(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	l := &liveConfig{path: "/x/config.toml"}
+	_, errA := config.Parse("config.toml", []byte("vmm = 1\n"))
+	_, errB := config.Parse("config.toml", []byte("bridge_name = 1\n"))
+	for _, err := range []error{errA, errA, errB, errB} {
+		l.setInvalid(log, err)
+	}
+	if n := strings.Count(buf.String(), "config is invalid"); n != 2 {
+		t.Errorf("logged %d times, want 2:\n%s", n, buf.String())
 	}
 }
