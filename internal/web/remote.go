@@ -69,12 +69,7 @@ func needsToken(r *http.Request) bool {
 // the login page (401). It reports whether the request may go on.
 func (s *Server) admitRemote(w http.ResponseWriter, r *http.Request) bool {
 	real := s.accessToken()
-	if c, err := r.Cookie(tokenCookie); err == nil && token.Equal(c.Value, real) {
-		return true
-	}
 	switch {
-	case safeMethod(r.Method) && strings.HasPrefix(r.URL.Path, "/static/"):
-		return true // the login page's style and script; nothing secret
 	case safeMethod(r.Method) && r.URL.Query().Has(tokenParam):
 		s.loginWith(w, r, r.URL.Query().Get(tokenParam), real, withoutToken(r.URL))
 	case r.Method == http.MethodPost && r.URL.Path == loginPath:
@@ -84,10 +79,20 @@ func (s *Server) admitRemote(w http.ResponseWriter, r *http.Request) bool {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		s.loginWith(w, r, r.PostFormValue(tokenParam), real, "/")
+	case hasCookie(r, real):
+		return true
+	case safeMethod(r.Method) && strings.HasPrefix(r.URL.Path, "/static/"):
+		return true // the login page's style and script; nothing secret
 	default:
 		s.loginPage(w, "")
 	}
 	return false
+}
+
+// hasCookie reports whether the request's cookie carries the token.
+func hasCookie(r *http.Request, real string) bool {
+	c, err := r.Cookie(tokenCookie)
+	return err == nil && token.Equal(c.Value, real)
 }
 
 // loginWith sets the cookie and redirects to next when presented is the
