@@ -17,6 +17,11 @@ const Prefix = "/v1"
 // the CLI can restart it before anything runs.
 const VersionHeader = "Banger-Version"
 
+// ConfigWarningHeader is set on the daemon's answers while config.toml is
+// invalid: it says what is wrong, and that the daemon uses the last good
+// config meanwhile.
+const ConfigWarningHeader = "Banger-Config-Warning"
+
 // KindVersionMismatch is the error kind a daemon answers with when the
 // client's version differs from its own. It is not an errdefs kind: the
 // client handles it itself and never shows it to a user.
@@ -53,6 +58,9 @@ type DaemonInfo struct {
 	StateDir  string    `json:"state_dir"`
 	LogFile   string    `json:"log_file"`
 	Schema    int       `json:"schema_version"`
+	// ConfigWarning is set while config.toml is invalid; see
+	// ConfigWarningHeader.
+	ConfigWarning string `json:"config_warning,omitempty"`
 }
 
 // VM is a virtual machine as the API reports it.

@@ -29,6 +29,8 @@ type app struct {
 	cfg      *config.Config
 	cfgErr   error
 	defaults config.ResolvedDefaults
+	// warned is set once a daemon warning was shown.
+	warned bool
 
 	ctl *daemonctl.Controller
 }
@@ -47,7 +49,18 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 	a.defaults = config.ResolveVMDefaults(a.cfg.VMDefaults, config.DetectHost())
 	a.ctl = daemonctl.New(a.dirs)
 	a.ctl.Notify = func(s string) { fmt.Fprintln(a.stderr, s) }
+	a.ctl.Client.Warn = a.warn
 	return a
+}
+
+// warn shows a warning from the daemon (such as an invalid config.toml)
+// on stderr, once per command.
+func (a *app) warn(msg string) {
+	if a.warned {
+		return
+	}
+	a.warned = true
+	fmt.Fprintf(a.stderr, "banger: warning: %s\n", msg)
 }
 
 // ready reports whether the directories and the config are usable.
@@ -59,11 +72,19 @@ func (a *app) ready() error {
 }
 
 // call runs fn against the daemon, starting or restarting it as needed.
+// An invalid config.toml does not stop it: the daemon keeps its last good
+// config, and says so. Only verbs that take defaults from the config
+// refuse (see VMSpecOptions.request). A daemon that cannot start without
+// a valid config names the config's problems.
 func (a *app) call(ctx context.Context, fn func(*client.Client) error) error {
-	if err := a.ready(); err != nil {
-		return err
+	if a.dirsErr != nil {
+		return a.dirsErr
 	}
-	return a.ctl.Call(ctx, fn)
+	err := a.ctl.Call(ctx, fn)
+	if err != nil && a.cfgErr != nil && !a.ctl.Running(ctx) {
+		return errors.Join(a.cfgErr, err)
+	}
+	return err
 }
 
 // Run executes the banger command line with args (without the program name).
@@ -137,6 +158,7 @@ Start with:
 		newSessionCmd(a),
 		newSnapshotCmd(a),
 		newDaemonCmd(a),
+		newWebCmd(a),
 		newDoctorCmd(a),
 		newConfigCmd(a),
 		newCompletionCmd(a),

@@ -63,6 +63,7 @@ func (a *app) daemonStatus(ctx context.Context, opts DaemonStatusOptions) error 
 		return a.dirsErr
 	}
 	st := daemonStatus{CLI: version.Version, Socket: a.dirs.Socket(), LogFile: a.dirs.LogFile()}
+	a.warned = true // the status shows the daemon's warning itself
 	info, err := a.ctl.Client.Daemon(ctx)
 	switch {
 	case err == nil:
@@ -84,6 +85,9 @@ func (a *app) daemonStatus(ctx context.Context, opts DaemonStatusOptions) error 
 	t.row("socket:", info.Socket)
 	t.row("log:", info.LogFile)
 	t.row("state:", info.StateDir)
+	if info.ConfigWarning != "" {
+		t.row("config:", info.ConfigWarning)
+	}
 	return t.flush()
 }
 

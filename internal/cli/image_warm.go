@@ -31,6 +31,9 @@ them.`,
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if a.cfgErr != nil {
+				return fmt.Errorf("templates take their size from the config, and it is invalid: %w", a.cfgErr)
+			}
 			if err := checkTemplateSize(req.VCPU, req.MemoryMiB); err != nil {
 				return err
 			}

@@ -26,7 +26,8 @@ type VMSpecOptions struct {
 	// everything but the name.
 	FromSnapshot string
 
-	flags *pflag.FlagSet // to tell flags given from defaults
+	flags  *pflag.FlagSet // to tell flags given from defaults
+	cfgErr error          // config.toml is invalid: the defaults are not the user's
 }
 
 // sizeValue lets a config.Size be a flag ("8G", "512M", "16GiB").
@@ -58,6 +59,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from a snapshot (see `banger vm snapshot`) instead of booting an image")
 	o.flags = f
+	o.cfgErr = a.cfgErr
 	_ = cmd.RegisterFlagCompletionFunc("image", a.completeImages)
 	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
@@ -88,6 +90,9 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 			return api.CreateVMRequest{}, err
 		}
 		return api.CreateVMRequest{Name: o.Name, FromSnapshot: o.FromSnapshot}, nil
+	}
+	if o.cfgErr != nil {
+		return api.CreateVMRequest{}, fmt.Errorf("new VMs take their defaults from the config, and it is invalid: %w", o.cfgErr)
 	}
 	if o.Image == "" {
 		return api.CreateVMRequest{}, errdefs.InvalidArgument("no image: pass --image or set default_image_name in the config")

@@ -74,3 +74,42 @@ func syntaxError(file string, err error) *Error {
 	}
 	return e
 }
+
+// Brief sums up an error of Load or Parse on one line: its first problem
+// as "line N: KEY: MSG", and how many more there are. Other errors are
+// returned as they read, on one line.
+func Brief(err error) string {
+	var list []*Error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if ce, ok := e.(*Error); ok {
+				list = append(list, ce)
+			}
+		}
+	} else if ce, ok := err.(*Error); ok {
+		list = []*Error{ce}
+	}
+	if len(list) == 0 {
+		return oneLine(err.Error())
+	}
+	first := list[0]
+	var parts []string
+	if first.Line > 0 {
+		parts = append(parts, "line "+strconv.Itoa(first.Line))
+	}
+	if first.Key != "" {
+		parts = append(parts, first.Key)
+	}
+	s := strings.Join(append(parts, first.Msg), ": ")
+	if n := len(list) - 1; n == 1 {
+		s += "; and 1 more problem"
+	} else if n > 1 {
+		s += "; and " + strconv.Itoa(n) + " more problems"
+	}
+	return oneLine(s)
+}
+
+// oneLine folds line breaks into spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -7,14 +7,14 @@ import (
 )
 
 // checkWebRemote refuses a web UI address that other machines could reach
-// unless web_allow_remote says the user means it: the web UI has no login,
-// so whoever reaches it can create and delete VMs.
+// unless web_allow_remote says the user means it: whoever reaches the UI
+// with its access token can create and delete VMs.
 func (d *decoder) checkWebRemote(c *Config) {
 	if c.WebListenAddr == "" || c.WebAllowRemote || IsLoopbackAddr(c.WebListenAddr) {
 		return
 	}
-	d.fail("web_listen_addr", "%q is not a loopback address, and the web UI has no login: anyone who reaches it controls your VMs; "+
-		"use \"127.0.0.1:PORT\", or set web_allow_remote = true if the network is yours alone", c.WebListenAddr)
+	d.fail("web_listen_addr", "%q is not a loopback address, so other machines could reach the web UI: "+
+		"use \"127.0.0.1:PORT\", or set web_allow_remote = true to let them in with the access token that `banger web token` prints", c.WebListenAddr)
 }
 
 // IsLoopbackAddr reports whether a host:port names this machine's loopback

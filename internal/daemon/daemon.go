@@ -98,11 +98,11 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	}
 	defer unlock()
 
-	stamp := stampOf(dirs.ConfigFile())
-	cfg, err := config.Load(dirs.ConfigFile())
+	live, err := loadLiveConfig(dirs, log)
 	if err != nil {
 		return err
 	}
+	cfg := live.cur.Load()
 	st, err := store.Open(ctx, dirs.Database())
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
@@ -122,7 +122,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	srv := newServer(dirs, newLiveConfig(dirs.ConfigFile(), cfg, stamp), st, log, stop)
+	srv := newServer(dirs, live, st, log, stop)
 	srv.base = ctx
 	ui, err := srv.listenWeb(cfg)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/paths"
 	"banger/internal/version"
@@ -186,35 +187,109 @@ func TestShutdownRoute(t *testing.T) {
 }
 
 // TestConfigEditsApplyWithoutRestart: the daemon re-reads config.toml when
-// it changes; a broken edit is reported and the last good config stays.
+// it changes.
 func TestConfigEditsApplyWithoutRestart(t *testing.T) {
 	dirs, c, _ := startDaemon(t)
 	ctx := context.Background()
 	if _, err := c.ListVMs(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(dirs.Config, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(body string) {
-		t.Helper()
-		if err := os.WriteFile(dirs.ConfigFile(), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeConfig(t, dirs, "vmm = \"firecracker\"\nfirecracker_bin = \"/nonexistent/firecracker\"\n")
 	// firecracker_bin pointing nowhere is only noticed once the edit is read.
-	write("vmm = \"firecracker\"\nfirecracker_bin = \"/nonexistent/firecracker\"\n")
 	_, err := c.CreateVM(ctx, api.CreateVMRequest{Name: "box", Image: "x", VCPU: 1, MemoryMiB: 64, DiskBytes: 1 << 30}, nil)
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/firecracker") {
 		t.Fatalf("CreateVM after the edit = %v, want the new firecracker_bin named", err)
 	}
-	write("vmm = \"firecracker\"\n[vm_defaults]\nvcpu = \"two\"\n")
-	_, err = c.ListVMs(ctx)
-	if err == nil || !strings.Contains(err.Error(), "config.toml:3") {
-		t.Fatalf("ListVMs with a broken config = %v, want the file and line", err)
-	}
-	write("")
+}
+
+// TestBadConfigKeepsTheLastGood: a broken config.toml does not block the
+// API: the last good config stays in force, and every answer and the
+// daemon's status say what is wrong, until it is fixed.
+func TestBadConfigKeepsTheLastGood(t *testing.T) {
+	dirs, c, _ := startDaemon(t)
+	ctx := context.Background()
+	var warnings []string
+	c.Warn = func(s string) { warnings = append(warnings, s) }
+	writeConfig(t, dirs, "vmm = \"firecracker\"\nfirecracker_bin = \"/nonexistent/firecracker\"\n")
 	if _, err := c.ListVMs(ctx); err != nil {
-		t.Fatalf("ListVMs after fixing the config = %v", err)
+		t.Fatal(err)
+	}
+	writeConfig(t, dirs, "vmm = \"firecracker\"\n[vm_defaults]\nvcpu = \"two\"\n")
+	if _, err := c.ListVMs(ctx); err != nil {
+		t.Fatalf("ListVMs with a broken config = %v, want the list", err)
+	}
+	if _, err := c.StopVM(ctx, "nosuch"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("StopVM with a broken config = %v, want not found", err)
+	}
+	_, err := c.CreateVM(ctx, api.CreateVMRequest{Name: "box", Image: "x", VCPU: 1, MemoryMiB: 64, DiskBytes: 1 << 30}, nil)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/firecracker") {
+		t.Fatalf("CreateVM with a broken config = %v, want the last good firecracker_bin used", err)
+	}
+	want := "config.toml is invalid (line 3: vm_defaults.vcpu: "
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], want) || !strings.Contains(warnings[0], "uses the last good config") {
+		t.Fatalf("warnings = %q, want one starting %q", warnings, want)
+	}
+	if info, err := c.Daemon(ctx); err != nil || info.ConfigWarning != warnings[0] {
+		t.Fatalf("daemon info says %q, %v; want the warning", info.ConfigWarning, err)
+	}
+	writeConfig(t, dirs, "")
+	resp := rawGet(t, dirs.Socket(), api.Prefix+"/vms", nil)
+	if w := resp.Header.Get(api.ConfigWarningHeader); resp.StatusCode != http.StatusOK || w != "" {
+		t.Fatalf("after the fix: status %d, warning %q; want 200 and none", resp.StatusCode, w)
+	}
+}
+
+// TestRestartWithBadConfig: a daemon that starts while config.toml is
+// invalid uses the copy of the last good config an earlier daemon kept; with
+// no such copy it refuses to start, naming the problem.
+func TestRestartWithBadConfig(t *testing.T) {
+	dirs, c, stop := startDaemon(t)
+	ctx := context.Background()
+	writeConfig(t, dirs, "bridge_name = \"kept0\"\n")
+	if _, err := c.ListVMs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dirs, "bridge_name = 7\n")
+	live, err := loadLiveConfig(dirs, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("start with a bad config and a kept copy: %v", err)
+	}
+	if got := live.cur.Load().BridgeName; got != "kept0" || !strings.Contains(live.warning(), "line 1: bridge_name") {
+		t.Errorf("start with a bad config: bridge %q, warning %q; want the kept bridge and the problem", got, live.warning())
+	}
+	if err := os.Remove(dirs.LastGoodConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadLiveConfig(dirs, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "config.toml:1: bridge_name") {
+		t.Errorf("first start with a bad config = %v, want the problem", err)
+	}
+}
+
+func writeConfig(t *testing.T, dirs paths.Dirs, body string) {
+	t.Helper()
+	if err := os.MkdirAll(dirs.Config, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dirs.ConfigFile(), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConfigProblemLoggedOncePerChange: requests that find the same broken
+// file do not repeat the log line; a new problem is logged again.
+func TestConfigProblemLoggedOncePerChange(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	l := &liveConfig{path: "/x/config.toml"}
+	_, errA := config.Parse("config.toml", []byte("vmm = 1\n"))
+	_, errB := config.Parse("config.toml", []byte("bridge_name = 1\n"))
+	for _, err := range []error{errA, errA, errB, errB} {
+		l.setInvalid(log, err)
+	}
+	if n := strings.Count(buf.String(), "config is invalid"); n != 2 {
+		t.Errorf("logged %d times, want 2:\n%s", n, buf.String())
 	}
 }

@@ -24,6 +24,8 @@ func (s *server) getDaemon(w http.ResponseWriter, r *http.Request) {
 		StateDir:  s.dirs.State,
 		LogFile:   s.dirs.LogFile(),
 		Schema:    schema,
+
+		ConfigWarning: s.cfg.warning(),
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -131,12 +132,7 @@ func (s *server) guard(next http.Handler) http.Handler {
 			writeStatus(w, http.StatusConflict, api.Error{Kind: api.KindVersionMismatch, Message: "bangerd is version " + version.Version})
 			return
 		}
-		if !versionExempt(r) {
-			if err := s.refreshConfig(r.Context()); err != nil {
-				writeError(w, err)
-				return
-			}
-		}
+		s.applyConfig(w, r)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -190,16 +186,30 @@ func writeError(w http.ResponseWriter, err error) {
 	writeStatus(w, statusOf(errdefs.Kind(e.Kind)), e)
 }
 
-// decode reads a JSON request body, refusing unknown fields.
+// maxBody bounds a JSON request body.
+const maxBody = 1 << 20
+
+// decode reads a JSON request body: exactly one JSON value, with no
+// unknown fields and nothing after it.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errdefs.InvalidArgument("request body larger than %d bytes", mbe.Limit)
+	err := dec.Decode(v)
+	if err == nil {
+		if _, next := dec.Token(); next != io.EOF {
+			err = errors.Join(errTrailing, next)
 		}
-		return errdefs.InvalidArgument("bad request body: %v", err)
 	}
-	return nil
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return errdefs.InvalidArgument("request body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, errTrailing):
+		return errdefs.InvalidArgument("bad request body: data after the JSON value: send one JSON object")
+	}
+	return errdefs.InvalidArgument("bad request body: %v", err)
 }
+
+var errTrailing = errors.New("data after the JSON value")

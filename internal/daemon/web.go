@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 
 	"banger/internal/api"
 	"banger/internal/config"
 	"banger/internal/progress"
 	"banger/internal/web"
+	"banger/internal/web/token"
 )
 
 // webUI is the web UI's listener and server; nil when web_listen_addr is
@@ -31,7 +33,14 @@ func (s *server) listenWeb(cfg *config.Config) (*webUI, error) {
 	if !cfg.WebAllowRemote && !config.IsLoopbackAddr(addr) {
 		return nil, fmt.Errorf("web_listen_addr %q is not a loopback address: use 127.0.0.1:PORT, or set web_allow_remote = true", addr)
 	}
-	srv, err := web.New(web.Options{Backend: webBackend{s}, Log: s.log, Addr: addr})
+	opts := web.Options{Backend: webBackend{s}, Log: s.log, Addr: addr, Guests: s.webGuests}
+	if cfg.WebAllowRemote {
+		if _, err := token.Ensure(s.dirs.WebToken()); err != nil {
+			return nil, err
+		}
+		opts.TokenFile = s.dirs.WebToken()
+	}
+	srv, err := web.New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -39,8 +48,18 @@ func (s *server) listenWeb(cfg *config.Config) (*webUI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w; pick a free port in web_listen_addr, or remove the key to turn the web UI off", err)
 	}
-	s.log.Info("web UI listening", "addr", ln.Addr().String())
+	s.log.Info("web UI listening", "addr", ln.Addr().String(), "remote", cfg.WebAllowRemote)
+	if cfg.WebAllowRemote {
+		s.log.Info("web UI: browsers on other machines need the access token that `banger web token` prints")
+	}
 	return &webUI{ln: ln, srv: srv}, nil
+}
+
+// webGuests is the guests' network in force, for the web UI to refuse.
+func (s *server) webGuests() web.GuestNet {
+	cfg := s.config()
+	subnet, _ := netip.ParsePrefix(cfg.BridgeSubnet)
+	return web.GuestNet{Subnet: subnet.Masked(), Bridge: cfg.BridgeName}
 }
 
 // serve runs the web UI until ctx is done; a nil webUI returns at once.
@@ -110,26 +129,20 @@ func (b webBackend) ListSessions(ctx context.Context, vm string) ([]api.Session,
 // Defaults fills a create request the way the CLI does: the config's
 // default image, and [vm_defaults] over the host's share.
 func (b webBackend) Defaults(ctx context.Context) (api.CreateVMRequest, error) {
-	if err := b.s.refreshConfig(ctx); err != nil {
-		return api.CreateVMRequest{}, err
-	}
+	b.s.refreshConfig(ctx)
 	cfg := b.s.config()
 	d := config.ResolveVMDefaults(cfg.VMDefaults, config.DetectHost())
 	return api.CreateVMRequest{Image: cfg.DefaultImageName, VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V, DiskBytes: int64(d.DiskSize.V)}, nil
 }
 
 func (b webBackend) CreateVM(ctx context.Context, req api.CreateVMRequest, prog progress.Func) error {
-	if err := b.s.refreshConfig(ctx); err != nil {
-		return err
-	}
+	b.s.refreshConfig(ctx)
 	_, err := b.s.createVM(ctx, req, prog)
 	return err
 }
 
 func (b webBackend) StartVM(ctx context.Context, name string, prog progress.Func) error {
-	if err := b.s.refreshConfig(ctx); err != nil {
-		return err
-	}
+	b.s.refreshConfig(ctx)
 	_, err := b.s.startVM(ctx, name, prog)
 	return err
 }
@@ -149,4 +162,11 @@ func (b webBackend) ConsoleLog(ctx context.Context, name string) (string, error)
 		return "", err
 	}
 	return filepath.Join(b.s.vmRunDir(v), "console.log"), nil
+}
+
+// ConfigWarning brings the config up to date, as each API request does,
+// and says whether config.toml is in force.
+func (b webBackend) ConfigWarning() string {
+	b.s.refreshConfig(b.s.base)
+	return b.s.cfg.warning()
 }

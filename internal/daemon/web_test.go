@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"banger/internal/config"
 	"banger/internal/paths"
 )
 
@@ -137,5 +139,34 @@ func TestWebUIRemoteAddressRefused(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "web_allow_remote = true") {
 		t.Errorf("Serve with a remote web address = %v", err)
+	}
+}
+
+// TestWebUIRemoteMakesAToken: with web_allow_remote, bangerd keeps an
+// access token only its owner can read, and refuses its guests' network.
+func TestWebUIRemoteMakesAToken(t *testing.T) {
+	addr := freePort(t)
+	d := serveWithConfig(t, "web_listen_addr = \""+addr+"\"\nweb_allow_remote = true\n")
+	waitFor(t, func() bool {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK // this machine needs no token
+	})
+	st, err := os.Stat(d.dirs.WebToken())
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, %v; want mode 0600", st, err)
+	}
+}
+
+func TestWebGuestsFollowTheConfig(t *testing.T) {
+	cfg := config.Default()
+	cfg.BridgeName, cfg.BridgeSubnet = "bx0", "10.7.0.0/24"
+	s := &server{cfg: newLiveConfig("", cfg, fileStamp{})}
+	g := s.webGuests()
+	if g.Bridge != "bx0" || g.Subnet != netip.MustParsePrefix("10.7.0.0/24") {
+		t.Errorf("webGuests = %+v, want bx0 and 10.7.0.0/24", g)
 	}
 }

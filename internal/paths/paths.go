@@ -72,6 +72,14 @@ func (d Dirs) LockFile() string { return filepath.Join(d.Runtime, "bangerd.lock"
 // LogFile is where an auto-started daemon writes its log.
 func (d Dirs) LogFile() string { return filepath.Join(d.State, "bangerd.log") }
 
+// LastGoodConfig is the daemon's copy of the last config.toml that
+// parsed, used while config.toml is invalid.
+func (d Dirs) LastGoodConfig() string { return filepath.Join(d.State, "config.last-good.toml") }
+
+// WebToken holds the web UI's access token, which browsers on other
+// machines present (see web_allow_remote).
+func (d Dirs) WebToken() string { return filepath.Join(d.State, "web-token") }
+
 // Database is the daemon's SQLite store.
 func (d Dirs) Database() string { return filepath.Join(d.State, "banger.db") }
 

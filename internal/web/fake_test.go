@@ -23,6 +23,7 @@ type fakeBackend struct {
 	vms      map[string]api.VM
 	sessions []api.Session
 	console  string // path returned by ConsoleLog
+	warning  string // returned by ConfigWarning
 	gate     chan struct{}
 	calls    []string
 }
@@ -155,6 +156,12 @@ func (f *fakeBackend) DeleteVM(ctx context.Context, name string, force bool) err
 	}
 	delete(f.vms, name)
 	return nil
+}
+
+func (f *fakeBackend) ConfigWarning() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.warning
 }
 
 func (f *fakeBackend) ConsoleLog(ctx context.Context, name string) (string, error) {

@@ -78,9 +78,10 @@ const (
 const maxForm = 64 << 10
 
 // guard sets security headers on every answer and refuses, before any
-// handler runs: a Host that is not ours; a connection of another user (see
-// checkPeer); for state-changing requests, one from another origin, then
-// one without the CSRF token.
+// handler runs: a Host that is not ours; a connection of a guest or of
+// another user (see checkPeer); one from another machine without the
+// access token (see admitRemote); for state-changing requests, one from
+// another origin, then one without the CSRF token.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -98,17 +99,15 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.fail(w, r, http.StatusForbidden, msg)
 			return
 		}
+		if needsToken(r) && !s.admitRemote(w, r) {
+			return
+		}
 		if safeMethod(r.Method) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.Header.Get("Origin") == "null" {
-			s.fail(w, r, http.StatusForbidden, "cross-origin request refused: it came from a page without an origin")
-			return
-		}
-		if err := crossOrigin.Check(r); err != nil {
-			s.log.Warn("web: refused cross-origin request", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
-			s.fail(w, r, http.StatusForbidden, "cross-origin request refused: only the banger web UI's own pages may change things")
+		if msg := s.checkOrigin(r); msg != "" {
+			s.fail(w, r, http.StatusForbidden, msg)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
@@ -118,6 +117,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkOrigin refuses a state-changing request from another origin.
+func (s *Server) checkOrigin(r *http.Request) string {
+	if r.Header.Get("Origin") == "null" {
+		return "cross-origin request refused: it came from a page without an origin"
+	}
+	if err := crossOrigin.Check(r); err != nil {
+		s.log.Warn("web: refused cross-origin request", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		return "cross-origin request refused: only the banger web UI's own pages may change things"
+	}
+	return ""
 }
 
 func safeMethod(m string) bool {

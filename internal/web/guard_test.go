@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -153,5 +155,29 @@ func TestPagesCarryTokenAndHeaders(t *testing.T) {
 	}
 	if other := newTestServer(t, newFake()); other.csrf == s.csrf || len(s.csrf) < 32 {
 		t.Errorf("tokens are not random: %q, %q", s.csrf, other.csrf)
+	}
+}
+
+// TestRefusalsCarryNoToken: a page refused for its Host (a DNS rebinding
+// page reads it as same-origin) or its peer (another local user) must not
+// hand out the CSRF token.
+func TestRefusalsCarryNoToken(t *testing.T) {
+	s := newTestServer(t, newFake(api.VM{Name: "box", State: "stopped"}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Host = "evil.example:7777"
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusMisdirectedRequest || strings.Contains(w.Body.String(), s.csrf) {
+		t.Errorf("bad Host: status %d, token in body %t; want 421 without it", w.Code, strings.Contains(w.Body.String(), s.csrf))
+	}
+	r = httptest.NewRequest(http.MethodGet, "http://"+uiAddr+"/", nil)
+	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, peer{isLocal: true, uid: os.Getuid() + 4242}))
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), s.csrf) {
+		t.Errorf("another user: status %d, token in body %t; want 403 without it", w.Code, strings.Contains(w.Body.String(), s.csrf))
+	}
+	if w := get(s, "/vms/nosuch"); w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), s.csrf) {
+		t.Errorf("error page: status %d, token in body %t; want 404 without it", w.Code, strings.Contains(w.Body.String(), s.csrf))
 	}
 }

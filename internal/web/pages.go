@@ -37,7 +37,12 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"vms", "vm", "images", "kernels", "error"}
+var pageNames = []string{"vms", "vm", "images", "kernels", "error", "login"}
+
+// tokenless pages have no form that needs the CSRF token, and are shown to
+// requests that were refused or are not logged in yet: they must not
+// carry it, nor the config warning (it quotes config.toml).
+var tokenless = map[string]bool{"error": true, "login": true}
 
 func loadPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -73,6 +78,7 @@ func when(t time.Time) string {
 // pageData is what every page's template gets.
 type pageData struct {
 	Title, Nav, CSRF, Error string
+	Warning                 string // the config warning, on pages for a logged-in user
 	VMs                     []vmRow
 	VM                      *vmView
 	Images                  []api.Image
@@ -108,9 +114,13 @@ type createForm struct {
 	Name, Image, VCPU, MemoryMiB, DiskSize string
 }
 
-// render writes a page or a part with status.
+// render writes a page or a part with status, with the CSRF token unless
+// the page is tokenless.
 func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, d pageData) {
-	d.CSRF = s.csrf
+	if !tokenless[page] {
+		d.CSRF = s.csrf
+		d.Warning = s.b.ConfigWarning()
+	}
 	var b bytes.Buffer
 	if err := s.pages.byName[page].ExecuteTemplate(&b, tmpl, d); err != nil {
 		s.log.Error("web: rendering", "page", page, "err", err)
@@ -122,7 +132,9 @@ func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, d 
 	_, _ = w.Write(b.Bytes())
 }
 
-// fail answers with an error page.
+// fail answers with an error page. It has no form, so it carries no
+// CSRF token: it also answers requests refused for their Host (a DNS
+// rebinding page could read it) or their peer (another local user).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	s.render(w, status, "error", "layout", pageData{Title: http.StatusText(status), Error: msg})
 }

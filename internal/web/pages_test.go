@@ -290,3 +290,18 @@ func TestPartsAreStable(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigWarningShown: while config.toml is invalid the pages say so,
+// but not to a browser that is not logged in.
+func TestConfigWarningShown(t *testing.T) {
+	f := newFake()
+	f.warning = "config.toml is invalid (line 3: vcpu: not a number); bangerd uses the last good config until it is fixed"
+	s, _ := remoteServer(t, f)
+	if w := get(s, "/"); !strings.Contains(w.Body.String(), "config.toml is invalid (line 3") {
+		t.Errorf("the VM list does not show the config warning:\n%s", w.Body)
+	}
+	r := httptest.NewRequest(http.MethodGet, "http://192.168.1.10:7777/", nil)
+	if w := from(s, r, lanClient, lanServer); w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "config.toml") {
+		t.Errorf("the login page: status %d, shows the config warning %t; want 401 without it", w.Code, strings.Contains(w.Body.String(), "config.toml"))
+	}
+}

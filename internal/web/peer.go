@@ -26,9 +26,10 @@ import (
 
 // peer is what the UI knows of a connection's other end.
 type peer struct {
-	local bool // a process of this machine
-	uid   int  // its owner, when local
-	err   error
+	remote, local netip.AddrPort // the connection's two ends, as seen here
+	isLocal       bool           // a process of this machine
+	uid           int            // its owner, when local
+	err           error
 }
 
 type peerKey struct{}
@@ -45,26 +46,37 @@ func withPeer(ctx context.Context, c net.Conn) context.Context {
 	if err := errors.Join(rerr, lerr); err != nil {
 		p.err = err
 	} else {
-		p.uid, p.local, p.err = socketOwner(procNetFiles, remote, local)
+		p.remote, p.local = remote, local
+		p.uid, p.isLocal, p.err = socketOwner(procNetFiles, remote, local)
 	}
 	return context.WithValue(ctx, peerKey{}, p)
 }
 
-// checkPeer refuses a connection from another local user, and one from
-// another machine when the UI listens on loopback only. A request without
-// a recorded peer (a handler used on its own, in tests) passes.
+// peerOf is the request's recorded peer; ok is false for a request
+// without one (a handler used on its own, in tests).
+func peerOf(r *http.Request) (p peer, ok bool) {
+	p, ok = r.Context().Value(peerKey{}).(peer)
+	return p, ok
+}
+
+// checkPeer refuses a connection from a guest (see fromGuest), from
+// another local user, and from another machine when the UI listens on
+// loopback only. A request without a recorded peer passes.
 func (s *Server) checkPeer(r *http.Request) string {
-	p, ok := r.Context().Value(peerKey{}).(peer)
+	p, ok := peerOf(r)
 	switch {
 	case !ok:
 		return ""
 	case p.err != nil:
 		s.log.Warn("web: cannot tell who connected", "remote", r.RemoteAddr, "err", p.err)
 		return "cannot tell which user this connection belongs to, so it is refused"
-	case p.local && p.uid != os.Getuid() && p.uid != 0:
+	case s.fromGuest(p):
+		s.log.Warn("web: refused a guest", "remote", r.RemoteAddr)
+		return "the web UI does not serve banger's guests"
+	case p.isLocal && p.uid != os.Getuid() && p.uid != 0:
 		s.log.Warn("web: refused another user", "uid", p.uid, "remote", r.RemoteAddr)
 		return fmt.Sprintf("this web UI serves only the user who runs bangerd (uid %d); this connection is uid %d's", os.Getuid(), p.uid)
-	case !p.local && s.hosts.loopback:
+	case !p.isLocal && s.hosts.loopback:
 		return "this web UI serves only this machine"
 	}
 	return ""

@@ -74,7 +74,7 @@ func TestPeerOfALiveConnection(t *testing.T) {
 		}
 		defer server.Close()
 		p, _ := withPeer(context.Background(), server).Value(peerKey{}).(peer)
-		if p.err != nil || !p.local || p.uid != os.Getuid() {
+		if p.err != nil || !p.isLocal || p.uid != os.Getuid() {
 			t.Errorf("%s: peer = %+v, want local uid %d", addr, p, os.Getuid())
 		}
 	}
@@ -93,12 +93,11 @@ func TestCheckPeer(t *testing.T) {
 		p    peer
 		want string // "" when served
 	}{
-		{"same user", loop, peer{local: true, uid: os.Getuid()}, ""},
-		{"root", loop, peer{local: true, uid: 0}, ""},
-		{"another user", loop, peer{local: true, uid: other}, "serves only the user who runs bangerd"},
+		{"same user", loop, peer{isLocal: true, uid: os.Getuid()}, ""},
+		{"root", loop, peer{isLocal: true, uid: 0}, ""},
+		{"another user", loop, peer{isLocal: true, uid: other}, "serves only the user who runs bangerd"},
 		{"another machine, loopback UI", loop, peer{}, "serves only this machine"},
-		{"another machine, remote allowed", all, peer{}, ""},
-		{"another user, remote allowed", all, peer{local: true, uid: other}, "serves only the user who runs bangerd"},
+		{"another user, remote allowed", all, peer{isLocal: true, uid: other}, "serves only the user who runs bangerd"},
 		{"unknown", loop, peer{err: os.ErrPermission}, "cannot tell which user"},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,8 @@
 // embedded in the binary. A connection from this machine must belong to
 // the daemon's user (or root); every request's Host is checked (against
 // DNS rebinding), and every request that changes state must come from the
-// UI's own origin and carry its CSRF token.
+// UI's own origin and carry its CSRF token. Guests are never served, and
+// other machines (with web_allow_remote) only with the access token.
 package web
 
 import (
@@ -45,6 +46,9 @@ type Backend interface {
 	// ConsoleLog is the path of a VM's serial console log; the file may not
 	// exist yet.
 	ConsoleLog(ctx context.Context, name string) (string, error)
+	// ConfigWarning says why config.toml is not in force (it is invalid,
+	// and the daemon uses its last good config), or "" when it is.
+	ConfigWarning() string
 }
 
 // Options configure a Server.
@@ -54,16 +58,24 @@ type Options struct {
 	// Addr is the configured listen address; its host decides which Host
 	// headers are accepted.
 	Addr string
+	// Guests, when set, names the guests' network, asked for each request
+	// (the config can change): connections from it are refused.
+	Guests func() GuestNet
+	// TokenFile holds the access token that other machines must present
+	// (see the token package); "" lets no other machine in.
+	TokenFile string
 }
 
 // Server serves the web UI.
 type Server struct {
-	b     Backend
-	log   *slog.Logger
-	hosts hostPolicy
-	csrf  string
-	pages *pages
-	ops   *ops
+	b         Backend
+	log       *slog.Logger
+	hosts     hostPolicy
+	guests    func() GuestNet
+	tokenFile string
+	csrf      string
+	pages     *pages
+	ops       *ops
 }
 
 // New builds a Server.
@@ -82,7 +94,10 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{b: o.Backend, log: o.Log, hosts: hosts, csrf: newToken(), pages: pg, ops: newOps()}, nil
+	return &Server{
+		b: o.Backend, log: o.Log, hosts: hosts, guests: o.Guests, tokenFile: o.TokenFile,
+		csrf: newToken(), pages: pg, ops: newOps(),
+	}, nil
 }
 
 // newToken makes the CSRF token: 32 random bytes, new each time bangerd
@@ -145,6 +160,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /vms/{name}/stop", s.stopVM)
 	mux.HandleFunc("POST /vms/{name}/delete", s.deleteVM)
 	mux.Handle("GET /static/", static())
+	mux.Handle("GET "+loginPath, http.RedirectHandler("/", http.StatusSeeOther)) // this machine needs no login
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "no page at "+r.URL.Path)
 	})

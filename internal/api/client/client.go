@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,12 @@ type Client struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Timeout bounds each request; 0 means no bound beyond ctx.
 	Timeout time.Duration
+	// Warn, when set, receives the daemon's warnings (such as an invalid
+	// config.toml), each once per Client.
+	Warn func(string)
+
+	warnMu sync.Mutex
+	warned map[string]bool
 
 	http *http.Client
 }
@@ -137,7 +144,25 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, in any, ex
 		}
 		return nil, fmt.Errorf("talking to bangerd at %s: %w", socket, err)
 	}
+	c.warn(resp.Header.Get(api.ConfigWarningHeader))
 	return resp, nil
+}
+
+// warn passes a warning to Warn the first time it is seen.
+func (c *Client) warn(msg string) {
+	if msg == "" || c.Warn == nil {
+		return
+	}
+	c.warnMu.Lock()
+	seen := c.warned[msg]
+	if c.warned == nil {
+		c.warned = map[string]bool{}
+	}
+	c.warned[msg] = true
+	c.warnMu.Unlock()
+	if !seen {
+		c.Warn(msg)
+	}
 }
 
 func (c *Client) decode(resp *http.Response, out any) error {
