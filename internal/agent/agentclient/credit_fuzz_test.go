@@ -119,4 +119,3 @@ func overrun(ch *Channel) bool {
 }
 
 func queued(ch *Channel) int64 { return QueuedBytes(ch) }
-
