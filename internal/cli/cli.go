@@ -116,7 +116,8 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // exitInterrupted is the status after Ctrl-C, as shells report it.
 const exitInterrupted = 130
 
-// Report prints err for a user and returns the process exit status.
+// Report prints err for a user, made safe for a terminal, and returns the
+// process exit status.
 func Report(w io.Writer, err error) int {
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(w, "banger: interrupted; the daemon cancelled the work and removed what it had made")
@@ -125,11 +126,12 @@ func Report(w io.Writer, err error) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(w, "banger: %v\n", ee.Err)
+			fmt.Fprintf(w, "banger: %s\n", safeText(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(w, "banger: %v\n", err)
+	// Errors can quote a guest: its console, its agent.
+	fmt.Fprintf(w, "banger: %s\n", safeText(err.Error()))
 	return 1
 }
 

@@ -25,7 +25,15 @@ func newTable(w io.Writer, header ...string) *table {
 	return t
 }
 
-func (t *table) row(cols ...string) { fmt.Fprintln(t.tw, strings.Join(cols, "\t")) }
+// row writes one row; each cell is made safe for a terminal, as cells
+// can hold what a guest said.
+func (t *table) row(cols ...string) {
+	safe := make([]string, len(cols))
+	for i, c := range cols {
+		safe[i] = safeLine(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(safe, "\t"))
+}
 
 func (t *table) flush() error { return t.tw.Flush() }
 

@@ -36,7 +36,7 @@ file stays in the guest).`,
 			}
 			ref := vm + "/" + session
 			if s.State == api.SessionExited {
-				_, err = fmt.Fprintf(a.stdout, "forgot %s, which had ended (%s)\n", ref, sessionState(s))
+				_, err = fmt.Fprintf(a.stdout, "forgot %s, which had ended (%s)\n", ref, safeLine(sessionState(s)))
 				return err
 			}
 			sig := signal

@@ -77,7 +77,7 @@ func (a *app) sessionStart(ctx context.Context, opts SessionStartOptions) error 
 	if err != nil {
 		return err
 	}
-	ref := s.VM + "/" + s.Name
+	ref := safeLine(s.VM + "/" + s.Name) // the guest may have named it
 	fmt.Fprintf(opts.Stderr, "banger: started %s (pid %d in the guest): `banger session logs -f %s` shows its output\n", ref, s.PID, ref)
 	_, err = fmt.Fprintln(opts.Stdout, ref)
 	return err

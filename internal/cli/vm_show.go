@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,8 +61,13 @@ func (a *app) vmShow(ctx context.Context, opts VMShowOptions) error {
 	t.row("spec:", fmt.Sprintf("%d vcpu · %d MiB · %s disk", vm.VCPU, vm.MemoryMiB, config.Size(vm.DiskBytes)))
 	t.row("ip:", orDash(vm.IP))
 	t.row("root:", orDash(vm.RootMode))
+	// The last error can quote the guest's console over several lines.
 	if vm.LastError != "" {
-		t.row("last error:", vm.LastError)
+		label := "last error:"
+		for _, line := range strings.Split(strings.TrimRight(vm.LastError, "\n"), "\n") {
+			t.row(label, line)
+			label = ""
+		}
 	}
 	t.row("created:", vm.CreatedAt.Local().Format("2006-01-02 15:04:05"))
 	return t.flush()

@@ -32,6 +32,22 @@ const (
 	DefaultBridgeSubnet = "172.16.0.0/24"
 )
 
+// A VM's console log is rotated when it passes console_log_max, keeping
+// one older file, so a guest writing to its console without end uses at
+// most about twice this much of the host's disk.
+const (
+	DefaultConsoleLogMax = 4 * MiB
+	MinConsoleLogMax     = 64 * KiB
+)
+
+// ConsoleLogLimit is the size at which a VM's console log is rotated.
+func (c *Config) ConsoleLogLimit() Size {
+	if c.ConsoleLogMax == 0 {
+		return DefaultConsoleLogMax
+	}
+	return c.ConsoleLogMax
+}
+
 // Config is the content of config.toml. The toml tags name the keys; Parse
 // does the decoding itself so that it can check every key.
 type Config struct {
@@ -45,6 +61,7 @@ type Config struct {
 	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
 	DebianMirror     string     `toml:"debian_mirror"`      // "" means the host's apt mirror, else debootstrap's default
 	NPMRegistry      string     `toml:"npm_registry"`       // "" means npm's own setting; used to fetch mise
+	ConsoleLogMax    Size       `toml:"console_log_max"`    // 0 means DefaultConsoleLogMax; at least MinConsoleLogMax
 	VMDefaults       VMDefaults `toml:"vm_defaults"`
 	FileSync         []FileSync `toml:"file_sync"` // nil when there are no entries
 }

@@ -26,6 +26,11 @@ func (c *Config) Encode(w io.Writer) error {
 	e.str("bridge_subnet", eff.BridgeSubnet, "")
 	e.str("debian_mirror", eff.DebianMirror, "the host's apt mirror, else debootstrap's default")
 	e.str("npm_registry", eff.NPMRegistry, "npm's own setting")
+	if eff.ConsoleLogMax != 0 {
+		e.str("console_log_max", eff.ConsoleLogMax.String(), "")
+	} else {
+		e.line("# console_log_max: not set (" + DefaultConsoleLogMax.String() + ")")
+	}
 	e.vmDefaults(eff.VMDefaults)
 	e.fileSyncs(eff.FileSync)
 	if e.err != nil {

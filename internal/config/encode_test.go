@@ -28,6 +28,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		VMM:              VMMQEMU,
 		BridgeName:       "banger1",
 		BridgeSubnet:     "10.9.0.0/24",
+		ConsoleLogMax:    512 * KiB,
 		VMDefaults:       VMDefaults{MemoryMiB: intPtr(2048), DiskSize: sizePtr(1536 * MiB)},
 		FileSync: []FileSync{
 			{Host: "~/.aws", Guest: "~/.aws"},
@@ -42,6 +43,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		"# vcpu: not set (banger decides)\n",
 		"memory_mib = 2048\n",
 		"disk_size = \"1536M\"\n",
+		"console_log_max = \"512K\"\n",
 		"# firecracker_bin: not set (looked up on PATH)\n",
 		"[[file_sync]]\nhost = \"~/.aws\"\n",
 	} {

@@ -37,6 +37,9 @@ var topFields = fields[Config]{
 	"npm_registry": func(d *decoder, key string, v any, c *Config) {
 		d.str(key, v, &c.NPMRegistry, checkOptionalURL)
 	},
+	"console_log_max": func(d *decoder, key string, v any, c *Config) {
+		d.size(key, v, &c.ConsoleLogMax, checkConsoleLogMax)
+	},
 	"vm_defaults": func(d *decoder, key string, v any, c *Config) {
 		if tbl, ok := d.table(key, v); ok {
 			decodeTable(d, key, tbl, vmDefaultsFields, &c.VMDefaults)
@@ -63,17 +66,27 @@ var vmDefaultsFields = fields[VMDefaults]{
 		d.integer(key, v, &vd.MemoryMiB, MinMemoryMiB, MaxMemoryMiB, 4096)
 	},
 	"disk_size": func(d *decoder, key string, v any, vd *VMDefaults) {
-		if _, ok := v.(string); !ok {
-			d.fail(key, "expected a size with a unit, got %s; write it in quotes, like disk_size = \"16G\"", describe(v))
-			return
-		}
-		var s string
-		d.str(key, v, &s, checkDiskSize)
-		if s != "" {
-			size, _ := ParseSize(s)
+		var size Size
+		if d.size(key, v, &size, checkDiskSize) {
 			vd.DiskSize = &size
 		}
 	},
+}
+
+// size decodes a size written as a string, like "16G", checked by check;
+// it says whether it set dst.
+func (d *decoder) size(key string, v any, dst *Size, check func(string) error) bool {
+	if _, ok := v.(string); !ok {
+		d.fail(key, "expected a size with a unit, got %s; write it in quotes, like %s = \"16G\"", describe(v), lastPart(key))
+		return false
+	}
+	var s string
+	d.str(key, v, &s, check)
+	if s == "" {
+		return false
+	}
+	*dst, _ = ParseSize(s)
+	return true
 }
 
 var fileSyncFields = fields[FileSync]{

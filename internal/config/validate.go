@@ -121,6 +121,17 @@ func checkSubnet(s string) error {
 	return nil
 }
 
+func checkConsoleLogMax(s string) error {
+	size, err := ParseSize(s)
+	if err != nil {
+		return err
+	}
+	if size < MinConsoleLogMax {
+		return fmt.Errorf("console log size %s is too small; use at least %s", size, MinConsoleLogMax)
+	}
+	return nil
+}
+
 func checkDiskSize(s string) error {
 	size, err := ParseSize(s)
 	if err != nil {

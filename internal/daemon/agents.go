@@ -110,7 +110,7 @@ func (s *server) agentMux(ctx context.Context, name string) (*agentclient.Mux, e
 	}
 	dctx, cancel := context.WithTimeout(ctx, agentDialTimeout)
 	defer cancel()
-	m, err := agentclient.Upgrade(dctx, c)
+	m, err := agentclient.Upgrade(dctx, c, agentclient.WithLogger(s.log.With("vm", name)))
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("VM %s: %w", name, err)

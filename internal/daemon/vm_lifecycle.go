@@ -23,6 +23,7 @@ import (
 	"banger/internal/store"
 	"banger/internal/vmdisk"
 	"banger/internal/vmm"
+	"banger/internal/vmm/consolelog"
 	"banger/internal/vmname"
 )
 
@@ -601,7 +602,8 @@ func (s *server) destroyVM(ctx context.Context, v store.VM) error {
 	return errors.Join(errs...)
 }
 
-// watch marks v stopped as soon as its VMM exits on its own (a guest
+// watch keeps v's console log within console_log_max while its VMM runs,
+// and marks v stopped as soon as its VMM exits on its own (a guest
 // poweroff, a crash, kill -9), unless stop or delete took over first.
 func (s *server) watch(v store.VM, drv vmm.Driver, spec vmm.Spec) {
 	ctx, cancel := context.WithCancel(s.base)
@@ -611,6 +613,7 @@ func (s *server) watch(v store.VM, drv vmm.Driver, spec vmm.Spec) {
 	}
 	s.watchers[v.Name] = cancel
 	s.watchMu.Unlock()
+	go consolelog.Watch(ctx, filepath.Join(spec.RunDir, consolelog.Name), s.consoleLogLimit, s.log.With("vm", v.Name))
 	go func() {
 		err := drv.Wait(ctx, spec)
 		if ctx.Err() != nil || err != nil {
@@ -675,12 +678,15 @@ func (s *server) adopt(ctx context.Context) {
 	s.netMu.Unlock()
 }
 
-// consoleTail returns the last n lines of the VM's console log.
+// consoleTail returns the last n lines of the VM's console log, read
+// from its end, at most consoleTailMax bytes.
 func consoleTail(spec vmm.Spec, n int) string {
-	b, err := os.ReadFile(filepath.Join(spec.RunDir, "console.log"))
+	b, err := consolelog.TailFile(filepath.Join(spec.RunDir, consolelog.Name), n, consoleTailMax)
 	if err != nil {
 		return "(no console log)"
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return string(b)
 }
+
+// consoleTailMax bounds the console a message quotes.
+const consoleTailMax = 16 << 10

@@ -2,13 +2,9 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
-	"time"
 
 	"banger/internal/api"
 	"banger/internal/errdefs"
@@ -82,51 +78,6 @@ func (s *server) getVMSSH(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.SSHTarget{User: "root", Host: v.IP, Key: s.sshKeyPath(), KnownHosts: kh, Alias: name})
-}
-
-// getVMLogs sends the VM's console log; with follow=true it keeps sending
-// what the guest writes until the VM stops or the client hangs up.
-func (s *server) getVMLogs(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	v, err := s.store.GetVM(r.Context(), name)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	f, err := os.Open(filepath.Join(s.vmRunDir(v), "console.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		writeError(w, errdefs.NotFound("VM %s has no console log yet: it has not booted", name))
-		return
-	} else if err != nil {
-		writeError(w, err)
-		return
-	}
-	defer f.Close()
-	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	for {
-		if _, err := io.Copy(w, f); err != nil {
-			return
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		if !follow {
-			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-		cur, err := s.store.GetVM(r.Context(), name)
-		if err != nil || cur.VID != v.VID || cur.State == stateStopped {
-			_, _ = io.Copy(w, f)
-			return
-		}
-	}
 }
 
 func vmToAPI(v store.VM) api.VM {

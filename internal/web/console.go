@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"banger/internal/errdefs"
+	"banger/internal/vmm/consolelog"
 )
 
 // Console streaming: server-sent events that follow the VM's console log.
@@ -61,16 +62,15 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 type tail struct {
 	w       io.Writer
 	path    string
-	f       *os.File
-	off     int64
+	fl      *consolelog.Follower
 	noted   bool
 	started bool
 	partial []byte // an incomplete UTF-8 sequence held for the next read
 }
 
 func (t *tail) close() {
-	if t.f != nil {
-		t.f.Close()
+	if t.fl != nil {
+		t.fl.Close()
 	}
 }
 
@@ -88,8 +88,8 @@ func (t *tail) step(s *Server, r *http.Request, name string) error {
 			return err
 		}
 	}
-	if t.f == nil {
-		f, err := os.Open(path)
+	if t.fl == nil {
+		fl, err := consolelog.Follow(path, consoleBacklog)
 		if errors.Is(err, os.ErrNotExist) {
 			if !t.noted {
 				t.noted = true
@@ -99,44 +99,41 @@ func (t *tail) step(s *Server, r *http.Request, name string) error {
 		} else if err != nil {
 			return err
 		}
-		t.f = f
-		if st, err := f.Stat(); err == nil && st.Size() > consoleBacklog {
-			t.off = st.Size() - consoleBacklog
-			if err := t.send("note", fmt.Sprintf("showing the last %s; `banger vm logs %s` has it all", bytesString(consoleBacklog), name)); err != nil {
+		t.fl = fl
+		if fl.Skipped() > 0 {
+			if err := t.send("note", fmt.Sprintf("showing the last %s; `banger vm logs %s` has more", bytesString(consoleBacklog), name)); err != nil {
 				return err
 			}
-		}
-	}
-	if st, err := t.f.Stat(); err == nil && st.Size() < t.off {
-		// The log was truncated: the VM booted again.
-		t.off, t.partial = 0, nil
-		if err := t.send("reset", ""); err != nil {
-			return err
 		}
 	}
 	return t.copy()
 }
 
-// copy sends the log from t.off to its end, in chunks.
+// copy sends what the log gained, in chunks; a log that started over (the
+// VM booted again) is a reset. Rotations go unnoticed: the follower reads
+// on in the rotated file.
 func (t *tail) copy() error {
 	buf := make([]byte, consoleChunk)
 	for {
-		n, err := t.f.ReadAt(buf, t.off)
-		if n > 0 {
-			t.off += int64(n)
-			text := append(t.partial, buf[:n]...)
-			text, t.partial = splitUTF8(text)
-			if len(text) > 0 {
-				if werr := t.send("append", string(text)); werr != nil {
-					return werr
-				}
-			}
-		}
-		if errors.Is(err, io.EOF) || n == 0 {
-			return nil
-		}
+		n, restarted, err := t.fl.Read(buf)
 		if err != nil {
 			return err
+		}
+		if restarted {
+			t.partial = nil
+			if err := t.send("reset", ""); err != nil {
+				return err
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		text := append(t.partial, buf[:n]...)
+		text, t.partial = splitUTF8(text)
+		if len(text) > 0 {
+			if err := t.send("append", string(text)); err != nil {
+				return err
+			}
 		}
 	}
 }

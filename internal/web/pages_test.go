@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"banger/internal/api"
+	"banger/internal/vmm/consolelog"
 )
 
 func TestVMListShowsStateDriverIPAndSpec(t *testing.T) {
@@ -237,6 +238,14 @@ func TestConsoleStreamsTheLog(t *testing.T) {
 	next(`append "Linux version 6.1\n"`)
 	appendFile(t, f.console, "\xa9 login:")
 	next(`append "é login:"`)
+	// A rotation goes unnoticed: nothing is lost, nothing is cleared.
+	appendFile(t, f.console, " more")
+	if ok, err := consolelog.Rotate(f.console, 20); !ok || err != nil {
+		t.Fatalf("Rotate = %v, %v", ok, err)
+	}
+	appendFile(t, f.console, " after")
+	next(`append " more"`)
+	next(`append " after"`)
 	// A new boot truncates the log.
 	if err := os.WriteFile(f.console, []byte("again"), 0o600); err != nil {
 		t.Fatal(err)

@@ -235,7 +235,7 @@ func TestVMLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgFile := filepath.Join(envValue(h.env, "XDG_CONFIG_HOME"), "banger", "config.toml")
-	writeFile(t, cfgFile, "vmm = \"qemu\"\n\n[[file_sync]]\nhost = \"~/.gitconfig\"\nguest = \"~/.gitconfig\"\n")
+	writeFile(t, cfgFile, "vmm = \"qemu\"\nconsole_log_max = \"64K\"\n\n[[file_sync]]\nhost = \"~/.gitconfig\"\nguest = \"~/.gitconfig\"\n")
 	t.Cleanup(func() { os.Remove(cfgFile) })
 	n := newVMNet(t, h)
 
@@ -311,6 +311,17 @@ func TestVMLifecycle(t *testing.T) {
 	if out := n.ssh(t, "box", "cat /etc/banger-e2e"); out != "mine\n" {
 		t.Errorf("after a daemon restart: %q", out)
 	}
+	// The adopted VM's console log stays bounded: a guest flooding its
+	// console costs about twice console_log_max (64K here), not what it
+	// wrote.
+	n.ssh(t, "box", `head -c 524288 /dev/zero | tr '\000' x > /dev/ttyS0`)
+	eventually(t, 10*time.Second, "console log kept within its bound", func() error {
+		out := n.must(t, "vm", "logs", "box").stdout
+		if len(out) > 3*64<<10 || !strings.Contains(out, "xxxx") {
+			return fmt.Errorf("vm logs printed %d bytes, ending %q", len(out), out[max(0, len(out)-20):])
+		}
+		return nil
+	})
 
 	// A VMM killed under banger shows as stopped within seconds.
 	pid := qemuPID(t, h)

@@ -35,13 +35,28 @@ type Channel struct {
 	over   bool  // the last event is queued
 	err    error // the connection failed first
 	grants agentproto.Grants
-	wake   chan struct{} // a token when events or err change
+	// allowed is what the agent may still send: the initial credit plus
+	// every grant, less what it sent. It bounds events.
+	allowed int64
+	wake    chan struct{} // a token when events or err change
 }
 
-// deliver queues one frame from the agent.
+func newChannel(m *Mux) *Channel {
+	return &Channel{m: m, credit: agentproto.NewCredit(), allowed: agentproto.InitialCredit, wake: make(chan struct{}, 1)}
+}
+
+// deliver queues one frame from the agent. A frame with more data than
+// the agent has credit for ends the channel: what the host queues for a
+// channel never exceeds what it granted.
 func (ch *Channel) deliver(f agentproto.Frame) {
 	if ch.m == nil {
 		return
+	}
+	if n := f.DataLen(); n > 0 {
+		if excess := ch.charge(n); excess > 0 {
+			ch.overrun(excess)
+			return
+		}
 	}
 	ch.credit.Add(f.Credit)
 	var ev Event
@@ -63,7 +78,7 @@ func (ch *Channel) deliver(f agentproto.Frame) {
 	}
 	ch.mu.Lock()
 	if !ch.over {
-		ch.events = append(ch.events, ev)
+		ch.queue(ev)
 		ch.over = ev.Exit != nil || ev.End
 	}
 	ch.mu.Unlock()
@@ -72,6 +87,51 @@ func (ch *Channel) deliver(f agentproto.Frame) {
 		ch.credit.Close()
 	}
 	ch.poke()
+}
+
+// queue adds ev to the events, joining output to the last event's output
+// of the same stream, up to a chunk: a guest that sends its credit a byte
+// a frame costs the host about as much memory as one that sends chunks.
+func (ch *Channel) queue(ev Event) {
+	if n := len(ch.events); n > 0 {
+		last := &ch.events[n-1]
+		switch {
+		case ev.Stdout != nil && last.Stdout != nil && len(last.Stdout)+len(ev.Stdout) <= agentproto.MaxChunk:
+			last.Stdout = append(last.Stdout, ev.Stdout...)
+			return
+		case ev.Stderr != nil && last.Stderr != nil && len(last.Stderr)+len(ev.Stderr) <= agentproto.MaxChunk:
+			last.Stderr = append(last.Stderr, ev.Stderr...)
+			return
+		}
+	}
+	ch.events = append(ch.events, ev)
+}
+
+// charge takes n bytes off the agent's credit; when it has less, it takes
+// nothing and returns by how much n is over.
+func (ch *Channel) charge(n int64) int64 {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.over {
+		return 0 // dropped below; the channel is done
+	}
+	if n > ch.allowed {
+		return n - ch.allowed
+	}
+	ch.allowed -= n
+	return 0
+}
+
+// overrun ends a channel whose agent sent excess bytes past its credit, as
+// only a broken or hostile guest does: the caller's next read fails, and
+// the agent is told the channel is over.
+func (ch *Channel) overrun(excess int64) {
+	ch.fail(errdefs.Unavailable("the guest agent sent %d bytes past its credit; channel closed", excess))
+	ch.m.forget(ch.id)
+	ch.m.log.Warn("guest agent overran a channel's credit; closed the channel", "ch", ch.id, "excess", excess)
+	// Not from the reader's goroutine: a guest that does not read must not
+	// hold up the connection's other channels.
+	go ch.m.send(agentproto.Frame{Ch: ch.id, End: true})
 }
 
 func (ch *Channel) poke() {
@@ -101,8 +161,12 @@ func (ch *Channel) Next(ctx context.Context) (Event, error) {
 		if len(ch.events) > 0 {
 			ev := ch.events[0]
 			ch.events = ch.events[1:]
+			// The grant counts before it goes out, so the agent can never
+			// use it before the host allows it.
+			n := ch.grants.Consumed(int64(len(ev.Stdout) + len(ev.Stderr)))
+			ch.allowed += n
 			ch.mu.Unlock()
-			if n := ch.grants.Consumed(int64(len(ev.Stdout) + len(ev.Stderr))); n > 0 {
+			if n > 0 {
 				_ = ch.m.send(agentproto.Frame{Ch: ch.id, Credit: n})
 			}
 			return ev, nil

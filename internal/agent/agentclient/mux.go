@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ var ErrNoStreams = errors.New("the guest agent cannot run commands: it predates 
 type Mux struct {
 	s     Stream
 	hello agentproto.Hello
+	log   *slog.Logger
 
 	wmu sync.Mutex // one line at a time on the stream
 
@@ -47,10 +49,19 @@ type guestLine struct {
 	Op string `json:"op"` // set only on an echoed request
 }
 
+// Option configures a Mux.
+type Option func(*Mux)
+
+// WithLogger has the Mux log what the guest does wrong (a channel that
+// overran its credit) to log; by default it logs nothing.
+func WithLogger(log *slog.Logger) Option {
+	return func(m *Mux) { m.log = log }
+}
+
 // Upgrade asks the agent on c for a multiplexed connection. On success
 // the Mux owns c's stream from then on; an agent too old for it gives
 // ErrNoStreams (of kind failed precondition) and c stays as it was.
-func Upgrade(ctx context.Context, c *Conn) (*Mux, error) {
+func Upgrade(ctx context.Context, c *Conn, opts ...Option) (*Mux, error) {
 	resp, err := c.call(ctx, agentproto.Request{V: 2, Op: agentproto.OpHello, Features: []string{agentproto.FeatureStreams}})
 	if err != nil {
 		if resp.Code == agentproto.CodeUnsupportedVersion {
@@ -61,12 +72,20 @@ func Upgrade(ctx context.Context, c *Conn) (*Mux, error) {
 	if resp.Hello == nil || !slices.Contains(resp.Hello.Features, agentproto.FeatureStreams) {
 		return nil, errdefs.Wrap(errdefs.KindFailedPrecondition, ErrNoStreams)
 	}
-	m := &Mux{
-		s: c.s, hello: *resp.Hello, nextID: c.nextID + 1,
-		pending: map[uint64]chan agentproto.Response{}, chans: map[uint64]*Channel{}, done: make(chan struct{}),
-	}
+	m := newMux(c.s, *resp.Hello, c.nextID+1, opts)
 	go m.read(c.br)
 	return m, nil
+}
+
+func newMux(s Stream, hello agentproto.Hello, nextID uint64, opts []Option) *Mux {
+	m := &Mux{
+		s: s, hello: hello, nextID: nextID, log: slog.New(slog.DiscardHandler),
+		pending: map[uint64]chan agentproto.Response{}, chans: map[uint64]*Channel{}, done: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 // Hello is the agent's answer to the upgrade.
@@ -176,7 +195,7 @@ func (m *Mux) Call(ctx context.Context, req agentproto.Request) (agentproto.Resp
 // Open sends req, an op that opens a channel, and returns the channel
 // with the answer.
 func (m *Mux) Open(ctx context.Context, req agentproto.Request) (*Channel, agentproto.Response, error) {
-	ch := &Channel{m: m, credit: agentproto.NewCredit(), wake: make(chan struct{}, 1)}
+	ch := newChannel(m)
 	resp, err := m.roundTrip(ctx, &req, ch)
 	if err == nil && !resp.OK {
 		err = answerError(req.Op, resp)

@@ -57,7 +57,9 @@ func (g *fakeGuest) write(v any) {
 }
 
 // upgraded returns a Mux whose guest is a fakeGuest that granted streams.
-func upgraded(t *testing.T) (*agentclient.Mux, *fakeGuest) {
+func upgraded(t *testing.T) (*agentclient.Mux, *fakeGuest) { return upgradedWith(t) }
+
+func upgradedWith(t *testing.T, opts ...agentclient.Option) (*agentclient.Mux, *fakeGuest) {
 	host, guest := connpair.New(t)
 	g := &fakeGuest{t: t, c: guest, br: bufio.NewReader(guest)}
 	type result struct {
@@ -66,7 +68,7 @@ func upgraded(t *testing.T) (*agentclient.Mux, *fakeGuest) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		m, err := agentclient.Upgrade(testCtx(t), agentclient.NewConn(host))
+		m, err := agentclient.Upgrade(testCtx(t), agentclient.NewConn(host), opts...)
 		done <- result{m, err}
 	}()
 	hello := g.read()

@@ -3,6 +3,7 @@ package agentproto
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 )
 
@@ -24,14 +25,20 @@ func NewCredit() *Credit {
 	return &Credit{n: InitialCredit, changed: make(chan struct{})}
 }
 
-// Add grants n more bytes.
+// Add grants n more bytes. The total saturates rather than wrapping: a
+// peer that grants absurd amounts must not turn the credit negative and
+// stall the sender.
 func (c *Credit) Add(n int64) {
 	if n <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.n += n
+	if c.n > math.MaxInt64-n {
+		c.n = math.MaxInt64
+	} else {
+		c.n += n
+	}
 	c.wake()
 }
 

@@ -5,13 +5,14 @@ import (
 	"strings"
 
 	"banger/internal/vmm"
+	"banger/internal/vmm/consolelog"
 )
 
 // Files Firecracker keeps in a VM's RunDir.
 const (
 	apiSocketName  = "firecracker.sock"
 	pidFileName    = "firecracker.pid"
-	consoleLogName = "console.log"
+	consoleLogName = consolelog.Name
 	logName        = "firecracker.log"
 )
 

@@ -13,6 +13,7 @@ import (
 
 	"banger/internal/errdefs"
 	"banger/internal/vmm"
+	"banger/internal/vmm/consolelog"
 )
 
 // startTimeout bounds the wait for Firecracker's API socket to answer.
@@ -85,9 +86,10 @@ func removeStaleSocket(path string) error {
 // in console.log and its own log in firecracker.log, and records its pid.
 // exited closes when it exits.
 func (d *Driver) spawn(spec vmm.Spec) (exited <-chan struct{}, pid int, err error) {
-	console, err := os.Create(consolePath(spec))
+	// Opened for appending, so that bangerd can rotate it by truncating it.
+	console, err := consolelog.Create(consolePath(spec))
 	if err != nil {
-		return nil, 0, fmt.Errorf("creating the console log: %w", err)
+		return nil, 0, err
 	}
 	defer console.Close()
 	// Firecracker opens --log-path itself and does not create it.

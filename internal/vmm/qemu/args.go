@@ -9,11 +9,12 @@ import (
 	"strings"
 
 	"banger/internal/vmm"
+	"banger/internal/vmm/consolelog"
 )
 
 // Files QEMU keeps in a VM's RunDir.
 const (
-	consoleLogName = "console.log"
+	consoleLogName = consolelog.Name
 	qemuLogName    = "qemu.log"
 	qmpSocketName  = "qmp.sock"
 	pidFileName    = "qemu.pid"
@@ -125,7 +126,9 @@ func (d *Driver) Args(spec vmm.Spec, a Accel) []string {
 	args = append(args, "-device", "virtio-rng-device")
 	args = append(args, d.agentArgs(spec)...)
 	return append(args,
-		"-serial", "file:"+escapeOpt(filepath.Join(spec.RunDir, consoleLogName)),
+		// Appending, so that bangerd can rotate the log by truncating it.
+		"-chardev", "file,id=console,path="+escapeOpt(filepath.Join(spec.RunDir, consoleLogName))+",append=on",
+		"-serial", "chardev:console",
 		"-qmp", "unix:"+escapeOpt(qmpPath(spec))+",server=on,wait=off",
 		"-pidfile", pidPath(spec),
 	)

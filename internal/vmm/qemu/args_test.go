@@ -39,7 +39,7 @@ func TestArgsTCGWithVirtioSerial(t *testing.T) {
 		" -device virtio-rng-device" +
 		" -chardev socket,id=agent,path=/run/banger/vms/dev/agent.sock,server=on,wait=off" +
 		" -device virtio-serial-device -device virtserialport,chardev=agent,name=banger.agent" +
-		" -serial file:/run/banger/vms/dev/console.log" +
+		" -chardev file,id=console,path=/run/banger/vms/dev/console.log,append=on -serial chardev:console" +
 		" -qmp unix:/run/banger/vms/dev/qmp.sock,server=on,wait=off" +
 		" -pidfile /run/banger/vms/dev/qemu.pid"
 	if got != want {
@@ -63,7 +63,7 @@ func TestArgsKVMWithNICsAndVsock(t *testing.T) {
 			t.Errorf("Args lack %q:\n%s", want, got)
 		}
 	}
-	for _, unwanted := range []string{"vhost=on", "virtio-serial-device", "-chardev", "tsc="} {
+	for _, unwanted := range []string{"vhost=on", "virtio-serial-device", "-chardev socket", "tsc="} {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("Args hold %q:\n%s", unwanted, got)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"banger/internal/errdefs"
 	"banger/internal/vmm"
+	"banger/internal/vmm/consolelog"
 )
 
 // startTimeout bounds the wait for QEMU's QMP socket to answer.
@@ -79,6 +80,11 @@ func (d *Driver) spawn(spec vmm.Spec, a Accel, extra ...string) (exited <-chan s
 		return nil, 0, fmt.Errorf("creating QEMU's log: %w", err)
 	}
 	defer log.Close()
+	console, err := consolelog.Create(consolePath(spec)) // QEMU appends to it
+	if err != nil {
+		return nil, 0, err
+	}
+	console.Close()
 	cmd := exec.Command(d.binary(), append(d.Args(spec, a), extra...)...)
 	cmd.Dir = spec.RunDir
 	cmd.Stdout, cmd.Stderr = log, log
