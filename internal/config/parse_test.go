@@ -25,6 +25,7 @@ web_listen_addr = "127.0.0.1:7777"
 vmm = "firecracker"
 bridge_name = "br-dev.0"
 bridge_subnet = "10.20.0.0/16"
+debian_keyring = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
 
 [vm_defaults]
 vcpu = 4
@@ -52,6 +53,7 @@ mode = "0644"
 		VMM:              VMMFirecracker,
 		BridgeName:       "br-dev.0",
 		BridgeSubnet:     "10.20.0.0/16",
+		DebianKeyring:    "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
 		VMDefaults:       VMDefaults{VCPU: intPtr(4), MemoryMiB: intPtr(4096), DiskSize: sizePtr(16 * GiB)},
 		FileSync: []FileSync{
 			{Host: "~/.aws", Guest: "~/.aws"},
