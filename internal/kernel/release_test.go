@@ -12,6 +12,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"banger/internal/errdefs"
@@ -222,4 +223,36 @@ func TestVerifyDebianRelease(t *testing.T) {
 	if _, err := verifyClearsigned(bytes.Replace(data, []byte("Suite: oldstable"), []byte("Suite: stable"), 1), keys, signed); err == nil {
 		t.Fatal("verify accepted Debian's InRelease with its Suite changed")
 	}
+}
+
+// FuzzVerifyClearsigned feeds the signature check what a hostile mirror
+// could serve as InRelease: it must refuse, never panic, and never accept
+// a text the archive key did not sign.
+func FuzzVerifyClearsigned(f *testing.F) {
+	keys, err := testKeys()
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := "Suite: oldstable\nCodename: bookworm\nSHA256:\n " + strings.Repeat("a", 64) + " 1 main/binary-amd64/Packages.xz\n"
+	var signed bytes.Buffer
+	w, err := clearsign.Encode(&signed, keys[0].PrivateKey, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	w.Write([]byte(good))
+	w.Close()
+	f.Add(signed.Bytes())
+	f.Add(bytes.Replace(signed.Bytes(), []byte("bookworm"), []byte("bullseye"), 1))
+	f.Add([]byte(good))
+	ring := openpgp.EntityList{keys[0]}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		text, err := verifyClearsigned(data, ring, time.Now())
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(string(text)) != strings.TrimSpace(good) {
+			t.Fatalf("accepted a text the key did not sign:\n%s", text)
+		}
+		parseRelease(string(text))
+	})
 }
