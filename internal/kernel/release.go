@@ -38,9 +38,12 @@ func (s Source) release(ctx context.Context) (release, error) {
 		return release{}, err
 	}
 	url := s.url("dists/" + s.Suite + "/InRelease")
-	data, err := s.fetchSmall(ctx, url, maxReleaseSize)
+	data, err := s.fetchAtMost(ctx, url, maxReleaseSize)
 	if err != nil {
 		return release{}, fmt.Errorf("fetching the signed release file: %w", err)
+	}
+	if len(data) > maxReleaseSize {
+		return release{}, errdefs.Unavailable("%s is larger than %d bytes, which no Debian release file is; set another debian_mirror", url, maxReleaseSize)
 	}
 	text, err := verifyClearsigned(data, keys, s.now())
 	if err != nil {
@@ -56,8 +59,9 @@ func (s Source) release(ctx context.Context) (release, error) {
 	return rel, nil
 }
 
-// fetchSmall reads a whole answer of at most limit bytes.
-func (s Source) fetchSmall(ctx context.Context, url string, limit int64) ([]byte, error) {
+// fetchAtMost reads an answer into memory, up to limit bytes and one
+// more, which tells the caller the answer is too long.
+func (s Source) fetchAtMost(ctx context.Context, url string, limit int64) ([]byte, error) {
 	resp, err := s.get(ctx, url)
 	if err != nil {
 		return nil, err
@@ -66,9 +70,6 @@ func (s Source) fetchSmall(ctx context.Context, url string, limit int64) ([]byte
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, errdefs.Unavailable("reading %s: %v", url, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, errdefs.Unavailable("%s is larger than %d bytes; set another debian_mirror", url, limit)
 	}
 	return data, nil
 }

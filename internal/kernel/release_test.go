@@ -256,3 +256,11 @@ func FuzzVerifyClearsigned(f *testing.F) {
 		parseRelease(string(text))
 	})
 }
+
+func TestResolveRefusesOverlongIndex(t *testing.T) {
+	a := newArchive(t, []byte("deb"), ".gz", gzipBytes)
+	gz := distsDir + indexPath + ".gz"
+	a[gz] = append(append([]byte{}, a[gz]...), make([]byte, 1<<20)...)
+	err := resolveErr(t, a.serve(t))
+	wantErr(t, err, errdefs.ErrUnavailable, "does not match the signed release")
+}

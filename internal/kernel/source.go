@@ -126,7 +126,7 @@ func (s Source) index(ctx context.Context, rel release) (index, error) {
 // and SHA256 the release lists, and only then decompresses and parses it.
 func (s Source) fetchIndex(ctx context.Context, path string, want fileSum, decompress func(io.Reader) (io.Reader, error)) (index, error) {
 	url := s.url("dists/" + s.Suite + "/" + path)
-	data, err := s.fetchSmall(ctx, url, want.size)
+	data, err := s.fetchAtMost(ctx, url, want.size)
 	if err != nil {
 		return nil, err
 	}
