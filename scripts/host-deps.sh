@@ -15,7 +15,7 @@ for pair in $needs; do
 	fi
 done
 
-# debootstrap verifies Debian's packages against this keyring.
+# debootstrap and kernel pulls verify Debian's packages against this keyring.
 if [ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ]; then
 	missing="$missing debian-archive-keyring"
 fi

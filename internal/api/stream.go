@@ -32,8 +32,11 @@ type RegisterImageRequest struct {
 }
 
 // ImportImageRequest imports a bundle from a file path or an http(s) URL.
+// SHA256, the bundle file's sha256 learnt out of band, is checked when
+// set and required for a plain http URL.
 type ImportImageRequest struct {
 	Source string `json:"source"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // PullKernelRequest asks for a catalog kernel.

@@ -173,7 +173,7 @@ func TestRoundTripSparse(t *testing.T) {
 		}
 	})
 	dest := filepath.Join(dir, "store", "images", "debian-bookworm")
-	got, err := Import(context.Background(), bundlePath, dest, prog)
+	got, err := Import(context.Background(), bundlePath, dest, ImportOptions{Progress: prog})
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
@@ -208,7 +208,7 @@ func TestImportPlainTar(t *testing.T) {
 	export(t, filepath.Join(dir, "img.tar.zst"), m)
 	decompress(t, filepath.Join(dir, "img.tar.zst"), filepath.Join(dir, "img.tar"))
 
-	got, err := Import(context.Background(), filepath.Join(dir, "img.tar"), filepath.Join(dir, "out"), nil)
+	got, err := Import(context.Background(), filepath.Join(dir, "img.tar"), filepath.Join(dir, "out"), ImportOptions{})
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
@@ -250,7 +250,7 @@ func TestImportRefusesExistingDest(t *testing.T) {
 	if err := os.Mkdir(dest, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Import(context.Background(), filepath.Join(dir, "img.tar.zst"), dest, nil)
+	_, err := Import(context.Background(), filepath.Join(dir, "img.tar.zst"), dest, ImportOptions{})
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("Import into an existing dir = %v, want failed_precondition", err)
 	}
@@ -258,7 +258,7 @@ func TestImportRefusesExistingDest(t *testing.T) {
 
 func TestImportMissingFile(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Import(context.Background(), filepath.Join(dir, "nope.tar.zst"), filepath.Join(dir, "out"), nil)
+	_, err := Import(context.Background(), filepath.Join(dir, "nope.tar.zst"), filepath.Join(dir, "out"), ImportOptions{})
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("Import(missing file) = %v, want not_found", err)
 	}
@@ -302,7 +302,7 @@ func TestImportCancelled(t *testing.T) {
 		}
 	})
 	dest := filepath.Join(dir, "out")
-	_, err := Import(ctx, filepath.Join(dir, "img.tar.zst"), dest, prog)
+	_, err := Import(ctx, filepath.Join(dir, "img.tar.zst"), dest, ImportOptions{Progress: prog})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Import = %v, want context.Canceled", err)
 	}
@@ -409,7 +409,7 @@ func TestImportRefusesBadBundles(t *testing.T) {
 			dir := t.TempDir()
 			src := rawBundle(t, dir, tc.entries(t)...)
 			dest := filepath.Join(dir, "images", "img")
-			_, err := Import(context.Background(), src, dest, nil)
+			_, err := Import(context.Background(), src, dest, ImportOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Import = %v, want an error containing %q", err, tc.want)
 			}

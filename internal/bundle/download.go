@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,26 @@ import (
 // httpClient fetches bundles. It has no timeout: bundles are large, and the
 // caller's context bounds the wait.
 var httpClient = &http.Client{}
+
+// maxRedirects bounds the redirects one request follows.
+const maxRedirects = 10
+
+// newClient is httpClient, refusing a redirect from https to plain http
+// unless the bundle's sha256 is checked: such a downgrade would undo what
+// https promised.
+func newClient(checked bool) *http.Client {
+	c := *httpClient
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return errdefs.Unavailable("stopped after %d redirects", maxRedirects)
+		}
+		if !checked && req.URL.Scheme != "https" {
+			return errdefs.InvalidArgument("%s redirected to plain http (%s): pass --sha256 with the bundle's sha256 to accept it", redact(via[0].URL), redact(req.URL))
+		}
+		return nil
+	}
+	return &c
+}
 
 // partialMeta sits beside a .partial download (as .partial.meta) and says
 // what the bytes are, so a later try resumes only the same resource.
@@ -37,19 +58,19 @@ func (pm partialMeta) validator() string {
 
 // download fetches u into partial, resuming from partial's current length
 // when an earlier try for the same URL left a validator to check.
-func download(ctx context.Context, u *url.URL, partial string, prog progress.Func) error {
+func download(ctx context.Context, client *http.Client, u *url.URL, partial string, prog progress.Func) error {
 	step := "downloading " + redact(u)
 	prog.Step(step)
-	again, err := fetch(ctx, u, partial, true, prog, step)
+	again, err := fetch(ctx, client, u, partial, true, prog, step)
 	if err == nil && again {
-		_, err = fetch(ctx, u, partial, false, prog, step)
+		_, err = fetch(ctx, client, u, partial, false, prog, step)
 	}
 	return err
 }
 
 // fetch makes one request. It reports again when it dropped the partial
 // file and a plain GET should follow.
-func fetch(ctx context.Context, u *url.URL, partial string, resume bool, prog progress.Func, step string) (again bool, err error) {
+func fetch(ctx context.Context, client *http.Client, u *url.URL, partial string, resume bool, prog progress.Func, step string) (again bool, err error) {
 	have, meta := resumable(partial, u)
 	if !resume {
 		have = 0
@@ -62,10 +83,13 @@ func fetch(ctx context.Context, u *url.URL, partial string, resume bool, prog pr
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 		req.Header.Set("If-Range", meta.validator())
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
+		}
+		if errors.Is(err, errdefs.ErrInvalidArgument) {
+			return false, fmt.Errorf("downloading %s: %w", redact(u), errors.Unwrap(err))
 		}
 		return false, errdefs.Unavailable("downloading %s: %v", redact(u), err)
 	}

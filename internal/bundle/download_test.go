@@ -3,6 +3,8 @@ package bundle
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +50,14 @@ func (s *bundleServer) rangesSeen() []string {
 	return append([]string(nil), s.ranges...)
 }
 
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// anySum is a well-formed sha256 for tests that never get to check it.
+var anySum = strings.Repeat("ab", sha256.Size)
+
 // incompressible exports an image whose rootfs is size random bytes and
 // returns the bundle's bytes and the rootfs path.
 func incompressible(t *testing.T, dir string, size int) ([]byte, string) {
@@ -86,7 +96,7 @@ func TestImportURLResumes(t *testing.T) {
 
 	ctx, cancel, prog := cancelAfter(1 << 20)
 	defer cancel()
-	if _, err := Import(ctx, url, dest, prog); !errors.Is(err, context.Canceled) {
+	if _, err := Import(ctx, url, dest, ImportOptions{SHA256: sha256Hex(data), Progress: prog}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted Import = %v, want context.Canceled", err)
 	}
 	assertNothingLeft(t, dest)
@@ -105,7 +115,7 @@ func TestImportURLResumes(t *testing.T) {
 			last = e
 		}
 	}
-	got, err := Import(context.Background(), url, dest, prog)
+	got, err := Import(context.Background(), url, dest, ImportOptions{SHA256: sha256Hex(data), Progress: prog})
 	if err != nil {
 		t.Fatalf("resumed Import: %v", err)
 	}
@@ -133,11 +143,11 @@ func TestImportURLRestartsWhenBundleChanged(t *testing.T) {
 
 	ctx, cancel, prog := cancelAfter(512 << 10)
 	defer cancel()
-	if _, err := Import(ctx, ts.URL+"/img.tar.zst", dest, prog); !errors.Is(err, context.Canceled) {
+	if _, err := Import(ctx, ts.URL+"/img.tar.zst", dest, ImportOptions{SHA256: sha256Hex(data), Progress: prog}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted Import = %v, want context.Canceled", err)
 	}
 	srv.set(data, `"v2"`)
-	got, err := Import(context.Background(), ts.URL+"/img.tar.zst", dest, nil)
+	got, err := Import(context.Background(), ts.URL+"/img.tar.zst", dest, ImportOptions{SHA256: sha256Hex(data)})
 	if err != nil {
 		t.Fatalf("Import after the bundle changed: %v", err)
 	}
@@ -159,7 +169,7 @@ func TestImportURLCompletePartial(t *testing.T) {
 	if err := writeMeta(dest+".partial", partialMeta{URL: ts.URL + "/b", ETag: `"v1"`}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Import(context.Background(), ts.URL+"/b", dest, nil)
+	got, err := Import(context.Background(), ts.URL+"/b", dest, ImportOptions{SHA256: sha256Hex(data)})
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
@@ -172,7 +182,7 @@ func TestImportURLCorruptedDropsPartial(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	dest := filepath.Join(dir, "images", "img")
-	_, err := Import(context.Background(), ts.URL+"/b", dest, nil)
+	_, err := Import(context.Background(), ts.URL+"/b", dest, ImportOptions{SHA256: sha256Hex(srv.data)})
 	if !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Fatalf("Import = %v, want invalid_argument", err)
 	}
@@ -187,7 +197,7 @@ func TestImportURLNotFound(t *testing.T) {
 	defer ts.Close()
 	dest := filepath.Join(t.TempDir(), "images", "img")
 	url := ts.URL + "/missing.tar.zst"
-	_, err := Import(context.Background(), url, dest, nil)
+	_, err := Import(context.Background(), url, dest, ImportOptions{SHA256: anySum})
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("Import = %v, want not_found", err)
 	}
@@ -202,7 +212,7 @@ func TestImportURLServerError(t *testing.T) {
 		http.Error(w, "boom", http.StatusBadGateway)
 	}))
 	defer ts.Close()
-	_, err := Import(context.Background(), ts.URL+"/b?token=secret", filepath.Join(t.TempDir(), "img"), nil)
+	_, err := Import(context.Background(), ts.URL+"/b?token=secret", filepath.Join(t.TempDir(), "img"), ImportOptions{SHA256: anySum})
 	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "502 Bad Gateway") {
 		t.Fatalf("Import = %v, want unavailable naming 502", err)
 	}
@@ -212,7 +222,7 @@ func TestImportURLServerError(t *testing.T) {
 }
 
 func TestImportRefusesOtherSchemes(t *testing.T) {
-	_, err := Import(context.Background(), "ftp://host.invalid/b", filepath.Join(t.TempDir(), "img"), nil)
+	_, err := Import(context.Background(), "ftp://host.invalid/b", filepath.Join(t.TempDir(), "img"), ImportOptions{})
 	if !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Fatalf("Import(ftp URL) = %v, want invalid_argument", err)
 	}

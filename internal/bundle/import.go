@@ -16,6 +16,17 @@ import (
 	"banger/internal/progress"
 )
 
+// ImportOptions tune Import.
+type ImportOptions struct {
+	// SHA256 is the bundle file's sha256 in hex, learnt out of band (from
+	// whoever exported it, not from where the bundle comes from). When it
+	// is set, a bundle whose bytes differ is refused before anything is
+	// unpacked. A bundle fetched over plain http is refused without it:
+	// anyone on the path could swap it, manifest and all.
+	SHA256   string
+	Progress progress.Func
+}
+
 // Import unpacks the bundle at src, a local path or an http(s) URL, into
 // destDir, which must not exist, and returns its manifest with each
 // File.SourcePath set to where the file now is.
@@ -23,15 +34,33 @@ import (
 // A URL is first downloaded to destDir+".partial" (with destDir+
 // ".partial.meta" recording the URL and its ETag or Last-Modified), resuming
 // an earlier download with Range and If-Range when the server allows.
+// With o.SHA256 set, the whole bundle file is checked against it before
+// anything is unpacked; a plain http URL without it is refused before any
+// request, and so is a redirect from https to plain http.
 // Files are unpacked into a staging directory beside destDir and checked
 // against the manifest's sizes and sha256s; only when all of them match is
 // the staging directory renamed to destDir. On failure nothing is left at
 // destDir. The .partial file is removed once it has been unpacked or found
 // corrupted, and kept when the import was interrupted, for the next try.
-func Import(ctx context.Context, src string, destDir string, prog progress.Func) (Manifest, error) {
+func Import(ctx context.Context, src string, destDir string, o ImportOptions) (Manifest, error) {
 	if err := ctx.Err(); err != nil {
 		return Manifest{}, err
 	}
+	want, err := parseSHA256(o.SHA256)
+	if err != nil {
+		return Manifest{}, err
+	}
+	u, err := remoteURL(src)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if u != nil && u.Scheme != "https" && want == "" {
+		return Manifest{}, errdefs.InvalidArgument(
+			"refusing to import %s over plain http without a checksum: anyone on the way could swap the bundle; "+
+				"pass --sha256 with its sha256 from a source you trust (sha256sum of the exported file), or fetch it over https, or give a file path",
+			redact(u))
+	}
+	prog := o.Progress
 	destDir = filepath.Clean(destDir)
 	if err := mustNotExist(destDir); err != nil {
 		return Manifest{}, err
@@ -40,18 +69,14 @@ func Import(ctx context.Context, src string, destDir string, prog progress.Func)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return Manifest{}, fmt.Errorf("creating %s: %w", parent, err)
 	}
-	u, err := remoteURL(src)
-	if err != nil {
-		return Manifest{}, err
-	}
 	if u == nil {
-		return unpackFile(ctx, src, destDir, prog)
+		return unpackFile(ctx, src, destDir, want, prog)
 	}
 	partial := filepath.Join(parent, filepath.Base(destDir)+".partial")
-	if err := download(ctx, u, partial, prog); err != nil {
+	if err := download(ctx, newClient(want != ""), u, partial, prog); err != nil {
 		return Manifest{}, err
 	}
-	m, err := unpackFile(ctx, partial, destDir, prog)
+	m, err := unpackFile(ctx, partial, destDir, want, prog)
 	if err == nil || errors.Is(err, errdefs.ErrInvalidArgument) {
 		removePartial(partial) // used, or useless: a retry must download afresh
 	}
@@ -86,8 +111,8 @@ func mustNotExist(path string) error {
 }
 
 // unpackFile unpacks the bundle file at path into destDir through a
-// staging directory.
-func unpackFile(ctx context.Context, path, destDir string, prog progress.Func) (Manifest, error) {
+// staging directory, after checking the file against want when it is set.
+func unpackFile(ctx context.Context, path, destDir, want string, prog progress.Func) (Manifest, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Manifest{}, errdefs.NotFound("bundle %s not found", path)
@@ -96,6 +121,11 @@ func unpackFile(ctx context.Context, path, destDir string, prog progress.Func) (
 		return Manifest{}, fmt.Errorf("opening bundle: %w", err)
 	}
 	defer f.Close()
+	if want != "" {
+		if err := checkSHA256(ctx, f, want, prog); err != nil {
+			return Manifest{}, err
+		}
+	}
 	const step = "unpacking"
 	prog.Step(step)
 	tr, release, err := openTar(prog.Reader(ctxReader{ctx, f}, step, sizeOf(f)))

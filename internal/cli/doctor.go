@@ -71,6 +71,7 @@ func (a *app) doctorOptions() doctor.Options {
 		FirecrackerBin: a.cfg.FirecrackerBin,
 		StateDir:       a.dirs.State,
 		ConfigPath:     a.dirs.ConfigFile(),
+		Keyring:        a.cfg.DebianKeyring,
 		Defaults: []doctor.DefaultField{
 			{Name: "vcpu", Value: fmt.Sprint(d.VCPU.V), Provenance: string(d.VCPU.From)},
 			{Name: "memory_mib", Value: fmt.Sprint(d.MemoryMiB.V), Provenance: string(d.MemoryMiB.From)},

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -136,8 +138,9 @@ func (a *app) imageExport(ctx context.Context, name, out string) error {
 		return fmt.Errorf("creating %s: %w", tmp, err)
 	}
 	var n int64
+	h := sha256.New()
 	err = a.call(ctx, func(c *client.Client) (err error) {
-		n, err = c.ExportImage(ctx, name, f)
+		n, err = c.ExportImage(ctx, name, io.MultiWriter(f, h))
 		return err
 	})
 	if cerr := f.Close(); err == nil {
@@ -151,15 +154,21 @@ func (a *app) imageExport(ctx context.Context, name, out string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
-	_, err = fmt.Fprintf(a.stdout, "wrote %s (%s)\n", out, humanBytes(n))
+	_, err = fmt.Fprintf(a.stdout, "wrote %s (%s)\nsha256 %x\n", out, humanBytes(n), h.Sum(nil))
 	return err
 }
 
 func newImageImportCmd(a *app) *cobra.Command {
-	return pullCmd(a, "import FILE|URL", "Import an image bundle from a file or an http(s) URL",
+	var req api.ImportImageRequest
+	cmd := pullCmd(a, "import FILE|URL", "Import an image bundle from a file or an http(s) URL",
 		`Import a bundle made by `+"`banger image export`"+`, from a local file or an http(s)
-URL. Downloads resume where an interrupted one stopped. Every file is checked
-against the sha256 in the bundle's manifest before anything is registered.`,
+URL. Downloads resume where an interrupted one stopped.
+
+With --sha256 (the sum `+"`banger image export`"+` printed, passed along by a channel
+you trust), the whole bundle is checked against it before anything is
+unpacked. A plain http:// URL is refused without --sha256: anyone on the way
+could swap the bundle. Every file is then checked against the sha256 in the
+bundle's manifest before anything is registered.`,
 		nil,
 		func(ctx context.Context, c *client.Client, src string, prog progress.Func) (string, error) {
 			if !isURL(src) {
@@ -169,9 +178,12 @@ against the sha256 in the bundle's manifest before anything is registered.`,
 				}
 				src = abs
 			}
-			im, err := c.ImportImage(ctx, src, prog)
+			req.Source = src
+			im, err := c.ImportImage(ctx, req, prog)
 			return im.Name, err
 		})
+	cmd.Flags().StringVar(&req.SHA256, "sha256", "", "the bundle file's sha256, as `banger image export` printed it; required for http:// URLs")
+	return cmd
 }
 
 func isURL(s string) bool {

@@ -37,9 +37,12 @@ loads the virtio drivers; you can also register a kernel of your own.`,
 	}.command(a),
 		pullCmd(a, "pull [NAME]", "Fetch a kernel from Debian's archive",
 			`Fetch a catalog kernel (default debian-6.1-cloud: Debian 12's cloud kernel)
-from Debian's archive. banger keeps the compressed kernel for QEMU, extracts
-an uncompressed vmlinux for Firecracker, keeps the module tree for images,
-and builds an initramfs that loads the virtio drivers.`,
+from Debian's archive. The package is checked, as apt does, from the mirror's
+InRelease signed by a key of Debian's archive keyring (debian_keyring in the
+config names another) down to the .deb's sha256, so any mirror will do.
+banger keeps the compressed kernel for QEMU, extracts an uncompressed vmlinux
+for Firecracker, keeps the module tree for images, and builds an initramfs
+that loads the virtio drivers.`,
 			cobra.NoFileCompletions,
 			func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
 				k, err := c.PullKernel(ctx, name, prog)

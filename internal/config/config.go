@@ -60,6 +60,7 @@ type Config struct {
 	BridgeName       string     `toml:"bridge_name"`        // host bridge for VM networking
 	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
 	DebianMirror     string     `toml:"debian_mirror"`      // "" means the host's apt mirror, else debootstrap's default
+	DebianKeyring    string     `toml:"debian_keyring"`     // "" means Debian's archive keyring; verifies kernels and image builds
 	NPMRegistry      string     `toml:"npm_registry"`       // "" means npm's own setting; used to fetch mise
 	ConsoleLogMax    Size       `toml:"console_log_max"`    // 0 means DefaultConsoleLogMax; at least MinConsoleLogMax
 	VMDefaults       VMDefaults `toml:"vm_defaults"`

@@ -25,6 +25,7 @@ func (c *Config) Encode(w io.Writer) error {
 	e.str("bridge_name", eff.BridgeName, "")
 	e.str("bridge_subnet", eff.BridgeSubnet, "")
 	e.str("debian_mirror", eff.DebianMirror, "the host's apt mirror, else debootstrap's default")
+	e.str("debian_keyring", eff.DebianKeyring, "/usr/share/keyrings/debian-archive-keyring.gpg")
 	e.str("npm_registry", eff.NPMRegistry, "npm's own setting")
 	if eff.ConsoleLogMax != 0 {
 		e.str("console_log_max", eff.ConsoleLogMax.String(), "")

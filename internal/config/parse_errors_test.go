@@ -94,6 +94,7 @@ func TestParseReportsEachProblem(t *testing.T) {
 		{"image name empty", "default_image_name = \"\"\n", 1, "default_image_name", "remove the key to use the default"},
 		{"image name space", "default_image_name = \"my image\"\n", 1, "default_image_name", "no spaces"},
 		{"ssh key wrong type", "ssh_key_path = true\n", 1, "ssh_key_path", "expected a string, got the boolean true"},
+		{"debian_keyring relative", "debian_keyring = \"keys.gpg\"\n", 1, "debian_keyring", "give an absolute path"},
 		{"firecracker_bin NUL", "firecracker_bin = \"/bin/fc\\u0000\"\n", 1, "firecracker_bin", "NUL byte"},
 		{"guest outside home", "[[file_sync]]\nhost = \"~/a\"\nguest = \"/etc/a\"\n", 3, "file_sync[1].guest", "start it with ~/ or /root/"},
 		{"guest home itself", "[[file_sync]]\nhost = \"~/a\"\nguest = \"~\"\n", 3, "file_sync[1].guest", "names the home directory itself"},

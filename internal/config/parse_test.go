@@ -26,6 +26,7 @@ vmm = "firecracker"
 bridge_name = "br-dev.0"
 bridge_subnet = "10.20.0.0/16"
 console_log_max = "16M"
+debian_keyring = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
 
 [vm_defaults]
 vcpu = 4
@@ -54,6 +55,7 @@ mode = "0644"
 		BridgeName:       "br-dev.0",
 		BridgeSubnet:     "10.20.0.0/16",
 		ConsoleLogMax:    16 * MiB,
+		DebianKeyring:    "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
 		VMDefaults:       VMDefaults{VCPU: intPtr(4), MemoryMiB: intPtr(4096), DiskSize: sizePtr(16 * GiB)},
 		FileSync: []FileSync{
 			{Host: "~/.aws", Guest: "~/.aws"},

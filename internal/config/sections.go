@@ -34,6 +34,9 @@ var topFields = fields[Config]{
 	"debian_mirror": func(d *decoder, key string, v any, c *Config) {
 		d.str(key, v, &c.DebianMirror, checkOptionalURL)
 	},
+	"debian_keyring": func(d *decoder, key string, v any, c *Config) {
+		d.str(key, v, &c.DebianKeyring, checkOptionalAbsPath)
+	},
 	"npm_registry": func(d *decoder, key string, v any, c *Config) {
 		d.str(key, v, &c.NPMRegistry, checkOptionalURL)
 	},

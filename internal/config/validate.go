@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
@@ -28,6 +29,16 @@ func checkImageName(s string) error {
 func checkOptionalPath(s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
 		return errors.New("the path contains a NUL byte; remove it")
+	}
+	return nil
+}
+
+func checkOptionalAbsPath(s string) error {
+	if err := checkOptionalPath(s); err != nil {
+		return err
+	}
+	if s != "" && !filepath.IsAbs(s) {
+		return errors.New("the path is relative; give an absolute path")
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func (s *server) build(ctx context.Context, entry image.Entry, k store.Kernel, a
 	}
 	mirror, _ := s.mirror() // "" lets debootstrap use its own default
 	_, err = image.Build(ctx, image.BuildOptions{
-		Entry: entry, Mirror: mirror, DebCache: s.debCache(), WorkDir: work, Out: out,
+		Entry: entry, Mirror: mirror, Keyring: s.config().DebianKeyring, DebCache: s.debCache(), WorkDir: work, Out: out,
 		AgentBin: agentBin, ModulesDir: modulesDir(k), NPMRegistry: registry,
 		Runner: privilege.Host{}, HTTP: http.DefaultClient, Progress: prog,
 	})

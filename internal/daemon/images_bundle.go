@@ -68,21 +68,22 @@ func (s *server) postImportImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
-		im, err := s.importImage(ctx, req.Source, prog)
+		im, err := s.importImage(ctx, req, prog)
 		return imageToAPI(im), err
 	})
 }
 
 // importImage unpacks a verified bundle, then registers its kernel (unless
 // one of that name is here already) and its image.
-func (s *server) importImage(ctx context.Context, src string, prog progress.Func) (store.Image, error) {
+func (s *server) importImage(ctx context.Context, req api.ImportImageRequest, prog progress.Func) (store.Image, error) {
+	src := req.Source
 	if err := os.MkdirAll(s.downloadCache(), 0o700); err != nil {
 		return store.Image{}, fmt.Errorf("creating download cache: %w", err)
 	}
 	sum := sha256.Sum256([]byte(src))
 	dest := filepath.Join(s.downloadCache(), "import-"+hex.EncodeToString(sum[:8]))
 	os.RemoveAll(dest) // a leftover from an interrupted unpack
-	m, err := bundle.Import(ctx, src, dest, prog)
+	m, err := bundle.Import(ctx, src, dest, bundle.ImportOptions{SHA256: req.SHA256, Progress: prog})
 	if err != nil {
 		return store.Image{}, err
 	}

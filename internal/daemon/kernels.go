@@ -59,7 +59,7 @@ func (s *server) pullKernel(ctx context.Context, name string, prog progress.Func
 		return store.Kernel{}, fmt.Errorf("creating download cache: %w", err)
 	}
 	k, err := kernel.Pull(ctx, kernel.PullOptions{
-		Source:  kernel.Source{Mirror: mirror, Suite: entry.Suite},
+		Source:  kernel.Source{Mirror: mirror, Suite: entry.Suite, Keyring: s.config().DebianKeyring},
 		Package: entry.Package, Name: name, Dir: dir, TmpDir: s.downloadCache(),
 		BuildInitrd: func(ctx context.Context, k kernel.Kernel, w io.Writer) error {
 			return initramfs.Build(w, initramfs.Options{InitBinary: agentBin, ModulesDir: k.ModulesDir, Modules: initramfs.DefaultModules})

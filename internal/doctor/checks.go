@@ -24,6 +24,7 @@ type Options struct {
 	FirecrackerBin string // configured path; "" looks on PATH
 	StateDir       string // where images and disks live
 	ConfigPath     string // where the user overrides the VM defaults
+	Keyring        string // debian_keyring from the config; "" means Debian's archive keyring
 	Defaults       []DefaultField
 	// Daemon probes the daemon; it must not start it.
 	Daemon func(ctx context.Context) (DaemonStatus, error)
@@ -47,7 +48,7 @@ func Checks(opts Options) []Check {
 		checks = append(checks, Check{Name: t.name, Run: func(context.Context) Result { return checkTool(opts.Host, t) }})
 	}
 	return append(checks,
-		Check{Name: "keyring", Run: func(context.Context) Result { return checkKeyring(opts.Host) }},
+		Check{Name: "keyring", Run: func(context.Context) Result { return checkKeyring(opts.Host, opts.Keyring) }},
 		Check{Name: "tun", Run: func(context.Context) Result { return checkTun(opts.Host) }},
 		Check{Name: "privileges", Run: func(ctx context.Context) Result { return checkPrivileges(ctx, opts.Host) }},
 		Check{Name: "disk", Run: func(context.Context) Result { return checkDisk(opts.Host, opts.StateDir) }},

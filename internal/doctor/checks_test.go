@@ -30,9 +30,21 @@ func TestChecksOnFakeHost(t *testing.T) {
 func TestMissingKeyringFails(t *testing.T) {
 	h := goodHost()
 	delete(h.files, archiveKeyring)
-	r := checkKeyring(h)
-	if r.Status != Fail || !strings.Contains(r.Fix, "debian-archive-keyring") {
+	r := checkKeyring(h, "")
+	if r.Status != Fail || !strings.Contains(r.Fix, "apt-get install debian-archive-keyring") || !strings.Contains(r.Summary, "pulling kernels") {
 		t.Fatalf("keyring check without the keyring = %+v, want a fail naming the package", r)
+	}
+}
+
+func TestConfiguredKeyringIsChecked(t *testing.T) {
+	h := goodHost()
+	r := checkKeyring(h, "/etc/banger/debian.gpg")
+	if r.Status != Fail || !strings.Contains(r.Summary, "/etc/banger/debian.gpg") || !strings.Contains(r.Fix, "debian_keyring") {
+		t.Fatalf("keyring check with a missing configured keyring = %+v, want a fail naming it and debian_keyring", r)
+	}
+	h.files["/etc/banger/debian.gpg"] = 0o644
+	if r := checkKeyring(h, "/etc/banger/debian.gpg"); r.Status != Pass {
+		t.Fatalf("keyring check with the configured keyring present = %+v, want ok", r)
 	}
 }
 

@@ -23,12 +23,20 @@ func checkTool(h Host, t tool) Result {
 	return pass(t.name, path)
 }
 
-// archiveKeyring is what debootstrap checks Debian's packages against.
+// archiveKeyring is what debootstrap and kernel pulls check Debian's
+// packages against unless the config names another keyring.
 const archiveKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
-func checkKeyring(h Host) Result {
+func checkKeyring(h Host, configured string) Result {
+	const why = " is missing (needed to verify Debian's packages when building images and pulling kernels)"
+	if configured != "" {
+		if _, err := h.Stat(configured); err != nil {
+			return fail("keyring", configured+why, "point debian_keyring in banger's config at a keyring with Debian's archive keys, or remove it to use "+archiveKeyring)
+		}
+		return pass("keyring", configured+" (debian_keyring)")
+	}
 	if _, err := h.Stat(archiveKeyring); err != nil {
-		return fail("keyring", archiveKeyring+" is missing (needed to verify Debian's packages when building images)", "sudo apt-get install debian-archive-keyring")
+		return fail("keyring", archiveKeyring+why, "sudo apt-get install debian-archive-keyring (or set debian_keyring in banger's config)")
 	}
 	return pass("keyring", archiveKeyring)
 }

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 type BuildOptions struct {
 	Entry       Entry
 	Mirror      string // Debian mirror URL; "" lets debootstrap use its default
+	Keyring     string // keyring debootstrap verifies the archive with; "" means Debian's archive keyring
 	DebCache    string // debootstrap --cache-dir: downloaded .debs reused across builds
 	WorkDir     string // scratch; the tree is built in a directory under it and removed
 	Out         string // the rootfs.ext4 to make; must not exist
@@ -85,7 +87,7 @@ func newBuilder(o BuildOptions) (*builder, error) {
 	}
 	extra := []string{agentSum, kver}
 	return &builder{
-		o: o, prog: o.Progress, checkRoot: privilege.Check, findTool: findTool, keyring: debianKeyring,
+		o: o, prog: o.Progress, checkRoot: privilege.Check, findTool: findTool, keyring: cmp.Or(o.Keyring, debianKeyring),
 		extra: extra, hash: o.Entry.Recipe.Hash(extra...), tmp: o.Out + ".tmp",
 	}, nil
 }

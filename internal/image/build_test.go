@@ -81,6 +81,7 @@ func newFakeBuild(t *testing.T, debootstrap string) *fakeBuild {
 	fb.opts = BuildOptions{
 		Entry: entry, DebCache: filepath.Join(dir, "debs"), WorkDir: work, Out: filepath.Join(dir, "rootfs.ext4"),
 		AgentBin: agent, ModulesDir: mods, Runner: fb.runner,
+		Keyring: agent, // any file that exists
 		Progress: func(e progress.Event) {
 			if e.Message == "" && e.Done == 0 {
 				fb.steps = append(fb.steps, e.Step)
@@ -97,7 +98,6 @@ func (fb *fakeBuild) run(ctx context.Context) (Result, error) {
 	}
 	b.checkRoot = func(context.Context) error { return nil }
 	b.findTool = func(name string) string { return "/fake/" + name }
-	b.keyring = fb.opts.AgentBin // any file that exists
 	return b.build(ctx)
 }
 
@@ -311,4 +311,14 @@ func TestGoldenWithRegistryInstallsMise(t *testing.T) {
 	if files["etc/profile.d/banger-mise.sh"] == nil {
 		t.Error("no profile script for mise")
 	}
+}
+
+func TestBuildRefusesMissingKeyring(t *testing.T) {
+	fb := newFakeBuild(t, "true")
+	fb.opts.Keyring = filepath.Join(t.TempDir(), "missing.gpg")
+	_, err := fb.run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), fb.opts.Keyring) {
+		t.Fatalf("build with a missing keyring = %v, want an error naming it", err)
+	}
+	fb.checkClean(t, false)
 }

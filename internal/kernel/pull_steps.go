@@ -7,6 +7,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"banger/internal/errdefs"
 )
 
 // puller carries one Pull through its steps.
@@ -79,7 +81,11 @@ func (p *puller) resolve(ctx context.Context) error {
 }
 
 func (p *puller) download(ctx context.Context) error {
-	p.deb = filepath.Join(p.o.TmpDir, path.Base(p.pkg.Filename))
+	name := path.Base(p.pkg.Filename)
+	if !strings.HasSuffix(name, ".deb") || strings.HasPrefix(name, ".") {
+		return errdefs.InvalidArgument("package %s has file name %q, not a .deb; set another debian_mirror", p.pkg.Name, p.pkg.Filename)
+	}
+	p.deb = filepath.Join(p.o.TmpDir, name)
 	if verifyFile(p.deb, p.pkg) == nil {
 		p.o.Progress.Note("download", "reusing "+p.deb)
 		return nil

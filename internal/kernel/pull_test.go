@@ -167,3 +167,15 @@ func TestPullRefusesExistingDir(t *testing.T) {
 		t.Fatalf("Pull into an existing dir = %v, want already exists", err)
 	}
 }
+
+func TestPullRefusesFileNameThatIsNotADeb(t *testing.T) {
+	a := archive{}
+	packages := "Package: linux-image-cloud-amd64\nVersion: 1\nFilename: pool/..\nSize: 3\nSHA256: " + sha256Hex([]byte("deb")) + "\n"
+	a[distsDir+indexPath+".xz"] = xzBytes(t, []byte(packages))
+	a.sign(t, testRelease, archiveKey(t))
+	o := pullOptions(t, a.serve(t), func(context.Context, Kernel, io.Writer) error { return nil })
+	_, err := Pull(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "not a .deb") {
+		t.Fatalf("Pull = %v, want a refusal of the file name", err)
+	}
+}

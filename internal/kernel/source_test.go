@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"banger/internal/errdefs"
 	"banger/internal/progress"
@@ -20,6 +24,7 @@ const testKver = "6.1.0-99-cloud-amd64"
 // archive is a fake Debian mirror: files by path under /debian/.
 type archive map[string][]byte
 
+// serve serves a on loopback, as a Source that trusts archiveKey.
 func (a archive) serve(t *testing.T) Source {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -31,10 +36,35 @@ func (a archive) serve(t *testing.T) Source {
 		w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
-	return Source{Mirror: srv.URL + "/debian", Suite: "bookworm", HTTP: srv.Client()}
+	return Source{Mirror: srv.URL + "/debian", Suite: "bookworm", HTTP: srv.Client(), Keyring: writeKeyring(t, archiveKey(t))}
 }
 
-const indexPath = "dists/bookworm/main/binary-amd64/Packages"
+// distsDir holds the test suite's release and index files.
+const distsDir = "dists/bookworm/"
+
+// testRelease is the head of the test suite's Release file, as Debian
+// writes it for an old stable release.
+const testRelease = "Origin: Debian\nLabel: Debian\nSuite: oldstable\nCodename: bookworm\n"
+
+// releaseText is head followed by the SHA256 of every file under
+// distsDir except InRelease, as a Release file lists them.
+func (a archive) releaseText(head string) string {
+	var b strings.Builder
+	b.WriteString(head + "SHA256:\n")
+	for _, name := range slices.Sorted(maps.Keys(a)) {
+		rel, ok := strings.CutPrefix(name, distsDir)
+		if ok && rel != "InRelease" {
+			fmt.Fprintf(&b, " %s %d %s\n", sha256Hex(a[name]), len(a[name]), rel)
+		}
+	}
+	return b.String()
+}
+
+// sign writes distsDir/InRelease: releaseText(head) signed by signers.
+func (a archive) sign(t *testing.T, head string, signers ...*openpgp.Entity) {
+	t.Helper()
+	a[distsDir+"InRelease"] = clearsignWith(t, a.releaseText(head), nil, signers...)
+}
 
 // newArchive serves deb as the package behind linux-image-cloud-amd64,
 // with the index compressed by compress and named with ext.
@@ -55,7 +85,9 @@ Filename: %[2]s
 Size: %[3]d
 SHA256: %[4]s
 `, testKver, debPath, len(deb), sha256Hex(deb))
-	return archive{indexPath + ext: compress(t, []byte(packages)), debPath: deb}
+	a := archive{distsDir + indexPath + ext: compress(t, []byte(packages)), debPath: deb}
+	a.sign(t, testRelease, archiveKey(t))
+	return a
 }
 
 func TestResolveAndDownloadXZ(t *testing.T) {
@@ -95,12 +127,14 @@ func TestResolveFallsBackToGzip(t *testing.T) {
 }
 
 func TestResolveMissingIndexNamesURL(t *testing.T) {
-	src := archive{}.serve(t)
+	a := newArchive(t, []byte("deb"), ".gz", gzipBytes)
+	delete(a, distsDir+indexPath+".gz")
+	src := a.serve(t)
 	_, err := src.Resolve(context.Background(), "linux-image-cloud-amd64")
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("Resolve = %v, want not found", err)
 	}
-	want := src.Mirror + "/" + indexPath + ".gz"
+	want := src.Mirror + "/" + distsDir + indexPath + ".gz"
 	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("Resolve error %q does not name %s and the 404", err, want)
 	}

@@ -5,6 +5,8 @@ package cli_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -64,7 +66,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		Setup:               setup,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon, "sha256": sha256Env},
 		RequireExplicitExec: true,
 	})
 }
@@ -165,6 +167,15 @@ func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 			VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30, LastError: lastError,
 		}))
 	}
+}
+
+// sha256Env FILE VAR sets VAR to FILE's sha256, as sha256sum prints it.
+func sha256Env(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sha256 FILE VAR")
+	}
+	sum := sha256.Sum256([]byte(ts.ReadFile(args[0])))
+	ts.Setenv(args[1], hex.EncodeToString(sum[:]))
 }
 
 // startDaemon BIN starts a daemon binary detached, as the CLI would, and

@@ -25,9 +25,9 @@ func (c *Client) WarmImage(ctx context.Context, name string, req api.WarmImageRe
 }
 
 // ImportImage imports a bundle from a file or URL, reporting progress.
-func (c *Client) ImportImage(ctx context.Context, source string, prog progress.Func) (api.Image, error) {
+func (c *Client) ImportImage(ctx context.Context, req api.ImportImageRequest, prog progress.Func) (api.Image, error) {
 	var im api.Image
-	err := c.Stream(ctx, http.MethodPost, "/images/import", api.ImportImageRequest{Source: source}, prog, &im)
+	err := c.Stream(ctx, http.MethodPost, "/images/import", req, prog, &im)
 	return im, err
 }
 
