@@ -203,8 +203,13 @@ func (s *server) resumePaused(ctx context.Context, v store.VM, drv vmm.Driver, s
 // holding the VM's lock, so the daemon serves meanwhile.
 func (s *server) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Driver) {
 	spec := s.runSpec(v)
-	if st, _ := drv.State(ctx, spec); st == vmm.StateStopped {
+	switch st, _ := drv.State(ctx, spec); st {
+	case vmm.StateStopped:
 		s.settleUnfinished(ctx, v, drv, errors.New("its VMM was gone"))
+		return
+	case vmm.StatePaused:
+		// Only a restore cut short leaves a VM being made paused.
+		s.settleUnfinished(ctx, v, drv, errors.New("its restore was cut short"))
 		return
 	}
 	unlock := s.lockVM(v.Name)

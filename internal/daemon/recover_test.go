@@ -312,8 +312,9 @@ func TestAdoptAfterCrash(t *testing.T) {
 		"booted":   {vmm.StateStopped, false, stateStopped, false},
 		"stuck":    {vmm.StateRunning, false, stateStopped, true},
 		"stranger": {vmm.StateRunning, true, "", true},
+		"restored": {vmm.StatePaused, true, "", true},
 	}
-	states := map[string]string{"paused": stateRunning, "made": stateCreating, "booted": stateStarting, "stuck": stateStarting, "stranger": stateCreating}
+	states := map[string]string{"paused": stateRunning, "made": stateCreating, "booted": stateStarting, "stuck": stateStarting, "stranger": stateCreating, "restored": stateCreating}
 	if vmname.Validate(host) == nil && cases[host] == (want{}) {
 		cases[host] = want{vmm.StateRunning, true, stateRunning, false}
 		states[host] = stateCreating
@@ -374,8 +375,8 @@ func TestAdoptAfterCrash(t *testing.T) {
 			t.Errorf("%s (%s): has its tap %v", name, w.state, has)
 		}
 	}
-	if len(killed) != 2 {
-		t.Errorf("VMMs killed: %q, want stuck's and stranger's", killed)
+	if len(killed) != 3 {
+		t.Errorf("VMMs killed: %q, want stuck's, stranger's and restored's", killed)
 	}
 	if len(resumed) != 1 {
 		t.Errorf("VMMs resumed: %q, want paused's", resumed)
