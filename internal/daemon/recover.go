@@ -253,10 +253,8 @@ func (s *server) confirmReady(ctx context.Context, v store.VM, drv vmm.Driver, s
 		if err := guestssh.WriteKnownHosts(s.knownHosts(v.Name), v.Name, st.HostKeys); err != nil {
 			return err
 		}
-		if addr := s.sshReadinessAddr(v); addr != "" {
-			if err := waitSSH(ctx, addr); err != nil {
-				return err
-			}
+		if err := s.waitGuestSSH(ctx, v); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -449,8 +449,8 @@ func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image
 			return err
 		}
 	}
-	if addr := s.sshReadinessAddr(*v); st.SSH && addr != "" {
-		if err := waitSSH(ctx, addr); err != nil {
+	if st.SSH {
+		if err := s.waitGuestSSH(ctx, *v); err != nil {
 			undo()
 			return err
 		}

@@ -331,8 +331,8 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 	} else if err == nil && status.SSH {
 		err = errors.New("the guest runs sshd but reported no host keys")
 	}
-	if addr := s.sshReadinessAddr(*v); err == nil && status.SSH && addr != "" {
-		err = waitSSH(ctx, addr)
+	if err == nil && status.SSH {
+		err = s.waitGuestSSH(ctx, *v)
 	}
 	if err != nil {
 		if ctx.Err() != nil {

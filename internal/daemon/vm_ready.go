@@ -24,6 +24,21 @@ func (s *server) sshReadinessAddr(v store.VM) string {
 	return net.JoinHostPort(v.IP, "22")
 }
 
+// waitGuestSSH waits until v's sshd answers from the host (see waitSSH),
+// when the host is meant to reach it.
+func (s *server) waitGuestSSH(ctx context.Context, v store.VM) error {
+	addr := s.sshReadinessAddr(v)
+	if addr == "" {
+		return nil
+	}
+	began := time.Now()
+	if err := waitSSH(ctx, addr); err != nil {
+		return err
+	}
+	s.log.Info("sshd answers from the host", "vm", v.Name, "waited", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
 // waitSSH waits, within sshReadyWait, until sshd answers at addr from the
 // host: a TCP connection on which it sends its version banner. The agent
 // reports ready once sshd accepts inside the guest, which can come before
