@@ -129,7 +129,8 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
-	srv.sweepScratch()
+	srv.sweepScratch(ctx)
+	srv.recoverAtStart(ctx)
 	srv.adopt(ctx)
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
 	err = srv.serve(ctx, ln, ui)

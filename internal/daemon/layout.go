@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"banger/internal/errdefs"
+	"banger/internal/image"
+	"banger/internal/privilege"
 )
 
 // Where the daemon keeps resources under the state and cache dirs.
@@ -70,19 +71,27 @@ func mustNotExist(path string) error {
 }
 
 // sweepScratch removes work dirs that a crashed daemon left behind. It
-// runs before the API is served, when no build can be using them, and
-// leaves alone any dir with something still mounted inside it.
-func (s *server) sweepScratch() {
+// runs before the API is served, when no build can be using them. A dir
+// with something still mounted inside (debootstrap's /proc and /sys of a
+// killed image build) is unmounted first, never removed through a mount.
+func (s *server) sweepScratch(ctx context.Context) {
 	base := filepath.Join(s.dirs.State, "tmp")
 	entries, err := os.ReadDir(base)
 	if err != nil {
 		return
 	}
-	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		s.log.Warn("reading mounts; leaving stale scratch dirs", "err", err)
+		return
+	}
 	for _, e := range entries {
 		dir := filepath.Join(base, e.Name())
-		if strings.Contains(string(mounts), " "+dir+"/") || strings.Contains(string(mounts), " "+dir+" ") {
-			s.log.Warn("leaving a scratch dir with mounts inside", "dir", dir)
+		if mounts := image.MountsUnder(string(mountinfo), dir); len(mounts) > 0 {
+			s.log.Info("unmounting what a stopped build left mounted", "dir", dir, "mounts", mounts)
+			if err := image.RemoveTree(ctx, privilege.Host{}, dir); err != nil {
+				s.log.Warn("removing a stale scratch dir", "dir", dir, "err", err)
+			}
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {

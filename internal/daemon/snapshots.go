@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"banger/internal/api"
@@ -76,7 +77,37 @@ func (s *server) loadSnapshot(name string) (SnapshotInfo, error) {
 	if err := json.Unmarshal(b, &sn); err != nil || sn.Format != snapshotFormat {
 		return sn, errdefs.FailedPrecondition("snapshot %s is damaged or from another version of banger: delete it with `banger snapshot rm %s`", name, name)
 	}
+	if err := s.checkSnapshotFiles(sn); err != nil {
+		return sn, errdefs.FailedPrecondition("snapshot %s is damaged: %v: delete it with `banger snapshot rm %s`", name, err, name)
+	}
 	return sn, nil
+}
+
+// checkSnapshotFiles refuses a snapshot whose record names files outside
+// its place: each disk must be a plain file name in the snapshot's
+// directory, and each disk of the saved machine a file under the state
+// dir, where banger keeps every VM's and image's disks.
+func (s *server) checkSnapshotFiles(sn SnapshotInfo) error {
+	var seen []string
+	for _, d := range sn.Disks {
+		if !plainFileName(d) || d == snapshotState || d == snapshotMeta || slices.Contains(seen, d) {
+			return fmt.Errorf("disk name %q is not a plain file name of its own", d)
+		}
+		seen = append(seen, d)
+	}
+	state := filepath.Clean(s.dirs.State) + string(filepath.Separator)
+	for _, d := range sn.Machine.Disks {
+		if !filepath.IsAbs(d.Path) || filepath.Clean(d.Path) != d.Path || !strings.HasPrefix(d.Path, state) {
+			return fmt.Errorf("machine disk %q is not a file under %s", d.Path, state)
+		}
+	}
+	return nil
+}
+
+// plainFileName reports whether name names a file in a directory itself,
+// not a path: no separator, not empty, "." or "..".
+func plainFileName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
 }
 
 // listSnapshots returns every complete snapshot, oldest first.

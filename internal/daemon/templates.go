@@ -187,6 +187,15 @@ func (s *server) ensureTemplate(ctx context.Context, im store.Image, k store.Ker
 		return TemplateInfo{}, "", err
 	}
 	defer os.RemoveAll(runDir)
+	// Recorded before anything is made, for a daemon started after a
+	// crash to undo (see sweepTemplateBuilds).
+	build := templateBuild{VMM: vmmName, Dir: dir}
+	if vmmName == "firecracker" {
+		build.Tap = templateTapName(key)
+	}
+	if err := recordTemplateBuild(runDir, build); err != nil {
+		return TemplateInfo{}, "", err
+	}
 	nic := vmm.NIC{ID: "net0", MAC: templateMAC}
 	if vmmName == "firecracker" {
 		// Firecracker's NICs need a tap; the template gets one of its own,
@@ -285,7 +294,7 @@ func (s *server) templateTap(ctx context.Context, key string) (string, func(), e
 	if err != nil {
 		return "", nil, err
 	}
-	tap := "bg-t" + key[:8]
+	tap := templateTapName(key)
 	s.netMu.Lock()
 	defer s.netMu.Unlock()
 	if err := s.net.EnsureBridge(ctx, nc); err != nil {
@@ -301,7 +310,7 @@ func (s *server) templateTap(ctx context.Context, key string) (string, func(), e
 		if err := s.net.DeleteTap(ctx, tap); err != nil {
 			s.log.Warn("removing a template's tap", "tap", tap, "err", err)
 		}
-		if !s.tapsInUse(ctx) {
+		if !s.tapsInUse(ctx) && !s.templateTapsInUse(tap) {
 			if err := s.net.Teardown(ctx, nc); err != nil {
 				s.log.Warn("removing the bridge", "err", err)
 			}
@@ -309,6 +318,9 @@ func (s *server) templateTap(ctx context.Context, key string) (string, func(), e
 	}
 	return tap, release, nil
 }
+
+// templateTapName is the tap of the template with key.
+func templateTapName(key string) string { return "bg-t" + key[:8] }
 
 // makeSparse makes a file of size that takes no space.
 func makeSparse(path string, size int64) error {
@@ -408,7 +420,7 @@ func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image
 		undo()
 		return err
 	}
-	v.Accel, v.State, v.LastError = info.Accelerator, stateStarting, ""
+	v.Accel, v.State, v.LastError = info.Accelerator, unfinishedState(v.State), ""
 	if err := s.store.UpdateVM(ctx, *v); err != nil {
 		undo()
 		return err
@@ -433,6 +445,12 @@ func (s *server) restoreMachine(ctx context.Context, v *store.VM, im store.Image
 	}
 	if unplugged {
 		if err := s.plugTap(ctx, *v); err != nil {
+			undo()
+			return err
+		}
+	}
+	if st.SSH {
+		if err := s.waitGuestSSH(ctx, *v); err != nil {
 			undo()
 			return err
 		}

@@ -320,7 +320,7 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 	if err := saveMachine(spec); err != nil {
 		s.log.Warn("recording the VM's machine; a snapshot of it will assume a cold boot's", "vm", v.Name, "err", err)
 	}
-	v.Accel, v.State, v.LastError = info.Accelerator, stateStarting, ""
+	v.Accel, v.State, v.LastError = info.Accelerator, unfinishedState(v.State), ""
 	if err := s.store.UpdateVM(ctx, *v); err != nil {
 		return err
 	}
@@ -331,6 +331,9 @@ func (s *server) boot(ctx context.Context, v *store.VM, im store.Image, k store.
 		err = guestssh.WriteKnownHosts(s.knownHosts(v.Name), v.Name, status.HostKeys)
 	} else if err == nil && status.SSH {
 		err = errors.New("the guest runs sshd but reported no host keys")
+	}
+	if err == nil && status.SSH {
+		err = s.waitGuestSSH(ctx, *v)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -462,6 +465,9 @@ func (s *server) releaseNetwork(ctx context.Context, v *store.VM) {
 		if o.Tap != "" && o.Name != v.Name {
 			return
 		}
+	}
+	if s.templateTapsInUse("") {
+		return
 	}
 	nc, err := s.netConfig()
 	if err != nil {
@@ -660,18 +666,22 @@ func (s *server) adopt(ctx context.Context) {
 			s.markStopped(ctx, &v, err.Error())
 			continue
 		}
+		if v.State != stateRunning {
+			s.adoptUnfinished(ctx, v, drv) // see recover.go
+			continue
+		}
 		spec := s.runSpec(v)
-		if st, _ := drv.State(ctx, spec); st != vmm.StateStopped {
+		st, _ := drv.State(ctx, spec)
+		if st == vmm.StatePaused {
+			s.resumePaused(ctx, v, drv, spec)
+		}
+		if st != vmm.StateStopped {
 			s.log.Info("adopted running VM", "vm", v.Name)
 			s.watch(v, drv, spec)
 			continue
 		}
-		reason := ""
-		if v.State == stateCreating {
-			reason = "bangerd stopped while the VM was being created: delete it and create it again"
-		}
 		s.log.Info("VM found stopped", "vm", v.Name)
-		s.markStopped(ctx, &v, reason)
+		s.markStopped(ctx, &v, "")
 	}
 	s.netMu.Lock()
 	s.syncDNS(ctx) // names for the VMs that kept running

@@ -47,6 +47,16 @@ func removeTree(ctx context.Context, r privilege.Runner, dir string) error {
 	return nil
 }
 
+// RemoveTree deletes dir, unmounting first what is mounted inside it
+// (see removeTree): for a build's scratch dir that a crashed daemon left.
+func RemoveTree(ctx context.Context, r privilege.Runner, dir string) error {
+	return removeTree(ctx, r, dir)
+}
+
+// MountsUnder lists the mount points at or below dir in mountinfo (the
+// text of /proc/self/mountinfo), deepest first, their escapes decoded.
+func MountsUnder(mountinfo, dir string) []string { return parseMountsUnder(mountinfo, dir) }
+
 // mountsUnder lists this mount namespace's mount points at or below dir,
 // deepest first.
 func mountsUnder(dir string) ([]string, error) {
@@ -79,7 +89,8 @@ func parseMountsUnder(mountinfo, dir string) []string {
 	return out
 }
 
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+// unescapeMount undoes mountinfo's octal escapes: \040 (space), \011
+// (tab), \012 (newline) and \134 (backslash).
 func unescapeMount(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

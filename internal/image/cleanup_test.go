@@ -21,3 +21,13 @@ func TestParseMountsUnder(t *testing.T) {
 		t.Errorf("mounts under /elsewhere = %q", got)
 	}
 }
+
+// The kernel escapes space, tab, newline and backslash in mount points.
+func TestMountsUnderDecodesEscapes(t *testing.T) {
+	const mountinfo = `90 22 0:5 / /s/tmp/a\040b\011c\012d\134e/proc rw - proc proc rw
+`
+	got := MountsUnder(mountinfo, "/s/tmp/a b\tc\nd\\e")
+	if want := []string{"/s/tmp/a b\tc\nd\\e/proc"}; !slices.Equal(got, want) {
+		t.Errorf("mounts = %q, want %q", got, want)
+	}
+}

@@ -340,6 +340,16 @@ func TestVMLifecycle(t *testing.T) {
 		t.Errorf("after vm start: %q", out)
 	}
 
+	// Once vm start says running, ssh works at once, every time: the
+	// guest's address can come up after its sshd does.
+	for i := range 2 {
+		n.must(t, "vm", "stop", "box")
+		n.must(t, "vm", "start", "box")
+		if r := n.run("vm", "ssh", "box", "--", "true"); r.code != 0 {
+			t.Errorf("ssh right after stop and start #%d: %s", i+1, r)
+		}
+	}
+
 	// A running VM is not deleted by mistake.
 	if r := n.run("vm", "delete", "box"); r.code == 0 || !strings.Contains(r.stderr, "--force") {
 		t.Errorf("delete of a running VM: %s", r)

@@ -21,6 +21,8 @@ type fakeQMP struct {
 	mu       sync.Mutex
 	status   string
 	commands []string
+	// migration is query-migrate's status; "" for no migration ever.
+	migration string
 	// onCommand, when set, runs after a command is answered.
 	onCommand func(command string)
 }
@@ -93,6 +95,16 @@ func (f *fakeQMP) reply(command string) any {
 		return ok
 	case "cont":
 		f.status = "running"
+		return ok
+	case "query-migrate":
+		if f.migration == "" {
+			return ok
+		}
+		return map[string]any{"return": map[string]any{"status": f.migration}}
+	case "migrate_cancel":
+		if f.migration == "active" {
+			f.migration = "cancelled"
+		}
 		return ok
 	case "query-status":
 		return map[string]any{"return": map[string]any{"status": f.status, "running": f.status == "running"}}

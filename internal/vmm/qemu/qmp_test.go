@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"banger/internal/vmm"
 )
 
 func startFakeQMP(t *testing.T) (*fakeQMP, string) {
@@ -139,5 +141,33 @@ func TestQMPClientHonoursCancel(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("execute did not return after its context was cancelled")
+	}
+}
+
+// Resuming a guest whose save is still under way cancels the save first,
+// or its completion would pause the guest again; a finished save is left
+// alone.
+func TestResumeCancelsASaveUnderWay(t *testing.T) {
+	for _, migration := range []string{"active", "completed", ""} {
+		dir := t.TempDir()
+		srv, err := listenFakeQMP(filepath.Join(dir, qmpSocketName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.status, srv.migration = "paused", migration
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = (&Driver{}).Resume(ctx, vmm.Spec{Name: "box", RunDir: dir})
+		cancel()
+		srv.Close()
+		if err != nil {
+			t.Fatalf("migration %q: Resume: %v", migration, err)
+		}
+		got := srv.received()
+		if canceled := slices.Contains(got, "migrate_cancel"); canceled != (migration == "active") {
+			t.Errorf("migration %q: commands %q", migration, got)
+		}
+		if got[len(got)-1] != "cont" || srv.status != "running" {
+			t.Errorf("migration %q: commands %q, status %s; want the guest running", migration, got, srv.status)
+		}
 	}
 }

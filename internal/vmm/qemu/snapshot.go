@@ -128,12 +128,53 @@ func (d *Driver) Restore(ctx context.Context, spec vmm.Spec, path string) (vmm.I
 
 // Resume runs a guest SaveState paused. QEMU left it in "postmigrate",
 // its disks handed over to a migration target that never came; cont takes
-// them back.
+// them back. A save still under way (its caller gone, a daemon killed) is
+// cancelled first: it would pause the guest again as it completes.
 func (d *Driver) Resume(ctx context.Context, spec vmm.Spec) error {
-	if _, err := qmpCommand(ctx, qmpPath(spec), "cont"); err != nil {
+	c, err := dialQMP(ctx, qmpPath(spec))
+	if err != nil {
+		return fmt.Errorf("resuming VM %s: %w", spec.Name, err)
+	}
+	defer c.Close()
+	if err := c.cancelMigration(ctx); err != nil {
+		return fmt.Errorf("resuming VM %s: %w", spec.Name, err)
+	}
+	if _, err := c.execute(ctx, "cont"); err != nil {
 		return fmt.Errorf("resuming VM %s: %w", spec.Name, err)
 	}
 	return nil
+}
+
+// cancelMigration cancels a migration under way and waits for it to end.
+func (c *qmpClient) cancelMigration(ctx context.Context) error {
+	asked := false
+	for {
+		raw, err := c.execute(ctx, "query-migrate")
+		if err != nil {
+			return err
+		}
+		var st struct {
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return fmt.Errorf("query-migrate: %w", err)
+		}
+		switch st.Status {
+		case "", "none", "completed", "failed", "cancelled":
+			return nil
+		}
+		if !asked {
+			if _, err := c.execute(ctx, "migrate_cancel"); err != nil {
+				return err
+			}
+			asked = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
 }
 
 // shellQuote quotes s for sh, which runs QEMU's exec: migration commands.
