@@ -16,12 +16,12 @@ type OpKind string
 
 // The operations the net helper performs.
 const (
-	OpEnsureBridge OpKind = "ensure-bridge"
-	OpEnsureTap    OpKind = "ensure-tap"
-	OpDeleteTap    OpKind = "delete-tap"
-	OpTeardown     OpKind = "teardown"
-	OpRouteDNS     OpKind = "route-dns"
-	OpSetPolicy    OpKind = "set-policy"
+	OpEnsureBridge  OpKind = "ensure-bridge"
+	OpEnsureTap     OpKind = "ensure-tap"
+	OpDeleteTap     OpKind = "delete-tap"
+	OpTeardown      OpKind = "teardown"
+	OpRouteDNS      OpKind = "route-dns"
+	OpSetPolicy     OpKind = "set-policy"
 	OpAllowResolved OpKind = "allow-resolved"
 )
 
@@ -35,7 +35,7 @@ type Op struct {
 	// Unplugged, on ensure-tap, leaves the tap off the bridge (taking it
 	// off if it was on): a guest that may still use another VM's
 	// addresses cannot reach the network. Ensuring it again plugs it in.
-	Unplugged bool `json:"unplugged,omitempty"`
+	Unplugged bool    `json:"unplugged,omitempty"`
 	Guest     *Guest  `json:"guest,omitempty"`  // set-policy
 	Policy    *Policy `json:"policy,omitempty"` // set-policy
 	// Dests and TTL, on allow-resolved, are the addresses to add to the
