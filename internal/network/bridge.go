@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -14,9 +15,28 @@ import (
 	"banger/internal/errdefs"
 )
 
-// bridgeAlias marks the bridge as banger's (`ip link` shows it as
-// "alias banger"). Only a bridge with this alias is changed or removed.
-const bridgeAlias = "banger"
+// legacyBridgeAlias marked banger's bridge before bridges had owners;
+// such a bridge counts as root's.
+const legacyBridgeAlias = "banger"
+
+// bridgeAlias marks the bridge as banger's and names the user whose it is
+// (`ip link` shows "alias banger uid=1000"). Only the owner's helper
+// changes or removes it.
+func bridgeAlias(uid int) string { return fmt.Sprintf("banger uid=%d", uid) }
+
+// bridgeOwner reads the owner from a bridge's alias; ok is false when the
+// alias is not banger's.
+func bridgeOwner(alias string) (uid int, ok bool) {
+	if alias == legacyBridgeAlias {
+		return 0, true
+	}
+	rest, found := strings.CutPrefix(alias, "banger uid=")
+	n, err := strconv.ParseUint(rest, 10, 31)
+	if !found || err != nil || bridgeAlias(int(n)) != alias {
+		return 0, false
+	}
+	return int(n), true
+}
 
 // ipForwardPath is the sysctl net.ipv4.ip_forward.
 const ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
@@ -28,11 +48,13 @@ const ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 // changes nothing. It refuses a subnet that overlaps an address or route
 // of another interface, and an existing interface of the bridge's name
 // that banger did not create.
-func EnsureBridge(c Config) error {
+func EnsureBridge(c Config) error { return ensureBridge(myUID(), c) }
+
+func ensureBridge(caller int, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	br, err := ownBridge(c.Bridge)
+	br, err := ownBridge(caller, c.Bridge)
 	if err != nil {
 		return err
 	}
@@ -44,23 +66,23 @@ func EnsureBridge(c Config) error {
 		return fmt.Errorf("bridge %s: %w", c.Bridge, err)
 	}
 	if br == nil {
-		if br, err = createBridge(c.Bridge, mac); err != nil {
+		if br, err = createBridge(caller, c.Bridge, mac); err != nil {
 			return err
 		}
 	}
-	if err := configureBridge(c, br, mac); err != nil {
+	if err := configureBridge(caller, c, br, mac); err != nil {
 		return err
 	}
 	if err := enableForwarding(); err != nil {
 		return err
 	}
-	return ensureTable(c)
+	return ensureTables(caller, c)
 }
 
-// ownBridge returns banger's bridge called name, or nil when no interface
-// has that name. An interface of that name that is not a bridge banger
-// made is an error.
-func ownBridge(name string) (netlink.Link, error) {
+// ownBridge returns the caller's banger bridge called name, or nil when no
+// interface has that name. An interface of that name that is not a bridge
+// banger made for the caller is an error.
+func ownBridge(caller int, name string) (netlink.Link, error) {
 	l, err := linkByName(name)
 	if err != nil || l == nil {
 		return nil, err
@@ -68,8 +90,12 @@ func ownBridge(name string) (netlink.Link, error) {
 	if l.Type() != "bridge" {
 		return nil, errdefs.FailedPrecondition("interface %s exists and is not a bridge (it is a %s); set bridge_name in config.toml to a name no interface uses", name, l.Type())
 	}
-	if l.Attrs().Alias != bridgeAlias {
-		return nil, errdefs.FailedPrecondition("bridge %s exists but is not marked as banger's (`ip link` shows no \"alias %s\"); set bridge_name in config.toml to a name no interface uses, or, if banger made it and was interrupted, remove it with `ip link delete %s`", name, bridgeAlias, name)
+	owner, ok := bridgeOwner(l.Attrs().Alias)
+	if !ok {
+		return nil, errdefs.FailedPrecondition("bridge %s exists but is not marked as banger's (`ip link` shows no \"alias %s\"); set bridge_name in config.toml to a name no interface uses, or, if banger made it and was interrupted, remove it with `ip link delete %s`", name, bridgeAlias(caller), name)
+	}
+	if owner != caller {
+		return nil, errdefs.FailedPrecondition("bridge %s is the banger bridge of uid %d, not of uid %d; set bridge_name and bridge_subnet in config.toml to a bridge and subnet of your own", name, owner, caller)
 	}
 	return l, nil
 }
@@ -77,11 +103,11 @@ func ownBridge(name string) (netlink.Link, error) {
 // createBridge makes the bridge and marks it as banger's. The kernel
 // ignores an alias given at creation, so it is set just after; if that
 // fails the bridge is removed again.
-func createBridge(name string, mac net.HardwareAddr) (netlink.Link, error) {
+func createBridge(caller int, name string, mac net.HardwareAddr) (netlink.Link, error) {
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, HardwareAddr: mac}}
 	err := netlink.LinkAdd(br)
 	if errors.Is(err, unix.EEXIST) { // made meanwhile, by a concurrent call or someone else
-		l, err := ownBridge(name)
+		l, err := ownBridge(caller, name)
 		if err == nil && l == nil {
 			err = fmt.Errorf("creating bridge %s: it appeared and vanished meanwhile; try again", name)
 		}
@@ -92,7 +118,7 @@ func createBridge(name string, mac net.HardwareAddr) (netlink.Link, error) {
 	}
 	l, err := netlink.LinkByName(name)
 	if err == nil {
-		err = netlink.LinkSetAlias(l, bridgeAlias)
+		err = netlink.LinkSetAlias(l, bridgeAlias(caller))
 	}
 	if err != nil {
 		_ = netlink.LinkDel(br) // undo; the error that matters is err
@@ -101,11 +127,16 @@ func createBridge(name string, mac net.HardwareAddr) (netlink.Link, error) {
 	return netlink.LinkByName(name)
 }
 
-// configureBridge sets the bridge's MAC, its address and its state, each
-// only when it differs. A fixed MAC keeps the bridge from taking the
-// lowest MAC of its ports, which would change the gateway's MAC under
-// running guests.
-func configureBridge(c Config, br netlink.Link, mac net.HardwareAddr) error {
+// configureBridge sets the bridge's alias, MAC, address, ARP settings and
+// state, each only when it differs. A fixed MAC keeps the bridge from
+// taking the lowest MAC of its ports, which would change the gateway's MAC
+// under running guests.
+func configureBridge(caller int, c Config, br netlink.Link, mac net.HardwareAddr) error {
+	if want := bridgeAlias(caller); br.Attrs().Alias != want { // a bridge of an older banger
+		if err := netlink.LinkSetAlias(br, want); err != nil {
+			return fmt.Errorf("marking bridge %s as uid %d's: %w", c.Bridge, caller, err)
+		}
+	}
 	if br.Attrs().HardwareAddr.String() != mac.String() {
 		if err := netlink.LinkSetHardwareAddr(br, mac); err != nil {
 			return fmt.Errorf("setting the MAC of bridge %s: %w", c.Bridge, err)

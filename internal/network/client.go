@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"banger/internal/errdefs"
 )
@@ -24,6 +26,15 @@ type Client interface {
 	DeleteTap(ctx context.Context, name string) error
 	Teardown(ctx context.Context, c Config) error
 	RouteDNS(ctx context.Context, c Config) error
+	// SetPolicy installs or replaces the rules of one VM, anti-spoofing
+	// included, in one nftables transaction. It is idempotent, and drops
+	// the conntrack entries the new policy refuses, so a change takes
+	// effect at once. The bridge must exist.
+	SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error
+	// AllowResolved adds addresses bangerd's DNS answered the guest on
+	// tap for an allowed domain to that VM's allow sets, each expiring
+	// after ttl (at least MinResolvedTTL). Port 0 means any port.
+	AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error
 }
 
 var (
@@ -49,7 +60,7 @@ func (Local) apply(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return op.Apply()
+	return op.Apply(os.Getuid())
 }
 
 // EnsureBridge runs EnsureBridge.
@@ -80,6 +91,27 @@ func (l Local) Teardown(ctx context.Context, c Config) error {
 // RouteDNS runs RouteDNS.
 func (l Local) RouteDNS(ctx context.Context, c Config) error {
 	return l.apply(ctx, Op{Kind: OpRouteDNS, Config: c})
+}
+
+// SetPolicy runs SetPolicy.
+func (l Local) SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error {
+	return l.apply(ctx, setPolicyOp(c, g, p))
+}
+
+// AllowResolved runs AllowResolved.
+func (l Local) AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
+	return l.apply(ctx, allowResolvedOp(c, tap, dests, ttl))
+}
+
+func setPolicyOp(c Config, g Guest, p Policy) Op {
+	if p.Mode == "" {
+		p.Mode = PolicyInternet
+	}
+	return Op{Kind: OpSetPolicy, Config: c, Guest: &g, Policy: &p}
+}
+
+func allowResolvedOp(c Config, tap string, dests []netip.AddrPort, ttl time.Duration) Op {
+	return Op{Kind: OpAllowResolved, Config: c, Tap: tap, Dests: dests, TTL: resolvedTTLSeconds(ttl)}
 }
 
 // Sudo runs each operation as `sudo -n <Bangerd> net '<json>'`, for a
@@ -118,6 +150,16 @@ func (s Sudo) Teardown(ctx context.Context, c Config) error {
 // RouteDNS runs RouteDNS through sudo.
 func (s Sudo) RouteDNS(ctx context.Context, c Config) error {
 	return s.run(ctx, Op{Kind: OpRouteDNS, Config: c})
+}
+
+// SetPolicy runs SetPolicy through sudo.
+func (s Sudo) SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error {
+	return s.run(ctx, setPolicyOp(c, g, p))
+}
+
+// AllowResolved runs AllowResolved through sudo.
+func (s Sudo) AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
+	return s.run(ctx, allowResolvedOp(c, tap, dests, ttl))
 }
 
 func (s Sudo) run(ctx context.Context, op Op) error {

@@ -137,8 +137,8 @@ func TestEnsureBridge(t *testing.T) {
 	if got := br.ipv4(); !slices.Equal(got, []string{"172.16.0.1/24"}) {
 		t.Errorf("banger0 IPv4 addresses = %v, want [172.16.0.1/24]", got)
 	}
-	if br.Address != "06:00:ac:10:00:01" || br.Alias != "banger" {
-		t.Errorf("banger0 MAC %s alias %q, want 06:00:ac:10:00:01 and \"banger\"", br.Address, br.Alias)
+	if br.Address != "06:00:ac:10:00:01" || br.Alias != "banger uid=0" {
+		t.Errorf("banger0 MAC %s alias %q, want 06:00:ac:10:00:01 and \"banger uid=0\"", br.Address, br.Alias)
 	}
 	if fwd := strings.TrimSpace(run(t, "sysctl", "-n", "net.ipv4.ip_forward")); fwd != "1" {
 		t.Errorf("net.ipv4.ip_forward = %s, want 1", fwd)

@@ -238,3 +238,7 @@ func nftError(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+func ensureTables(caller int, c Config) error { return ensureTable(c) }
+
+func deleteTables(caller int, c Config) error { return deleteTable() }

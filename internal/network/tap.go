@@ -69,7 +69,7 @@ func checkOwner(uid int) error {
 // that name with another owner or other flags is replaced; an interface of
 // that name that is not a tap is an error.
 func EnsureTap(c Config, name string, owner int) error {
-	return ensureTap(c, name, owner, false)
+	return ensureTap(myUID(), c, name, owner, false)
 }
 
 // EnsureUnpluggedTap is EnsureTap with the tap up but off the bridge, for
@@ -78,10 +78,10 @@ func EnsureTap(c Config, name string, owner int) error {
 // teach the bridge to send the original's traffic to the copy. EnsureTap
 // plugs it in afterwards.
 func EnsureUnpluggedTap(c Config, name string, owner int) error {
-	return ensureTap(c, name, owner, true)
+	return ensureTap(myUID(), c, name, owner, true)
 }
 
-func ensureTap(c Config, name string, owner int, unplugged bool) error {
+func ensureTap(caller int, c Config, name string, owner int, unplugged bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func ensureTap(c Config, name string, owner int, unplugged bool) error {
 	if err := checkOwner(owner); err != nil {
 		return err
 	}
-	br, err := ownBridge(c.Bridge)
+	br, err := ownBridge(caller, c.Bridge)
 	if err != nil {
 		return fmt.Errorf("creating tap %s: %w", name, err)
 	}
@@ -199,7 +199,9 @@ func placeTap(name string, br netlink.Link, plugged bool) error {
 
 // DeleteTap removes the tap name. A missing tap is not an error; an
 // interface of that name that is not a tap is refused.
-func DeleteTap(name string) error {
+func DeleteTap(name string) error { return deleteTap(myUID(), name) }
+
+func deleteTap(caller int, name string) error {
 	if err := checkTapName(name); err != nil {
 		return err
 	}

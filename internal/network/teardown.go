@@ -15,12 +15,14 @@ import (
 // bridge of that name that banger did not create is left alone and
 // reported. Running it again, or on a host without banger's network, does
 // nothing.
-func Teardown(c Config) error {
+func Teardown(c Config) error { return teardown(myUID(), c) }
+
+func teardown(caller int, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	var errs []error
-	br, err := ownBridge(c.Bridge)
+	br, err := ownBridge(caller, c.Bridge)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("leaving bridge %s alone: %w", c.Bridge, err))
 	}
@@ -34,7 +36,7 @@ func Teardown(c Config) error {
 			errs = append(errs, fmt.Errorf("removing bridge: %w", err))
 		}
 	}
-	if err := deleteTable(); err != nil {
+	if err := deleteTables(caller, c); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
