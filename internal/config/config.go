@@ -30,6 +30,9 @@ const (
 	DefaultVMM          = VMMAuto
 	DefaultBridgeName   = "banger0"
 	DefaultBridgeSubnet = "172.16.0.0/24"
+	// DefaultNetworkPolicy is what a new VM may reach when neither
+	// --network nor network_policy says: see internal/network.Policy.
+	DefaultNetworkPolicy = "internet"
 )
 
 // Config is the content of config.toml. The toml tags name the keys; Parse
@@ -45,6 +48,7 @@ type Config struct {
 	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
 	DebianMirror     string     `toml:"debian_mirror"`      // "" means the host's apt mirror, else debootstrap's default
 	NPMRegistry      string     `toml:"npm_registry"`       // "" means npm's own setting; used to fetch mise
+	NetworkPolicy    string     `toml:"network_policy"`     // new VMs' network policy: internet, none, open or allow=LIST
 	VMDefaults       VMDefaults `toml:"vm_defaults"`
 	FileSync         []FileSync `toml:"file_sync"` // nil when there are no entries
 }
@@ -71,6 +75,7 @@ func Default() *Config {
 		VMM:              DefaultVMM,
 		BridgeName:       DefaultBridgeName,
 		BridgeSubnet:     DefaultBridgeSubnet,
+		NetworkPolicy:    DefaultNetworkPolicy,
 	}
 }
 

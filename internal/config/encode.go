@@ -26,6 +26,7 @@ func (c *Config) Encode(w io.Writer) error {
 	e.str("bridge_subnet", eff.BridgeSubnet, "")
 	e.str("debian_mirror", eff.DebianMirror, "the host's apt mirror, else debootstrap's default")
 	e.str("npm_registry", eff.NPMRegistry, "npm's own setting")
+	e.str("network_policy", eff.NetworkPolicy, "")
 	e.vmDefaults(eff.VMDefaults)
 	e.fileSyncs(eff.FileSync)
 	if e.err != nil {
@@ -46,6 +47,7 @@ func (c *Config) effective() Config {
 	fill(&eff.DefaultImageName, def.DefaultImageName)
 	fill(&eff.BridgeName, def.BridgeName)
 	fill(&eff.BridgeSubnet, def.BridgeSubnet)
+	fill(&eff.NetworkPolicy, def.NetworkPolicy)
 	if eff.VMM == "" {
 		eff.VMM = def.VMM
 	}

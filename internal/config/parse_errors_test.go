@@ -81,6 +81,8 @@ func TestParseReportsEachProblem(t *testing.T) {
 		{"subnet not cidr", "bridge_subnet = \"172.16.0.0\"\n", 1, "bridge_subnet", "write it in CIDR form"},
 		{"subnet ipv6", "bridge_subnet = \"fd00::/64\"\n", 1, "bridge_subnet", "not an IPv4 subnet"},
 		{"subnet too wide", "bridge_subnet = \"10.0.0.0/8\"\n", 1, "bridge_subnet", "use /16 to /29"},
+		{"network policy unknown", "network_policy = \"lan\"\n", 1, "network_policy", `use "internet", "none", "open" or "allow=LIST"`},
+		{"network policy bad port", "network_policy = \"allow=example.com:99999\"\n", 1, "network_policy", "not a number from 1 to 65535"},
 		{"subnet too narrow", "bridge_subnet = \"10.0.0.0/30\"\n", 1, "bridge_subnet", "use /16 to /29"},
 		{"bridge name long", "bridge_name = \"abcdefghijklmnop\"\n", 1, "bridge_name", "not a valid interface name"},
 		{"bridge name chars", "bridge_name = \"br/0\"\n", 1, "bridge_name", "use 1 to 15 letters"},

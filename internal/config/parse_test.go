@@ -25,6 +25,7 @@ web_listen_addr = "127.0.0.1:7777"
 vmm = "firecracker"
 bridge_name = "br-dev.0"
 bridge_subnet = "10.20.0.0/16"
+network_policy = "allow=10.1.0.0/16,example.com:443"
 
 [vm_defaults]
 vcpu = 4
@@ -52,6 +53,7 @@ mode = "0644"
 		VMM:              VMMFirecracker,
 		BridgeName:       "br-dev.0",
 		BridgeSubnet:     "10.20.0.0/16",
+		NetworkPolicy:    "allow=10.1.0.0/16,example.com:443",
 		VMDefaults:       VMDefaults{VCPU: intPtr(4), MemoryMiB: intPtr(4096), DiskSize: sizePtr(16 * GiB)},
 		FileSync: []FileSync{
 			{Host: "~/.aws", Guest: "~/.aws"},

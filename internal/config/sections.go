@@ -37,6 +37,9 @@ var topFields = fields[Config]{
 	"npm_registry": func(d *decoder, key string, v any, c *Config) {
 		d.str(key, v, &c.NPMRegistry, checkOptionalURL)
 	},
+	"network_policy": func(d *decoder, key string, v any, c *Config) {
+		d.str(key, v, &c.NetworkPolicy, checkNetworkPolicy)
+	},
 	"vm_defaults": func(d *decoder, key string, v any, c *Config) {
 		if tbl, ok := d.table(key, v); ok {
 			decodeTable(d, key, tbl, vmDefaultsFields, &c.VMDefaults)

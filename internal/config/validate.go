@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"banger/internal/network"
 )
 
 // Each check returns an error whose message says what is wrong with a value
@@ -103,6 +105,12 @@ func checkBridgeName(s string) error {
 		}
 	}
 	return nil
+}
+
+// checkNetworkPolicy accepts what `vm create --network` does.
+func checkNetworkPolicy(s string) error {
+	_, err := network.ParsePolicy(s)
+	return err
 }
 
 // checkSubnet accepts an IPv4 network in CIDR form, /16 to /29, written
