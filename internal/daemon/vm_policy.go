@@ -39,6 +39,16 @@ func (s *server) newVMNetwork(req string) (string, error) {
 	return p.String(), nil
 }
 
+// policyOf is v's policy as the API shows it: canonical, and the
+// default for a record that has none.
+func policyOf(v store.VM) string {
+	p, err := network.ParsePolicy(v.Network)
+	if err != nil {
+		return v.Network
+	}
+	return p.String()
+}
+
 // guestOf is how v's tap is bound to it.
 func guestOf(v store.VM) (network.Guest, network.Policy, error) {
 	p, err := network.ParsePolicy(v.Network)

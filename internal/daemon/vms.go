@@ -133,7 +133,7 @@ func vmToAPI(v store.VM) api.VM {
 	return api.VM{
 		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
 		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
-		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, Network: v.Network, LastError: v.LastError,
+		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, Network: policyOf(v), LastError: v.LastError,
 		CreatedAt: v.CreatedAt,
 	}
 }
