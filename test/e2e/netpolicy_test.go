@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A probe is one destination a guest tries: a TCP connection that must
+// bring back the listener's first line, or a name to resolve.
+type probe struct {
+	id   string // a word, as the guest script prints it
+	host string // address or name; "" for a DNS-only probe
+	port int
+	name string // for a DNS probe: the name to resolve
+}
+
+// script is the guest shell code that tries every probe at once, each
+// bounded by a 2 s timeout, and prints "id=yes" or "id=no" for each.
+func probeScript(probes []probe) string {
+	var b strings.Builder
+	for _, p := range probes {
+		if p.name != "" {
+			fmt.Fprintf(&b, "(timeout 2 getent hosts %s >/dev/null && echo %s=yes || echo %s=no) &\n", p.name, p.id, p.id)
+			continue
+		}
+		fmt.Fprintf(&b, "(out=$(timeout 2 bash -c 'exec 3<>/dev/tcp/%s/%d && head -n1 <&3' 2>/dev/null); [ -n \"$out\" ] && echo %s=yes || echo %s=no) &\n",
+			p.host, p.port, p.id, p.id)
+	}
+	b.WriteString("wait\n")
+	return b.String()
+}
+
+// reach runs probes in the guest through `vm exec` (which needs no
+// network) and returns the ids that got through.
+func (n *vmNet) reach(t *testing.T, vm, prelude string, probes ...probe) []string {
+	t.Helper()
+	r := n.run("vm", "exec", vm, "--", "bash", "-c", prelude+probeScript(probes))
+	if r.code != 0 {
+		t.Fatalf("probing from %s: %s", vm, r)
+	}
+	var got []string
+	for _, line := range strings.Fields(r.stdout) {
+		if id, ok := strings.CutSuffix(line, "=yes"); ok {
+			got = append(got, id)
+		}
+	}
+	slices.Sort(got)
+	return got
+}
+
+// wantReach checks that exactly want of probes got through.
+func (n *vmNet) wantReach(t *testing.T, what, vm string, probes []probe, want ...string) {
+	t.Helper()
+	n.wantReachAfter(t, what, vm, "", probes, want...)
+}
+
+func (n *vmNet) wantReachAfter(t *testing.T, what, vm, prelude string, probes []probe, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := n.reach(t, vm, prelude, probes...); !slices.Equal(got, want) {
+		t.Errorf("%s: %s reached %q, want exactly %q", what, vm, got, want)
+	}
+}
+
+// switchPolicy runs `vm network` and waits at most a second for the
+// change to show from the guest: check reports whether it has.
+func (n *vmNet) switchPolicy(t *testing.T, vm, policy string, p probe, reachable bool) {
+	t.Helper()
+	n.must(t, "vm", "network", vm, policy)
+	eventually(t, time.Second, fmt.Sprintf("%s under %s reaching %s is %v", vm, policy, p.id, reachable), func() error {
+		if got := len(n.reach(t, vm, "", p)) == 1; got != reachable {
+			return fmt.Errorf("reached: %v", got)
+		}
+		return nil
+	})
+}
+
+// TestNetworkPolicy checks what a guest reaches under each network policy,
+// against an outside world of its own: a public address, the LAN, the
+// metadata address, the host's own addresses and another guest. Two VMs
+// are booted once; the policy of one is switched with `vm network`, each
+// change checked from the guest within a second.
+func TestNetworkPolicy(t *testing.T) {
+	_, n := goldenVMNet(t, "")
+	o := newOutside(t, n)
+	for _, name := range []string{"probe", "peer"} {
+		n.must(t, append([]string{"vm", "create", "--name", name}, e2eSize...)...)
+	}
+	v, peer := n.show(t, "probe"), n.show(t, "peer")
+	if v.Network != "internet" || peer.Network != "internet" {
+		t.Fatalf("default policies: %q and %q, want internet", v.Network, peer.Network)
+	}
+	hostListeners(t, n, portA) // the gateway exists now
+	var (
+		public      = probe{id: "public", host: publicAddr, port: portA}
+		publicB     = probe{id: "publicB", host: publicAddr, port: portB}
+		otherPublic = probe{id: "otherpublic", host: otherPublicAddr, port: portA}
+		lan         = probe{id: "lan", host: lanAddr, port: portA}
+		metadata    = probe{id: "metadata", host: metadataAddr, port: portA}
+		host        = probe{id: "host", host: outsideHostAddr, port: portA}
+		gateway     = probe{id: "gateway", host: gatewayAddr, port: portA}
+		peerSSH     = probe{id: "peer", host: peer.IP, port: 22}
+		byName      = probe{id: "byname", host: allowedName, port: portA}
+		byNameB     = probe{id: "bynameB", host: allowedName, port: portB}
+		dnsAllowed  = probe{id: "dnsallowed", name: allowedName}
+		dnsOther    = probe{id: "dnsother", name: otherName}
+		dnsPeer     = probe{id: "dnspeer", name: "peer.vm"}
+	)
+	all := []probe{public, publicB, otherPublic, lan, metadata, host, gateway, peerSSH, dnsAllowed, dnsOther, dnsPeer}
+
+	// internet: public addresses, the other guest and DNS; not the LAN,
+	// the metadata service, nor any service of the host.
+	n.wantReach(t, "internet", "probe", all, "public", "publicB", "otherpublic", "peer", "dnsallowed", "dnsother", "dnspeer")
+	n.ssh(t, "probe", "true") // the host still starts connections in
+	if err := o.dialGuest(t, v.IP); err == nil {
+		t.Errorf("under internet the outside world connects to the guest's sshd")
+	}
+
+	// none: nothing, while vm exec works and ssh does not.
+	n.switchPolicy(t, "probe", "none", public, false)
+	n.wantReach(t, "none", "probe", all)
+	if r := n.run("vm", "ssh", "probe", "--", "true"); r.code == 0 {
+		t.Errorf("ssh to a VM under none worked: %s", r)
+	}
+	if v := n.show(t, "probe"); v.Network != "none" {
+		t.Errorf("vm show after vm network none: %q", v.Network)
+	}
+
+	// allow=: exactly what is listed. A domain's addresses open once the
+	// guest has looked the name up through bangerd, on the listed port
+	// only; other names do not resolve; .vm names do.
+	n.switchPolicy(t, "probe", "allow="+lanAddr+","+allowedName+":"+fmt.Sprint(portA), lan, true)
+	n.wantReach(t, "allow before a lookup", "probe", []probe{public, lan}, "lan")
+	n.wantReachAfter(t, "allow after a lookup", "probe", "getent hosts "+allowedName+" >/dev/null\n",
+		append(all, byName, byNameB), "lan", "public", "byname", "dnsallowed", "dnspeer")
+	n.ssh(t, "probe", "true")
+
+	// open: everything, the host and the LAN included.
+	n.switchPolicy(t, "probe", "open", metadata, true)
+	n.wantReach(t, "open", "probe", all, "public", "publicB", "otherpublic", "lan", "metadata", "host", "gateway", "peer", "dnsallowed", "dnsother", "dnspeer")
+
+	// A guest that takes another address or MAC is cut off, even under
+	// open; back on its own it is reachable again.
+	gw := gatewayAddr
+	spoofIP := fmt.Sprintf("ip addr flush dev eth0; ip addr add %s/24 dev eth0; ip route add default via %s\n", spareGuestAddr(v.IP, peer.IP), gw)
+	restoreIP := fmt.Sprintf("ip addr flush dev eth0; ip addr add %s/24 dev eth0; ip route add default via %s\n", v.IP, gw)
+	if got := n.reach(t, "probe", spoofIP, public, peerSSH); len(got) != 0 {
+		t.Errorf("with a spoofed address the guest reached %q", got)
+	}
+	n.run("vm", "exec", "probe", "--", "bash", "-c", restoreIP)
+	eventually(t, 10*time.Second, "back on its own address", func() error {
+		if got := n.reach(t, "probe", "", public); len(got) != 1 {
+			return fmt.Errorf("public not reached")
+		}
+		return nil
+	})
+	setMAC := "ip link set eth0 down; ip link set eth0 address %s; ip link set eth0 up; ip route add default via " + gw + "\n"
+	if got := n.reach(t, "probe", fmt.Sprintf(setMAC, "06:00:00:be:ef:01"), public, peerSSH); len(got) != 0 {
+		t.Errorf("with a spoofed MAC the guest reached %q", got)
+	}
+	n.run("vm", "exec", "probe", "--", "bash", "-c", fmt.Sprintf(setMAC, strings.ToLower(v.MAC)))
+	eventually(t, 10*time.Second, "back on its own MAC", func() error {
+		if got := n.reach(t, "probe", "", public); len(got) != 1 {
+			return fmt.Errorf("public not reached")
+		}
+		return nil
+	})
+
+	// Back to internet: the LAN is gone again within a second.
+	n.switchPolicy(t, "probe", "internet", lan, false)
+}
+
+// spareGuestAddr is an address of the bridge subnet that neither VM has.
+func spareGuestAddr(taken ...string) string {
+	for i := 250; ; i-- {
+		a := fmt.Sprintf("172.16.0.%d", i)
+		if !slices.Contains(taken, a) {
+			return a
+		}
+	}
+}
+
+// dialGuest tries to connect from the outside world to a guest's sshd,
+// routing the bridge subnet through the host as a LAN neighbour could.
+func (o *outside) dialGuest(t *testing.T, ip string) error {
+	t.Helper()
+	sh(t, "ip", "-n", o.ns.name, "route", "replace", "172.16.0.0/24", "via", outsideHostAddr)
+	var err error
+	o.ns.inside(t, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var conn net.Conn
+		if conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(ip, "22")); err == nil {
+			conn.Close()
+		}
+		return nil
+	})
+	return err
+}
