@@ -45,7 +45,7 @@ type Config struct {
 	WebAllowRemote   bool       `toml:"web_allow_remote"`   // let web_listen_addr be a non-loopback address
 	VMM              VMM        `toml:"vmm"`                // auto, firecracker or qemu
 	BridgeName       string     `toml:"bridge_name"`        // host bridge for VM networking
-	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
+	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29, in a private range
 	DebianMirror     string     `toml:"debian_mirror"`      // "" means the host's apt mirror, else debootstrap's default
 	NPMRegistry      string     `toml:"npm_registry"`       // "" means npm's own setting; used to fetch mise
 	NetworkPolicy    string     `toml:"network_policy"`     // new VMs' network policy: internet, none, open or allow=LIST

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"banger/internal/errdefs"
+	"banger/internal/network"
 )
 
 const testFile = "/h/.config/banger/config.toml"
@@ -139,5 +141,13 @@ func TestErrorFormat(t *testing.T) {
 	}
 	if !errors.Is(&Error{}, errdefs.ErrInvalidArgument) {
 		t.Errorf("*Error is not an invalid argument")
+	}
+}
+
+// TestSubnetRangesMatchNetwork holds config.toml's check and the network
+// helper's to the same ranges.
+func TestSubnetRangesMatchNetwork(t *testing.T) {
+	if !slices.Equal(SubnetRanges, network.SubnetRanges) {
+		t.Errorf("config.SubnetRanges = %v, network.SubnetRanges = %v; keep them equal", SubnetRanges, network.SubnetRanges)
 	}
 }

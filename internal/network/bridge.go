@@ -181,8 +181,14 @@ func ensureGatewayAddr(c Config, br netlink.Link) error {
 	return nil
 }
 
-// checkOverlap refuses a subnet that another interface's address or route
-// already covers: using it would cut the host off from those hosts.
+// checkOverlap refuses a subnet that the host already uses: an address of
+// another interface in it, a route (in any routing table) to a range that
+// overlaps it, or a route whose gateway or preferred source lies in it.
+// A default route overlaps every subnet, so for it the gateway is what
+// counts: a bridge holding the default gateway's address would take the
+// host's traffic to the world, resolver, NTP and metadata service
+// included. Taking over any narrower route's range would cut the host off
+// from those hosts.
 func checkOverlap(c Config, br netlink.Link) error {
 	brIndex := -1
 	if br != nil {
@@ -197,17 +203,49 @@ func checkOverlap(c Config, br netlink.Link) error {
 			return overlapError(c, fmt.Sprintf("address %s of %s", p, linkName(a.LinkIndex)))
 		}
 	}
-	routes, err := retryDump(func() ([]netlink.Route, error) { return netlink.RouteList(nil, netlink.FAMILY_V4) })
+	routes, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return fmt.Errorf("listing host routes: %w", err)
 	}
 	for _, r := range routes {
-		p := ipNetPrefix(r.Dst)
-		if r.LinkIndex != brIndex && p.IsValid() && p.Bits() > 0 && p.Overlaps(c.Subnet) {
-			return overlapError(c, fmt.Sprintf("route to %s via %s", p, linkName(r.LinkIndex)))
+		if r.LinkIndex == brIndex && brIndex >= 0 {
+			continue
+		}
+		if what := routeOverlap(r, c.Subnet); what != "" {
+			return overlapError(c, what)
 		}
 	}
 	return nil
+}
+
+// routeOverlap describes how route r uses subnet, or is "".
+func routeOverlap(r netlink.Route, subnet netip.Prefix) string {
+	dst := ipNetPrefix(r.Dst)
+	name := "route to " + dst.String()
+	if !dst.IsValid() || dst.Bits() == 0 {
+		dst, name = netip.Prefix{}, "default route"
+	}
+	if r.Table != unix.RT_TABLE_MAIN && r.Table != 0 {
+		name += fmt.Sprintf(" in routing table %d", r.Table)
+	}
+	if dst.IsValid() && dst.Overlaps(subnet) {
+		return fmt.Sprintf("%s on %s", name, linkName(r.LinkIndex))
+	}
+	gws := []net.IP{r.Gw}
+	for _, hop := range r.MultiPath {
+		gws = append(gws, hop.Gw)
+	}
+	for _, gw := range gws {
+		if a, ok := netip.AddrFromSlice(gw); ok && subnet.Contains(a.Unmap()) {
+			return fmt.Sprintf("%s via gateway %s", name, a.Unmap())
+		}
+	}
+	if a, ok := netip.AddrFromSlice(r.Src); ok && subnet.Contains(a.Unmap()) {
+		return fmt.Sprintf("%s from source address %s", name, a.Unmap())
+	}
+	return ""
 }
 
 func overlapError(c Config, what string) error {

@@ -70,7 +70,8 @@ func TestSudoClientRoundTrip(t *testing.T) {
 	argsFile := fakeSudo(t, "")
 	client := helperClient(t)
 	ctx := context.Background()
-	t.Cleanup(func() { _ = Teardown(testConfig) })
+	t.Setenv("SUDO_UID", "4242") // the helper acts for the user who ran sudo
+	t.Cleanup(func() { _ = teardown(4242, testConfig) })
 
 	if err := client.EnsureBridge(ctx, testConfig); err != nil {
 		t.Fatalf("EnsureBridge through sudo: %v", err)
@@ -114,7 +115,7 @@ func TestSudoClientReportsHelperErrors(t *testing.T) {
 	fakeSudo(t, "")
 	client := helperClient(t)
 	c := Config{Bridge: "nobridge0", Subnet: testConfig.Subnet}
-	err := client.EnsureTap(context.Background(), c, "bg-x", 1000)
+	err := client.EnsureTap(context.Background(), c, "bg-x", os.Getuid())
 	if err == nil || !strings.Contains(err.Error(), "ensure-tap bg-x") || !strings.Contains(err.Error(), "bridge nobridge0 does not exist") {
 		t.Errorf("EnsureTap through sudo without a bridge = %v, want the helper's error naming the op and the bridge", err)
 	}

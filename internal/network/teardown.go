@@ -30,7 +30,7 @@ func teardown(caller int, c Config) error {
 		if err := unrouteDNS(br); err != nil {
 			errs = append(errs, err)
 		}
-		if err := deleteTaps(br); err != nil {
+		if err := deleteTaps(caller, br); err != nil {
 			errs = append(errs, err)
 		} else if err := deleteLink(c.Bridge); err != nil {
 			errs = append(errs, fmt.Errorf("removing bridge: %w", err))
@@ -47,8 +47,8 @@ func teardown(caller int, c Config) error {
 // firewall table are not. It is Teardown under the name the command uses.
 func Cleanup(c Config) error { return Teardown(c) }
 
-// deleteTaps removes banger's taps from the bridge br.
-func deleteTaps(br netlink.Link) error {
+// deleteTaps removes the caller's banger taps from the bridge br.
+func deleteTaps(caller int, br netlink.Link) error {
 	links, err := retryDump(netlink.LinkList)
 	if err != nil {
 		return fmt.Errorf("listing interfaces: %w", err)
@@ -56,7 +56,7 @@ func deleteTaps(br netlink.Link) error {
 	var errs []error
 	for _, l := range links {
 		a := l.Attrs()
-		if _, isTap := l.(*netlink.Tuntap); !isTap || a.MasterIndex != br.Attrs().Index || !strings.HasPrefix(a.Name, TapPrefix) {
+		if tap, isTap := l.(*netlink.Tuntap); !isTap || !tapOwnedBy(tap, caller) || a.MasterIndex != br.Attrs().Index || !strings.HasPrefix(a.Name, TapPrefix) {
 			continue
 		}
 		if err := deleteLink(a.Name); err != nil {
