@@ -19,8 +19,8 @@ the config, else internet).
   internet              public addresses, DNS on the gateway and other VMs;
                         not the host's services, the LAN (RFC 1918), 100.64/10
                         or link-local addresses such as 169.254.169.254
-  none                  no network at all; vm exec and sessions still work,
-                        ssh does not
+  none                  no network at all; vm exec, sessions and vm run (its
+                        shell too) work through banger's agent; ssh does not
   allow=LIST            only what LIST names: CIDRs, addresses or domain
                         names, each with an optional :PORT. A domain is
                         reached at the addresses banger's DNS gave the VM

@@ -124,7 +124,7 @@ func TestNetworkPolicy(t *testing.T) {
 	// none: nothing, while vm exec works and ssh does not.
 	n.switchPolicy(t, "probe", "none", public, false)
 	n.wantReach(t, "none", "probe", all)
-	if r := n.run("vm", "ssh", "probe", "--", "true"); r.code == 0 {
+	if r := n.run("vm", "ssh", "probe", "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "banger vm exec probe") {
 		t.Errorf("ssh to a VM under none worked: %s", r)
 	}
 	if v := n.show(t, "probe"); v.Network != "none" {
