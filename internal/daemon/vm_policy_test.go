@@ -11,6 +11,7 @@ import (
 
 	"banger/internal/dns"
 	"banger/internal/errdefs"
+	"banger/internal/vmm"
 )
 
 func TestPolicyFollowsTheVM(t *testing.T) {
@@ -136,4 +137,29 @@ func TestDNSOpensAllowedDomains(t *testing.T) {
 		t.Fatal(err)
 	}
 	ask("lister", "example.com.", miekg.RcodeRefused)
+}
+
+// TestAdoptionReappliesPolicies checks that a restarted daemon installs
+// the rules of the VMs it finds running again, and that its DNS guard
+// knows their policies.
+func TestAdoptionReappliesPolicies(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, fn := dnsTestServer(t)
+	s.base, s.watchers = ctx, map[string]context.CancelFunc{}
+	s.drivers = map[string]vmm.Driver{"qemu": fakeVMM{}}
+	box := newTestVM(t, s, "box")
+	if _, err := s.setVMNetwork(ctx, "box", "allow=example.com:443"); err != nil {
+		t.Fatal(err)
+	}
+	// A new daemon: no rules known, no guard entries.
+	fn.policies = nil
+	s.dns.guests = nil
+	s.adopt(ctx)
+	if got := fn.policies[box.Tap]; got != "allow=example.com:443" {
+		t.Errorf("after adoption the rules are %q, want allow=example.com:443", got)
+	}
+	if g, ok := s.dns.guest(netip.MustParseAddr(box.IP)); !ok || g.policy.String() != "allow=example.com:443" {
+		t.Errorf("after adoption the DNS guard has %+v, %v", g, ok)
+	}
 }
