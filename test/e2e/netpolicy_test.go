@@ -29,7 +29,9 @@ const probeWindow = 8
 // of one bash, not new processes, which an emulated guest starts slowly.
 func probeScript(probes []probe) string {
 	var b strings.Builder
-	b.WriteString("pids=\n")
+	// The guest's resolver caches answers, some from before a policy
+	// change: every name is asked afresh.
+	b.WriteString("resolvectl flush-caches 2>/dev/null\npids=\n")
 	for _, p := range probes {
 		if p.name != "" {
 			fmt.Fprintf(&b, "(getent hosts %s >/dev/null && echo %s=yes) &\n", p.name, p.id)
@@ -104,6 +106,10 @@ func TestNetworkPolicy(t *testing.T) {
 		t.Fatalf("default policies: %q and %q, want internet", v.Network, peer.Network)
 	}
 	hostListeners(t, n, portA) // the gateway exists now
+	// The other guest listens too, answering "peer" to up to 1000
+	// connections; the agent starts it, so it needs no network.
+	n.must(t, "vm", "exec", "peer", "--", "setsid", "-f", "perl", "-MIO::Socket::INET", "-e",
+		fmt.Sprintf(`$s = IO::Socket::INET->new(LocalPort => %d, Listen => 16, ReuseAddr => 1) or die "listen: $!"; for (1..1000) { $c = $s->accept or last; print $c "peer\n"; close $c }`, portA))
 	var (
 		public      = probe{id: "public", host: publicAddr, port: portA}
 		publicB     = probe{id: "publicB", host: publicAddr, port: portB}
@@ -112,14 +118,14 @@ func TestNetworkPolicy(t *testing.T) {
 		metadata    = probe{id: "metadata", host: metadataAddr, port: portA}
 		host        = probe{id: "host", host: outsideHostAddr, port: portA}
 		gateway     = probe{id: "gateway", host: gatewayAddr, port: portA}
-		peerSSH     = probe{id: "peer", host: peer.IP, port: 22}
+		peerListener     = probe{id: "peer", host: peer.IP, port: portA}
 		byName      = probe{id: "byname", host: allowedName, port: portA}
 		byNameB     = probe{id: "bynameB", host: allowedName, port: portB}
 		dnsAllowed  = probe{id: "dnsallowed", name: allowedName}
 		dnsOther    = probe{id: "dnsother", name: otherName}
 		dnsPeer     = probe{id: "dnspeer", name: "peer.vm"}
 	)
-	all := []probe{public, publicB, otherPublic, lan, metadata, host, gateway, peerSSH, dnsAllowed, dnsOther, dnsPeer}
+	all := []probe{public, publicB, otherPublic, lan, metadata, host, gateway, peerListener, dnsAllowed, dnsOther, dnsPeer}
 
 	// internet: public addresses, the other guest and DNS; not the LAN,
 	// the metadata service, nor any service of the host.
@@ -157,7 +163,7 @@ func TestNetworkPolicy(t *testing.T) {
 	gw := gatewayAddr
 	spoofIP := fmt.Sprintf("ip addr flush dev eth0; ip addr add %s/24 dev eth0; ip route add default via %s\n", spareGuestAddr(v.IP, peer.IP), gw)
 	restoreIP := fmt.Sprintf("ip addr flush dev eth0; ip addr add %s/24 dev eth0; ip route add default via %s\n", v.IP, gw)
-	if got := n.reach(t, "probe", spoofIP, public, peerSSH); len(got) != 0 {
+	if got := n.reach(t, "probe", spoofIP, public, peerListener); len(got) != 0 {
 		t.Errorf("with a spoofed address the guest reached %q", got)
 	}
 	n.run("vm", "exec", "probe", "--", "bash", "-c", restoreIP)
@@ -168,7 +174,7 @@ func TestNetworkPolicy(t *testing.T) {
 		return nil
 	})
 	setMAC := "ip link set eth0 down; ip link set eth0 address %s; ip link set eth0 up; ip route add default via " + gw + "\n"
-	if got := n.reach(t, "probe", fmt.Sprintf(setMAC, "06:00:00:be:ef:01"), public, peerSSH); len(got) != 0 {
+	if got := n.reach(t, "probe", fmt.Sprintf(setMAC, "06:00:00:be:ef:01"), public, peerListener); len(got) != 0 {
 		t.Errorf("with a spoofed MAC the guest reached %q", got)
 	}
 	n.run("vm", "exec", "probe", "--", "bash", "-c", fmt.Sprintf(setMAC, strings.ToLower(v.MAC)))
