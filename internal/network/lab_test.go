@@ -34,7 +34,7 @@ var (
 	labPublic   = netip.MustParseAddrPort("203.0.113.10:8080")
 	labLAN      = netip.MustParseAddrPort("192.168.77.10:8080")
 	labMetadata = netip.MustParseAddrPort("169.254.169.254:80")
-	labHostWAN  = netip.MustParseAddrPort("192.0.2.1:8080") // a host service on an address that is not the gateway
+	labHostWAN  = netip.MustParseAddrPort("192.0.2.1:8080")  // a host service on an address that is not the gateway
 	labGwSvc    = netip.MustParseAddrPort("172.16.0.1:8080") // a host service on the gateway
 	labGwDNS    = netip.MustParseAddrPort("172.16.0.1:53")
 )
