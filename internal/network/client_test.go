@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"banger/internal/errdefs"
+	"banger/internal/network/helperbin"
 )
 
 // fakeSudo puts a sudo on PATH that records its arguments and runs the
@@ -31,7 +32,16 @@ exec "$@"`
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	trustAnyBangerd(t)
 	return argsFile
+}
+
+// trustAnyBangerd lets Sudo run binaries that are not root-owned, like
+// the test binary standing in for bangerd.
+func trustAnyBangerd(t *testing.T) {
+	saved := checkHelper
+	checkHelper = func(string) error { return nil }
+	t.Cleanup(func() { checkHelper = saved })
 }
 
 // helperClient returns a Sudo client whose bangerd is this test binary
@@ -138,7 +148,30 @@ func TestSudoClientRefused(t *testing.T) {
 	}
 }
 
+// TestSudoClientRefusesUnsafeBinary: a bangerd that a user could replace
+// is neither run through sudo nor offered for a sudoers rule.
+func TestSudoClientRefusesUnsafeBinary(t *testing.T) {
+	argsFile := fakeSudo(t, "")
+	checkHelper = helperbin.Check // what fakeSudo relaxed
+	dir := t.TempDir()            // under a world-writable directory
+	bin := filepath.Join(dir, "bangerd")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := Sudo{Bangerd: bin}.EnsureBridge(context.Background(), testConfig)
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "is not safe to run as root") || !strings.Contains(err.Error(), "sudo make install") {
+		t.Errorf("EnsureBridge with bangerd at %s = %v, want failed_precondition saying why it is unsafe and how to install it", bin, err)
+	}
+	if err != nil && strings.Contains(err.Error(), "NOPASSWD") {
+		t.Errorf("the error offers a sudoers rule for an unsafe binary: %v", err)
+	}
+	if _, serr := os.Stat(argsFile); serr == nil {
+		t.Errorf("sudo ran an unsafe bangerd")
+	}
+}
+
 func TestSudoClientWithoutSudo(t *testing.T) {
+	trustAnyBangerd(t)
 	t.Setenv("PATH", t.TempDir())
 	err := Sudo{Bangerd: "/usr/local/bin/bangerd"}.DeleteTap(context.Background(), "bg-x")
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "sudo is not installed") {
