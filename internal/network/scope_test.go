@@ -42,6 +42,7 @@ func TestHelperLeavesOtherUsersAlone(t *testing.T) {
 		{"DeleteTap of root's tap", deleteTap(other, rootTap)},
 		{"EnsureTap of root's tap on its own bridge", ensureTap(other, mine, rootTap, other, false)},
 		{"SetPolicy of root's guest", setPolicy(other, testConfig, rootGuest, Policy{Mode: PolicyOpen})},
+		{"SetPolicy naming root's tap on its own bridge", setPolicy(other, mine, Guest{Tap: rootTap, MAC: rootGuest.MAC, IP: netip.MustParseAddr("10.42.0.5")}, Policy{Mode: PolicyNone})},
 		{"AllowResolved for root's guest", allowResolved(other, testConfig, rootTap, []netip.AddrPort{labPublic}, MinResolvedTTL)},
 		{"RouteDNS on root's bridge", routeDNS(other, testConfig)},
 		{"Teardown of root's bridge", teardown(other, testConfig)},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netlink"
 
 	"banger/internal/errdefs"
 )
@@ -27,8 +28,8 @@ func AllowResolved(c Config, tap string, dests []netip.AddrPort, ttl time.Durati
 }
 
 func setPolicy(caller int, c Config, g Guest, p Policy) error {
-	if err := needBridge(caller, c, "setting the network policy of "+g.Tap); err != nil {
-		return err
+	if err := needOwnPort(caller, c, g.Tap); err != nil {
+		return fmt.Errorf("setting the network policy of %s: %w", g.Tap, err)
 	}
 	conn, err := nftables.New()
 	if err != nil {
@@ -54,6 +55,37 @@ func setPolicy(caller int, c Config, g Guest, p Policy) error {
 		return nftError("setting the network policy of "+g.Tap, err)
 	}
 	return dropRefusedFlows(c, g, p)
+}
+
+// needOwnPort fails unless the caller's bridge of c exists and the
+// interface name is the caller's: a tap it owns, or a port of its
+// bridge. The bridge family's rules key on interface names and see every
+// bridge's frames, so one user's rules must never name another's tap.
+func needOwnPort(caller int, c Config, name string) error {
+	br, err := ownBridge(caller, c.Bridge)
+	if err != nil {
+		return err
+	}
+	if br == nil {
+		return errdefs.FailedPrecondition("bridge %s does not exist; set up the bridge first", c.Bridge)
+	}
+	l, err := linkByName(name)
+	switch {
+	case err != nil:
+		return err
+	case l == nil:
+		return errdefs.FailedPrecondition("tap %s does not exist; create it first", name)
+	}
+	if tap, ok := l.(*netlink.Tuntap); ok {
+		if !tapOwnedBy(tap, caller) {
+			return errdefs.FailedPrecondition("tap %s belongs to %s, not to uid %d; banger leaves it alone", name, tapOwnerName(tap), caller)
+		}
+		return nil
+	}
+	if l.Attrs().MasterIndex != br.Attrs().Index {
+		return errdefs.FailedPrecondition("interface %s is neither a tap of uid %d nor a port of bridge %s", name, caller, c.Bridge)
+	}
+	return nil
 }
 
 // needBridge fails unless the caller's bridge of c exists.
