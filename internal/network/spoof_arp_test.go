@@ -96,3 +96,32 @@ func neighbour(t *testing.T, ip netip.Addr) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestGuestIPv6Dropped: IPv6 from a guest reaches neither the host nor
+// another guest, even under the open policy.
+func TestGuestIPv6Dropped(t *testing.T) {
+	l := newLab(t)
+	a := l.guest("bg-ga", "172.16.0.2")
+	b := l.guest("bg-gb", "172.16.0.3")
+	l.setPolicy(a, "open")
+	l.setPolicy(b, "open")
+	addV6 := func(link, addr string) error {
+		ln, err := netlink.LinkByName(link)
+		if err != nil {
+			return err
+		}
+		a := mustAddr(addr)
+		a.Flags = unix.IFA_F_NODAD
+		return netlink.AddrAdd(ln, a)
+	}
+	mustDo(t, "adding IPv6 to the bridge", func() error { return addV6(l.c.Bridge, "fd00:b::1/64") })
+	inNetns(t, a.ns, "adding IPv6 to guest a", func() error { return addV6(a.link, "fd00:b::2/64") })
+	inNetns(t, b.ns, "adding IPv6 to guest b", func() error { return addV6(b.link, "fd00:b::3/64") })
+	listen(t, netns.None(), netip.MustParseAddrPort("[fd00:b::1]:8080"))
+	listen(t, b.ns, netip.MustParseAddrPort("[fd00:b::3]:8080"))
+	expectReach(t, "guest a", a.ns, map[netip.AddrPort]bool{
+		labGwSvc: true, // IPv4, as a control
+		netip.MustParseAddrPort("[fd00:b::1]:8080"): false,
+		netip.MustParseAddrPort("[fd00:b::3]:8080"): false,
+	})
+}
