@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/errdefs"
 	"banger/internal/network/helperbin"
@@ -104,6 +106,20 @@ func TestSudoClientRoundTrip(t *testing.T) {
 		t.Errorf("after EnsureTap through sudo, %s is on %q owned by %v, want banger0 and uid 4242", tap, l.Master, l.LinkInfo.Data.User)
 	}
 
+	g := Guest{Tap: tap, MAC: "06:00:ac:10:00:07", IP: netip.MustParseAddr("172.16.0.7")}
+	p, _ := ParsePolicy("allow=example.com:443")
+	if err := client.SetPolicy(ctx, testConfig, g, p); err != nil {
+		t.Fatalf("SetPolicy through sudo: %v", err)
+	}
+	if got, want := recordedOp(t, argsFile, client.Bangerd), (Op{Kind: OpSetPolicy, Config: testConfig, Guest: &g, Policy: &p}); !reflect.DeepEqual(got, want) {
+		t.Errorf("sudo was asked for %+v, want %+v", got, want)
+	}
+	if err := client.AllowResolved(ctx, testConfig, tap, []netip.AddrPort{netip.MustParseAddrPort("203.0.113.9:443")}, time.Minute); err != nil {
+		t.Fatalf("AllowResolved through sudo: %v", err)
+	}
+	if rules := run(t, "nft", "list", "table", "inet", TableName(4242, "banger0")); !strings.Contains(rules, "203.0.113.9 . tcp . 443") {
+		t.Errorf("AllowResolved through sudo did not reach the VM's set:\n%s", rules)
+	}
 	if err := client.DeleteTap(ctx, tap); err != nil {
 		t.Fatalf("DeleteTap through sudo: %v", err)
 	}
