@@ -22,6 +22,8 @@ func TestPolicies(t *testing.T) {
 	l.setPolicy(b, "internet")
 	guestA := netip.AddrPortFrom(a.IP, 8080)
 	guestB := netip.AddrPortFrom(b.IP, 8080)
+	// A tap that no policy bound yet gets nothing through.
+	expectReach(t, "guest a without a policy", a.ns, map[netip.AddrPort]bool{labPublic: false, labGwDNS: false, guestB: false})
 
 	tests := []struct {
 		policy string
