@@ -209,7 +209,7 @@ func removeVMRules(caller int, tap string) error {
 	if err != nil {
 		return nftError("opening nftables", err)
 	}
-	inets, _, err := ownTables(conn, caller)
+	inets, err := ownInetTables(conn, caller)
 	if err != nil {
 		return nftError("listing nftables tables", err)
 	}
