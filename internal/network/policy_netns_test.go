@@ -231,3 +231,28 @@ func countRules(t *testing.T) int {
 	}
 	return n
 }
+
+// TestPolicyOnABridgeWithoutTables: a bridge whose tables are gone (an
+// older banger's, adopted after an upgrade) gets them back when a tap is
+// made or a policy set on it.
+func TestPolicyOnABridgeWithoutTables(t *testing.T) {
+	needNetns(t)
+	setupBridge(t, testConfig)
+	if err := deleteTables(0, testConfig); err != nil {
+		t.Fatal(err)
+	}
+	tap := TapName("vm6")
+	if err := EnsureTap(testConfig, tap, 0); err != nil {
+		t.Fatalf("EnsureTap without tables: %v", err)
+	}
+	if err := deleteTables(0, testConfig); err != nil {
+		t.Fatal(err)
+	}
+	g := Guest{Tap: tap, MAC: "06:00:ac:10:00:06", IP: netip.MustParseAddr("172.16.0.6")}
+	if err := SetPolicy(testConfig, g, Policy{Mode: PolicyInternet}); err != nil {
+		t.Fatalf("SetPolicy without tables: %v", err)
+	}
+	if rules := nftRules(t); !strings.Contains(rules, "vm-"+tap) || !strings.Contains(rules, "masquerade") {
+		t.Errorf("SetPolicy did not bring the tables back:\n%s", rules)
+	}
+}

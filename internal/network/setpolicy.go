@@ -19,6 +19,14 @@ func setPolicy(caller int, c Config, g Guest, p Policy) error {
 	if err := needOwnPort(caller, c, g.Tap); err != nil {
 		return fmt.Errorf("setting the network policy of %s: %w", g.Tap, err)
 	}
+	// A bridge an older banger made, adopted with its VMs after an
+	// upgrade, gets what the rules rely on first.
+	if err := proxyGuestsARP(c.Bridge); err != nil {
+		return err
+	}
+	if err := ensureTables(caller, c); err != nil {
+		return err
+	}
 	conn, err := nftables.New()
 	if err != nil {
 		return nftError("opening nftables", err)

@@ -252,6 +252,9 @@ func removeVMRules(caller int, tap string) error {
 // every frame from it, unless the tap is there already (SetPolicy may
 // have bound it before it was plugged in again).
 func enterTap(caller int, c Config, tap string) error {
+	if err := ensureTables(caller, c); err != nil {
+		return err
+	}
 	conn, err := nftables.New()
 	if err != nil {
 		return nftError("opening nftables", err)
