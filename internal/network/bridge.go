@@ -145,6 +145,9 @@ func configureBridge(caller int, c Config, br netlink.Link, mac net.HardwareAddr
 	if err := ensureGatewayAddr(c, br); err != nil {
 		return err
 	}
+	if err := proxyGuestsARP(c.Bridge); err != nil {
+		return err
+	}
 	if br.Attrs().RawFlags&unix.IFF_UP == 0 {
 		if err := netlink.LinkSetUp(br); err != nil {
 			return fmt.Errorf("bringing bridge %s up: %w", c.Bridge, err)
@@ -275,6 +278,36 @@ func ipNetPrefix(n *net.IPNet) netip.Prefix {
 		ones -= 96
 	}
 	return netip.PrefixFrom(a.Unmap(), ones)
+}
+
+// proxyGuestsARP has the host answer the guests' ARP requests for one
+// another with the bridge's MAC, at once (proxy_arp_pvlan, proxy_delay 0),
+// and send them no ICMP redirects: frames are never bridged from tap to
+// tap, so guests reach each other through the host's routing, where the
+// policy rules and conntrack see the traffic.
+func proxyGuestsARP(bridge string) error {
+	for _, s := range []struct{ path, value string }{
+		{"/proc/sys/net/ipv4/conf/" + bridge + "/proxy_arp_pvlan", "1"},
+		{"/proc/sys/net/ipv4/neigh/" + bridge + "/proxy_delay", "0"},
+		{"/proc/sys/net/ipv4/conf/" + bridge + "/send_redirects", "0"},
+	} {
+		if err := ensureSysctl(s.path, s.value); err != nil {
+			return fmt.Errorf("setting up ARP on bridge %s: %w", bridge, err)
+		}
+	}
+	return nil
+}
+
+// ensureSysctl writes value to the sysctl file path unless it holds it.
+func ensureSysctl(path, value string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(b)) == value {
+		return nil
+	}
+	return os.WriteFile(path, []byte(value+"\n"), 0o644)
 }
 
 // enableForwarding sets net.ipv4.ip_forward to 1 unless it already is.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"banger/internal/errdefs"
+	"banger/internal/network/helperbin"
 )
 
 // Client performs banger's privileged network operations, in-process or
@@ -117,7 +118,9 @@ func allowResolvedOp(c Config, tap string, dests []netip.AddrPort, ttl time.Dura
 // Sudo runs each operation as `sudo -n <Bangerd> net '<json>'`, for a
 // daemon that is not root. Arguments are checked before sudo runs, so bad
 // ones fail with errdefs.InvalidArgument; the helper's stderr becomes the
-// error's message.
+// error's message. Sudo runs only a Bangerd that root alone can change
+// (see helperbin.Check); for any other it fails with
+// errdefs.FailedPrecondition saying why.
 type Sudo struct {
 	Bangerd string // absolute path of the bangerd binary
 }
@@ -169,6 +172,11 @@ func (s Sudo) run(ctx context.Context, op Op) error {
 	if !filepath.IsAbs(s.Bangerd) {
 		return fmt.Errorf("%s: bangerd path %q is not absolute, which sudo needs", op, s.Bangerd)
 	}
+	if err := checkHelper(s.Bangerd); errors.Is(err, helperbin.ErrUnsafe) {
+		return errdefs.FailedPrecondition("%s needs root, and bangerd is not root: %v", op, err)
+	} else if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	arg, err := json.Marshal(op)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -193,6 +201,11 @@ func (s Sudo) run(ctx context.Context, op Op) error {
 		return fmt.Errorf("%s (as root through sudo): %w", op, err)
 	}
 }
+
+// checkHelper says whether a bangerd binary may be run as root through
+// sudo; only one that no user but root can change is run, or offered for
+// a sudoers rule.
+var checkHelper = helperbin.Check
 
 func isSudoRefusal(msg string) bool {
 	for _, s := range []string{"a password is required", "a terminal is required", "is not in the sudoers", "is not allowed to execute", "may not run sudo"} {

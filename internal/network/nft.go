@@ -184,24 +184,20 @@ func staleTables(conn *nftables.Conn, caller int, bridge string) ([]*nftables.Ta
 	return out, nil
 }
 
-// ownTables returns the caller's tables, of every bridge.
-func ownTables(conn *nftables.Conn, caller int) (inet, br []*nftables.Table, err error) {
-	for _, fam := range []nftables.TableFamily{nftables.TableFamilyINet, nftables.TableFamilyBridge} {
-		ts, err := conn.ListTablesOfFamily(fam)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, t := range ts {
-			if strings.HasPrefix(t.Name, tablePrefix(caller)) {
-				if fam == nftables.TableFamilyINet {
-					inet = append(inet, t)
-				} else {
-					br = append(br, t)
-				}
-			}
+// ownInetTables returns the caller's inet tables, of every bridge; each
+// has a bridge table of the same name beside it.
+func ownInetTables(conn *nftables.Conn, caller int) ([]*nftables.Table, error) {
+	ts, err := conn.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, err
+	}
+	var out []*nftables.Table
+	for _, t := range ts {
+		if strings.HasPrefix(t.Name, tablePrefix(caller)) {
+			out = append(out, t)
 		}
 	}
-	return inet, br, nil
+	return out, nil
 }
 
 func findTable(conn *nftables.Conn, want *nftables.Table) (*nftables.Table, error) {

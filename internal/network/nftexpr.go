@@ -17,10 +17,6 @@ type exprs = []expr.Any
 
 func flat(parts ...exprs) []expr.Any { return slices.Concat(parts...) }
 
-func verdict(kind expr.VerdictKind) exprs {
-	return exprs{&expr.Verdict{Kind: kind}}
-}
-
 var (
 	accept = exprs{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictAccept}}
 	drop   = exprs{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}}
