@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	osexec "os/exec"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -75,7 +75,7 @@ func (n *vmNet) wantReachAfter(t *testing.T, what, vm, prelude string, probes []
 	slices.Sort(want)
 	if got := n.reach(t, vm, prelude, probes...); !slices.Equal(got, want) {
 		t.Errorf("%s: %s reached %q, want exactly %q", what, vm, got, want)
-		out, _ := osexec.Command("ip", "netns", "exec", n.name, "nft", "list", "ruleset").CombinedOutput()
+		out, _ := exec.Command("ip", "netns", "exec", n.name, "nft", "list", "ruleset").CombinedOutput()
 		t.Logf("the namespace's nftables rules:\n%s", out)
 	}
 }
