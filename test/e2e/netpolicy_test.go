@@ -114,19 +114,19 @@ func TestNetworkPolicy(t *testing.T) {
 	n.must(t, "vm", "exec", "peer", "--", "setsid", "-f", "perl", "-MIO::Socket::INET", "-e",
 		fmt.Sprintf(`$s = IO::Socket::INET->new(LocalPort => %d, Listen => 16, ReuseAddr => 1) or die "listen: $!"; for (1..1000) { $c = $s->accept or last; print $c "peer\n"; close $c }`, portA))
 	var (
-		public      = probe{id: "public", host: publicAddr, port: portA}
-		publicB     = probe{id: "publicB", host: publicAddr, port: portB}
-		otherPublic = probe{id: "otherpublic", host: otherPublicAddr, port: portA}
-		lan         = probe{id: "lan", host: lanAddr, port: portA}
-		metadata    = probe{id: "metadata", host: metadataAddr, port: portA}
-		host        = probe{id: "host", host: outsideHostAddr, port: portA}
-		gateway     = probe{id: "gateway", host: gatewayAddr, port: portA}
-		peerListener     = probe{id: "peer", host: peer.IP, port: portA}
-		byName      = probe{id: "byname", host: allowedName, port: portA}
-		byNameB     = probe{id: "bynameB", host: allowedName, port: portB}
-		dnsAllowed  = probe{id: "dnsallowed", name: allowedName}
-		dnsOther    = probe{id: "dnsother", name: otherName}
-		dnsPeer     = probe{id: "dnspeer", name: "peer.vm"}
+		public       = probe{id: "public", host: publicAddr, port: portA}
+		publicB      = probe{id: "publicB", host: publicAddr, port: portB}
+		otherPublic  = probe{id: "otherpublic", host: otherPublicAddr, port: portA}
+		lan          = probe{id: "lan", host: lanAddr, port: portA}
+		metadata     = probe{id: "metadata", host: metadataAddr, port: portA}
+		host         = probe{id: "host", host: outsideHostAddr, port: portA}
+		gateway      = probe{id: "gateway", host: gatewayAddr, port: portA}
+		peerListener = probe{id: "peer", host: peer.IP, port: portA}
+		byName       = probe{id: "byname", host: allowedName, port: portA}
+		byNameB      = probe{id: "bynameB", host: allowedName, port: portB}
+		dnsAllowed   = probe{id: "dnsallowed", name: allowedName}
+		dnsOther     = probe{id: "dnsother", name: otherName}
+		dnsPeer      = probe{id: "dnspeer", name: "peer.vm"}
 	)
 	all := []probe{public, publicB, otherPublic, lan, metadata, host, gateway, peerListener, dnsAllowed, dnsOther, dnsPeer}
 
