@@ -87,6 +87,12 @@ func (b *vmBench) nftCount() (rules, elems int, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("nft -j list ruleset: %w", err)
 	}
+	return countNft(out)
+}
+
+// countNft counts the rules and set or map elements of banger's tables in
+// the output of `nft -j list ruleset`.
+func countNft(out []byte) (rules, elems int, err error) {
 	var doc struct {
 		Nftables []map[string]struct {
 			Table string            `json:"table"`
