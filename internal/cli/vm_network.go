@@ -14,8 +14,8 @@ import (
 
 // networkHelp explains the policies; vm create, vm run and vm network
 // show it.
-const networkHelp = `Network: --network says what the VM may reach (default: network_policy in
-the config, else internet).
+const networkHelp = `Network: a VM's policy says what it may reach; --network sets it (default:
+network_policy in the config, else internet), ` + "`banger vm network`" + ` changes it.
   internet              public addresses, DNS on the gateway and other VMs;
                         not the host's services, the LAN (RFC 1918), 100.64/10
                         or link-local addresses such as 169.254.169.254
@@ -27,8 +27,8 @@ the config, else internet).
                         for that exact name (not its subdomains); other names
                         do not resolve
   open                  anything the host can reach, the LAN included
-Every VM may only send with its own MAC and address, and only the host
-starts connections into it (ssh, NAME.vm).
+Every VM may only send with its own MAC and address; except under open, only
+the host starts connections into it (ssh, NAME.vm).
 
   --network none
   --network allow=10.1.2.0/24,github.com:443,203.0.113.7:22`
