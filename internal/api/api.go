@@ -77,8 +77,15 @@ type VM struct {
 	Accel     string    `json:"accel,omitempty"`     // "kvm" or "tcg" while running
 	RootMode  string    `json:"root_mode,omitempty"` // "clone" or "overlay"
 	MAC       string    `json:"mac,omitempty"`
+	Network   string    `json:"network"` // the network policy: internet, none, open or allow=LIST
 	LastError string    `json:"last_error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// SetNetworkRequest gives a VM another network policy
+// (PUT /v1/vms/{name}/network). A running VM's rules change at once.
+type SetNetworkRequest struct {
+	Network string `json:"network"` // internet, none, open or allow=LIST
 }
 
 // SSHTarget is how to reach a running VM with OpenSSH
@@ -100,6 +107,9 @@ type CreateVMRequest struct {
 	VCPU      int    `json:"vcpu"`
 	MemoryMiB int    `json:"memory_mib"`
 	DiskBytes int64  `json:"disk_bytes"`
+	// Network is the VM's network policy (internet, none, open or
+	// allow=LIST); empty means the config's network_policy.
+	Network string `json:"network,omitempty"`
 	// Cold boots the kernel even when a warm template could be restored.
 	Cold bool `json:"cold,omitempty"`
 	// Workspace, when set, asks for a copy of a git repository in /root.

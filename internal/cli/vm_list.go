@@ -17,15 +17,15 @@ func newVMListCmd(a *app) *cobra.Command {
 	return lister[api.VM]{
 		use:   "list",
 		short: "List VMs",
-		long:  "List every VM with its state, image, driver, size and address.",
+		long:  "List every VM with its state, image, driver, size, address and network policy.",
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.VM, error) {
 			return c.ListVMs(ctx)
 		},
 		empty:  "No VMs. `banger vm run` boots one.",
-		header: []string{"NAME", "STATE", "IMAGE", "VMM", "VCPU", "MEMORY", "DISK", "IP", "CREATED"},
+		header: []string{"NAME", "STATE", "IMAGE", "VMM", "VCPU", "MEMORY", "DISK", "IP", "NETWORK", "CREATED"},
 		row: func(now time.Time, v api.VM) []string {
 			return []string{v.Name, v.State, v.Image, orDash(v.VMM), strconv.Itoa(v.VCPU),
-				fmt.Sprintf("%d MiB", v.MemoryMiB), config.Size(v.DiskBytes).String(), orDash(v.IP), ago(now, v.CreatedAt)}
+				fmt.Sprintf("%d MiB", v.MemoryMiB), config.Size(v.DiskBytes).String(), orDash(v.IP), orDash(v.Network), ago(now, v.CreatedAt)}
 		},
 	}.command(a)
 }

@@ -118,13 +118,19 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	var code int
 	var sshErr error
 	agentRuns := false
-	if len(opts.Command) > 0 {
+	// A guest without a network has its shell through the agent too.
+	offline := vm.Network == "none"
+	if len(opts.Command) > 0 || offline {
 		g, ok := a.guestInfo(ctx, vm.Name)
 		agentRuns = ok && g.Exec
 	}
 	if agentRuns {
+		var argv []string
+		if len(command) > 0 {
+			argv = loginShellCommand(guestssh.QuoteCommand(command))
+		}
 		code, sshErr = a.vmExec(ctx, VMExecOptions{
-			Name: vm.Name, Command: loginShellCommand(guestssh.QuoteCommand(command)),
+			Name: vm.Name, Command: argv, TTY: tty,
 			Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
 		})
 	} else {

@@ -10,6 +10,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/config"
 	"banger/internal/errdefs"
+	"banger/internal/network"
 	"banger/internal/vmname"
 )
 
@@ -22,6 +23,7 @@ type VMSpecOptions struct {
 	MemoryMiB int
 	DiskSize  config.Size
 	Cold      bool
+	Network   string // network policy; the config's network_policy by default
 	// FromSnapshot restores the VM from a snapshot, which then decides
 	// everything but the name.
 	FromSnapshot string
@@ -56,6 +58,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.IntVar(&o.VCPU, "vcpu", o.VCPU, fmt.Sprintf("virtual CPUs [%s]", d.VCPU.From))
 	f.IntVar(&o.MemoryMiB, "memory", o.MemoryMiB, fmt.Sprintf("memory in MiB [%s]", d.MemoryMiB.From))
 	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
+	f.StringVar(&o.Network, "network", a.cfg.NetworkPolicy, "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from a snapshot (see `banger vm snapshot`) instead of booting an image")
 	o.flags = f
@@ -64,11 +67,13 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("from-snapshot", a.completeSnapshots)
+	_ = cmd.RegisterFlagCompletionFunc("network", completePolicies)
 }
 
-// specHelp explains where the flag defaults come from.
+// specHelp explains where the flag defaults come from, and the network
+// policies.
 func specHelp(a *app) string {
-	return fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
+	return networkHelp + "\n\n" + fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
 else from this host ([auto]: a quarter of the CPUs up to 4, an eighth of the
 memory up to 8 GiB, an 8G disk), else from built-in minimums ([builtin]).`, a.dirs.ConfigFile())
 }
@@ -80,6 +85,10 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 			return api.CreateVMRequest{}, err
 		}
 	}
+	policy, err := network.ParsePolicy(o.Network)
+	if err != nil {
+		return api.CreateVMRequest{}, fmt.Errorf("--network: %w", err)
+	}
 	if o.FromSnapshot != "" {
 		for _, f := range []string{"image", "kernel", "vcpu", "memory", "disk-size", "cold"} {
 			if o.flags != nil && o.flags.Changed(f) {
@@ -89,7 +98,7 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 		if err := vmname.ValidateResource("snapshot", o.FromSnapshot); err != nil {
 			return api.CreateVMRequest{}, err
 		}
-		return api.CreateVMRequest{Name: o.Name, FromSnapshot: o.FromSnapshot}, nil
+		return api.CreateVMRequest{Name: o.Name, Network: policy.String(), FromSnapshot: o.FromSnapshot}, nil
 	}
 	if o.cfgErr != nil {
 		return api.CreateVMRequest{}, fmt.Errorf("new VMs take their defaults from the config, and it is invalid: %w", o.cfgErr)
@@ -109,6 +118,7 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 	return api.CreateVMRequest{
 		Name: o.Name, Image: o.Image, Kernel: o.Kernel,
 		VCPU: o.VCPU, MemoryMiB: o.MemoryMiB, DiskBytes: int64(o.DiskSize), Cold: o.Cold,
+		Network: policy.String(),
 	}, nil
 }
 

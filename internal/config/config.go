@@ -30,6 +30,9 @@ const (
 	DefaultVMM          = VMMAuto
 	DefaultBridgeName   = "banger0"
 	DefaultBridgeSubnet = "172.16.0.0/24"
+	// DefaultNetworkPolicy is what a new VM may reach when neither
+	// --network nor network_policy says: see internal/network.Policy.
+	DefaultNetworkPolicy = "internet"
 )
 
 // A VM's console log is rotated when it passes console_log_max, keeping
@@ -58,11 +61,12 @@ type Config struct {
 	WebAllowRemote   bool       `toml:"web_allow_remote"`   // let web_listen_addr be a non-loopback address
 	VMM              VMM        `toml:"vmm"`                // auto, firecracker or qemu
 	BridgeName       string     `toml:"bridge_name"`        // host bridge for VM networking
-	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29
+	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29, in a private range
 	DebianMirror     string     `toml:"debian_mirror"`      // "" means the host's apt mirror, else debootstrap's default
 	DebianKeyring    string     `toml:"debian_keyring"`     // "" means Debian's archive keyring; verifies kernels and image builds
 	NPMRegistry      string     `toml:"npm_registry"`       // "" means npm's own setting; used to fetch mise
 	ConsoleLogMax    Size       `toml:"console_log_max"`    // 0 means DefaultConsoleLogMax; at least MinConsoleLogMax
+	NetworkPolicy    string     `toml:"network_policy"`     // new VMs' network policy: internet, none, open or allow=LIST
 	VMDefaults       VMDefaults `toml:"vm_defaults"`
 	FileSync         []FileSync `toml:"file_sync"` // nil when there are no entries
 }
@@ -89,6 +93,7 @@ func Default() *Config {
 		VMM:              DefaultVMM,
 		BridgeName:       DefaultBridgeName,
 		BridgeSubnet:     DefaultBridgeSubnet,
+		NetworkPolicy:    DefaultNetworkPolicy,
 	}
 }
 

@@ -32,6 +32,7 @@ func (c *Config) Encode(w io.Writer) error {
 	} else {
 		e.line("# console_log_max: not set (" + DefaultConsoleLogMax.String() + ")")
 	}
+	e.str("network_policy", eff.NetworkPolicy, "")
 	e.vmDefaults(eff.VMDefaults)
 	e.fileSyncs(eff.FileSync)
 	if e.err != nil {
@@ -52,6 +53,7 @@ func (c *Config) effective() Config {
 	fill(&eff.DefaultImageName, def.DefaultImageName)
 	fill(&eff.BridgeName, def.BridgeName)
 	fill(&eff.BridgeSubnet, def.BridgeSubnet)
+	fill(&eff.NetworkPolicy, def.NetworkPolicy)
 	if eff.VMM == "" {
 		eff.VMM = def.VMM
 	}

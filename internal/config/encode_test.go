@@ -29,6 +29,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		BridgeName:       "banger1",
 		BridgeSubnet:     "10.9.0.0/24",
 		ConsoleLogMax:    512 * KiB,
+		NetworkPolicy:    "none",
 		VMDefaults:       VMDefaults{MemoryMiB: intPtr(2048), DiskSize: sizePtr(1536 * MiB)},
 		FileSync: []FileSync{
 			{Host: "~/.aws", Guest: "~/.aws"},
@@ -63,6 +64,7 @@ func TestEncodeDefaults(t *testing.T) {
 		"vmm = \"auto\"\n",
 		"bridge_name = \"banger0\"\n",
 		"bridge_subnet = \"172.16.0.0/24\"\n",
+		"network_policy = \"internet\"\n",
 		"# ssh_key_path: not set",
 		"# web_listen_addr: not set (web UI disabled)\n",
 		"# disk_size: not set (banger decides)\n",

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"banger/internal/errdefs"
+	"banger/internal/network"
 )
 
 const testFile = "/h/.config/banger/config.toml"
@@ -27,6 +29,7 @@ bridge_name = "br-dev.0"
 bridge_subnet = "10.20.0.0/16"
 console_log_max = "16M"
 debian_keyring = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+network_policy = "allow=10.1.0.0/16,example.com:443"
 
 [vm_defaults]
 vcpu = 4
@@ -56,6 +59,7 @@ mode = "0644"
 		BridgeSubnet:     "10.20.0.0/16",
 		ConsoleLogMax:    16 * MiB,
 		DebianKeyring:    "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
+		NetworkPolicy:    "allow=10.1.0.0/16,example.com:443",
 		VMDefaults:       VMDefaults{VCPU: intPtr(4), MemoryMiB: intPtr(4096), DiskSize: sizePtr(16 * GiB)},
 		FileSync: []FileSync{
 			{Host: "~/.aws", Guest: "~/.aws"},
@@ -141,5 +145,13 @@ func TestErrorFormat(t *testing.T) {
 	}
 	if !errors.Is(&Error{}, errdefs.ErrInvalidArgument) {
 		t.Errorf("*Error is not an invalid argument")
+	}
+}
+
+// TestSubnetRangesMatchNetwork holds config.toml's check and the network
+// helper's to the same ranges.
+func TestSubnetRangesMatchNetwork(t *testing.T) {
+	if !slices.Equal(SubnetRanges, network.SubnetRanges) {
+		t.Errorf("config.SubnetRanges = %v, network.SubnetRanges = %v; keep them equal", SubnetRanges, network.SubnetRanges)
 	}
 }

@@ -43,6 +43,9 @@ var topFields = fields[Config]{
 	"console_log_max": func(d *decoder, key string, v any, c *Config) {
 		d.size(key, v, &c.ConsoleLogMax, checkConsoleLogMax)
 	},
+	"network_policy": func(d *decoder, key string, v any, c *Config) {
+		d.str(key, v, &c.NetworkPolicy, checkNetworkPolicy)
+	},
 	"vm_defaults": func(d *decoder, key string, v any, c *Config) {
 		if tbl, ok := d.table(key, v); ok {
 			decodeTable(d, key, tbl, vmDefaultsFields, &c.VMDefaults)

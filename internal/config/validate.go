@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"banger/internal/network"
 )
 
 // Each check returns an error whose message says what is wrong with a value
@@ -116,8 +118,24 @@ func checkBridgeName(s string) error {
 	return nil
 }
 
+// checkNetworkPolicy accepts what `vm create --network` does.
+func checkNetworkPolicy(s string) error {
+	_, err := network.ParsePolicy(s)
+	return err
+}
+
+// SubnetRanges are the ranges bridge_subnet must lie in: RFC 1918 and
+// the shared address space of RFC 6598, the same ranges bangerd's network
+// helper accepts (a test holds the two lists equal).
+var SubnetRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+}
+
 // checkSubnet accepts an IPv4 network in CIDR form, /16 to /29, written
-// with its network address.
+// with its network address, inside one of SubnetRanges.
 func checkSubnet(s string) error {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() {
@@ -129,7 +147,12 @@ func checkSubnet(s string) error {
 	if m := p.Masked(); m != p {
 		return fmt.Errorf("%q has host bits set; use the network address, %q", s, m.String())
 	}
-	return nil
+	for _, r := range SubnetRanges {
+		if r.Bits() <= p.Bits() && r.Contains(p.Addr()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a private range; use a subnet within 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10, like %q", s, DefaultBridgeSubnet)
 }
 
 func checkConsoleLogMax(s string) error {

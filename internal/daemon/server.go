@@ -68,6 +68,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST "+p+"/vms/{name}/restart", s.postRestartVM)
 	mux.HandleFunc("GET "+p+"/vms/{name}/ssh", s.getVMSSH)
 	mux.HandleFunc("GET "+p+"/vms/{name}/logs", s.getVMLogs)
+	mux.HandleFunc("PUT "+p+"/vms/{name}/network", s.putVMNetwork)
 	mux.HandleFunc("GET "+p+"/images", listOf(s.store.ListImages, imageToAPI))
 	mux.HandleFunc("POST "+p+"/images", s.postRegisterImage)
 	mux.HandleFunc("POST "+p+"/images/pull", s.postPullImage)

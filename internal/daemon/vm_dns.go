@@ -25,6 +25,12 @@ type vmDNS struct {
 	// listen overrides where the server binds, for tests; nil binds the
 	// gateway's port 53.
 	listen func(gw netip.Addr) string
+
+	// policyMu orders changes of guests' rules with the DNS answers that
+	// add to them; it guards guests, the running guests by address (see
+	// vm_policy.go).
+	policyMu sync.Mutex
+	guests   map[netip.Addr]guestNet
 }
 
 // syncDNS makes the DNS server match the store: each VM that holds an
@@ -46,6 +52,7 @@ func (s *server) syncDNS(ctx context.Context) {
 		bridgeUp = bridgeUp || v.Tap != ""
 	}
 	s.dns.records.Replace(names)
+	s.dns.replaceGuests(vms)
 	if !bridgeUp {
 		s.stopDNS()
 		return
@@ -82,7 +89,8 @@ func (s *server) startDNS(nc network.Config) bool {
 	h := dns.NewHandler(dns.Options{
 		Lookup:  d.records.Lookup,
 		Forward: &dns.Upstream{Servers: dns.HostServers(func(a netip.Addr) bool { return a == gw })},
-		Allow:   dns.AllowFrom(nc.Subnet),
+		Allow:   d.allowDNS(dns.AllowFrom(nc.Subnet)),
+		Guard:   policyGuard{s},
 		Log:     s.log,
 	})
 	srv, err := dns.Listen([]string{addr}, h)

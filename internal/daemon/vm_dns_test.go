@@ -18,8 +18,15 @@ import (
 	"banger/internal/store"
 )
 
-// fakeNet is a network.Client that changes nothing on the host.
-type fakeNet struct{ routed, teardowns int }
+// fakeNet is a network.Client that changes nothing on the host. It
+// records the policies it was given and the addresses it was told to
+// open.
+type fakeNet struct {
+	routed, teardowns int
+	policies          map[string]string // by tap
+	opened            []string          // "tap dest ttl"
+	policyErr         error
+}
 
 var _ network.Client = (*fakeNet)(nil)
 
@@ -30,6 +37,22 @@ func (f *fakeNet) EnsureUnpluggedTap(context.Context, network.Config, string, in
 }
 func (f *fakeNet) DeleteTap(context.Context, string) error        { return nil }
 func (f *fakeNet) Teardown(context.Context, network.Config) error { f.teardowns++; return nil }
+func (f *fakeNet) SetPolicy(_ context.Context, _ network.Config, g network.Guest, p network.Policy) error {
+	if f.policyErr != nil {
+		return f.policyErr
+	}
+	if f.policies == nil {
+		f.policies = map[string]string{}
+	}
+	f.policies[g.Tap] = p.String()
+	return nil
+}
+func (f *fakeNet) AllowResolved(_ context.Context, _ network.Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
+	for _, d := range dests {
+		f.opened = append(f.opened, fmt.Sprintf("%s %s %s", tap, d, ttl))
+	}
+	return nil
+}
 func (f *fakeNet) RouteDNS(context.Context, network.Config) error {
 	f.routed++
 	return fmt.Errorf("%w: not in this test", dns.ErrNoResolved)

@@ -87,8 +87,13 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	if err := vmname.Validate(req.Name); err != nil {
 		return store.VM{}, err
 	}
+	netPolicy, err := s.newVMNetwork(req.Network)
+	if err != nil {
+		return store.VM{}, err
+	}
 	if req.FromSnapshot != "" {
-		// The snapshot says what the VM is; only its name is the caller's.
+		// The snapshot says what the VM is; only its name and network
+		// policy are the caller's.
 		if req.Image != "" || req.Kernel != "" || req.VCPU != 0 || req.MemoryMiB != 0 || req.DiskBytes != 0 || req.Cold || req.Workspace != nil {
 			return store.VM{}, errdefs.InvalidArgument("a VM made from a snapshot has the snapshot's image, kernel, size and disks: give it only a name")
 		}
@@ -110,7 +115,7 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", req.Name, req.Name)
 	}
 	if req.FromSnapshot != "" {
-		return s.createFromSnapshot(ctx, store.VM{Name: req.Name, VID: newVID()}, req.FromSnapshot, prog)
+		return s.createFromSnapshot(ctx, store.VM{Name: req.Name, VID: newVID(), Network: netPolicy}, req.FromSnapshot, prog)
 	}
 	vmmName, err := s.pickVMM()
 	if err != nil {
@@ -127,6 +132,7 @@ func (s *server) createVM(ctx context.Context, req api.CreateVMRequest, prog pro
 	v := store.VM{
 		Name: req.Name, State: stateCreating, Image: im.Name, Kernel: k.Name, VMM: vmmName,
 		VCPU: req.VCPU, MemoryMiB: req.MemoryMiB, DiskBytes: req.DiskBytes, VID: newVID(),
+		Network: netPolicy,
 	}
 	if err := s.store.CreateVM(ctx, v); err != nil {
 		return store.VM{}, err
@@ -427,6 +433,9 @@ func (s *server) attachNetwork(ctx context.Context, v *store.VM, unplugged bool)
 	if err := ensure(ctx, nc, v.Tap, os.Getuid()); err != nil {
 		return err
 	}
+	if err := s.applyPolicy(ctx, nc, *v); err != nil {
+		return err
+	}
 	s.syncDNS(ctx)
 	return nil
 }
@@ -677,6 +686,7 @@ func (s *server) adopt(ctx context.Context) {
 		}
 		if st != vmm.StateStopped {
 			s.log.Info("adopted running VM", "vm", v.Name)
+			s.reapplyPolicy(ctx, v)
 			s.watch(v, drv, spec)
 			continue
 		}

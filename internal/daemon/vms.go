@@ -72,6 +72,10 @@ func (s *server) getVMSSH(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.FailedPrecondition("VM %s is %s: start it with `banger vm start %s`", name, v.State, name))
 		return
 	}
+	if policyOf(v) == "none" {
+		writeError(w, errdefs.FailedPrecondition("VM %s has network policy none, so ssh cannot reach it: use `banger vm exec %s`, or give it a network with `banger vm network %s internet`", name, name, name))
+		return
+	}
 	kh := s.knownHosts(name)
 	if _, err := os.Stat(kh); err != nil {
 		writeError(w, errdefs.FailedPrecondition("VM %s has no known ssh host keys (its guest never reported ready, or its image has no sshd): see `banger vm logs %s`", name, name))
@@ -84,7 +88,7 @@ func vmToAPI(v store.VM) api.VM {
 	return api.VM{
 		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
 		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
-		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, LastError: v.LastError,
+		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, Network: policyOf(v), LastError: v.LastError,
 		CreatedAt: v.CreatedAt,
 	}
 }

@@ -7,7 +7,10 @@
 // The server listens on the bridge's gateway address only (UDP and TCP,
 // port 53), from when the bridge comes up until it is torn down. It
 // answers only clients on the VM subnet and the host itself, and refuses
-// everyone else.
+// everyone else. A Guard narrows forwarding further, per client: bangerd
+// uses one to answer a guest under an allow= network policy only for the
+// domains it lists, opening each answer's addresses for it first (see
+// AddrsOf).
 //
 // The package also points systemd-resolved at the server for the .vm
 // zone, over resolved's D-Bus API (see RouteLink), so that names resolve

@@ -45,8 +45,24 @@ type Options struct {
 	// Allow reports whether a client may ask at all; others are REFUSED.
 	// Nil allows loopback clients only.
 	Allow func(client netip.Addr) bool
+	// Guard, when set, decides per client which names outside the zone
+	// are forwarded, and sees each forwarded answer first; nil forwards
+	// every name for every allowed client.
+	Guard Guard
 	// Log gets a debug line for each failed forward; nil logs nothing.
 	Log *slog.Logger
+}
+
+// A Guard narrows forwarding for some clients: a guest that may only
+// reach some domains is only answered for them, and the addresses it is
+// given are opened for it before it gets them.
+type Guard interface {
+	// Admit reports whether client may have a question about name (lower
+	// case, without the trailing dot) forwarded; if not, it is REFUSED.
+	Admit(client netip.Addr, name string) bool
+	// Answered is told a successful forwarded answer before client gets
+	// it. An error answers SERVFAIL instead.
+	Answered(ctx context.Context, client netip.Addr, name string, resp *miekg.Msg) error
 }
 
 // Handler answers DNS questions: from Lookup inside the zone, through
@@ -122,7 +138,7 @@ func (h *Handler) Answer(ctx context.Context, client netip.Addr, req *miekg.Msg)
 	if name == h.zone || strings.HasSuffix(name, "."+h.zone) {
 		m = h.answerZone(req, q, strings.TrimSuffix(strings.TrimSuffix(name, h.zone), "."))
 	} else {
-		m = h.forward(ctx, req)
+		m = h.guardedForward(ctx, client.Unmap(), req, strings.TrimSuffix(name, "."))
 	}
 	if opt := req.IsEdns0(); opt != nil && m.IsEdns0() == nil {
 		m.SetEdns0(max(opt.UDPSize(), miekg.MinMsgSize), false)
@@ -166,6 +182,29 @@ func (h *Handler) answerZone(req *miekg.Msg, q miekg.Question, label string) *mi
 		})
 	default:
 		m.Ns = append(m.Ns, h.soa)
+	}
+	return m
+}
+
+// guardedForward forwards req unless the Guard refuses it, and shows the
+// Guard the answer before the client gets it.
+func (h *Handler) guardedForward(ctx context.Context, client netip.Addr, req *miekg.Msg, name string) *miekg.Msg {
+	g := h.opts.Guard
+	if g == nil {
+		return h.forward(ctx, req)
+	}
+	if !g.Admit(client, name) {
+		return new(miekg.Msg).SetRcode(req, miekg.RcodeRefused)
+	}
+	m := h.forward(ctx, req)
+	if m.Rcode != miekg.RcodeSuccess {
+		return m
+	}
+	if err := g.Answered(ctx, client, name, m); err != nil {
+		h.opts.Log.Warn("a guarded DNS answer was not let through", "client", client, "name", name, "err", err)
+		fail := new(miekg.Msg).SetRcode(req, miekg.RcodeServerFailure)
+		fail.RecursionAvailable = true
+		return fail
 	}
 	return m
 }

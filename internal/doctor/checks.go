@@ -1,6 +1,9 @@
 package doctor
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // DefaultField is one VM default and where its value came from
 // ("config", "auto" or "builtin").
@@ -50,12 +53,20 @@ func Checks(opts Options) []Check {
 	return append(checks,
 		Check{Name: "keyring", Run: func(context.Context) Result { return checkKeyring(opts.Host, opts.Keyring) }},
 		Check{Name: "tun", Run: func(context.Context) Result { return checkTun(opts.Host) }},
-		Check{Name: "privileges", Run: func(ctx context.Context) Result { return checkPrivileges(ctx, opts.Host) }},
+		Check{Name: "privileges", Run: func(ctx context.Context) Result { return checkPrivileges(ctx, opts.Host, opts.daemonBin) }},
 		Check{Name: "disk", Run: func(context.Context) Result { return checkDisk(opts.Host, opts.StateDir) }},
 		Check{Name: "daemon", Run: func(ctx context.Context) Result { return checkDaemon(ctx, opts) }},
 		Check{Name: "vm defaults", Run: func(context.Context) Result { return checkDefaults(opts) }},
 		Check{Name: "vm names", Run: func(ctx context.Context) Result { return checkVMNames(ctx, opts.VMNames) }},
 	)
+}
+
+// daemonBin is DaemonBin, or an error when it is not set.
+func (o Options) daemonBin() (string, error) {
+	if o.DaemonBin == nil {
+		return "", errors.New("no bangerd")
+	}
+	return o.DaemonBin()
 }
 
 func pass(name, summary string) Result {

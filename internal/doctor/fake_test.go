@@ -22,6 +22,7 @@ type fakeHost struct {
 	freeErr error
 	freeAt  string // last path FreeBytes was asked about
 	sudo    bool
+	unsafe  error // SudoSafe's answer
 }
 
 var _ Host = (*fakeHost)(nil)
@@ -62,6 +63,7 @@ func (h *fakeHost) OpenRW(string) error                   { return h.openErr }
 func (h *fakeHost) HasModule(name string) bool            { return h.modules[name] }
 func (h *fakeHost) Geteuid() int                          { return h.euid }
 func (h *fakeHost) PasswordlessSudo(context.Context) bool { return h.sudo }
+func (h *fakeHost) SudoSafe(string) error                 { return h.unsafe }
 
 func (h *fakeHost) Output(_ context.Context, name string, _ ...string) (string, error) {
 	if h.outErr != nil {

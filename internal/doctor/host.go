@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"banger/internal/network/helperbin"
 )
 
 // Host is every side effect the checks have on the machine, so that they can
@@ -32,6 +34,9 @@ type Host interface {
 	FreeBytes(path string) (uint64, error)
 	// PasswordlessSudo reports whether `sudo -n true` succeeds.
 	PasswordlessSudo(ctx context.Context) bool
+	// SudoSafe says why the binary at path must not be run as root
+	// through sudo (see helperbin.Check), or is nil.
+	SudoSafe(path string) error
 }
 
 // LocalHost is the machine banger runs on.
@@ -95,6 +100,8 @@ func (LocalHost) FreeBytes(path string) (uint64, error) {
 	}
 	return st.Bavail * uint64(st.Bsize), nil
 }
+
+func (LocalHost) SudoSafe(path string) error { return helperbin.Check(path) }
 
 func (h LocalHost) PasswordlessSudo(ctx context.Context) bool {
 	_, err := h.Output(ctx, "sudo", "-n", "true")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
+	"os/user"
 	"path/filepath"
 )
 
@@ -13,16 +15,36 @@ const (
 	diskWarnBelow = 10 * gib
 )
 
-func checkPrivileges(ctx context.Context, h Host) Result {
+// checkPrivileges reports how bangerd will get root for the network: by
+// being root, or through sudo, which it uses only for a bangerd that no
+// user but root can replace (a sudoers rule for any other would hand out
+// root).
+func checkPrivileges(ctx context.Context, h Host, daemonBin func() (string, error)) Result {
 	const name = "privileges"
 	if h.Geteuid() == 0 {
 		return pass(name, "running as root")
 	}
+	bin, err := daemonBin()
+	if err != nil {
+		return warn(name, "not root, and no bangerd found to run through sudo for network setup", "install banger with `sudo make install`, or run banger as root")
+	}
+	if err := h.SudoSafe(bin); err != nil {
+		return fail(name, "not root, and network setup cannot go through sudo: "+err.Error(),
+			"install bangerd root-owned with `sudo make install` and use that one, or run banger as root")
+	}
 	if h.PasswordlessSudo(ctx) {
-		return pass(name, "passwordless sudo")
+		return pass(name, "passwordless sudo for "+bin)
 	}
 	return warn(name, "not root and sudo asks for a password; network setup needs root",
-		"run banger as root, or allow passwordless sudo for this user")
+		fmt.Sprintf("run banger as root, or allow passwordless sudo for bangerd with a sudoers line like `%s ALL=(root) NOPASSWD: %s net *`", userName(), bin))
+}
+
+// userName names this user for a sudoers line.
+func userName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprintf("#%d", os.Getuid())
 }
 
 // tunDevice is where taps are made; without it VMs get no network.

@@ -24,15 +24,30 @@ func TestTools(t *testing.T) {
 
 func TestPrivileges(t *testing.T) {
 	h := goodHost()
-	expect(t, checkPrivileges(context.Background(), h), Pass, "running as root")
+	bin := func() (string, error) { return "/usr/local/bin/bangerd", nil }
+	ctx := context.Background()
+	expect(t, checkPrivileges(ctx, h, bin), Pass, "running as root")
 	h.euid = 1000
 	h.sudo = true
-	expect(t, checkPrivileges(context.Background(), h), Pass, "passwordless sudo")
+	expect(t, checkPrivileges(ctx, h, bin), Pass, "passwordless sudo for /usr/local/bin/bangerd")
 	h.sudo = false
-	r := checkPrivileges(context.Background(), h)
+	r := checkPrivileges(ctx, h, bin)
 	expect(t, r, Warn, "network setup needs root")
-	if !strings.Contains(r.Fix, "passwordless sudo") {
+	if !strings.Contains(r.Fix, "NOPASSWD: /usr/local/bin/bangerd net *") {
 		t.Fatalf("fix %q", r.Fix)
+	}
+}
+
+// TestPrivilegesRefusesUnsafeBangerd: a bangerd a user could replace is
+// reported, with why, and no sudoers line is offered for it.
+func TestPrivilegesRefusesUnsafeBangerd(t *testing.T) {
+	h := goodHost()
+	h.euid, h.sudo = 1000, true
+	h.unsafe = errors.New("bangerd at /home/u/go/bin/bangerd is not safe to run as root: it is writable by uid 1000, its owner")
+	r := checkPrivileges(context.Background(), h, func() (string, error) { return "/home/u/go/bin/bangerd", nil })
+	expect(t, r, Fail, "is writable by uid 1000")
+	if !strings.Contains(r.Fix, "sudo make install") || strings.Contains(r.Fix, "NOPASSWD") {
+		t.Fatalf("fix %q, want advice to install it root-owned and no sudoers line", r.Fix)
 	}
 }
 

@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"banger/internal/errdefs"
+	"banger/internal/network/helperbin"
 )
 
 // Client performs banger's privileged network operations, in-process or
@@ -24,6 +27,15 @@ type Client interface {
 	DeleteTap(ctx context.Context, name string) error
 	Teardown(ctx context.Context, c Config) error
 	RouteDNS(ctx context.Context, c Config) error
+	// SetPolicy installs or replaces the rules of one VM, anti-spoofing
+	// included, in one nftables transaction. It is idempotent, and drops
+	// the conntrack entries the new policy refuses, so a change takes
+	// effect at once. The bridge must exist.
+	SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error
+	// AllowResolved adds addresses bangerd's DNS answered the guest on
+	// tap for an allowed domain to that VM's allow sets, each expiring
+	// after ttl (at least MinResolvedTTL). Port 0 means any port.
+	AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error
 }
 
 var (
@@ -49,7 +61,7 @@ func (Local) apply(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return op.Apply()
+	return op.Apply(os.Getuid())
 }
 
 // EnsureBridge runs EnsureBridge.
@@ -82,10 +94,33 @@ func (l Local) RouteDNS(ctx context.Context, c Config) error {
 	return l.apply(ctx, Op{Kind: OpRouteDNS, Config: c})
 }
 
+// SetPolicy runs SetPolicy.
+func (l Local) SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error {
+	return l.apply(ctx, setPolicyOp(c, g, p))
+}
+
+// AllowResolved runs AllowResolved.
+func (l Local) AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
+	return l.apply(ctx, allowResolvedOp(c, tap, dests, ttl))
+}
+
+func setPolicyOp(c Config, g Guest, p Policy) Op {
+	if p.Mode == "" {
+		p.Mode = PolicyInternet
+	}
+	return Op{Kind: OpSetPolicy, Config: c, Guest: &g, Policy: &p}
+}
+
+func allowResolvedOp(c Config, tap string, dests []netip.AddrPort, ttl time.Duration) Op {
+	return Op{Kind: OpAllowResolved, Config: c, Tap: tap, Dests: dests, TTL: resolvedTTLSeconds(ttl)}
+}
+
 // Sudo runs each operation as `sudo -n <Bangerd> net '<json>'`, for a
 // daemon that is not root. Arguments are checked before sudo runs, so bad
 // ones fail with errdefs.InvalidArgument; the helper's stderr becomes the
-// error's message.
+// error's message. Sudo runs only a Bangerd that root alone can change
+// (see helperbin.Check); for any other it fails with
+// errdefs.FailedPrecondition saying why.
 type Sudo struct {
 	Bangerd string // absolute path of the bangerd binary
 }
@@ -120,12 +155,27 @@ func (s Sudo) RouteDNS(ctx context.Context, c Config) error {
 	return s.run(ctx, Op{Kind: OpRouteDNS, Config: c})
 }
 
+// SetPolicy runs SetPolicy through sudo.
+func (s Sudo) SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error {
+	return s.run(ctx, setPolicyOp(c, g, p))
+}
+
+// AllowResolved runs AllowResolved through sudo.
+func (s Sudo) AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
+	return s.run(ctx, allowResolvedOp(c, tap, dests, ttl))
+}
+
 func (s Sudo) run(ctx context.Context, op Op) error {
 	if err := op.check(); err != nil {
 		return err
 	}
 	if !filepath.IsAbs(s.Bangerd) {
 		return fmt.Errorf("%s: bangerd path %q is not absolute, which sudo needs", op, s.Bangerd)
+	}
+	if err := checkHelper(s.Bangerd); errors.Is(err, helperbin.ErrUnsafe) {
+		return errdefs.FailedPrecondition("%s needs root, and bangerd is not root: %v", op, err)
+	} else if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	arg, err := json.Marshal(op)
 	if err != nil {
@@ -151,6 +201,11 @@ func (s Sudo) run(ctx context.Context, op Op) error {
 		return fmt.Errorf("%s (as root through sudo): %w", op, err)
 	}
 }
+
+// checkHelper says whether a bangerd binary may be run as root through
+// sudo; only one that no user but root can change is run, or offered for
+// a sudoers rule.
+var checkHelper = helperbin.Check
 
 func isSudoRefusal(msg string) bool {
 	for _, s := range []string{"a password is required", "a terminal is required", "is not in the sudoers", "is not allowed to execute", "may not run sudo"} {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/errdefs"
+	"banger/internal/network/helperbin"
 )
 
 // fakeSudo puts a sudo on PATH that records its arguments and runs the
@@ -31,7 +34,16 @@ exec "$@"`
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	trustAnyBangerd(t)
 	return argsFile
+}
+
+// trustAnyBangerd lets Sudo run binaries that are not root-owned, like
+// the test binary standing in for bangerd.
+func trustAnyBangerd(t *testing.T) {
+	saved := checkHelper
+	checkHelper = func(string) error { return nil }
+	t.Cleanup(func() { checkHelper = saved })
 }
 
 // helperClient returns a Sudo client whose bangerd is this test binary
@@ -70,7 +82,8 @@ func TestSudoClientRoundTrip(t *testing.T) {
 	argsFile := fakeSudo(t, "")
 	client := helperClient(t)
 	ctx := context.Background()
-	t.Cleanup(func() { _ = Teardown(testConfig) })
+	t.Setenv("SUDO_UID", "4242") // the helper acts for the user who ran sudo
+	t.Cleanup(func() { _ = teardown(4242, testConfig) })
 
 	if err := client.EnsureBridge(ctx, testConfig); err != nil {
 		t.Fatalf("EnsureBridge through sudo: %v", err)
@@ -93,6 +106,20 @@ func TestSudoClientRoundTrip(t *testing.T) {
 		t.Errorf("after EnsureTap through sudo, %s is on %q owned by %v, want banger0 and uid 4242", tap, l.Master, l.LinkInfo.Data.User)
 	}
 
+	g := Guest{Tap: tap, MAC: "06:00:ac:10:00:07", IP: netip.MustParseAddr("172.16.0.7")}
+	p, _ := ParsePolicy("allow=example.com:443")
+	if err := client.SetPolicy(ctx, testConfig, g, p); err != nil {
+		t.Fatalf("SetPolicy through sudo: %v", err)
+	}
+	if got, want := recordedOp(t, argsFile, client.Bangerd), (Op{Kind: OpSetPolicy, Config: testConfig, Guest: &g, Policy: &p}); !reflect.DeepEqual(got, want) {
+		t.Errorf("sudo was asked for %+v, want %+v", got, want)
+	}
+	if err := client.AllowResolved(ctx, testConfig, tap, []netip.AddrPort{netip.MustParseAddrPort("203.0.113.9:443")}, time.Minute); err != nil {
+		t.Fatalf("AllowResolved through sudo: %v", err)
+	}
+	if rules := run(t, "nft", "list", "table", "inet", TableName(4242, "banger0")); !strings.Contains(rules, "203.0.113.9 . tcp . 443") {
+		t.Errorf("AllowResolved through sudo did not reach the VM's set:\n%s", rules)
+	}
 	if err := client.DeleteTap(ctx, tap); err != nil {
 		t.Fatalf("DeleteTap through sudo: %v", err)
 	}
@@ -114,7 +141,7 @@ func TestSudoClientReportsHelperErrors(t *testing.T) {
 	fakeSudo(t, "")
 	client := helperClient(t)
 	c := Config{Bridge: "nobridge0", Subnet: testConfig.Subnet}
-	err := client.EnsureTap(context.Background(), c, "bg-x", 1000)
+	err := client.EnsureTap(context.Background(), c, "bg-x", os.Getuid())
 	if err == nil || !strings.Contains(err.Error(), "ensure-tap bg-x") || !strings.Contains(err.Error(), "bridge nobridge0 does not exist") {
 		t.Errorf("EnsureTap through sudo without a bridge = %v, want the helper's error naming the op and the bridge", err)
 	}
@@ -137,7 +164,30 @@ func TestSudoClientRefused(t *testing.T) {
 	}
 }
 
+// TestSudoClientRefusesUnsafeBinary: a bangerd that a user could replace
+// is neither run through sudo nor offered for a sudoers rule.
+func TestSudoClientRefusesUnsafeBinary(t *testing.T) {
+	argsFile := fakeSudo(t, "")
+	checkHelper = helperbin.Check // what fakeSudo relaxed
+	dir := t.TempDir()            // under a world-writable directory
+	bin := filepath.Join(dir, "bangerd")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := Sudo{Bangerd: bin}.EnsureBridge(context.Background(), testConfig)
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "is not safe to run as root") || !strings.Contains(err.Error(), "sudo make install") {
+		t.Errorf("EnsureBridge with bangerd at %s = %v, want failed_precondition saying why it is unsafe and how to install it", bin, err)
+	}
+	if err != nil && strings.Contains(err.Error(), "NOPASSWD") {
+		t.Errorf("the error offers a sudoers rule for an unsafe binary: %v", err)
+	}
+	if _, serr := os.Stat(argsFile); serr == nil {
+		t.Errorf("sudo ran an unsafe bangerd")
+	}
+}
+
 func TestSudoClientWithoutSudo(t *testing.T) {
+	trustAnyBangerd(t)
 	t.Setenv("PATH", t.TempDir())
 	err := Sudo{Bangerd: "/usr/local/bin/bangerd"}.DeleteTap(context.Background(), "bg-x")
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "sudo is not installed") {

@@ -23,6 +23,27 @@ const (
 	maxPrefixBits = 30
 )
 
+// SubnetRanges are the ranges a bridge subnet must lie in: the RFC 1918
+// private ranges and the shared address space of RFC 6598. Anything else
+// could capture the host's traffic to public, link-local or multicast
+// addresses.
+var SubnetRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+}
+
+// inSubnetRanges reports whether p lies wholly in one of SubnetRanges.
+func inSubnetRanges(p netip.Prefix) bool {
+	for _, r := range SubnetRanges {
+		if r.Bits() <= p.Bits() && r.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
 // Gateway returns the host's address on the bridge: the first host address
 // of the subnet. It is the zero Addr when the subnet is not valid.
 func (c Config) Gateway() netip.Addr {
@@ -34,7 +55,8 @@ func (c Config) Gateway() netip.Addr {
 
 // Validate checks that the bridge name is a usable interface name and that
 // the subnet is an IPv4 network, /16 to /30, written with its network
-// address. Errors are errdefs.InvalidArgument.
+// address, inside one of SubnetRanges. Errors are
+// errdefs.InvalidArgument.
 func (c Config) Validate() error {
 	if err := checkIfname(c.Bridge); err != nil {
 		return errdefs.InvalidArgument("bridge name: %v; set bridge_name in config.toml, like \"banger0\"", err)
@@ -51,6 +73,9 @@ func (c Config) Validate() error {
 	}
 	if m := p.Masked(); m != p {
 		return errdefs.InvalidArgument("bridge subnet %s has host bits set; use the network address, %s", p, m)
+	}
+	if !inSubnetRanges(p) {
+		return errdefs.InvalidArgument("bridge subnet %s is not a private range; set bridge_subnet in config.toml to a subnet within 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10", p)
 	}
 	if gw := c.Gateway(); !p.Contains(gw) || gw == broadcast(p) {
 		return errdefs.InvalidArgument("bridge subnet %s has no room for a gateway address", p)

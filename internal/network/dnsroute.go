@@ -14,11 +14,13 @@ import (
 // dns.RouteLink). Where no systemd-resolved serves this network
 // namespace it changes nothing and returns an error wrapping
 // dns.ErrNoResolved. Removing the bridge undoes it.
-func RouteDNS(c Config) error {
+func RouteDNS(c Config) error { return routeDNS(myUID(), c) }
+
+func routeDNS(caller int, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	br, err := ownBridge(c.Bridge)
+	br, err := ownBridge(caller, c.Bridge)
 	if err != nil {
 		return err
 	}

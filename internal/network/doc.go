@@ -1,10 +1,10 @@
 // Package network sets up the host side of banger's VM networking: one
 // bridge (banger0 by default) holding the gateway address of the VM
 // subnet, one persistent tap per running VM plugged into it, IPv4
-// forwarding, and an nftables table named "banger" that masquerades the
-// guests' traffic as it leaves the host. It also holds the pure helpers the
-// rest of banger needs to address a guest: guest IP allocation, the guest
-// MAC and the kernel's ip= argument.
+// forwarding, and two nftables tables that masquerade the guests' traffic
+// as it leaves the host and hold each VM to its network Policy. It also
+// holds the pure helpers the rest of banger needs to address a guest:
+// guest IP allocation, the guest MAC and the kernel's ip= argument.
 //
 // # Libraries, not ip(8) and nft(8)
 //
@@ -12,8 +12,8 @@
 // the firewall with github.com/google/nftables rather than by running ip
 // and nft. Speaking netlink directly gives typed answers instead of text to
 // parse (is this link a tap, who owns it, which bridge is its master),
-// errors as errno values that can be turned into advice, an nftables
-// ruleset replaced in one atomic transaction, and no dependency on the
+// errors as errno values that can be turned into advice, changes to the
+// rules made in one atomic transaction, and no dependency on the
 // version or presence of iproute2 and nftables' command line tools on the
 // host. Taps are created with the /dev/net/tun ioctls directly, because the
 // netlink library always sets a group on a new tap and banger wants only
@@ -21,22 +21,27 @@
 //
 // # What the host sees
 //
-//   - The bridge carries the alias "banger" and a fixed MAC derived from the
-//     gateway address, so the guests' ARP entry for the gateway stays valid
-//     as taps come and go. An interface of that name that banger did not
-//     create is never adopted or removed.
+//   - The bridge carries the alias "banger uid=N", N being the user whose
+//     it is, and a fixed MAC derived from the gateway address, so the
+//     guests' ARP entry for the gateway stays valid as taps come and go.
+//     An interface of that name that banger did not make for that user is
+//     never adopted or removed. (A bridge with the alias "banger", from
+//     before bridges had owners, counts as root's.)
+//   - The bridge answers the guests' ARP requests for each other
+//     (proxy_arp_pvlan, proxy_delay 0) and sends them no redirects:
+//     frames are never bridged from tap to tap, so traffic between guests
+//     goes through the host's routing and meets the rules.
 //   - Taps are named "bg-..." (see TapName), owned by the user that runs
 //     the VMM, created with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR.
 //   - net.ipv4.ip_forward is set to 1 and left so by Teardown, since other
 //     software on the host may rely on it too.
-//   - The nftables table "ip banger" has a postrouting chain that
-//     masquerades traffic from the subnet leaving through any other
-//     interface, and a forward chain that accepts traffic from the bridge
-//     out and established or related traffic back in. Both chains have an
-//     accept policy, so they never drop the host's other traffic. Each rule
-//     carries a comment, which is how EnsureBridge recognises a table that is
-//     already as it should be. A host firewall that drops forwarded packets
-//     in its own chains still wins: nftables runs every base chain of a hook,
+//   - The tables "inet banger-UID-BRIDGE" and "bridge banger-UID-BRIDGE"
+//     (see TableName) masquerade the subnet and hold each VM to its policy;
+//     docs/internals.md describes their rules. Their base chains accept by
+//     default and drop only the bridge's traffic. Each base rule carries a
+//     comment, which is how EnsureBridge recognises tables that are already
+//     as they should be. A host firewall that drops forwarded packets in
+//     its own chains still wins: nftables runs every base chain of a hook,
 //     and an accept in banger's chain does not override a drop elsewhere.
 //
 // # Privileges
@@ -48,8 +53,13 @@
 //
 //	alice ALL=(root) NOPASSWD: /usr/local/bin/bangerd net *
 //
-// lets a user's daemon do this without a password. Because that rule lets
-// the user run any Op as root, every Op is checked: taps must carry
-// banger's prefix, and only banger's own bridge and taps are ever changed
-// or removed.
+// lets a user's daemon do this without a password. Sudo runs, and banger
+// suggests such a rule for, only a bangerd that root owns in directories
+// no one else can write to (see helperbin.Check): otherwise whoever could
+// replace the file would run anything as root. Because the rule lets the
+// user run any Op as root, every Op is parsed strictly and checked, and
+// the helper acts only for the user who ran sudo (SUDO_UID; the rule must
+// not carry SETENV): bridge subnets must be private ranges the host does
+// not route elsewhere, taps must carry banger's prefix, and only that
+// user's bridge, taps and tables are ever changed or removed.
 package network

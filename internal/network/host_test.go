@@ -42,6 +42,19 @@ func setupBridge(t *testing.T, c Config) {
 	})
 }
 
+// setupBridgeAs is setupBridge for the helper acting for uid.
+func setupBridgeAs(t *testing.T, uid int, c Config) {
+	t.Helper()
+	if err := ensureBridge(uid, c); err != nil {
+		t.Fatalf("EnsureBridge(%+v) as uid %d: %v", c, uid, err)
+	}
+	t.Cleanup(func() {
+		if err := teardown(uid, c); err != nil {
+			t.Errorf("Teardown as uid %d: %v", uid, err)
+		}
+	})
+}
+
 // run runs a command and returns its standard output.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
@@ -120,10 +133,12 @@ func nftTable(t *testing.T, family, name string) string {
 	return string(out)
 }
 
-// nftRules returns the rules of banger's table as nft prints them.
+// nftRules returns the rules of root's tables for banger0 as nft prints
+// them.
 func nftRules(t *testing.T) string {
 	t.Helper()
-	return run(t, "nft", "list", "table", "ip", TableName)
+	name := TableName(0, "banger0")
+	return run(t, "nft", "list", "table", "inet", name) + run(t, "nft", "list", "table", "bridge", name)
 }
 
 func TestEnsureBridge(t *testing.T) {
@@ -137,8 +152,8 @@ func TestEnsureBridge(t *testing.T) {
 	if got := br.ipv4(); !slices.Equal(got, []string{"172.16.0.1/24"}) {
 		t.Errorf("banger0 IPv4 addresses = %v, want [172.16.0.1/24]", got)
 	}
-	if br.Address != "06:00:ac:10:00:01" || br.Alias != "banger" {
-		t.Errorf("banger0 MAC %s alias %q, want 06:00:ac:10:00:01 and \"banger\"", br.Address, br.Alias)
+	if br.Address != "06:00:ac:10:00:01" || br.Alias != "banger uid=0" {
+		t.Errorf("banger0 MAC %s alias %q, want 06:00:ac:10:00:01 and \"banger uid=0\"", br.Address, br.Alias)
 	}
 	if fwd := strings.TrimSpace(run(t, "sysctl", "-n", "net.ipv4.ip_forward")); fwd != "1" {
 		t.Errorf("net.ipv4.ip_forward = %s, want 1", fwd)
@@ -148,11 +163,15 @@ func TestEnsureBridge(t *testing.T) {
 		`ip saddr 172.16.0.0/24 oifname != "banger0" counter packets 0 bytes 0 masquerade`,
 		`type nat hook postrouting priority srcnat; policy accept;`,
 		`type filter hook forward priority filter; policy accept;`,
-		`iifname "banger0" oifname != "banger0" counter packets 0 bytes 0 accept`,
-		`iifname != "banger0" oifname "banger0" ct state established,related counter packets 0 bytes 0 accept`,
+		`iifname "banger0" jump from-guests`,
+		`oifname "banger0" jump to-guests`,
+		`iifname "banger0" jump guest-host`,
+		`ip daddr 169.254.0.0/16 counter packets 0 bytes 0 drop`,
+		`iifname vmap @ports`,
+		`iifname @taps counter packets 0 bytes 0 drop`,
 	} {
 		if !strings.Contains(rules, want) {
-			t.Errorf("nft list table ip banger lacks %q:\n%s", want, rules)
+			t.Errorf("banger's tables lack %q:\n%s", want, rules)
 		}
 	}
 }
@@ -162,7 +181,7 @@ func TestEnsureBridgeTwiceChangesNothing(t *testing.T) {
 	setupBridge(t, testConfig)
 	snapshot := func() string {
 		return run(t, "ip", "-j", "-4", "addr", "show", "dev", "banger0") + run(t, "ip", "-j", "link", "show", "dev", "banger0") +
-			nftTable(t, "ip", TableName)
+			nftTable(t, "inet", TableName(0, "banger0")) + nftTable(t, "bridge", TableName(0, "banger0"))
 	}
 	before := snapshot()
 	if err := EnsureBridge(testConfig); err != nil {
@@ -183,7 +202,7 @@ func TestEnsureBridgeFollowsANewSubnet(t *testing.T) {
 	if got := showLink(t, "banger0").ipv4(); !slices.Equal(got, []string{"10.99.0.1/16"}) {
 		t.Errorf("banger0 IPv4 addresses = %v, want only [10.99.0.1/16]", got)
 	}
-	if rules := nftRules(t); !strings.Contains(rules, "ip saddr 10.99.0.0/16") || strings.Contains(rules, "172.16.0.0") {
+	if rules := nftRules(t); !strings.Contains(rules, "ip saddr 10.99.0.0/16") || strings.Contains(rules, "172.16.0.0/24") {
 		t.Errorf("nft table not moved to 10.99.0.0/16:\n%s", rules)
 	}
 }
@@ -260,10 +279,10 @@ func addLink(t *testing.T, l netlink.Link) netlink.Link {
 
 func TestEnsureTap(t *testing.T) {
 	needNetns(t)
-	setupBridge(t, testConfig)
 	const owner = 4242
+	setupBridgeAs(t, owner, testConfig)
 	tap := TapName("vm1")
-	if err := EnsureTap(testConfig, tap, owner); err != nil {
+	if err := ensureTap(owner, testConfig, tap, owner, false); err != nil {
 		t.Fatalf("EnsureTap: %v", err)
 	}
 	l := showLink(t, tap)
@@ -279,18 +298,18 @@ func TestEnsureTap(t *testing.T) {
 	}
 
 	before := run(t, "ip", "-j", "link", "show", "dev", tap)
-	if err := EnsureTap(testConfig, tap, owner); err != nil {
+	if err := ensureTap(owner, testConfig, tap, owner, false); err != nil {
 		t.Fatalf("second EnsureTap: %v", err)
 	}
 	if after := run(t, "ip", "-j", "link", "show", "dev", tap); after != before {
 		t.Errorf("second EnsureTap changed the tap:\nbefore %s\nafter  %s", before, after)
 	}
 
-	if err := EnsureTap(testConfig, tap, owner+1); err != nil {
-		t.Fatalf("EnsureTap with a new owner: %v", err)
+	if err := ensureTap(owner, testConfig, tap, owner+1, false); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("EnsureTap by uid %d for uid %d = %v, want invalid_argument", owner, owner+1, err)
 	}
-	if l := showLink(t, tap); !ownedBy(l.LinkInfo.Data.User, owner+1) || l.Master != "banger0" {
-		t.Errorf("after a new owner, %s is owned by %v on %q, want uid %d on banger0", tap, l.LinkInfo.Data.User, l.Master, owner+1)
+	if l := showLink(t, tap); !ownedBy(l.LinkInfo.Data.User, owner) {
+		t.Errorf("after a refused EnsureTap, %s is owned by %v, want uid %d", tap, l.LinkInfo.Data.User, owner)
 	}
 }
 
@@ -309,7 +328,7 @@ func TestUnpluggedTap(t *testing.T) {
 		{"EnsureTap", EnsureTap, true},
 		{"EnsureUnpluggedTap again", EnsureUnpluggedTap, false},
 	} {
-		if err := step.ensure(testConfig, tap, 4242); err != nil {
+		if err := step.ensure(testConfig, tap, 0); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
 		l := showLink(t, tap)
@@ -339,10 +358,10 @@ func lookupUser(uid int) string {
 
 func TestTapOpensOnlyForItsOwner(t *testing.T) {
 	needNetns(t)
-	setupBridge(t, testConfig)
 	const owner = 4242
-	tap := TapName("vm2")
-	if err := EnsureTap(testConfig, tap, owner); err != nil {
+	setupBridgeAs(t, owner, testConfig)
+	tap := TapName("vm4")
+	if err := ensureTap(owner, testConfig, tap, owner, false); err != nil {
 		t.Fatalf("EnsureTap: %v", err)
 	}
 	exe, dev := unprivilegedKit(t)
@@ -411,7 +430,7 @@ func openTapAs(exe, dev, tap string, uid int) (string, error) {
 
 func TestEnsureTapNeedsBridge(t *testing.T) {
 	needNetns(t)
-	err := EnsureTap(Config{Bridge: "nobridge0", Subnet: testConfig.Subnet}, "bg-lonely", 1000)
+	err := EnsureTap(Config{Bridge: "nobridge0", Subnet: testConfig.Subnet}, "bg-lonely", 0)
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "bridge nobridge0 does not exist") {
 		t.Errorf("EnsureTap without its bridge = %v, want failed_precondition naming the bridge", err)
 	}
@@ -424,7 +443,7 @@ func TestDeleteTap(t *testing.T) {
 	needNetns(t)
 	setupBridge(t, testConfig)
 	tap := TapName("vm3")
-	if err := EnsureTap(testConfig, tap, 1000); err != nil {
+	if err := EnsureTap(testConfig, tap, 0); err != nil {
 		t.Fatalf("EnsureTap: %v", err)
 	}
 	for i := range 2 {
@@ -459,7 +478,7 @@ func TestTeardownRemovesOnlyBangers(t *testing.T) {
 	setupBridge(t, testConfig)
 	taps := []string{TapName("a"), TapName("b")}
 	for _, tap := range taps {
-		if err := EnsureTap(testConfig, tap, 1000); err != nil {
+		if err := EnsureTap(testConfig, tap, 0); err != nil {
 			t.Fatalf("EnsureTap(%s): %v", tap, err)
 		}
 	}
@@ -473,8 +492,10 @@ func TestTeardownRemovesOnlyBangers(t *testing.T) {
 			t.Errorf("%s survived Teardown", gone)
 		}
 	}
-	if nftTable(t, "ip", TableName) != "" {
-		t.Errorf("nft table ip %s survived Teardown:\n%s", TableName, nftRules(t))
+	for _, family := range []string{"inet", "bridge"} {
+		if got := nftTable(t, family, TableName(0, "banger0")); got != "" {
+			t.Errorf("nft table %s %s survived Teardown:\n%s", family, TableName(0, "banger0"), got)
+		}
 	}
 	for _, kept := range []string{"keep0", "bg-notmine"} {
 		if !linkExists(t, kept) {

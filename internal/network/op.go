@@ -3,6 +3,10 @@ package network
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
 
 	"banger/internal/errdefs"
 )
@@ -12,11 +16,13 @@ type OpKind string
 
 // The operations the net helper performs.
 const (
-	OpEnsureBridge OpKind = "ensure-bridge"
-	OpEnsureTap    OpKind = "ensure-tap"
-	OpDeleteTap    OpKind = "delete-tap"
-	OpTeardown     OpKind = "teardown"
-	OpRouteDNS     OpKind = "route-dns"
+	OpEnsureBridge  OpKind = "ensure-bridge"
+	OpEnsureTap     OpKind = "ensure-tap"
+	OpDeleteTap     OpKind = "delete-tap"
+	OpTeardown      OpKind = "teardown"
+	OpRouteDNS      OpKind = "route-dns"
+	OpSetPolicy     OpKind = "set-policy"
+	OpAllowResolved OpKind = "allow-resolved"
 )
 
 // Op is one privileged network operation, in the form it travels to the
@@ -29,40 +35,59 @@ type Op struct {
 	// Unplugged, on ensure-tap, leaves the tap off the bridge (taking it
 	// off if it was on): a guest that may still use another VM's
 	// addresses cannot reach the network. Ensuring it again plugs it in.
-	Unplugged bool `json:"unplugged,omitempty"`
+	Unplugged bool    `json:"unplugged,omitempty"`
+	Guest     *Guest  `json:"guest,omitempty"`  // set-policy
+	Policy    *Policy `json:"policy,omitempty"` // set-policy
+	// Dests and TTL, on allow-resolved, are the addresses to add to the
+	// VM's allow sets and how many seconds they stay.
+	Dests []netip.AddrPort `json:"dests,omitempty"`
+	TTL   int              `json:"ttl,omitempty"`
 }
 
 // String names the operation for messages, like "ensure-tap bg-abc".
 func (o Op) String() string {
+	if o.Guest != nil {
+		return string(o.Kind) + " " + o.Guest.Tap
+	}
 	if o.Tap != "" {
 		return string(o.Kind) + " " + o.Tap
 	}
 	return string(o.Kind)
 }
 
-// Apply performs the operation in this process, which needs CAP_NET_ADMIN.
-func (o Op) Apply() error {
+// Apply performs the operation in this process, which needs
+// CAP_NET_ADMIN, on behalf of the user caller: only that user's bridge,
+// taps and nftables tables are changed or removed.
+func (o Op) Apply(caller int) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	switch o.Kind {
 	case OpEnsureBridge:
-		return EnsureBridge(o.Config)
+		return ensureBridge(caller, o.Config)
 	case OpEnsureTap:
-		if o.Unplugged {
-			return EnsureUnpluggedTap(o.Config, o.Tap, o.Owner)
-		}
-		return EnsureTap(o.Config, o.Tap, o.Owner)
+		return ensureTap(caller, o.Config, o.Tap, o.Owner, o.Unplugged)
 	case OpDeleteTap:
-		return DeleteTap(o.Tap)
+		return deleteTap(caller, o.Tap)
 	case OpTeardown:
-		return Teardown(o.Config)
+		return teardown(caller, o.Config)
 	case OpRouteDNS:
-		return RouteDNS(o.Config)
+		return routeDNS(caller, o.Config)
+	case OpSetPolicy:
+		return setPolicy(caller, o.Config, *o.Guest, *o.Policy)
+	case OpAllowResolved:
+		return allowResolved(caller, o.Config, o.Tap, o.Dests, time.Duration(o.TTL)*time.Second)
 	}
 	return unknownOp(o.Kind)
 }
 
 // check validates the operation's arguments without touching the host, so
-// a client can reject a bad request before asking for privileges.
+// a client can reject a bad request before asking for privileges. Fields
+// the operation does not use must be empty.
 func (o Op) check() error {
+	if err := o.checkFields(); err != nil {
+		return err
+	}
 	switch o.Kind {
 	case OpEnsureBridge, OpTeardown, OpRouteDNS:
 		return o.Config.Validate()
@@ -76,8 +101,59 @@ func (o Op) check() error {
 		return checkTapName(o.Tap)
 	case OpDeleteTap:
 		return checkTapName(o.Tap)
+	case OpSetPolicy:
+		if err := o.Config.Validate(); err != nil {
+			return err
+		}
+		if err := o.Guest.check(o.Config); err != nil {
+			return err
+		}
+		return o.Policy.check()
+	case OpAllowResolved:
+		if err := o.Config.Validate(); err != nil {
+			return err
+		}
+		if err := checkTapName(o.Tap); err != nil {
+			return err
+		}
+		return checkResolved(o.Dests, o.TTL)
 	}
 	return unknownOp(o.Kind)
+}
+
+// opFields lists, per operation, the fields it reads besides Kind.
+var opFields = map[OpKind]string{
+	OpEnsureBridge:  "config",
+	OpTeardown:      "config",
+	OpRouteDNS:      "config",
+	OpEnsureTap:     "config tap owner unplugged",
+	OpDeleteTap:     "tap",
+	OpSetPolicy:     "config guest policy",
+	OpAllowResolved: "config tap dests ttl",
+}
+
+// checkFields refuses an operation that sets a field it does not use.
+func (o Op) checkFields() error {
+	want, ok := opFields[o.Kind]
+	if !ok {
+		return unknownOp(o.Kind)
+	}
+	set := map[string]bool{
+		"config": o.Config != Config{}, "tap": o.Tap != "", "owner": o.Owner != 0,
+		"unplugged": o.Unplugged, "guest": o.Guest != nil, "policy": o.Policy != nil,
+		"dests": o.Dests != nil, "ttl": o.TTL != 0,
+	}
+	for _, f := range []string{"guest", "policy"} {
+		if strings.Contains(want, f) && !set[f] {
+			return errdefs.InvalidArgument("network operation %s needs %q", o.Kind, f)
+		}
+	}
+	for f, isSet := range set {
+		if isSet && !slices.Contains(strings.Fields(want), f) {
+			return errdefs.InvalidArgument("network operation %s does not take %q", o.Kind, f)
+		}
+	}
+	return nil
 }
 
 func unknownOp(k OpKind) error {
@@ -95,7 +171,7 @@ func RunHelper(args []string) error {
 	if err != nil {
 		return err
 	}
-	return op.Apply()
+	return op.Apply(helperCaller())
 }
 
 // parseOp decodes one Op, refusing unknown fields and trailing data.

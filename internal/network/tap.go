@@ -65,11 +65,13 @@ func checkOwner(uid int) error {
 
 // EnsureTap makes sure the persistent tap name exists with banger's flags,
 // is owned by uid owner (so that a VMM running as that user can open it),
-// is plugged into the bridge and is up. The bridge must exist. A tap of
-// that name with another owner or other flags is replaced; an interface of
-// that name that is not a tap is an error.
+// is plugged into the bridge and is up. The bridge must exist. Owner must
+// be the calling user, whose bridge it must be: a user's helper never
+// makes, changes or removes another user's tap. A tap of that name and
+// owner with other flags is replaced; an interface of that name that is
+// not a tap, or a tap of another owner, is an error.
 func EnsureTap(c Config, name string, owner int) error {
-	return ensureTap(c, name, owner, false)
+	return ensureTap(myUID(), c, name, owner, false)
 }
 
 // EnsureUnpluggedTap is EnsureTap with the tap up but off the bridge, for
@@ -78,10 +80,10 @@ func EnsureTap(c Config, name string, owner int) error {
 // teach the bridge to send the original's traffic to the copy. EnsureTap
 // plugs it in afterwards.
 func EnsureUnpluggedTap(c Config, name string, owner int) error {
-	return ensureTap(c, name, owner, true)
+	return ensureTap(myUID(), c, name, owner, true)
 }
 
-func ensureTap(c Config, name string, owner int, unplugged bool) error {
+func ensureTap(caller int, c Config, name string, owner int, unplugged bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -91,14 +93,17 @@ func ensureTap(c Config, name string, owner int, unplugged bool) error {
 	if err := checkOwner(owner); err != nil {
 		return err
 	}
-	br, err := ownBridge(c.Bridge)
+	if owner != caller {
+		return errdefs.InvalidArgument("creating tap %s for uid %d: uid %d may only make taps of its own", name, owner, caller)
+	}
+	br, err := ownBridge(caller, c.Bridge)
 	if err != nil {
 		return fmt.Errorf("creating tap %s: %w", name, err)
 	}
 	if br == nil {
 		return errdefs.FailedPrecondition("creating tap %s: bridge %s does not exist; set up the bridge first", name, c.Bridge)
 	}
-	tap, err := existingTap(name)
+	tap, err := existingTap(caller, name)
 	if err != nil {
 		return err
 	}
@@ -114,7 +119,11 @@ func ensureTap(c Config, name string, owner int, unplugged bool) error {
 			return err
 		}
 	}
-	if err := placeTap(name, br, !unplugged); err != nil {
+	err = enterTap(caller, c, name)
+	if err == nil {
+		err = placeTap(name, br, !unplugged)
+	}
+	if err != nil {
 		if created {
 			_ = deleteLink(name) // undo; the error that matters is err
 		}
@@ -123,9 +132,10 @@ func ensureTap(c Config, name string, owner int, unplugged bool) error {
 	return nil
 }
 
-// existingTap returns the tap called name, nil when there is no interface
-// of that name, and an error when the interface is not a tap.
-func existingTap(name string) (*netlink.Tuntap, error) {
+// existingTap returns the caller's tap called name, nil when there is no
+// interface of that name, and an error when the interface is not a tap or
+// is another user's.
+func existingTap(caller int, name string) (*netlink.Tuntap, error) {
 	l, err := linkByName(name)
 	if err != nil || l == nil {
 		return nil, err
@@ -134,7 +144,26 @@ func existingTap(name string) (*netlink.Tuntap, error) {
 	if !ok || t.Mode != netlink.TUNTAP_MODE_TAP {
 		return nil, errdefs.FailedPrecondition("interface %s exists and is not a tap (it is a %s); remove it or give the VM another id", name, l.Type())
 	}
+	if !tapOwnedBy(t, caller) {
+		return nil, errdefs.FailedPrecondition("tap %s belongs to %s, not to uid %d; banger leaves it alone", name, tapOwnerName(t), caller)
+	}
 	return t, nil
+}
+
+// tapOwnedBy reports whether the tap's owner is uid. A tap without an
+// owner is nobody's.
+func tapOwnedBy(t *netlink.Tuntap, uid int) bool {
+	return t.Owner != noTapOwner && int64(t.Owner) == int64(uid)
+}
+
+// noTapOwner is the owner of a tap that has none.
+const noTapOwner = math.MaxUint32
+
+func tapOwnerName(t *netlink.Tuntap) string {
+	if t.Owner == noTapOwner {
+		return "no user"
+	}
+	return fmt.Sprintf("uid %d", t.Owner)
 }
 
 // tapMatches reports whether an existing tap is what EnsureTap would create.
@@ -197,17 +226,26 @@ func placeTap(name string, br netlink.Link, plugged bool) error {
 	return nil
 }
 
-// DeleteTap removes the tap name. A missing tap is not an error; an
-// interface of that name that is not a tap is refused.
-func DeleteTap(name string) error {
+// DeleteTap removes the tap name, which must be this user's, and the
+// rules SetPolicy made for it. A missing tap is not an error; an
+// interface of that name that is not a tap, or a tap of another user, is
+// refused.
+func DeleteTap(name string) error { return deleteTap(myUID(), name) }
+
+func deleteTap(caller int, name string) error {
 	if err := checkTapName(name); err != nil {
 		return err
 	}
-	tap, err := existingTap(name)
-	if err != nil || tap == nil {
+	tap, err := existingTap(caller, name)
+	if err != nil {
 		return err
 	}
-	return deleteLink(name)
+	if tap != nil {
+		if err := deleteLink(name); err != nil {
+			return err
+		}
+	}
+	return removeVMRules(caller, name)
 }
 
 // deleteLink removes the interface name, tolerating that it is already gone.

@@ -15,12 +15,14 @@ import (
 // bridge of that name that banger did not create is left alone and
 // reported. Running it again, or on a host without banger's network, does
 // nothing.
-func Teardown(c Config) error {
+func Teardown(c Config) error { return teardown(myUID(), c) }
+
+func teardown(caller int, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	var errs []error
-	br, err := ownBridge(c.Bridge)
+	br, err := ownBridge(caller, c.Bridge)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("leaving bridge %s alone: %w", c.Bridge, err))
 	}
@@ -28,13 +30,13 @@ func Teardown(c Config) error {
 		if err := unrouteDNS(br); err != nil {
 			errs = append(errs, err)
 		}
-		if err := deleteTaps(br); err != nil {
+		if err := deleteTaps(caller, br); err != nil {
 			errs = append(errs, err)
 		} else if err := deleteLink(c.Bridge); err != nil {
 			errs = append(errs, fmt.Errorf("removing bridge: %w", err))
 		}
 	}
-	if err := deleteTable(); err != nil {
+	if err := deleteTables(caller, c); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -45,8 +47,8 @@ func Teardown(c Config) error {
 // firewall table are not. It is Teardown under the name the command uses.
 func Cleanup(c Config) error { return Teardown(c) }
 
-// deleteTaps removes banger's taps from the bridge br.
-func deleteTaps(br netlink.Link) error {
+// deleteTaps removes the caller's banger taps from the bridge br.
+func deleteTaps(caller int, br netlink.Link) error {
 	links, err := retryDump(netlink.LinkList)
 	if err != nil {
 		return fmt.Errorf("listing interfaces: %w", err)
@@ -54,7 +56,7 @@ func deleteTaps(br netlink.Link) error {
 	var errs []error
 	for _, l := range links {
 		a := l.Attrs()
-		if _, isTap := l.(*netlink.Tuntap); !isTap || a.MasterIndex != br.Attrs().Index || !strings.HasPrefix(a.Name, TapPrefix) {
+		if tap, isTap := l.(*netlink.Tuntap); !isTap || !tapOwnedBy(tap, caller) || a.MasterIndex != br.Attrs().Index || !strings.HasPrefix(a.Name, TapPrefix) {
 			continue
 		}
 		if err := deleteLink(a.Name); err != nil {

@@ -21,6 +21,7 @@ type VM struct {
 	RootMode  string // "clone" or "overlay", see internal/vmdisk
 	Tap       string // host tap while running
 	MAC       string
+	Network   string // network policy, canonical form: "internet", "none", "open" or "allow=..."
 	LastError string // why the last start failed, "" if it did not
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -46,6 +47,7 @@ var vms = table[VM]{
 			{"root_mode", &v.RootMode},
 			{"tap", &v.Tap},
 			{"mac", &v.MAC},
+			{"network", &v.Network},
 			{"last_error", &v.LastError},
 			{"created_at", (*unixNano)(&v.CreatedAt)},
 			{"updated_at", (*unixNano)(&v.UpdatedAt)},

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +64,7 @@ func TestUpdateVM(t *testing.T) {
 	want := VM{
 		Name: "box", State: "running", Image: "alpine", Kernel: "6.6", VMM: "firecracker", VCPU: 4, MemoryMiB: 2048,
 		DiskBytes: 1 << 30, IP: "10.0.0.3", VID: "0a1b2c3d", Accel: "kvm", RootMode: "overlay", Tap: "bg-0a1b2c3d",
-		MAC: "06:00:0a:00:00:03", LastError: "x", CreatedAt: at(0), UpdatedAt: at(5),
+		MAC: "06:00:0a:00:00:03", Network: "allow=10.0.0.0/8", LastError: "x", CreatedAt: at(0), UpdatedAt: at(5),
 	}
 	changed := want
 	changed.CreatedAt = at(99) // ignored: CreatedAt never changes
@@ -153,5 +156,41 @@ func TestGuestAddressBelongsToOneVM(t *testing.T) {
 	got, err := s.GetVM(ctx, "a")
 	if err != nil || got.VID != "aaaa" || got.IP != "172.16.0.2" {
 		t.Fatalf("GetVM(a) = %+v, %v", got, err)
+	}
+}
+
+// TestVMsBeforePoliciesAreOpen checks the migration that gave VMs a network
+// policy: a VM recorded before it keeps the network it had, "open".
+func TestVMsBeforePoliciesAreOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "banger.db")
+	if err := createFile(path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{db: db, path: path, now: time.Now}
+	for _, m := range migrations {
+		if strings.Contains(m.sql, "ADD COLUMN network") {
+			break
+		}
+		if err := old.apply(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO vms (name, state, image, kernel, vmm, vcpu, memory_mib, disk_bytes, ip, created_at, updated_at)
+		VALUES ('old', 'stopped', 'debian', '', 'qemu', 1, 512, 0, '', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.GetVM(ctx, "old"); err != nil || v.Network != "open" {
+		t.Fatalf("a VM from before network policies: %+v, %v; want network open", v, err)
 	}
 }

@@ -59,8 +59,8 @@ type vmBench struct {
 
 // benchVMs measures VMs: `vm run --rm -- true` against QEMU booted by
 // hand with the same command line, `vm create` from the golden image
-// against an image four times larger, and the daemon's memory with three
-// VMs running. The image is pulled in the host's namespace; every VM runs
+// against an image four times larger, the daemon's memory with three
+// VMs running, and the cost of the network policy. The image is pulled in the host's namespace; every VM runs
 // in a namespace the bench makes and removes, even on failure.
 func benchVMs(work, bin string) error {
 	if r := vmSkipReason(); r != "" {
@@ -165,9 +165,14 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := b.measurePolicy()
+	if err != nil {
+		return nil, err
+	}
 	rows := runRows(runs)
 	rows = append(rows, createRows(creates, sizes)...)
 	rows = append(rows, warm...)
+	rows = append(rows, policy...)
 	return append(rows,
 		oneShot{name: "baseline: bangerd RSS with no VM (same daemon, just before)", value: mib(idle)},
 		oneShot{name: "bangerd RSS with 3 VMs running", value: mib(busy), target: verdict(float64(busy) < 50<<20, "< 50 MiB")},

@@ -275,7 +275,10 @@ func TestVMLifecycle(t *testing.T) {
 	// Writes to / land in the VM's own layer, not the shared image.
 	n.ssh(t, "box", "echo mine > /etc/banger-e2e && sync")
 
-	// The guest reaches the host over the bridge.
+	// Under the open policy the guest reaches the host over the bridge
+	// (the default, internet, keeps it from the host's services: see
+	// TestNetworkPolicy).
+	n.must(t, "vm", "network", "box", "open")
 	ln := n.listen(t, "172.16.0.1:0")
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello from the host") }))
 	port := ln.Addr().(*net.TCPAddr).Port

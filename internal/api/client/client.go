@@ -252,6 +252,14 @@ func (c *Client) DeleteVM(ctx context.Context, name string, force bool) error {
 	return c.Do(ctx, http.MethodDelete, "/vms/"+url.PathEscape(name)+"?force="+strconv.FormatBool(force), nil, nil)
 }
 
+// SetVMNetwork gives a VM another network policy; a running VM's rules
+// change before it returns.
+func (c *Client) SetVMNetwork(ctx context.Context, name string, req api.SetNetworkRequest) (api.VM, error) {
+	var vm api.VM
+	err := c.Do(ctx, http.MethodPut, "/vms/"+url.PathEscape(name)+"/network", req, &vm)
+	return vm, err
+}
+
 // VMSSH returns how to reach a running VM with ssh.
 func (c *Client) VMSSH(ctx context.Context, name string) (api.SSHTarget, error) {
 	var t api.SSHTarget

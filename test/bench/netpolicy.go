@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"banger/internal/network"
+)
+
+// measurePolicy prices the network policy: `vm run --rm -- true` under
+// the default, internet, against open (no filtering but anti-spoofing),
+// alternating which goes first, both restored from the warm template
+// measureWarm made; and the nftables rules and set elements one VM adds
+// to banger's tables under each policy, as counted in the namespace.
+func (b *vmBench) measurePolicy() ([]oneShot, error) {
+	var internet, open samples
+	for r := 0; r < b.rounds; r++ {
+		order := []string{"internet", "open"}
+		if r%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, policy := range order {
+			name := fmt.Sprintf("net-%s-%d", policy, r)
+			total, _, err := b.timedCLI(nil, "vm", "run", "--rm", "--network", policy, "--name", name, "--", "true")
+			if err != nil {
+				return nil, err
+			}
+			if policy == "internet" {
+				internet = append(internet, total)
+			} else {
+				open = append(open, total)
+			}
+		}
+	}
+	rows := []oneShot{
+		{name: "baseline: vm run --rm -- true, warm, --network open", value: open.String()},
+		{name: "vm run --rm -- true, warm, --network internet", value: internet.String()},
+		ratioRow("vm run --rm -- true: internet / open", internet, open, 1.05),
+	}
+	for _, policy := range []string{"internet", "allow=10.1.2.0/24,example.com:443"} {
+		row, err := b.rulesOf(policy)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// rulesOf counts what one VM under policy adds to banger's nftables
+// tables, beside what internal/network says it should.
+func (b *vmBench) rulesOf(policy string) (oneShot, error) {
+	p, err := network.ParsePolicy(policy)
+	if err != nil {
+		return oneShot{}, err
+	}
+	// A first VM brings up the bridge and the shared rules; the second
+	// one's cost is the VM's own.
+	if _, err := b.cli("vm", "create", "--name", "rules-base", "--network", policy); err != nil {
+		return oneShot{}, err
+	}
+	defer b.cli("vm", "delete", "--force", "rules-base")
+	rules0, elems0, err := b.nftCount()
+	if err != nil {
+		return oneShot{}, err
+	}
+	if _, err := b.cli("vm", "create", "--name", "rules-one", "--network", policy); err != nil {
+		return oneShot{}, err
+	}
+	defer b.cli("vm", "delete", "--force", "rules-one")
+	rules1, elems1, err := b.nftCount()
+	if err != nil {
+		return oneShot{}, err
+	}
+	return oneShot{
+		name:  "nftables rules per VM, " + p.String(),
+		value: fmt.Sprintf("%d rules, %d set elements (network.RulesPerVM: %d)", rules1-rules0, elems1-elems0, network.RulesPerVM(p)),
+	}, nil
+}
+
+// nftCount counts the rules and set elements of banger's tables in the
+// namespace, from `nft -j list ruleset`.
+func (b *vmBench) nftCount() (rules, elems int, err error) {
+	out, err := b.ns.command(context.Background(), "nft", "-j", "list", "ruleset").Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("nft -j list ruleset: %w", err)
+	}
+	return countNft(out)
+}
+
+// countNft counts the rules and set or map elements of banger's tables in
+// the output of `nft -j list ruleset`.
+func countNft(out []byte) (rules, elems int, err error) {
+	var doc struct {
+		Nftables []map[string]struct {
+			Table string            `json:"table"`
+			Elem  []json.RawMessage `json:"elem"`
+		} `json:"nftables"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return 0, 0, fmt.Errorf("reading nft's JSON: %w", err)
+	}
+	for _, obj := range doc.Nftables {
+		if r, ok := obj["rule"]; ok && strings.HasPrefix(r.Table, "banger") {
+			rules++
+		}
+		if s, ok := obj["set"]; ok && strings.HasPrefix(s.Table, "banger") {
+			elems += len(s.Elem)
+		}
+		if s, ok := obj["map"]; ok && strings.HasPrefix(s.Table, "banger") {
+			elems += len(s.Elem)
+		}
+	}
+	return rules, elems, nil
+}
