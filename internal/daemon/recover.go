@@ -212,6 +212,9 @@ func (s *server) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Driver
 		s.settleUnfinished(ctx, v, drv, errors.New("its restore was cut short"))
 		return
 	}
+	// Its tap passes nothing until the VM's rules are in, and the ssh
+	// check below goes through them.
+	s.reapplyPolicy(ctx, v)
 	unlock := s.lockVM(v.Name)
 	go func() {
 		defer unlock()

@@ -115,6 +115,14 @@ type tapNet struct {
 
 var _ network.Client = (*tapNet)(nil)
 
+func (n *tapNet) SetPolicy(context.Context, network.Config, network.Guest, network.Policy) error {
+	return nil
+}
+
+func (n *tapNet) AllowResolved(context.Context, network.Config, string, []netip.AddrPort, time.Duration) error {
+	return nil
+}
+
 func (n *tapNet) EnsureBridge(context.Context, network.Config) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

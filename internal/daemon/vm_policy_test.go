@@ -148,11 +148,20 @@ func TestAdoptionReappliesPolicies(t *testing.T) {
 	s, fn := dnsTestServer(t)
 	s.base, s.watchers = ctx, map[string]context.CancelFunc{}
 	s.drivers = map[string]vmm.Driver{"qemu": fakeVMM{}}
-	box := newTestVM(t, s, "box")
+	newTestVM(t, s, "box")
 	if _, err := s.setVMNetwork(ctx, "box", "allow=example.com:443"); err != nil {
 		t.Fatal(err)
 	}
-	// A new daemon: no rules known, no guard entries.
+	// The VM ran when its daemon stopped: a new daemon, with no rules
+	// known and no guard entries, finds it.
+	box, err := s.store.GetVM(ctx, "box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box.State = stateRunning
+	if err := s.store.UpdateVM(ctx, box); err != nil {
+		t.Fatal(err)
+	}
 	fn.policies = nil
 	s.dns.guests = nil
 	s.adopt(ctx)
