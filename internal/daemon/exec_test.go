@@ -35,12 +35,13 @@ func (fakeVMM) Kill(context.Context, vmm.Spec) error                { return nil
 func (fakeVMM) Wait(ctx context.Context, _ vmm.Spec) error          { <-ctx.Done(); return ctx.Err() }
 func (fakeVMM) State(context.Context, vmm.Spec) (vmm.State, error)  { return vmm.StateRunning, nil }
 
-// execDaemon serves a daemon with one running VM, "box", whose guest agent
-// runs commands on this machine.
-func execDaemon(t *testing.T) (*client.Client, *server) {
+// tempServer makes a daemon on temp dirs, with an empty store and the
+// default config, stopped when the test ends. The runtime dir is short, as
+// unix socket paths must be.
+func tempServer(t *testing.T) (*server, context.Context) {
 	t.Helper()
 	dir := t.TempDir()
-	run, err := os.MkdirTemp("", "bgx")
+	run, err := os.MkdirTemp("", "bgt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +57,15 @@ func execDaemon(t *testing.T) (*client.Client, *server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.DiscardHandler)
-	s := newServer(dirs, newLiveConfig("", config.Default(), fileStamp{}), st, log, cancel)
+	return newServer(dirs, newLiveConfig("", config.Default(), fileStamp{}), st, slog.New(slog.DiscardHandler), cancel), ctx
+}
+
+// execDaemon serves a daemon with one running VM, "box", whose guest agent
+// runs commands on this machine.
+func execDaemon(t *testing.T) (*client.Client, *server) {
+	t.Helper()
+	s, ctx := tempServer(t)
+	st := s.store
 	s.drivers = map[string]vmm.Driver{"qemu": fakeVMM{}}
 	v := store.VM{Name: "box", State: stateRunning, Image: "i", Kernel: "k", VMM: "qemu", VCPU: 1, MemoryMiB: 1, DiskBytes: 1, VID: "f00d"}
 	if err := st.CreateVM(ctx, v); err != nil {
@@ -84,12 +92,12 @@ func execDaemon(t *testing.T) (*client.Client, *server) {
 			c.Close()
 		}
 	}()
-	apiLn, err := net.Listen("unix", filepath.Join(run, "api.sock"))
+	apiLn, err := net.Listen("unix", filepath.Join(s.dirs.Runtime, "api.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	go s.serve(ctx, apiLn, nil)
-	return &client.Client{Socket: filepath.Join(run, "api.sock")}, s
+	return &client.Client{Socket: filepath.Join(s.dirs.Runtime, "api.sock")}, s
 }
 
 // runExec runs a command through the daemon and returns what came back.

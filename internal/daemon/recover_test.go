@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -14,10 +13,8 @@ import (
 	"time"
 
 	"banger/internal/agent"
-	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/network"
-	"banger/internal/paths"
 	"banger/internal/store"
 	"banger/internal/vmm"
 	"banger/internal/vmname"
@@ -172,24 +169,7 @@ func (n *tapNet) state() (bool, []string, int) {
 // network, as a daemon started after a crash finds its host.
 func crashServer(t *testing.T) (*server, *crashVMM, *tapNet) {
 	t.Helper()
-	dir := t.TempDir()
-	run, err := os.MkdirTemp("", "bgr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(run) })
-	dirs := paths.Dirs{Config: dir + "/config", State: dir + "/state", Cache: dir + "/cache", Runtime: run}
-	if err := os.MkdirAll(dirs.State, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	st, err := store.Open(ctx, dirs.Database())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	s := newServer(dirs, newLiveConfig("", config.Default(), fileStamp{}), st, slog.New(slog.DiscardHandler), cancel)
+	s, ctx := tempServer(t)
 	s.base = ctx
 	s.dns.listen = func(netip.Addr) string { return "127.0.0.1:0" }
 	t.Cleanup(s.stopDNS)
