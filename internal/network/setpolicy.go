@@ -3,7 +3,6 @@ package network
 import (
 	"fmt"
 
-	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 
 	"banger/internal/errdefs"
@@ -24,14 +23,7 @@ func setPolicy(caller int, c Config, g Guest, p Policy) error {
 	if err := proxyGuestsARP(c.Bridge); err != nil {
 		return err
 	}
-	if err := ensureTables(caller, c); err != nil {
-		return err
-	}
-	conn, err := nftables.New()
-	if err != nil {
-		return nftError("opening nftables", err)
-	}
-	tx, err := openVMTx(conn, caller, c.Bridge)
+	conn, tx, err := beginVMTx(caller, c)
 	if err != nil {
 		return err
 	}

@@ -248,18 +248,28 @@ func removeVMRules(caller int, tap string) error {
 	return nil
 }
 
+// beginVMTx brings the caller's tables of c up to date and opens a
+// transaction on the VM entries in them.
+func beginVMTx(caller int, c Config) (*nftables.Conn, *vmTx, error) {
+	if err := ensureTables(caller, c); err != nil {
+		return nil, nil, err
+	}
+	conn, err := nftables.New()
+	if err != nil {
+		return nil, nil, nftError("opening nftables", err)
+	}
+	tx, err := openVMTx(conn, caller, c.Bridge)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, tx, nil
+}
+
 // enterTap adds a new tap to the caller's bridge table of c as dropping
 // every frame from it, unless the tap is there already (SetPolicy may
 // have bound it before it was plugged in again).
 func enterTap(caller int, c Config, tap string) error {
-	if err := ensureTables(caller, c); err != nil {
-		return err
-	}
-	conn, err := nftables.New()
-	if err != nil {
-		return nftError("opening nftables", err)
-	}
-	tx, err := openVMTx(conn, caller, c.Bridge)
+	conn, tx, err := beginVMTx(caller, c)
 	if err != nil {
 		return fmt.Errorf("entering tap %s: %w", tap, err)
 	}
