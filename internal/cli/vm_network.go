@@ -27,8 +27,9 @@ network_policy in the config, else internet), ` + "`banger vm network`" + ` chan
                         for that exact name (not its subdomains); other names
                         do not resolve
   open                  anything the host can reach, the LAN included
-Every VM may only send with its own MAC and address; except under open, only
-the host starts connections into it (ssh, NAME.vm).
+Every VM may only send with its own MAC and address. Connections into a VM
+start only from the host (ssh, NAME.vm) and from other VMs whose policy lets
+them out to it; from other machines only under open; under none, from nowhere.
 
   --network none
   --network allow=10.1.2.0/24,github.com:443,203.0.113.7:22`
