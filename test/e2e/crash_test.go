@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,9 +88,18 @@ func (n *vmNet) crashDuring(t *testing.T, args []string, step string, underway f
 		t.Fatalf("killing bangerd (pid %d): %v", pid, err)
 	}
 	t.Logf("killed bangerd (pid %d) while %s, during banger %s", pid, step, strings.Join(args, " "))
+	// Its main thread turns zombie before the last of its threads has
+	// closed the socket: wait for both, or the next command may connect
+	// to the dying daemon and be reset.
+	socket := filepath.Join(envValue(n.h.env, "XDG_RUNTIME_DIR"), "banger", "bangerd.sock")
 	eventually(t, 30*time.Second, "bangerd gone", func() error {
 		if alive(pid) {
 			return fmt.Errorf("pid %d still runs", pid)
+		}
+		c, err := net.Dial("unix", socket) // a path, the same in every namespace
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("pid %d still answers on %s", pid, socket)
 		}
 		return nil
 	})

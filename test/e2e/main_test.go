@@ -132,6 +132,16 @@ func (h *harness) must(t *testing.T, args ...string) string {
 	return out
 }
 
+// logTail returns the last n lines of the daemon's log, for failures.
+func (h *harness) logTail(n int) string {
+	b, err := os.ReadFile(filepath.Join(h.state, "bangerd.log"))
+	if err != nil {
+		return "(no bangerd.log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
 // debugfs runs a debugfs request against an ext4 image.
 func debugfs(t *testing.T, img, request string) string {
 	t.Helper()

@@ -112,7 +112,7 @@ func (n *vmNet) must(t *testing.T, args ...string) result {
 	r := n.run(args...)
 	t.Logf("banger %s (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 	if r.code != 0 {
-		t.Fatalf("banger %s: %s", strings.Join(args, " "), r)
+		t.Fatalf("banger %s: %s\nbangerd.log ends with:\n%s", strings.Join(args, " "), r, n.h.logTail(40))
 	}
 	return r
 }
