@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"banger/internal/api"
+	"banger/internal/atomicfile"
 	"banger/internal/config"
 	"banger/internal/paths"
 )
@@ -100,32 +101,9 @@ func (l *liveConfig) keepGood(log *slog.Logger, data []byte) {
 	if l.keep == "" {
 		return
 	}
-	if err := writeFileAtomic(l.keep, data); err != nil {
+	if err := atomicfile.Write(l.keep, data); err != nil {
 		log.Warn("config: cannot keep a copy of the good config", "err", err)
 	}
-}
-
-// writeFileAtomic replaces path with data, readable by its owner only.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // setInvalid records why config.toml is not in force, and logs it when

@@ -6,6 +6,7 @@
 package token
 
 import (
+	"banger/internal/atomicfile"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -13,7 +14,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -49,33 +49,10 @@ func New(path string) (string, error) {
 		return "", fmt.Errorf("making the web UI's access token: %w", err)
 	}
 	tok := hex.EncodeToString(b)
-	if err := write(path, tok+"\n"); err != nil {
+	if err := atomicfile.Write(path, []byte(tok+"\n")); err != nil {
 		return "", fmt.Errorf("writing the web UI's access token: %w", err)
 	}
 	return tok, nil
-}
-
-func write(path, data string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Equal compares a presented token with the real one in constant time.
