@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"banger/internal/api"
 	"banger/internal/atomicfile"
 	"banger/internal/config"
 	"banger/internal/paths"
@@ -127,24 +125,14 @@ func (l *liveConfig) warning() string {
 	return ""
 }
 
-// config is the config in force.
-func (s *server) config() *config.Config { return s.cfg.cur.Load() }
+// current is the config in force.
+func (l *liveConfig) current() *config.Config { return l.cur.Load() }
 
-// applyConfig brings the config up to date before a request, and stamps
-// the answer with the warning while config.toml is invalid.
-func (s *server) applyConfig(w http.ResponseWriter, r *http.Request) {
-	s.refreshConfig(r.Context())
-	if msg := s.cfg.warning(); msg != "" {
-		w.Header().Set(api.ConfigWarningHeader, msg)
-	}
-}
-
-// refreshConfig re-reads config.toml when it changed since it was last
-// read. A broken file keeps the last good config in force and sets the
-// warning. The bridge settings do not change while VMs hold taps on the
-// old bridge: they apply once none does.
-func (s *server) refreshConfig(ctx context.Context) {
-	l := s.cfg
+// refresh re-reads config.toml when it changed since it was last read. A
+// broken file keeps the last good config in force and sets the warning.
+// The bridge settings do not change while busy reports that VMs hold taps
+// on the old bridge: they apply once none does.
+func (l *liveConfig) refresh(ctx context.Context, log *slog.Logger, busy func(context.Context) bool) {
 	if l == nil || l.path == "" {
 		return
 	}
@@ -157,37 +145,20 @@ func (s *server) refreshConfig(ctx context.Context) {
 	l.stamp = stamp
 	next, data, err := readConfig(l.path)
 	if err != nil {
-		l.setInvalid(s.log, err)
+		l.setInvalid(log, err)
 		return
 	}
 	old := l.cur.Load()
-	if (next.BridgeName != old.BridgeName || next.BridgeSubnet != old.BridgeSubnet) && s.tapsInUse(ctx) {
-		s.log.Warn("config: bridge settings change once no VM runs", "bridge_name", next.BridgeName, "bridge_subnet", next.BridgeSubnet)
+	if (next.BridgeName != old.BridgeName || next.BridgeSubnet != old.BridgeSubnet) && busy(ctx) {
+		log.Warn("config: bridge settings change once no VM runs", "bridge_name", next.BridgeName, "bridge_subnet", next.BridgeSubnet)
 		next.BridgeName, next.BridgeSubnet = old.BridgeName, old.BridgeSubnet
 		// Spoil the stamp so the next request looks again.
 		l.stamp.size = -1
 	}
 	l.cur.Store(next)
-	l.keepGood(s.log, data)
+	l.keepGood(log, data)
 	if l.warn.Swap(nil) != nil {
-		s.log.Info("config: config.toml is valid again", "path", l.path)
+		log.Info("config: config.toml is valid again", "path", l.path)
 	}
-	s.log.Info("config reloaded", "path", l.path)
-}
-
-// tapsInUse reports whether any VM holds a tap (or the store cannot say).
-func (s *server) tapsInUse(ctx context.Context) bool {
-	if s.store == nil {
-		return false
-	}
-	vms, err := s.store.ListVMs(ctx)
-	if err != nil {
-		return true
-	}
-	for _, v := range vms {
-		if v.Tap != "" {
-			return true
-		}
-	}
-	return false
+	log.Info("config reloaded", "path", l.path)
 }

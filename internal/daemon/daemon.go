@@ -19,11 +19,14 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
+	"banger/internal/api/server"
+	"banger/internal/atomicfile"
 	"banger/internal/config"
 	"banger/internal/network"
 	"banger/internal/paths"
 	"banger/internal/store"
 	"banger/internal/version"
+	"banger/internal/vm"
 )
 
 // ErrAlreadyRunning is returned when another daemon holds the lock.
@@ -71,8 +74,7 @@ func cleanupNetwork(ctx context.Context, dirs paths.Dirs, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	s := &server{cfg: newLiveConfig("", cfg, fileStamp{})}
-	nc, err := s.netConfig()
+	nc, err := vm.NetConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -122,31 +124,30 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	srv := newServer(dirs, live, st, log, stop)
-	srv.base = ctx
-	ui, err := srv.listenWeb(cfg)
+	d := wire(ctx, dirs, live, st, log, stop)
+	ui, err := d.listenWeb(cfg, server.WebBackend(d.api()))
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv.sweepScratch(ctx)
-	srv.recoverAtStart(ctx)
-	srv.adopt(ctx)
+	d.lib.SweepScratch(ctx)
+	d.vms.Recover(ctx)
+	d.vms.Adopt(ctx)
 	log.Info("bangerd started", "version", version.Version, "pid", os.Getpid(), "socket", dirs.Socket())
-	err = srv.serve(ctx, ln, ui)
-	srv.stopDNS()
+	err = d.serve(ctx, ln, ui)
+	d.vms.Close()
 	log.Info("bangerd stopped")
 	return err
 }
 
 // serve runs the HTTP server (and the web UI, when there is one) until
 // ctx is done, then drains it.
-func (s *server) serve(ctx context.Context, ln net.Listener, ui *webUI) error {
+func (d *process) serve(ctx context.Context, ln net.Listener, ui *webUI) error {
 	hs := &http.Server{
-		Handler:           s.routes(),
-		ConnContext:       withPeer,
+		Handler:           server.New(d.api()),
+		ConnContext:       server.WithPeer,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -202,11 +203,7 @@ func listen(path string) (net.Listener, error) {
 
 // writePID writes the pid file atomically.
 func writePID(path string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		return fmt.Errorf("writing pid file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 		return fmt.Errorf("writing pid file: %w", err)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"banger/internal/api/client"
 	"banger/internal/config"
 	"banger/internal/errdefs"
+	"banger/internal/eventually"
 	"banger/internal/paths"
 	"banger/internal/version"
 )
@@ -36,7 +37,7 @@ func startDaemon(t *testing.T) (paths.Dirs, *client.Client, func() error) {
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, dirs, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
 	c := &client.Client{Socket: dirs.Socket()}
-	waitFor(t, func() bool { _, err := c.Daemon(context.Background()); return err == nil })
+	eventually.True(t, func() bool { _, err := c.Daemon(context.Background()); return err == nil })
 	stopped := false
 	stop := func() error {
 		if stopped {
@@ -54,17 +55,6 @@ func startDaemon(t *testing.T) (paths.Dirs, *client.Client, func() error) {
 	}
 	t.Cleanup(func() { _ = stop() })
 	return dirs, c, stop
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // rawGet sends a GET with extra headers straight to the socket.

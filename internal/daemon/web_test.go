@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"banger/internal/config"
+	"banger/internal/eventually"
 	"banger/internal/paths"
 )
 
@@ -83,7 +84,7 @@ func TestWebUIServedWhenConfigured(t *testing.T) {
 	addr := freePort(t)
 	d := serveWithConfig(t, "web_listen_addr = \""+addr+"\"\n")
 	var body string
-	waitFor(t, func() bool {
+	eventually.True(t, func() bool {
 		res, err := http.Get("http://" + addr + "/")
 		if err != nil {
 			return false
@@ -147,7 +148,7 @@ func TestWebUIRemoteAddressRefused(t *testing.T) {
 func TestWebUIRemoteMakesAToken(t *testing.T) {
 	addr := freePort(t)
 	d := serveWithConfig(t, "web_listen_addr = \""+addr+"\"\nweb_allow_remote = true\n")
-	waitFor(t, func() bool {
+	eventually.True(t, func() bool {
 		res, err := http.Get("http://" + addr + "/")
 		if err != nil {
 			return false
@@ -164,7 +165,7 @@ func TestWebUIRemoteMakesAToken(t *testing.T) {
 func TestWebGuestsFollowTheConfig(t *testing.T) {
 	cfg := config.Default()
 	cfg.BridgeName, cfg.BridgeSubnet = "bx0", "10.7.0.0/24"
-	s := &server{cfg: newLiveConfig("", cfg, fileStamp{})}
+	s := &process{cfg: newLiveConfig("", cfg, fileStamp{})}
 	g := s.webGuests()
 	if g.Bridge != "bx0" || g.Subnet != netip.MustParsePrefix("10.7.0.0/24") {
 		t.Errorf("webGuests = %+v, want bx0 and 10.7.0.0/24", g)
