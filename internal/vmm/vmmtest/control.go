@@ -50,7 +50,10 @@ func (d *Driver) failure(method string) error {
 	return f.err
 }
 
-// SetName sets what Name returns ("qemu" by default).
+// SetName sets what Name returns ("qemu" by default). The guests of a
+// driver named "firecracker" expect Firecracker's CONNECT handshake on
+// their agent socket (agentclient.KindHybridVsock); any other name, the
+// serial kind.
 func (d *Driver) SetName(name string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -191,8 +194,12 @@ func (d *Driver) Execs(runDir string) [][]string {
 	return nil
 }
 
-// Endpoint is where the host reaches the agent of a VM this driver
-// booted: the serial kind, at spec.AgentSocket.
-func Endpoint(spec vmm.Spec) agentclient.Endpoint {
+// Endpoint is where the host reaches the agent of a VM this driver boots
+// from now on: at spec.AgentSocket, Firecracker's hybrid vsock kind when
+// the driver is named "firecracker", else the serial kind.
+func (d *Driver) Endpoint(spec vmm.Spec) agentclient.Endpoint {
+	if d.Name() == "firecracker" {
+		return agentclient.Endpoint{Kind: agentclient.KindHybridVsock, Path: spec.AgentSocket, Port: agentproto.VsockPort}
+	}
 	return agentclient.Endpoint{Kind: agentclient.KindSerial, Path: spec.AgentSocket}
 }

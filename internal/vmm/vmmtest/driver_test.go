@@ -13,7 +13,7 @@ import (
 
 func TestStartedGuestGetsReadyUnderItsName(t *testing.T) {
 	d, spec := started(t, "web")
-	st, err := agentclient.WaitReady(testCtx(t), Endpoint(spec))
+	st, err := agentclient.WaitReady(testCtx(t), d.Endpoint(spec))
 	if err != nil || !st.Ready || st.Hostname != "web" {
 		t.Fatalf("WaitReady = %+v, %v; want ready, named web", st, err)
 	}
@@ -50,7 +50,7 @@ func TestKillEndsWaitAndTheAgent(t *testing.T) {
 	if st, _ := d.State(testCtx(t), spec); st != vmm.StateStopped {
 		t.Errorf("State = %s, want stopped", st)
 	}
-	if _, err := agentclient.Dial(shortCtx(t), Endpoint(spec)); err == nil {
+	if _, err := agentclient.Dial(shortCtx(t), d.Endpoint(spec)); err == nil {
 		t.Error("Dial reached the agent of a killed VM")
 	}
 }
@@ -77,7 +77,7 @@ func TestExitIsTheVMMStoppingOnItsOwn(t *testing.T) {
 func TestShutdownThroughTheAgentStopsTheVM(t *testing.T) {
 	d, spec := started(t, "web")
 	done := waitDone(t, d, spec)
-	if err := mux(t, spec).Shutdown(testCtx(t)); err != nil {
+	if err := mux(t, d, spec).Shutdown(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := mustReturn(t, done); err != nil || d.StateOf(spec.RunDir) != vmm.StateStopped {
@@ -87,7 +87,7 @@ func TestShutdownThroughTheAgentStopsTheVM(t *testing.T) {
 
 func TestSnapshotAndRestore(t *testing.T) {
 	d, spec := started(t, "tmpl")
-	if err := mux(t, spec).PrepareSnapshot(testCtx(t)); err != nil {
+	if err := mux(t, d, spec).PrepareSnapshot(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	state := t.TempDir() + "/state"
@@ -107,7 +107,7 @@ func TestSnapshotAndRestore(t *testing.T) {
 	if _, err := d.Restore(testCtx(t), clone, state); err != nil {
 		t.Fatal(err)
 	}
-	st, err := agentclient.WaitReady(testCtx(t), Endpoint(clone))
+	st, err := agentclient.WaitReady(testCtx(t), d.Endpoint(clone))
 	if err != nil || st.Hostname != "tmpl" {
 		t.Fatalf("restored guest: %+v, %v; want ready, still named tmpl", st, err)
 	}
@@ -136,13 +136,13 @@ func TestPausedGuestAnswersAfterResume(t *testing.T) {
 	if err := d.SaveState(testCtx(t), spec, t.TempDir()+"/state"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agentclient.WaitReady(shortCtx(t), Endpoint(spec)); err == nil {
+	if _, err := agentclient.WaitReady(shortCtx(t), d.Endpoint(spec)); err == nil {
 		t.Fatal("a paused guest answered")
 	}
 	if err := d.Resume(testCtx(t), spec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agentclient.WaitReady(testCtx(t), Endpoint(spec)); err != nil {
+	if _, err := agentclient.WaitReady(testCtx(t), d.Endpoint(spec)); err != nil {
 		t.Fatalf("WaitReady after Resume: %v", err)
 	}
 }
@@ -192,7 +192,7 @@ func TestAdoptionStates(t *testing.T) {
 	if _, err := d.AlreadyRunning(live); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := agentclient.WaitReady(testCtx(t), Endpoint(live)); err != nil || st.Hostname != "live" {
+	if st, err := agentclient.WaitReady(testCtx(t), d.Endpoint(live)); err != nil || st.Hostname != "live" {
 		t.Errorf("adopted guest: %+v, %v", st, err)
 	}
 	if got := d.Methods(); !slices.Equal(got, []string{"Attach", "Attach"}) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ const (
 type guest struct {
 	dir    string // the guest's files: procfs stand-ins, sshd, commands' work dir
 	sshd   string // exists while the guest is not ready
+	hybrid bool   // connections start with Firecracker's CONNECT handshake
 	ln     net.Listener
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -57,7 +59,7 @@ func (d *Driver) serveGuest(v *vm) error {
 		return err
 	}
 	d.dirs = append(d.dirs, dir)
-	g := &guest{dir: dir, sshd: filepath.Join(dir, "sshd"), conns: map[net.Conn]bool{}}
+	g := &guest{dir: dir, sshd: filepath.Join(dir, "sshd"), hybrid: d.name == "firecracker", conns: map[net.Conn]bool{}}
 	if err := g.writeProc(v.bootID); err != nil {
 		return err
 	}
@@ -116,9 +118,34 @@ func (d *Driver) accept(v *vm, g *guest, srv *agent.Server) {
 				<-g.ctx.Done()
 				return
 			}
-			srv.ServeConn(g.ctx, c.(*net.UnixConn))
+			if g.hybrid && acceptConnect(c) != nil {
+				return
+			}
+			srv.ServeConn(g.ctx, c)
 		})
 	}
+}
+
+// acceptConnect answers the CONNECT line a host sends Firecracker's
+// hybrid vsock socket. It reads byte by byte: what follows the line is
+// the agent's.
+func acceptConnect(c net.Conn) error {
+	var line []byte
+	b := make([]byte, 1)
+	for len(line) < 64 {
+		if _, err := c.Read(b); err != nil {
+			return err
+		}
+		if b[0] == '\n' {
+			if !strings.HasPrefix(string(line), "CONNECT ") {
+				return fmt.Errorf("vsock handshake %q is not CONNECT", line)
+			}
+			_, err := c.Write([]byte("OK 1073741824\n"))
+			return err
+		}
+		line = append(line, b[0])
+	}
+	return fmt.Errorf("vsock handshake %q is too long", line)
 }
 
 // awaitUnpaused waits while v is paused: a paused guest answers nothing.

@@ -15,7 +15,7 @@ import (
 
 func TestIdentifyRenamesTheGuest(t *testing.T) {
 	d, spec := started(t, "tmpl")
-	c, err := agentclient.Dial(testCtx(t), Endpoint(spec))
+	c, err := agentclient.Dial(testCtx(t), d.Endpoint(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestIdentifyRenamesTheGuest(t *testing.T) {
 func TestIdentifyFailure(t *testing.T) {
 	d, spec := started(t, "tmpl")
 	d.Fail("Identify", errors.New("no network"))
-	c, err := agentclient.Dial(testCtx(t), Endpoint(spec))
+	c, err := agentclient.Dial(testCtx(t), d.Endpoint(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestExecRunsStandIns(t *testing.T) {
 	d, spec := started(t, "web")
 	d.SetCommand("systemctl", Result{Stdout: "running\n"})
 	d.SetCommand("grep", Result{Stderr: "nope\n", Code: 2})
-	m := mux(t, spec)
+	m := mux(t, d, spec)
 	cases := []struct {
 		argv          []string
 		stdout, stder string
@@ -85,7 +85,7 @@ func TestExecRunsStandIns(t *testing.T) {
 func TestExecFailure(t *testing.T) {
 	d, spec := started(t, "web")
 	d.FailOnce("Exec", errors.New("no such guest"))
-	m := mux(t, spec)
+	m := mux(t, d, spec)
 	if _, err := m.Exec(testCtx(t), agentproto.ExecSpec{Argv: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "no such guest") {
 		t.Errorf("Exec = %v, want the injected failure", err)
 	}
@@ -101,13 +101,13 @@ func TestNotReadyGuestUntilSetReady(t *testing.T) {
 	if _, err := d.Start(testCtx(t), spec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agentclient.WaitReady(shortCtx(t), Endpoint(spec)); !errors.Is(err, agentclient.ErrNotReady) {
+	if _, err := agentclient.WaitReady(shortCtx(t), d.Endpoint(spec)); !errors.Is(err, agentclient.ErrNotReady) {
 		t.Fatalf("WaitReady = %v, want not ready", err)
 	}
 	if err := d.SetReady(spec.RunDir, true); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := agentclient.WaitReady(testCtx(t), Endpoint(spec)); err != nil || !st.Ready {
+	if st, err := agentclient.WaitReady(testCtx(t), d.Endpoint(spec)); err != nil || !st.Ready {
 		t.Fatalf("WaitReady after SetReady = %+v, %v", st, err)
 	}
 }
@@ -120,7 +120,7 @@ func TestGuestsThatNeverAnswer(t *testing.T) {
 		if _, err := d.Start(testCtx(t), spec); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := agentclient.WaitReady(shortCtx(t), Endpoint(spec)); err == nil {
+		if _, err := agentclient.WaitReady(shortCtx(t), d.Endpoint(spec)); err == nil {
 			t.Errorf("mode %d: WaitReady succeeded, want it to run out", mode)
 		}
 		if d.StateOf(spec.RunDir) != vmm.StateRunning {
@@ -149,17 +149,35 @@ func TestCrashingVMM(t *testing.T) {
 }
 
 func TestSequentialAndConcurrentConnections(t *testing.T) {
-	_, spec := started(t, "web")
+	d, spec := started(t, "web")
 	for range 3 {
-		if _, err := agentclient.WaitReady(testCtx(t), Endpoint(spec)); err != nil {
+		if _, err := agentclient.WaitReady(testCtx(t), d.Endpoint(spec)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m := mux(t, spec) // stays open while others come and go
-	if _, err := agentclient.WaitReady(testCtx(t), Endpoint(spec)); err != nil {
+	m := mux(t, d, spec) // stays open while others come and go
+	if _, err := agentclient.WaitReady(testCtx(t), d.Endpoint(spec)); err != nil {
 		t.Fatal(err)
 	}
 	if out, _, _ := execOut(t, m, "echo", "still"); out != "still\n" {
 		t.Errorf("exec on the first connection = %q", out)
+	}
+}
+
+func TestFirecrackerGuestsSpeakHybridVsock(t *testing.T) {
+	d := New(t)
+	d.SetName("firecracker")
+	spec := newSpec(t, "fc")
+	if _, err := d.Start(testCtx(t), spec); err != nil {
+		t.Fatal(err)
+	}
+	if ep := d.Endpoint(spec); ep.Kind != agentclient.KindHybridVsock {
+		t.Fatalf("endpoint kind = %s, want hybrid vsock", ep.Kind)
+	}
+	if st, err := agentclient.WaitReady(testCtx(t), d.Endpoint(spec)); err != nil || st.Hostname != "fc" {
+		t.Fatalf("WaitReady = %+v, %v", st, err)
+	}
+	if out, _, _ := execOut(t, mux(t, d, spec), "echo", "fc"); out != "fc\n" {
+		t.Errorf("exec = %q, want fc", out)
 	}
 }

@@ -43,9 +43,9 @@ func started(t *testing.T, name string) (*Driver, vmm.Spec) {
 }
 
 // mux opens a multiplexed connection to spec's agent.
-func mux(t *testing.T, spec vmm.Spec) *agentclient.Mux {
+func mux(t *testing.T, d *Driver, spec vmm.Spec) *agentclient.Mux {
 	t.Helper()
-	c, err := agentclient.Dial(testCtx(t), Endpoint(spec))
+	c, err := agentclient.Dial(testCtx(t), d.Endpoint(spec))
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
