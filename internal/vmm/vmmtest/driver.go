@@ -101,7 +101,8 @@ func (d *Driver) Name() string {
 }
 
 // Start boots a VM in spec.RunDir: it runs, and its guest behaves as
-// SetGuest says. It fails when a VM already runs there.
+// SetGuest says. It fails when a VM already runs there, and when the run
+// dir does not exist.
 func (d *Driver) Start(ctx context.Context, spec vmm.Spec) (vmm.Info, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -259,6 +260,9 @@ func (d *Driver) record(method string, spec vmm.Spec, path string) error {
 func (d *Driver) boot(spec vmm.Spec, hostname, bootID string) (vmm.Info, error) {
 	if old := d.vms[spec.RunDir]; old != nil && old.state != vmm.StateStopped {
 		return vmm.Info{}, fmt.Errorf("starting VM %s: a VM already runs in %s", spec.Name, spec.RunDir)
+	}
+	if fi, err := os.Stat(spec.RunDir); err != nil || !fi.IsDir() {
+		return vmm.Info{}, fmt.Errorf("starting VM %s: run dir %q is not a directory", spec.Name, spec.RunDir)
 	}
 	d.nextPID++
 	v := &vm{spec: spec, state: vmm.StateRunning, changed: make(chan struct{}), pid: d.nextPID, hostname: hostname, bootID: bootID}

@@ -36,6 +36,11 @@ func TestStartTwiceInOneRunDirFails(t *testing.T) {
 	if _, err := d.Start(testCtx(t), spec); err == nil {
 		t.Fatal("second Start succeeded, want an error: a VM runs there")
 	}
+	other := newSpec(t, "nowhere")
+	other.RunDir += "/missing"
+	if _, err := d.Start(testCtx(t), other); err == nil {
+		t.Fatal("Start without a run dir succeeded")
+	}
 }
 
 func TestKillEndsWaitAndTheAgent(t *testing.T) {
