@@ -10,6 +10,15 @@ import (
 	"banger/internal/agent/agentproto"
 )
 
+// command is what runs for spec: spec itself, or what Options.Command
+// makes of it.
+func (s *Server) command(spec agentproto.ExecSpec) (agentproto.ExecSpec, error) {
+	if s.opts.Command == nil {
+		return spec, nil
+	}
+	return s.opts.Command(spec)
+}
+
 // commandEnv is the environment of a command: a login's basics, TERM on a
 // terminal, then spec.Env.
 func commandEnv(spec agentproto.ExecSpec) []string {

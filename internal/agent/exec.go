@@ -15,8 +15,13 @@ func (sc *streamConn) exec(req agentproto.Request) {
 		sc.send(failure(req, agentproto.CodeBadRequest, "exec without a command"))
 		return
 	}
+	spec, err := sc.s.command(*req.Exec)
+	if err != nil {
+		sc.send(failure(req, agentproto.ErrorCode(err), err.Error()))
+		return
+	}
 	ch := sc.open(req.ID)
-	p, err := startProcess(*req.Exec, false)
+	p, err := startProcess(spec, false)
 	if nc, ok := errors.AsType[*errNoCommand](err); ok {
 		// As a shell reports it: a message on stderr and status 126 or 127.
 		if sc.send(success(req, agentproto.Response{})) == nil {

@@ -58,7 +58,7 @@ func (s *Server) hello(req agentproto.Request) agentproto.Response {
 	h := &agentproto.Hello{
 		Agent:    version.Version,
 		Protocol: agentproto.Version,
-		Hostname: hostname(),
+		Hostname: s.opts.Hostname(),
 		BootID:   s.bootID(),
 	}
 	if req.V >= 2 && slices.Contains(req.Features, agentproto.FeatureStreams) {

@@ -47,6 +47,14 @@ type Options struct {
 	Identify func(context.Context, agentproto.Identity) error
 	// Sync flushes the guest's filesystems before a snapshot; nil skips it.
 	Sync func()
+	// Hostname is the guest's name as the agent reports it; nil means
+	// this machine's.
+	Hostname func() string
+	// Command, when set, decides what an exec or session-start request
+	// runs: the command it returns, or its error as the request's
+	// failure. Tests use it to keep the host's commands off the machine
+	// the test runs on.
+	Command func(agentproto.ExecSpec) (agentproto.ExecSpec, error)
 	// PollInterval is how often wait-ready rechecks readiness and how
 	// long the serial server pauses while no host is connected.
 	PollInterval time.Duration
@@ -94,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Hostname == nil {
+		o.Hostname = hostname
 	}
 	if o.Addresses == nil {
 		o.Addresses = interfaceAddresses

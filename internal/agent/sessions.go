@@ -232,7 +232,11 @@ func (s *Server) sessionOp(req agentproto.Request) agentproto.Response {
 			return failure(req, agentproto.CodeBadRequest, "session-start without a command")
 		}
 		var sess *session
-		if sess, err = s.sessions.start(req.Session, *req.Exec); err == nil {
+		var spec agentproto.ExecSpec
+		if spec, err = s.command(*req.Exec); err != nil {
+			break
+		}
+		if sess, err = s.sessions.start(req.Session, spec); err == nil {
 			info = s.sessions.info(sess)
 			s.log.Info("session started", "session", info.Name, "pid", info.PID)
 		}

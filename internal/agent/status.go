@@ -21,7 +21,7 @@ const hostKeyName = "ssh_host_ed25519_key.pub"
 // status looks at the guest now.
 func (s *Server) status(ctx context.Context) agentproto.Status {
 	st := agentproto.Status{
-		Hostname:  hostname(),
+		Hostname:  s.opts.Hostname(),
 		Addresses: []string{},
 		HostKeys:  s.hostKeys(),
 		Uptime:    s.uptime(),

@@ -81,6 +81,11 @@ func (o Op) Apply(caller int) error {
 	return unknownOp(o.Kind)
 }
 
+// Check validates the operation's arguments as Local and Sudo do before
+// they act, without touching the host: fakes of Client refuse with it
+// what the real ones would.
+func (o Op) Check() error { return o.check() }
+
 // check validates the operation's arguments without touching the host, so
 // a client can reject a bad request before asking for privileges. Fields
 // the operation does not use must be empty.
