@@ -12,11 +12,11 @@ import (
 	"strings"
 	"syscall"
 
-	"banger/internal/agent"
 	"banger/internal/api"
 	"banger/internal/errdefs"
 	"banger/internal/image"
 	"banger/internal/kernel"
+	"banger/internal/paths"
 	"banger/internal/privilege"
 	"banger/internal/progress"
 	"banger/internal/store"
@@ -64,7 +64,7 @@ func (s *server) pullCatalogImage(ctx context.Context, name string, prog progres
 	if err != nil {
 		return store.Image{}, fmt.Errorf("pulling kernel %s for image %s: %w", entry.Recipe.Kernel, name, err)
 	}
-	agentBin, err := agent.HostBinaryPath()
+	agentBin, err := paths.AgentBinary()
 	if err != nil {
 		return store.Image{}, err
 	}
