@@ -15,11 +15,12 @@ import (
 	"syscall"
 
 	"banger/internal/agent"
+	"banger/internal/guestabi"
 	"banger/internal/guestinit"
 )
 
 func main() {
-	if os.Args[0] == "/init" {
+	if os.Args[0] == guestabi.InitPath {
 		// As PID 1, Run does not return.
 		err := guestinit.Run()
 		fmt.Fprintf(os.Stderr, "banger-init: %v\n", err)

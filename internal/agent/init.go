@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"banger/internal/guestabi"
 )
 
 // InitBanner is what the minimal init prints once the system is up.
@@ -88,7 +90,7 @@ func startAgentChild(console io.Writer) int {
 	if f, ok := console.(*os.File); ok {
 		out = f
 	}
-	p, err := os.StartProcess(self, []string{BinaryName}, &os.ProcAttr{
+	p, err := os.StartProcess(self, []string{guestabi.AgentName}, &os.ProcAttr{
 		Env:   os.Environ(),
 		Files: []*os.File{nil, out, out},
 	})

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"banger/internal/guestabi"
 )
 
 // bootParams is what banger-init takes from the kernel command line.
@@ -39,10 +41,10 @@ func (p bootParams) String() string {
 	}
 	s := fmt.Sprintf("root=%s rootfstype=%s %s", p.Root, p.FSType, mode)
 	if p.Overlay != "" {
-		s += " banger.overlay=" + p.Overlay
+		s += " " + guestabi.OverlayParam + "=" + p.Overlay
 	}
 	if p.Work != "" {
-		s += " banger.work=" + p.Work
+		s += " " + guestabi.WorkParam + "=" + p.Work
 	}
 	return s
 }
@@ -66,9 +68,9 @@ func parseCmdline(cmdline string) (bootParams, error) {
 			p.Flags = val
 		case "init":
 			p.Init = val
-		case "banger.overlay":
+		case guestabi.OverlayParam:
 			p.Overlay = val
-		case "banger.work":
+		case guestabi.WorkParam:
 			p.Work = val
 		case "ro":
 			p.ReadOnly = true
@@ -96,16 +98,16 @@ func (p bootParams) check() error {
 // checkDisks checks banger's own disk parameters: device paths, each disk
 // used once.
 func (p bootParams) checkDisks() error {
-	for _, d := range []struct{ key, dev string }{{"banger.overlay", p.Overlay}, {"banger.work", p.Work}} {
+	for _, d := range []struct{ key, dev string }{{guestabi.OverlayParam, p.Overlay}, {guestabi.WorkParam, p.Work}} {
 		if d.dev != "" && !strings.HasPrefix(d.dev, "/dev/") {
 			return fmt.Errorf("%s=%s is not supported: give a device path such as %s=/dev/vdb", d.key, d.dev, d.key)
 		}
 	}
 	switch {
 	case p.Overlay != "" && p.Overlay == p.Root:
-		return fmt.Errorf("banger.overlay=%s is also the root disk: the upper layer needs a disk of its own", p.Overlay)
+		return fmt.Errorf("%s=%s is also the root disk: the upper layer needs a disk of its own", guestabi.OverlayParam, p.Overlay)
 	case p.Work != "" && (p.Work == p.Root || p.Work == p.Overlay):
-		return fmt.Errorf("banger.work=%s is also the root or upper disk: the work disk needs a disk of its own", p.Work)
+		return fmt.Errorf("%s=%s is also the root or upper disk: the work disk needs a disk of its own", guestabi.WorkParam, p.Work)
 	}
 	return nil
 }

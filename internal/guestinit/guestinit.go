@@ -12,7 +12,7 @@
 //     first boot) take the changes through overlayfs. /run is a tmpfs that
 //     banger-init hands to the new root, so both layers stay visible there.
 //   - banger.work=DEV: the work disk (ext4), mounted at /root once the root
-//     is assembled. On its first boot (no WorkMarker file at its top) its
+//     is assembled. On its first boot (no guestabi.WorkMarker file at its top) its
 //     files, made on the host with the host user's uid, become root's and
 //     it gets the image's /root files it lacks.
 package guestinit
@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"banger/internal/guestabi"
 )
 
 // rootWait bounds the wait for the root device after the drivers load.
@@ -47,7 +49,7 @@ func boot(log *logger) error {
 		return fmt.Errorf("mounting kernel filesystems: %w", err)
 	}
 	log.openKmsg()
-	if err := loadModulesFrom(log, ConfPath); err != nil {
+	if err := loadModulesFrom(log, guestabi.ModuleListPath); err != nil {
 		return fmt.Errorf("loading kernel modules: %w", err)
 	}
 	p, err := readCmdline("/proc/cmdline")

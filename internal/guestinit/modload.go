@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"banger/internal/guestabi"
+	"banger/internal/kmod"
 )
 
 // loadModulesFrom loads the modules listed in the file at conf, in order.
@@ -23,7 +26,7 @@ func loadModulesFrom(log *logger, conf string) error {
 		return err
 	}
 	defer f.Close()
-	mods, err := ParseConf(f)
+	mods, err := guestabi.ParseModuleList(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", conf, err)
 	}
@@ -49,7 +52,7 @@ func loadModule(path string) error {
 }
 
 func insertModule(path string) error {
-	if c, _ := moduleCompression(path); c == "" {
+	if c, _ := guestabi.ModuleCompression(path); c == "" {
 		f, err := os.Open(path)
 		if err != nil {
 			return err
@@ -61,7 +64,7 @@ func insertModule(path string) error {
 	if err != nil {
 		return err
 	}
-	img, err := DecompressModule(path, data)
+	img, err := kmod.Decompress(path, data)
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
-)
 
-// WorkMarker is the file at the top of a work disk that says the disk has
-// been through its first boot. The host never writes it.
-const WorkMarker = ".banger-work"
+	"banger/internal/guestabi"
+)
 
 // workStage is where banger-init mounts the work disk while preparing it.
 const workStage = "/banger-work"
@@ -71,7 +69,7 @@ func MountWork(dev, stage, home string) (first bool, err error) {
 // whether it did the work. Run again after a crash, it gives the same
 // result.
 func firstBoot(work, imageHome string, lchown chownFunc) (bool, error) {
-	marker := filepath.Join(work, WorkMarker)
+	marker := filepath.Join(work, guestabi.WorkMarker)
 	if _, err := os.Lstat(marker); err == nil {
 		return false, nil
 	}
@@ -124,7 +122,7 @@ func copyAbsent(src, dst string, lchown chownFunc) error {
 	}
 	for _, e := range entries {
 		target := filepath.Join(dst, e.Name())
-		if _, err := os.Lstat(target); err == nil || e.Name() == WorkMarker {
+		if _, err := os.Lstat(target); err == nil || e.Name() == guestabi.WorkMarker {
 			continue
 		}
 		if err := copyTree(filepath.Join(src, e.Name()), target, lchown); err != nil {

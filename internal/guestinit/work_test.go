@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"banger/internal/guestabi"
 )
 
 // chownLog stands in for os.Lchown, which needs root: it records the
@@ -138,7 +140,7 @@ func TestFirstBoot(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(work, ".ssh/image-only")); err == nil {
 		t.Error("the image's .ssh was merged into the disk's")
 	}
-	if _, err := os.Stat(filepath.Join(work, WorkMarker)); err != nil {
+	if _, err := os.Stat(filepath.Join(work, guestabi.WorkMarker)); err != nil {
 		t.Errorf("no first-boot marker: %v", err)
 	}
 
@@ -157,7 +159,7 @@ func TestFirstBootAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(work, ".bashrc"), "# edited in the VM\n", 0o644)
-	if err := os.Remove(filepath.Join(work, WorkMarker)); err != nil {
+	if err := os.Remove(filepath.Join(work, guestabi.WorkMarker)); err != nil {
 		t.Fatal(err)
 	}
 	did, err := firstBoot(work, imageHome, newChownLog().lchown)

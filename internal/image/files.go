@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"banger/internal/guestabi"
 )
 
 // Where banger's own pieces live in the guest.
 const (
-	agentPath        = "/usr/local/lib/banger/banger-vsock-agent"
+	agentPath        = guestabi.AgentPath
 	agentUnit        = "banger-agent.service"
 	sshKeygenUnit    = "banger-ssh-keygen.service"
 	misePath         = "/usr/local/bin/mise"

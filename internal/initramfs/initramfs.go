@@ -17,7 +17,7 @@ import (
 	"slices"
 	"strings"
 
-	"banger/internal/guestinit"
+	"banger/internal/guestabi"
 )
 
 // DefaultModules are the drivers banger's guests need: the virtio
@@ -86,8 +86,8 @@ func (o Options) entries() ([]entry, error) {
 		return nil, err
 	}
 	files := append(mods,
-		entry{name: "init", mode: typeReg | 0o755, data: init},
-		entry{name: strings.TrimPrefix(guestinit.ConfPath, "/"), mode: typeReg | 0o644, data: conf},
+		entry{name: strings.TrimPrefix(guestabi.InitPath, "/"), mode: typeReg | 0o755, data: init},
+		entry{name: strings.TrimPrefix(guestabi.ModuleListPath, "/"), mode: typeReg | 0o644, data: conf},
 		entry{name: "dev/console", mode: typeChar | 0o600, major: 5, minor: 1},
 	)
 	for _, d := range []string{"dev", "proc", "sys", "newroot"} {
@@ -136,7 +136,7 @@ func (o Options) modules() ([]entry, []byte, error) {
 // conf is banger-init's list of modules to load.
 func conf(paths []string) ([]byte, error) {
 	var b bytes.Buffer
-	err := guestinit.WriteConf(&b, paths)
+	err := guestabi.WriteModuleList(&b, paths)
 	return b.Bytes(), err
 }
 

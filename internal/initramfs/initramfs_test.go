@@ -13,7 +13,7 @@ import (
 
 	"github.com/cavaliergopher/cpio"
 
-	"banger/internal/guestinit"
+	"banger/internal/guestabi"
 )
 
 // archived is one file read back from an initramfs.
@@ -103,7 +103,7 @@ func TestBuild(t *testing.T) {
 	if !bytes.Equal(files[base+"kernel/drivers/block/virtio_blk.ko.xz"].data, blk) {
 		t.Error("a compressed module was not stored as found")
 	}
-	conf, err := guestinit.ParseConf(bytes.NewReader(files["etc/banger-init.conf"].data))
+	conf, err := guestabi.ParseModuleList(bytes.NewReader(files["etc/banger-init.conf"].data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestBuildIsDeterministic(t *testing.T) {
 
 func TestBuildWithoutModules(t *testing.T) {
 	_, files := readArchive(t, build(t, Options{InitBinary: fakeInit(t, false)}))
-	conf, err := guestinit.ParseConf(bytes.NewReader(files["etc/banger-init.conf"].data))
+	conf, err := guestabi.ParseModuleList(bytes.NewReader(files["etc/banger-init.conf"].data))
 	if err != nil || len(conf) != 0 {
 		t.Errorf("module list without a modules dir = %q (%v), want empty", conf, err)
 	}

@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"banger/internal/guestinit"
+	"banger/internal/guestabi"
+	"banger/internal/kmod"
 )
 
 // scanModules indexes the module files under dir by name and reads each
@@ -40,12 +41,8 @@ func scanModules(dir string) (*moduleIndex, error) {
 }
 
 func isModuleFile(name string) bool {
-	for _, s := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
-		if strings.HasSuffix(name, s) {
-			return true
-		}
-	}
-	return false
+	_, ok := guestabi.ModuleCompression(name)
+	return ok
 }
 
 // moduleDepends reads the "depends=" entry of a module's .modinfo section.
@@ -54,7 +51,7 @@ func moduleDepends(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := guestinit.DecompressModule(path, data)
+	img, err := kmod.Decompress(path, data)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"banger/internal/agent"
 	"banger/internal/api"
 	"banger/internal/errdefs"
 	"banger/internal/image"
@@ -47,7 +46,7 @@ func (l *Library) pullCatalogImage(ctx context.Context, name string, prog progre
 	if err != nil {
 		return store.Image{}, fmt.Errorf("pulling kernel %s for image %s: %w", entry.Recipe.Kernel, name, err)
 	}
-	agentBin, err := agent.HostBinaryPath()
+	agentBin, err := paths.AgentBinary()
 	if err != nil {
 		return store.Image{}, err
 	}

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"banger/internal/agent"
 	"banger/internal/errdefs"
 	"banger/internal/oci"
+	"banger/internal/paths"
 	"banger/internal/progress"
 	"banger/internal/store"
 )
@@ -34,7 +34,7 @@ func (l *Library) pullOCI(ctx context.Context, ref string, prog progress.Func) (
 	if err != nil {
 		return store.Image{}, err
 	}
-	agentBin, err := agent.HostBinaryPath()
+	agentBin, err := paths.AgentBinary()
 	if err != nil {
 		return store.Image{}, err
 	}

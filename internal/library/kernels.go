@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"banger/internal/agent"
 	"banger/internal/api"
 	"banger/internal/errdefs"
 	"banger/internal/initramfs"
 	"banger/internal/kernel"
+	"banger/internal/paths"
 	"banger/internal/progress"
 	"banger/internal/store"
 	"banger/internal/vmname"
@@ -30,7 +30,7 @@ func (l *Library) PullKernel(ctx context.Context, name string, prog progress.Fun
 		prog.Note("kernel", fmt.Sprintf("kernel %s %s is already here", k.Name, k.Version))
 		return k, nil
 	}
-	agentBin, err := agent.HostBinaryPath()
+	agentBin, err := paths.AgentBinary()
 	if err != nil {
 		return store.Kernel{}, err
 	}

@@ -8,13 +8,14 @@ import (
 	"context"
 	"os/exec"
 
+	"banger/internal/guestabi"
 	"banger/internal/progress"
 )
 
 // Paths inside the guest filesystem that Pull writes.
 const (
 	// AgentPath is where the guest agent is installed.
-	AgentPath = "/usr/local/lib/banger/banger-vsock-agent"
+	AgentPath = guestabi.AgentPath
 	// ConfigPath holds the image's run configuration as JSON (ImageConfig).
 	ConfigPath = "/etc/banger/oci-config.json"
 )

@@ -1,5 +1,6 @@
 // Package paths resolves where banger keeps its files. Every location honours
 // the XDG base-directory variables, so tests can point banger at a temp dir.
+// It also finds the installed guest agent binary (AgentBinary).
 package paths
 
 import (

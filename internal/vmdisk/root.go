@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 
 	"banger/internal/errdefs"
+	"banger/internal/guestabi"
 	"banger/internal/vmm"
 )
 
@@ -69,7 +70,7 @@ func (r Root) Cmdline() string {
 	if r.Mode == ModeClone {
 		return "root=" + DeviceName(0) + " rw"
 	}
-	return "root=" + DeviceName(0) + " ro banger.overlay=" + DeviceName(1)
+	return "root=" + DeviceName(0) + " ro " + guestabi.OverlayParam + "=" + DeviceName(1)
 }
 
 // WorkDevice is the guest device of a disk attached right after Disks,

@@ -8,14 +8,14 @@ import (
 
 	"banger/internal/config"
 	"banger/internal/errdefs"
-	"banger/internal/guestinit"
+	"banger/internal/guestabi"
 	"banger/internal/progress"
 )
 
 // WorkMarker is the file, at the top of a work disk, that banger's guest
 // init writes once it has made the disk root's own on the first boot.
 // Its path is reserved: a file_sync entry cannot write it.
-const WorkMarker = guestinit.WorkMarker
+const WorkMarker = guestabi.WorkMarker
 
 // MinWorkSize is the smallest work disk BuildWork makes.
 const MinWorkSize int64 = 16 << 20
@@ -48,7 +48,7 @@ func BuildWork(ctx context.Context, o WorkOptions) error {
 
 // WorkCmdline is the kernel command line parameter telling the guest's
 // init that the work disk is dev, such as /dev/vdc.
-func WorkCmdline(dev string) string { return "banger.work=" + dev }
+func WorkCmdline(dev string) string { return guestabi.WorkParam + "=" + dev }
 
 func buildWork(ctx context.Context, o WorkOptions, mkfs mkfsFunc) error {
 	if err := o.check(); err != nil {

@@ -1,32 +1,26 @@
-package guestinit
+// Package kmod reads kernel module files, compressed or not: banger-init
+// loads them in the guest and the initramfs builder reads their metadata
+// on the host. It is apart from both, and from package guestabi, because
+// of the xz and zstd decoders it links.
+package kmod
 
 import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"banger/internal/guestabi"
 )
 
-// moduleCompression returns the compression suffix of a module file name
-// ("" for a plain .ko) and whether the name is a module at all.
-func moduleCompression(name string) (string, bool) {
-	for _, c := range []string{"", ".xz", ".zst", ".gz"} {
-		if strings.HasSuffix(name, ".ko"+c) {
-			return c, true
-		}
-	}
-	return "", false
-}
-
-// DecompressModule returns the ELF image of the module file called name
-// whose contents are data: data itself for .ko, decompressed for .ko.xz,
+// Decompress returns the ELF image of the module file called name whose
+// contents are data: data itself for .ko, decompressed for .ko.xz,
 // .ko.zst and .ko.gz.
-func DecompressModule(name string, data []byte) ([]byte, error) {
-	c, ok := moduleCompression(name)
+func Decompress(name string, data []byte) ([]byte, error) {
+	c, ok := guestabi.ModuleCompression(name)
 	if !ok {
 		return nil, fmt.Errorf("%s is not a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz)", name)
 	}
