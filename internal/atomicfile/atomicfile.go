@@ -28,8 +28,8 @@ func Write(path string, data []byte) error {
 	return WriteFile(path, data, 0o600)
 }
 
-// WriteFile replaces path with data, like os.WriteFile with perm (less
-// the umask) but atomically.
+// WriteFile replaces path with data, like os.WriteFile but atomically,
+// and with mode perm exactly: the umask does not reduce it.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	return WriteFrom(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -39,14 +39,18 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 
 // WriteFrom replaces path with what fill writes, for content that comes
 // as a stream or is too large to hold in memory. When fill fails, path is
-// left as it was and the error is returned as fill gave it.
+// left as it was and the error is returned as fill gave it. The file gets
+// mode perm exactly.
 func WriteFrom(path string, perm os.FileMode, fill func(w io.Writer) error) error {
-	f, err := create(path, perm)
+	f, err := create(path)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // gone already once renamed
 	err = fill(f)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -64,7 +68,7 @@ func WriteFrom(path string, perm os.FileMode, fill func(w io.Writer) error) erro
 // file (mode 0600) beside path, which it may write or replace. When fill
 // fails, path is left as it was and the error is returned as fill gave it.
 func Make(path string, fill func(tmp string) error) error {
-	f, err := create(path, 0o600)
+	f, err := create(path)
 	if err != nil {
 		return err
 	}
@@ -120,15 +124,15 @@ func syncDir(dir string) error {
 
 var tmpSeq atomic.Uint64
 
-// create makes a new file with perm (less the umask) beside path, hidden
-// and named after it: .NAME.tmp-N.
-func create(path string, perm os.FileMode) (*os.File, error) {
+// create makes a new file, mode 0600, beside path, hidden and named after
+// it: .NAME.tmp-N.
+func create(path string) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	seed := uint64(time.Now().UnixNano()) + uint64(os.Getpid())<<32
 	for range 100 {
 		n := seed + tmpSeq.Add(1)
 		name := filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(n%1e9, 10))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if !errors.Is(err, os.ErrExist) {
 			return f, err
 		}

@@ -61,8 +61,8 @@ func TestWriteFromStreams(t *testing.T) {
 	if err != nil || fi.Size() != 1<<20 {
 		t.Fatalf("after WriteFrom: %v, %v; want 1 MiB", fi, err)
 	}
-	if want := 0o644 &^ umask(); fi.Mode().Perm() != want {
-		t.Errorf("mode %v, want %v (0644 less the umask)", fi.Mode().Perm(), want)
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
 	}
 
 	failed := errors.New("the stream broke")
@@ -137,11 +137,18 @@ func assertNoTemps(t *testing.T, dir string) {
 	}
 }
 
-// umask reads the process's umask, which only setting it reveals.
-func umask() os.FileMode {
-	old := syscall.Umask(0)
-	syscall.Umask(old)
-	return os.FileMode(old)
+// The mode asked for is the mode the file gets, whatever the umask, as the
+// guest agent needs for /etc/hosts and /etc/machine-id.
+func TestWriteFileModeIgnoresUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "machine-id")
+	if err := WriteFile(path, []byte("id\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o444 {
+		t.Errorf("after WriteFile with 0444 under umask 077: %v, %v", fi, err)
+	}
 }
 
 // The guest agent uses this package: it must stay a leaf on the standard
