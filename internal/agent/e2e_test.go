@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
+	"banger/internal/e2etest"
 	"banger/internal/initramfs"
 	"banger/internal/kernel/kerneltest"
 	"banger/internal/vmm"
@@ -22,7 +22,7 @@ import (
 // so it runs as PID 1 (RunInit), and talks to it over QEMU's virtio-serial
 // socket: readiness, reconnecting hosts, and a shutdown that ends QEMU.
 func TestE2ESerial(t *testing.T) {
-	requireE2E(t)
+	e2etest.Require(t, "agent end-to-end test", e2etest.Boot)
 	d := &qemu.Driver{}
 	if d.AgentOverVsock() {
 		t.Skip("agent end-to-end test: this host has vhost-vsock, so QEMU gives the guest vsock instead of the serial port this test covers")
@@ -164,23 +164,4 @@ func consoleOnFailure(t *testing.T, path string) {
 			t.Logf("guest console:\n%s", b)
 		}
 	})
-}
-
-// requireE2E skips the test, saying what is missing, unless it can boot
-// a VM.
-func requireE2E(t *testing.T) {
-	if os.Getenv("BANGER_E2E") != "1" {
-		t.Skip("agent end-to-end test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
-	}
-	for tool, fix := range map[string]string{
-		"qemu-system-x86_64": "apt-get install qemu-system-x86",
-		"mkfs.ext4":          "apt-get install e2fsprogs",
-		"apt-get":            "a Debian host, to fetch linux-image-cloud-amd64",
-		"dpkg-deb":           "a Debian host, to unpack linux-image-cloud-amd64",
-		"go":                 "Go, to build the guest's programs",
-	} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("agent end-to-end test: %s not in PATH (%s)", tool, fix)
-		}
-	}
 }

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/atomicfile"
 	"banger/internal/guestinit"
 )
 
@@ -100,7 +101,7 @@ func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 		return err
 	}
 	// What each step took, for whoever wonders where a restore's time went.
-	defer func() { _ = writeFileAtomic(identifyLog, []byte(strings.Join(times, "\n")+"\n"), 0o644) }()
+	defer func() { _ = atomicfile.WriteFile(identifyLog, []byte(strings.Join(times, "\n")+"\n"), 0o644) }()
 	for _, st := range first {
 		if err := timed(st); err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
@@ -174,7 +175,7 @@ func newMachineID() error {
 	if _, err := rand.Read(b); err != nil {
 		return err
 	}
-	return writeFileAtomic("/etc/machine-id", []byte(hex.EncodeToString(b)+"\n"), 0o444)
+	return atomicfile.WriteFile("/etc/machine-id", []byte(hex.EncodeToString(b)+"\n"), 0o444)
 }
 
 // bootIDPath is the kernel's boot id. It is made once per boot and cannot
@@ -211,7 +212,7 @@ func setHostname(name string) error {
 	if err := unix.Sethostname([]byte(name)); err != nil {
 		return err
 	}
-	if err := writeFileAtomic("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
 		return err
 	}
 	hosts, err := os.ReadFile("/etc/hosts")
@@ -225,7 +226,7 @@ func setHostname(name string) error {
 		}
 		out = append(out, line)
 	}
-	return writeFileAtomic("/etc/hosts", []byte(strings.Join(out, "\n")+"\n"), 0o644)
+	return atomicfile.WriteFile("/etc/hosts", []byte(strings.Join(out, "\n")+"\n"), 0o644)
 }
 
 func mountWorkDisk(dev string) error {
@@ -296,7 +297,7 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 	if err := os.MkdirAll(filepath.Dir(networkFile), 0o755); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(networkFile, []byte(b.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(networkFile, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
 	if _, err := exec.LookPath("networkctl"); err != nil {
@@ -447,10 +448,10 @@ func newHostKey(ctx context.Context) error {
 	}
 	hostname, _ := os.Hostname()
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " root@" + hostname + "\n"
-	if err := writeFileAtomic("/etc/ssh/ssh_host_ed25519_key", pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", pem.EncodeToMemory(block), 0o600); err != nil {
 		return err
 	}
-	if err := writeFileAtomic("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
 		return err
 	}
 	return reloadSSHD(ctx)
@@ -522,15 +523,4 @@ func anyIn(xs, set []string) bool {
 		}
 	}
 	return false
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".banger-tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/internal/atomicfile"
 	"banger/internal/config"
 	"banger/internal/progress"
 )
@@ -132,27 +132,16 @@ func newImageExportCmd(a *app) *cobra.Command {
 }
 
 func (a *app) imageExport(ctx context.Context, name, out string) error {
-	tmp := out + ".partial"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", tmp, err)
-	}
 	var n int64
 	h := sha256.New()
-	err = a.call(ctx, func(c *client.Client) (err error) {
-		n, err = c.ExportImage(ctx, name, io.MultiWriter(f, h))
-		return err
+	err := atomicfile.WriteFrom(out, 0o644, func(w io.Writer) error {
+		return a.call(ctx, func(c *client.Client) (err error) {
+			n, err = c.ExportImage(ctx, name, io.MultiWriter(w, h))
+			return err
+		})
 	})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", out, err)
+		return err // the daemon's error, or one naming the file
 	}
 	_, err = fmt.Fprintf(a.stdout, "wrote %s (%s)\nsha256 %x\n", out, humanBytes(n), h.Sum(nil))
 	return err

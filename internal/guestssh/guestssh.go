@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"banger/internal/atomicfile"
+
 	"banger/internal/errdefs"
 )
 
@@ -140,11 +142,10 @@ func WriteKnownHosts(path, alias string, hostKeys []string) error {
 	if b.Len() == 0 {
 		return errors.New("the guest reported no ssh host keys")
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("writing known_hosts: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // Target is one guest to connect to.

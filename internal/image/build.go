@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"banger/internal/atomicfile"
 	"banger/internal/errdefs"
 	"banger/internal/privilege"
 	"banger/internal/progress"
@@ -216,9 +217,10 @@ func (b *builder) build(ctx context.Context) (res Result, err error) {
 	return b.finish()
 }
 
-// finish moves the finished image into place.
+// finish moves the finished image into place, synced so that a crash
+// leaves the whole image or none.
 func (b *builder) finish() (Result, error) {
-	if err := os.Rename(b.tmp, b.o.Out); err != nil {
+	if err := atomicfile.Commit(b.tmp, b.o.Out); err != nil {
 		return Result{}, fmt.Errorf("building image %s: %w", b.o.Entry.Name, err)
 	}
 	fi, err := os.Stat(b.o.Out)

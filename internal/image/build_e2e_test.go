@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"banger/internal/privilege"
+	"banger/internal/e2etest"
 	"banger/internal/progress"
 )
 
@@ -19,17 +19,7 @@ import (
 // between runs.
 func e2eBuild(t *testing.T, name string, npmRegistry string) (Result, string) {
 	t.Helper()
-	if os.Getenv("BANGER_E2E") != "1" {
-		t.Skip("set BANGER_E2E=1 to build a real image (needs root, debootstrap, debugfs and a Debian mirror)")
-	}
-	if !privilege.IsRoot() {
-		t.Skip("BANGER_E2E=1 but not root: building an image runs debootstrap, which needs root")
-	}
-	for _, tool := range []string{"debootstrap", "debugfs", "mkfs.ext4"} {
-		if findTool(tool) == "" {
-			t.Skipf("BANGER_E2E=1 but %s is not installed", tool)
-		}
-	}
+	e2etest.Require(t, "image build test", e2etest.Needs{Root: true, Tools: []e2etest.Tool{e2etest.Debootstrap, e2etest.Debugfs, e2etest.Mkfs}})
 	entry, err := Lookup(name)
 	if err != nil {
 		t.Fatal(err)

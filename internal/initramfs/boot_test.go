@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"banger/internal/e2etest"
 	"banger/internal/kernel/kerneltest"
 )
 
@@ -20,7 +21,7 @@ const bootMarker = "BANGER-ROOT-OK"
 // Build and a root disk whose /sbin/init prints bootMarker, under QEMU's
 // microvm machine, and waits for the marker on the serial console.
 func TestBootsToUserspace(t *testing.T) {
-	requireBootTools(t)
+	e2etest.Require(t, "boot test", e2etest.Boot)
 	kernel := kerneltest.DebianCloud(t)
 	dir := t.TempDir()
 
@@ -51,7 +52,7 @@ func TestBootsToUserspace(t *testing.T) {
 // module of Debian's cloud kernel, found by the index, or built in: a
 // name the kernel lacks would fail every VM's initramfs build.
 func TestDefaultModulesInCloudKernel(t *testing.T) {
-	requireBootTools(t)
+	e2etest.Require(t, "boot test", e2etest.Boot)
 	kernel := kerneltest.DebianCloud(t)
 	ix, err := loadIndex(kernel.ModulesDir)
 	if err != nil {
@@ -64,26 +65,6 @@ func TestDefaultModulesInCloudKernel(t *testing.T) {
 	// in Debian's cloud kernel.
 	if p, ok := ix.paths["overlay"]; !ok || !strings.Contains(p, "overlay") {
 		t.Errorf("overlay is not a module of %s (path %q): load it another way or drop it from DefaultModules", kernel.ModulesDir, p)
-	}
-}
-
-// requireBootTools skips the test, saying what is missing, unless it can
-// boot a VM.
-func requireBootTools(t *testing.T) {
-	if os.Getenv("BANGER_E2E") != "1" {
-		t.Skip("boot test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
-	}
-	tools := map[string]string{
-		"qemu-system-x86_64": "apt-get install qemu-system-x86",
-		"mkfs.ext4":          "apt-get install e2fsprogs",
-	}
-	for tool, fix := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("boot test: %s not in PATH (%s)", tool, fix)
-		}
-	}
-	if tool := kerneltest.MissingTool(); tool != "" {
-		t.Skipf("boot test: no kernel: %s not in PATH to fetch Debian's linux-image-cloud-amd64", tool)
 	}
 }
 

@@ -9,13 +9,14 @@ import (
 	"io"
 	"os"
 
+	"banger/internal/atomicfile"
 	"banger/internal/errdefs"
 	"banger/internal/progress"
 )
 
 // Download fetches p from the mirror into dst, reporting bytes under the
-// "download" step. It writes dst.partial, checks p's size and SHA256 and
-// only then renames it to dst; on a mismatch nothing is left behind.
+// "download" step. It checks p's size and SHA256 before dst appears; on
+// a mismatch nothing is left behind.
 func (s Source) Download(ctx context.Context, p Package, dst string, prog progress.Func) error {
 	if err := s.check(); err != nil {
 		return err
@@ -29,40 +30,26 @@ func (s Source) Download(ctx context.Context, p Package, dst string, prog progre
 		return fmt.Errorf("downloading %s: %w", p.Name, err)
 	}
 	defer resp.Body.Close()
-	partial := dst + ".partial"
-	if err := writeVerified(partial, prog.Reader(resp.Body, "download", p.Size), p); err != nil {
-		os.Remove(partial)
+	if err := writeVerified(dst, prog.Reader(resp.Body, "download", p.Size), p); err != nil {
 		return fmt.Errorf("downloading %s from %s: %w", p.Name, url, err)
-	}
-	if err := os.Rename(partial, dst); err != nil {
-		os.Remove(partial)
-		return fmt.Errorf("downloading %s: %w", p.Name, err)
 	}
 	return nil
 }
 
-// writeVerified copies r to path, syncs it and checks it against p.
+// writeVerified replaces path with r once it is checked against p; on a
+// mismatch path is left as it was.
 func writeVerified(path string, r io.Reader, p Package) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	if p.Size > 0 {
 		r = io.LimitReader(r, p.Size+1) // one byte more reveals an overlong body
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	if err != nil {
-		return err
-	}
-	if err := checkDigest(n, h, p); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
+	return atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h), r)
+		if err != nil {
+			return err
+		}
+		return checkDigest(n, h, p)
+	})
 }
 
 // verifyFile reports whether path already holds p, as a cached download.

@@ -1,21 +1,10 @@
 package network
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strings"
 	"time"
-
-	"banger/internal/errdefs"
-	"banger/internal/network/helperbin"
 )
 
 // Client performs banger's privileged network operations, in-process or
@@ -38,70 +27,67 @@ type Client interface {
 	AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error
 }
 
-var (
-	_ Client = Local{}
-	_ Client = Sudo{}
-)
+var _ Client = OpClient{}
 
-// NewClient returns Local when this process is root, else a Sudo client
-// that runs bangerdPath (which must be absolute) as the helper.
+// NewClient returns a Client that runs the operations in this process
+// when it is root, else through sudo with bangerdPath (which must be
+// absolute) as the helper.
 func NewClient(bangerdPath string) Client {
 	if os.Geteuid() == 0 {
-		return Local{}
+		return OpClient{Local{}}
 	}
-	return Sudo{Bangerd: bangerdPath}
+	return OpClient{Sudo{Bangerd: bangerdPath}}
 }
 
-// Local runs the operations in this process, which must have
-// CAP_NET_ADMIN. The calls do not block for long, so ctx is only checked
-// before each one.
-type Local struct{}
+// Runner applies one Op with root's network privileges.
+type Runner interface {
+	Run(ctx context.Context, op Op) error
+}
 
-func (Local) apply(ctx context.Context, op Op) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return op.Apply(os.Getuid())
+// OpClient is the Client that turns each call into an Op and hands it to
+// Runner: Local or Sudo.
+type OpClient struct {
+	Runner Runner
 }
 
 // EnsureBridge runs EnsureBridge.
-func (l Local) EnsureBridge(ctx context.Context, c Config) error {
-	return l.apply(ctx, Op{Kind: OpEnsureBridge, Config: c})
+func (c OpClient) EnsureBridge(ctx context.Context, cfg Config) error {
+	return c.Runner.Run(ctx, Op{Kind: OpEnsureBridge, Config: cfg})
 }
 
 // EnsureTap runs EnsureTap.
-func (l Local) EnsureTap(ctx context.Context, c Config, name string, owner int) error {
-	return l.apply(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner})
+func (c OpClient) EnsureTap(ctx context.Context, cfg Config, name string, owner int) error {
+	return c.Runner.Run(ctx, Op{Kind: OpEnsureTap, Config: cfg, Tap: name, Owner: owner})
 }
 
 // EnsureUnpluggedTap runs EnsureUnpluggedTap.
-func (l Local) EnsureUnpluggedTap(ctx context.Context, c Config, name string, owner int) error {
-	return l.apply(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner, Unplugged: true})
+func (c OpClient) EnsureUnpluggedTap(ctx context.Context, cfg Config, name string, owner int) error {
+	return c.Runner.Run(ctx, Op{Kind: OpEnsureTap, Config: cfg, Tap: name, Owner: owner, Unplugged: true})
 }
 
 // DeleteTap runs DeleteTap.
-func (l Local) DeleteTap(ctx context.Context, name string) error {
-	return l.apply(ctx, Op{Kind: OpDeleteTap, Tap: name})
+func (c OpClient) DeleteTap(ctx context.Context, name string) error {
+	return c.Runner.Run(ctx, Op{Kind: OpDeleteTap, Tap: name})
 }
 
 // Teardown runs Teardown.
-func (l Local) Teardown(ctx context.Context, c Config) error {
-	return l.apply(ctx, Op{Kind: OpTeardown, Config: c})
+func (c OpClient) Teardown(ctx context.Context, cfg Config) error {
+	return c.Runner.Run(ctx, Op{Kind: OpTeardown, Config: cfg})
 }
 
 // RouteDNS runs RouteDNS.
-func (l Local) RouteDNS(ctx context.Context, c Config) error {
-	return l.apply(ctx, Op{Kind: OpRouteDNS, Config: c})
+func (c OpClient) RouteDNS(ctx context.Context, cfg Config) error {
+	return c.Runner.Run(ctx, Op{Kind: OpRouteDNS, Config: cfg})
 }
 
 // SetPolicy runs SetPolicy.
-func (l Local) SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error {
-	return l.apply(ctx, setPolicyOp(c, g, p))
+func (c OpClient) SetPolicy(ctx context.Context, cfg Config, g Guest, p Policy) error {
+	return c.Runner.Run(ctx, setPolicyOp(cfg, g, p))
 }
 
 // AllowResolved runs AllowResolved.
-func (l Local) AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
-	return l.apply(ctx, allowResolvedOp(c, tap, dests, ttl))
+func (c OpClient) AllowResolved(ctx context.Context, cfg Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
+	return c.Runner.Run(ctx, allowResolvedOp(cfg, tap, dests, ttl))
 }
 
 func setPolicyOp(c Config, g Guest, p Policy) Op {
@@ -115,124 +101,15 @@ func allowResolvedOp(c Config, tap string, dests []netip.AddrPort, ttl time.Dura
 	return Op{Kind: OpAllowResolved, Config: c, Tap: tap, Dests: dests, TTL: resolvedTTLSeconds(ttl)}
 }
 
-// Sudo runs each operation as `sudo -n <Bangerd> net '<json>'`, for a
-// daemon that is not root. Arguments are checked before sudo runs, so bad
-// ones fail with errdefs.InvalidArgument; the helper's stderr becomes the
-// error's message. Sudo runs only a Bangerd that root alone can change
-// (see helperbin.Check); for any other it fails with
-// errdefs.FailedPrecondition saying why.
-type Sudo struct {
-	Bangerd string // absolute path of the bangerd binary
-}
+// Local runs the operations in this process, which must have
+// CAP_NET_ADMIN. The calls do not block for long, so ctx is only checked
+// before each one.
+type Local struct{}
 
-// EnsureBridge runs EnsureBridge through sudo.
-func (s Sudo) EnsureBridge(ctx context.Context, c Config) error {
-	return s.run(ctx, Op{Kind: OpEnsureBridge, Config: c})
-}
-
-// EnsureTap runs EnsureTap through sudo.
-func (s Sudo) EnsureTap(ctx context.Context, c Config, name string, owner int) error {
-	return s.run(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner})
-}
-
-// EnsureUnpluggedTap runs EnsureUnpluggedTap through sudo.
-func (s Sudo) EnsureUnpluggedTap(ctx context.Context, c Config, name string, owner int) error {
-	return s.run(ctx, Op{Kind: OpEnsureTap, Config: c, Tap: name, Owner: owner, Unplugged: true})
-}
-
-// DeleteTap runs DeleteTap through sudo.
-func (s Sudo) DeleteTap(ctx context.Context, name string) error {
-	return s.run(ctx, Op{Kind: OpDeleteTap, Tap: name})
-}
-
-// Teardown runs Teardown through sudo.
-func (s Sudo) Teardown(ctx context.Context, c Config) error {
-	return s.run(ctx, Op{Kind: OpTeardown, Config: c})
-}
-
-// RouteDNS runs RouteDNS through sudo.
-func (s Sudo) RouteDNS(ctx context.Context, c Config) error {
-	return s.run(ctx, Op{Kind: OpRouteDNS, Config: c})
-}
-
-// SetPolicy runs SetPolicy through sudo.
-func (s Sudo) SetPolicy(ctx context.Context, c Config, g Guest, p Policy) error {
-	return s.run(ctx, setPolicyOp(c, g, p))
-}
-
-// AllowResolved runs AllowResolved through sudo.
-func (s Sudo) AllowResolved(ctx context.Context, c Config, tap string, dests []netip.AddrPort, ttl time.Duration) error {
-	return s.run(ctx, allowResolvedOp(c, tap, dests, ttl))
-}
-
-func (s Sudo) run(ctx context.Context, op Op) error {
-	if err := op.check(); err != nil {
+// Run applies op for this process's user.
+func (Local) Run(ctx context.Context, op Op) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !filepath.IsAbs(s.Bangerd) {
-		return fmt.Errorf("%s: bangerd path %q is not absolute, which sudo needs", op, s.Bangerd)
-	}
-	if err := checkHelper(s.Bangerd); errors.Is(err, helperbin.ErrUnsafe) {
-		return errdefs.FailedPrecondition("%s needs root, and bangerd is not root: %v", op, err)
-	} else if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	arg, err := json.Marshal(op)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	cmd := exec.CommandContext(ctx, "sudo", "-n", s.Bangerd, "net", string(arg))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	switch msg := lastBytes(strings.TrimSpace(stderr.String()), 4096); {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", op, ctx.Err())
-	case errors.Is(err, exec.ErrNotFound):
-		return errdefs.FailedPrecondition("%s needs root, bangerd is not root and sudo is not installed: run bangerd as root, or install sudo and allow passwordless `%s net *` for this user", op, s.Bangerd)
-	case isSudoRefusal(msg):
-		return errdefs.FailedPrecondition("%s needs root and sudo refused (%s): run bangerd as root, or allow this user passwordless sudo for bangerd, e.g. a sudoers line `%s ALL=(root) NOPASSWD: %s net *`",
-			op, firstLine(msg), currentUser(), s.Bangerd)
-	case msg != "":
-		return fmt.Errorf("%s (as root through sudo): %s", op, msg)
-	default:
-		return fmt.Errorf("%s (as root through sudo): %w", op, err)
-	}
-}
-
-// checkHelper says whether a bangerd binary may be run as root through
-// sudo; only one that no user but root can change is run, or offered for
-// a sudoers rule.
-var checkHelper = helperbin.Check
-
-func isSudoRefusal(msg string) bool {
-	for _, s := range []string{"a password is required", "a terminal is required", "is not in the sudoers", "is not allowed to execute", "may not run sudo"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
-// currentUser names this process's user for the sudoers example.
-func currentUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return fmt.Sprintf("#%d", os.Getuid())
-}
-
-// lastBytes keeps the end of a long helper message, where the error is.
-func lastBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
+	return op.Apply(os.Getuid())
 }

@@ -46,16 +46,16 @@ func trustAnyBangerd(t *testing.T) {
 	t.Cleanup(func() { checkHelper = saved })
 }
 
-// helperClient returns a Sudo client whose bangerd is this test binary
-// acting as `bangerd net`.
-func helperClient(t *testing.T) Sudo {
+// helperClient returns a client running through sudo whose bangerd is
+// this test binary acting as `bangerd net`, and that bangerd's path.
+func helperClient(t *testing.T) (Client, string) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(envHelper, "1")
-	return Sudo{Bangerd: exe}
+	return OpClient{Sudo{Bangerd: exe}}, exe
 }
 
 // recordedOp reads what the fake sudo was asked to run and checks its form:
@@ -80,7 +80,7 @@ func recordedOp(t *testing.T, argsFile, bangerd string) Op {
 func TestSudoClientRoundTrip(t *testing.T) {
 	needNetns(t)
 	argsFile := fakeSudo(t, "")
-	client := helperClient(t)
+	client, bangerd := helperClient(t)
 	ctx := context.Background()
 	t.Setenv("SUDO_UID", "4242") // the helper acts for the user who ran sudo
 	t.Cleanup(func() { _ = teardown(4242, testConfig) })
@@ -88,7 +88,7 @@ func TestSudoClientRoundTrip(t *testing.T) {
 	if err := client.EnsureBridge(ctx, testConfig); err != nil {
 		t.Fatalf("EnsureBridge through sudo: %v", err)
 	}
-	if got, want := recordedOp(t, argsFile, client.Bangerd), (Op{Kind: OpEnsureBridge, Config: testConfig}); !reflect.DeepEqual(got, want) {
+	if got, want := recordedOp(t, argsFile, bangerd), (Op{Kind: OpEnsureBridge, Config: testConfig}); !reflect.DeepEqual(got, want) {
 		t.Errorf("sudo was asked for %+v, want %+v", got, want)
 	}
 	if br := showLink(t, "banger0"); !reflect.DeepEqual(br.ipv4(), []string{"172.16.0.1/24"}) {
@@ -99,7 +99,7 @@ func TestSudoClientRoundTrip(t *testing.T) {
 	if err := client.EnsureTap(ctx, testConfig, tap, 4242); err != nil {
 		t.Fatalf("EnsureTap through sudo: %v", err)
 	}
-	if got, want := recordedOp(t, argsFile, client.Bangerd), (Op{Kind: OpEnsureTap, Config: testConfig, Tap: tap, Owner: 4242}); !reflect.DeepEqual(got, want) {
+	if got, want := recordedOp(t, argsFile, bangerd), (Op{Kind: OpEnsureTap, Config: testConfig, Tap: tap, Owner: 4242}); !reflect.DeepEqual(got, want) {
 		t.Errorf("sudo was asked for %+v, want %+v", got, want)
 	}
 	if l := showLink(t, tap); l.Master != "banger0" || !ownedBy(l.LinkInfo.Data.User, 4242) {
@@ -111,7 +111,7 @@ func TestSudoClientRoundTrip(t *testing.T) {
 	if err := client.SetPolicy(ctx, testConfig, g, p); err != nil {
 		t.Fatalf("SetPolicy through sudo: %v", err)
 	}
-	if got, want := recordedOp(t, argsFile, client.Bangerd), (Op{Kind: OpSetPolicy, Config: testConfig, Guest: &g, Policy: &p}); !reflect.DeepEqual(got, want) {
+	if got, want := recordedOp(t, argsFile, bangerd), (Op{Kind: OpSetPolicy, Config: testConfig, Guest: &g, Policy: &p}); !reflect.DeepEqual(got, want) {
 		t.Errorf("sudo was asked for %+v, want %+v", got, want)
 	}
 	if err := client.AllowResolved(ctx, testConfig, tap, []netip.AddrPort{netip.MustParseAddrPort("203.0.113.9:443")}, time.Minute); err != nil {
@@ -139,7 +139,7 @@ func TestSudoClientReportsHelperErrors(t *testing.T) {
 		t.Skip(netnsSkip)
 	}
 	fakeSudo(t, "")
-	client := helperClient(t)
+	client, _ := helperClient(t)
 	c := Config{Bridge: "nobridge0", Subnet: testConfig.Subnet}
 	err := client.EnsureTap(context.Background(), c, "bg-x", os.Getuid())
 	if err == nil || !strings.Contains(err.Error(), "ensure-tap bg-x") || !strings.Contains(err.Error(), "bridge nobridge0 does not exist") {
@@ -152,7 +152,7 @@ func TestSudoClientReportsHelperErrors(t *testing.T) {
 
 func TestSudoClientRefused(t *testing.T) {
 	fakeSudo(t, `echo "sudo: a password is required" >&2; exit 1`)
-	client := Sudo{Bangerd: "/usr/local/bin/bangerd"}
+	client := OpClient{Sudo{Bangerd: "/usr/local/bin/bangerd"}}
 	err := client.EnsureBridge(context.Background(), testConfig)
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Fatalf("EnsureBridge with sudo refusing = %v, want failed_precondition", err)
@@ -174,7 +174,7 @@ func TestSudoClientRefusesUnsafeBinary(t *testing.T) {
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err := Sudo{Bangerd: bin}.EnsureBridge(context.Background(), testConfig)
+	err := OpClient{Sudo{Bangerd: bin}}.EnsureBridge(context.Background(), testConfig)
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "is not safe to run as root") || !strings.Contains(err.Error(), "sudo make install") {
 		t.Errorf("EnsureBridge with bangerd at %s = %v, want failed_precondition saying why it is unsafe and how to install it", bin, err)
 	}
@@ -189,7 +189,7 @@ func TestSudoClientRefusesUnsafeBinary(t *testing.T) {
 func TestSudoClientWithoutSudo(t *testing.T) {
 	trustAnyBangerd(t)
 	t.Setenv("PATH", t.TempDir())
-	err := Sudo{Bangerd: "/usr/local/bin/bangerd"}.DeleteTap(context.Background(), "bg-x")
+	err := OpClient{Sudo{Bangerd: "/usr/local/bin/bangerd"}}.DeleteTap(context.Background(), "bg-x")
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "sudo is not installed") {
 		t.Errorf("DeleteTap without sudo = %v, want failed_precondition saying sudo is not installed", err)
 	}
@@ -197,7 +197,7 @@ func TestSudoClientWithoutSudo(t *testing.T) {
 
 func TestSudoClientChecksArgumentsFirst(t *testing.T) {
 	argsFile := fakeSudo(t, "")
-	client := Sudo{Bangerd: "/usr/local/bin/bangerd"}
+	client := OpClient{Sudo{Bangerd: "/usr/local/bin/bangerd"}}
 	ctx := context.Background()
 	if err := client.EnsureTap(ctx, testConfig, "eth0", 1000); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("EnsureTap(eth0) = %v, want invalid_argument", err)
@@ -205,7 +205,7 @@ func TestSudoClientChecksArgumentsFirst(t *testing.T) {
 	if err := client.Teardown(ctx, Config{Bridge: "banger0"}); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("Teardown without a subnet = %v, want invalid_argument", err)
 	}
-	if err := (Sudo{Bangerd: "bangerd"}).DeleteTap(ctx, "bg-x"); err == nil || !strings.Contains(err.Error(), "not absolute") {
+	if err := (OpClient{Sudo{Bangerd: "bangerd"}}).DeleteTap(ctx, "bg-x"); err == nil || !strings.Contains(err.Error(), "not absolute") {
 		t.Errorf("DeleteTap with a relative bangerd path = %v, want an error", err)
 	}
 	if _, err := os.Stat(argsFile); err == nil {
@@ -215,9 +215,9 @@ func TestSudoClientChecksArgumentsFirst(t *testing.T) {
 
 func TestNewClient(t *testing.T) {
 	got := NewClient("/usr/local/bin/bangerd")
-	var want Client = Sudo{Bangerd: "/usr/local/bin/bangerd"}
+	var want Client = OpClient{Sudo{Bangerd: "/usr/local/bin/bangerd"}}
 	if os.Geteuid() == 0 {
-		want = Local{}
+		want = OpClient{Local{}}
 	}
 	if got != want {
 		t.Errorf("NewClient as uid %d = %#v, want %#v", os.Geteuid(), got, want)
@@ -227,7 +227,7 @@ func TestNewClient(t *testing.T) {
 func TestLocalHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := (Local{}).EnsureBridge(ctx, testConfig); !errors.Is(err, context.Canceled) {
+	if err := (OpClient{Local{}}).EnsureBridge(ctx, testConfig); !errors.Is(err, context.Canceled) {
 		t.Errorf("EnsureBridge with a cancelled context = %v, want context.Canceled", err)
 	}
 }

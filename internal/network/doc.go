@@ -46,10 +46,10 @@
 //
 // # Privileges
 //
-// All of this needs CAP_NET_ADMIN. bangerd calls it through a Client:
-// Local runs the functions in-process (bangerd is root), Sudo re-executes
-// bangerd as `sudo -n bangerd net '<json op>'`, whose net entry point is
-// RunHelper. A sudoers rule such as
+// All of this needs CAP_NET_ADMIN. bangerd calls it through a Client,
+// which turns each call into an Op and hands it to a Runner: Local applies
+// it in-process (bangerd is root), Sudo re-executes bangerd as
+// `sudo -n bangerd net '<json op>'`, whose net entry point is RunHelper. A sudoers rule such as
 //
 //	alice ALL=(root) NOPASSWD: /usr/local/bin/bangerd net *
 //

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"banger/internal/atomicfile"
 	"banger/internal/errdefs"
 )
 
@@ -46,7 +47,7 @@ func (c blobCache) has(h v1.Hash, size int64) bool {
 // store copies r into the cache as blob h, verifying size (when >= 0) and
 // digest. It writes a temporary file beside the blob and renames it, so
 // concurrent or interrupted stores never leave a partial blob.
-func (c blobCache) store(h v1.Hash, size int64, r io.Reader) (err error) {
+func (c blobCache) store(h v1.Hash, size int64, r io.Reader) error {
 	p, err := c.path(h)
 	if err != nil {
 		return err
@@ -54,34 +55,20 @@ func (c blobCache) store(h v1.Hash, size int64, r io.Reader) (err error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("creating blob cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), h.Hex+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating blob file: %w", err)
-	}
-	defer func() {
+	return atomicfile.WriteFrom(p, 0o600, func(w io.Writer) error {
+		sum := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, sum), r)
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return err
 		}
-	}()
-	sum := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, sum), r)
-	if err != nil {
-		return err
-	}
-	if size >= 0 && n != size {
-		return fmt.Errorf("blob %s: got %d bytes, want %d", h, n, size)
-	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
-		return fmt.Errorf("blob %s: content has digest sha256:%s", h, got)
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+		if size >= 0 && n != size {
+			return fmt.Errorf("blob %s: got %d bytes, want %d", h, n, size)
+		}
+		if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
+			return fmt.Errorf("blob %s: content has digest sha256:%s", h, got)
+		}
+		return nil
+	})
 }
 
 // open reads cached blob h. The reader hashes what it reads; call verify

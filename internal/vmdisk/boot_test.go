@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"banger/internal/config"
+	"banger/internal/e2etest"
 	"banger/internal/initramfs"
 	"banger/internal/kernel/kerneltest"
 	"banger/internal/vmm"
@@ -28,7 +29,7 @@ const imageProfile = "# the image's .profile\n"
 // write to / is on the upper disk and that the one to /root is on the work
 // disk, owned by root like the files the host made there.
 func TestBootOverlayWithWorkDisk(t *testing.T) {
-	requireBoot(t)
+	e2etest.Require(t, "disk boot test", e2etest.Boot.With(e2etest.Debugfs, e2etest.E2fsck))
 	kernel := kerneltest.DebianCloud(t)
 	dir := t.TempDir()
 	initrd := buildInitrd(t, dir, kernel.ModulesDir)
@@ -104,30 +105,6 @@ func TestBootOverlayWithWorkDisk(t *testing.T) {
 	}
 	if ino, _ := statDisk(t, work, "/"); ino.Perm != 0o700 {
 		t.Errorf("the work disk's top, the guest's /root, has mode %o, want 0700 like the image's /root", ino.Perm)
-	}
-}
-
-// requireBoot skips the test, saying what is missing, unless it can boot
-// a VM.
-func requireBoot(t *testing.T) {
-	if os.Getenv("BANGER_E2E") != "1" {
-		t.Skip("disk boot test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
-	}
-	for tool, fix := range map[string]string{
-		"qemu-system-x86_64": "apt-get install qemu-system-x86",
-		"go":                 "Go, to build the guest's init programs",
-	} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("disk boot test: %s not in PATH (%s)", tool, fix)
-		}
-	}
-	for _, tool := range []string{"mkfs.ext4", "debugfs", "e2fsck"} {
-		if _, err := findTool(tool); err != nil {
-			t.Skipf("disk boot test: %s not found (apt-get install e2fsprogs)", tool)
-		}
-	}
-	if tool := kerneltest.MissingTool(); tool != "" {
-		t.Skipf("disk boot test: no kernel: %s not in PATH to fetch Debian's linux-image-cloud-amd64", tool)
 	}
 }
 

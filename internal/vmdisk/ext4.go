@@ -122,24 +122,3 @@ func readSpace(file string) (space, error) {
 
 // errNoReflink is returned inside PrepareRoot when cloning is unsupported.
 var errNoReflink = errors.New("the filesystem cannot clone files")
-
-// atomicFile makes dst by letting fill write a new temporary file beside
-// it, renamed to dst only when fill succeeds: an interrupted run leaves no
-// half-made disk under dst's name.
-func atomicFile(dst string, fill func(tmp string) error) error {
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", dst, err)
-	}
-	tmp := f.Name()
-	f.Close()
-	if err := fill(tmp); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("creating %s: %w", dst, err)
-	}
-	return nil
-}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"banger/internal/atomicfile"
 	"banger/internal/errdefs"
 	"banger/internal/guestabi"
 	"banger/internal/vmm"
@@ -135,7 +136,7 @@ func (m rootMaker) tryClone(image, dst string) (bool, error) {
 		return false, fmt.Errorf("opening the image: %w", err)
 	}
 	defer src.Close()
-	err = atomicFile(dst, func(tmp string) error {
+	err = atomicfile.Make(dst, func(tmp string) error {
 		f, err := os.OpenFile(tmp, os.O_WRONLY, 0)
 		if err != nil {
 			return err
@@ -160,7 +161,7 @@ func (m rootMaker) tryClone(image, dst string) (bool, error) {
 // init creates the overlay's upper and work directories on first boot,
 // owned like the image's root directory.
 func (m rootMaker) makeUpper(ctx context.Context, path string) error {
-	return atomicFile(path, func(tmp string) error {
+	return atomicfile.Make(path, func(tmp string) error {
 		if err := m.mkfs(ctx, tmp, "banger-upper", "", UpperSize); err != nil {
 			return fmt.Errorf("making the upper disk %s: %w", path, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"banger/internal/atomicfile"
 	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/guestabi"
@@ -58,7 +59,7 @@ func buildWork(ctx context.Context, o WorkOptions, mkfs mkfsFunc) error {
 	if err != nil {
 		return err
 	}
-	return atomicFile(o.Path, func(tmp string) error {
+	return atomicfile.Make(o.Path, func(tmp string) error {
 		if err := checkFits(ctx, plan, o.Size, tmp, mkfs); err != nil {
 			return err
 		}

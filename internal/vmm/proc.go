@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"banger/internal/atomicfile"
 )
 
 // PollInterval is how often the process waits look at a process again.
@@ -55,12 +57,7 @@ func FindProcess(pidFile string, owns func(cmdline []string) bool) (p Process, o
 // WritePIDFile records pid in path atomically, for a VMM that does not
 // write its own pid file.
 func WritePIDFile(path string, pid int) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
-		return fmt.Errorf("writing pid file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing pid file: %w", err)
 	}
 	return nil

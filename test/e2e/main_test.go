@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"banger/internal/e2etest"
 	"banger/test/internal/buildcache"
 )
 
@@ -29,16 +30,9 @@ var h *harness
 
 // skipReason says why end-to-end tests cannot run here, or "".
 func skipReason() string {
-	if os.Getenv("BANGER_E2E") != "1" {
-		return "set BANGER_E2E=1 to run end-to-end tests (make test does)"
-	}
-	if os.Geteuid() != 0 {
-		return "end-to-end tests need root (debootstrap, network namespaces)"
-	}
-	for _, tool := range []string{"debootstrap", "mkfs.ext4", "debugfs", "qemu-system-x86_64"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return tool + " is not installed: run `make host-deps`"
-		}
+	needs := e2etest.Needs{Root: true, Tools: []e2etest.Tool{e2etest.Debootstrap, e2etest.Mkfs, e2etest.Debugfs, e2etest.QEMU}}
+	if why := needs.Unmet(); why != "" {
+		return "end-to-end tests: " + why
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"banger/internal/e2etest"
 	"bytes"
 	"context"
 	"fmt"
@@ -172,7 +173,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("BANGER_E2E") == "1" {
+	if e2etest.Enabled() {
 		t.Fatal("chromium is not installed, and BANGER_E2E=1 asks for the browser test: `apt-get install chromium`")
 	}
 	t.Skip("chromium is not installed: `apt-get install chromium` and set BANGER_E2E=1 to run the browser test")

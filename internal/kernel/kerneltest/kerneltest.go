@@ -18,19 +18,6 @@ type CloudKernel struct {
 	ModulesDir string // lib/modules/<kver>
 }
 
-// kernelTools are what fetching the kernel with the host's apt takes.
-var kernelTools = []string{"apt-cache", "apt-get", "dpkg-deb"}
-
-// MissingTool names a tool DebianCloud needs that is missing, or "".
-func MissingTool() string {
-	for _, tool := range kernelTools {
-		if _, err := exec.LookPath(tool); err != nil {
-			return tool
-		}
-	}
-	return ""
-}
-
 // DebianCloud fetches the kernel that linux-image-cloud-amd64 points
 // at with the host's apt, unpacked under $BANGER_TEST_CACHE when set so
 // later runs reuse it, else under a temporary directory.

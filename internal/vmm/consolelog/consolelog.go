@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"banger/internal/atomicfile"
 )
 
 // Name is the console log's name in a VM's run directory.
@@ -69,26 +71,17 @@ func Rotate(path string, limit int64) (bool, error) {
 // than twice that, to dst, atomically. What f gains during the copy is
 // copied too, up to twice the limit in all.
 func copyOut(f *os.File, size, limit int64, dst string) error {
-	tmp, err := os.OpenFile(dst+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	return atomicfile.WriteFrom(dst, 0o600, func(w io.Writer) error {
+		start := int64(0)
+		if size > 2*limit {
+			start = size - limit
+			fmt.Fprintf(w, "[banger: %d bytes of console output dropped]\n", start)
+		}
+		// A guest writing without pause must not keep the copy going: it
+		// takes at most twice the limit.
+		_, err := io.Copy(w, io.NewSectionReader(f, start, 2*limit))
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	start := int64(0)
-	if size > 2*limit {
-		start = size - limit
-		fmt.Fprintf(tmp, "[banger: %d bytes of console output dropped]\n", start)
-	}
-	// A guest writing without pause must not keep the copy going: it takes
-	// at most twice the limit.
-	if _, err := io.Copy(tmp, io.NewSectionReader(f, start, 2*limit)); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // tailBlock is how much Tail reads at a time, from the end backwards.

@@ -185,17 +185,14 @@ func TestStopCancelledDoesNotKill(t *testing.T) {
 	}
 }
 
-func TestKillAndWait(t *testing.T) {
+// A Firecracker killed with SIGKILL leaves its pid file and sockets
+// behind; the driver still reports it stopped and starts it again.
+func TestStartAfterKill(t *testing.T) {
 	d, spec := fakeDriver(t), fakeSpec(t)
 	ctx := testCtx(t)
 	info := startFake(t, d, spec)
-	waited := make(chan error, 1)
-	go func() { waited <- d.Wait(ctx, spec) }()
 	if err := d.Kill(ctx, spec); err != nil {
 		t.Fatalf("Kill: %v", err)
-	}
-	if err := <-waited; err != nil {
-		t.Errorf("Wait: %v", err)
 	}
 	if vmm.Alive(info.PID) {
 		t.Errorf("pid %d alive after Kill", info.PID)
@@ -209,16 +206,6 @@ func TestKillAndWait(t *testing.T) {
 	}
 	if again := startFake(t, d, spec); again.State != vmm.StateRunning {
 		t.Errorf("Start after Kill = %+v", again)
-	}
-}
-
-func TestWaitEndsWithContext(t *testing.T) {
-	d, spec := fakeDriver(t), fakeSpec(t)
-	startFake(t, d, spec)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := d.Wait(ctx, spec); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Wait on a running VM = %v, want DeadlineExceeded", err)
 	}
 }
 

@@ -21,12 +21,17 @@ func pidPath(spec vmm.Spec) string       { return filepath.Join(spec.RunDir, pid
 func consolePath(spec vmm.Spec) string   { return filepath.Join(spec.RunDir, consoleLogName) }
 func logPath(spec vmm.Spec) string       { return filepath.Join(spec.RunDir, logName) }
 
-// findProcess returns the live Firecracker that spec's pid file names, or
-// ok false when there is none (see vmm.FindProcess).
-func findProcess(spec vmm.Spec) (vmm.Process, bool, error) {
-	return vmm.FindProcess(pidPath(spec), func(cmdline []string) bool {
+// pidFile is how the driver finds spec's Firecracker process.
+func pidFile(spec vmm.Spec) vmm.PIDFile {
+	return vmm.PIDFile{Path: pidPath(spec), Owns: func(cmdline []string) bool {
 		return ownsProcess(cmdline, spec.RunDir)
-	})
+	}}
+}
+
+// findProcess returns the live Firecracker process that spec's pid file names,
+// or ok false when there is none (see vmm.FindProcess).
+func findProcess(spec vmm.Spec) (vmm.Process, bool, error) {
+	return pidFile(spec).Find()
 }
 
 // ownsProcess reports whether cmdline is a Firecracker started for runDir:

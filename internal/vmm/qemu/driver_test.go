@@ -114,34 +114,6 @@ func TestFakeStopIgnoredPowerdown(t *testing.T) {
 	assertStopped(t, d, spec)
 }
 
-func TestFakeKillAndWait(t *testing.T) {
-	d, spec := fakeDriver(t), fakeSpec(t)
-	ctx := testCtx(t)
-	info := startFake(t, d, spec)
-	waited := make(chan error, 1)
-	go func() { waited <- d.Wait(ctx, spec) }()
-	if err := d.Kill(ctx, spec); err != nil {
-		t.Fatalf("Kill: %v", err)
-	}
-	if err := <-waited; err != nil {
-		t.Errorf("Wait: %v", err)
-	}
-	if vmm.Alive(info.PID) {
-		t.Errorf("pid %d alive after Kill", info.PID)
-	}
-	assertStopped(t, d, spec) // the pid file stays behind after SIGKILL
-}
-
-func TestWaitEndsWithContext(t *testing.T) {
-	d, spec := fakeDriver(t), fakeSpec(t)
-	startFake(t, d, spec)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := d.Wait(ctx, spec); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Wait on a running VM = %v, want DeadlineExceeded", err)
-	}
-}
-
 // A pid file naming a live process that is not this VM's QEMU (a recycled
 // pid) must be left alone.
 func TestRecycledPidIsNotKilled(t *testing.T) {

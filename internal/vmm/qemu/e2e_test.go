@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"banger/internal/e2etest"
 	"banger/internal/initramfs"
 	"banger/internal/vmm"
 
@@ -22,7 +22,7 @@ const e2eMarker = "BANGER-QEMU-DRIVER-OK"
 // root disk under the real QEMU, through the Driver, with no network
 // device.
 func TestE2E(t *testing.T) {
-	requireE2E(t)
+	e2etest.Require(t, "qemu end-to-end test", e2etest.Boot)
 	assets := buildE2EAssets(t)
 	d := &Driver{}
 	t.Run("BootStop", func(t *testing.T) { testE2EBootStop(t, d, assets) })
@@ -228,27 +228,6 @@ func tail(path string) string {
 	b, _ := os.ReadFile(path)
 	lines := strings.Split(string(b), "\n")
 	return strings.Join(lines[max(0, len(lines)-40):], "\n")
-}
-
-// requireE2E skips the test, saying what is missing, unless it can boot
-// a VM.
-func requireE2E(t *testing.T) {
-	if os.Getenv("BANGER_E2E") != "1" {
-		t.Skip("qemu end-to-end test: set BANGER_E2E=1 to run it (it fetches a kernel with apt and boots QEMU)")
-	}
-	tools := map[string]string{
-		"qemu-system-x86_64": "apt-get install qemu-system-x86",
-		"mkfs.ext4":          "apt-get install e2fsprogs",
-		"apt-cache":          "a Debian host, to fetch linux-image-cloud-amd64",
-		"apt-get":            "a Debian host, to fetch linux-image-cloud-amd64",
-		"dpkg-deb":           "a Debian host, to unpack linux-image-cloud-amd64",
-		"go":                 "Go, to build the guest's init programs",
-	}
-	for tool, fix := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("qemu end-to-end test: %s not in PATH (%s)", tool, fix)
-		}
-	}
 }
 
 // e2eAssets are the files a test VM boots from.

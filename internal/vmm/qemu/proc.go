@@ -10,12 +10,17 @@ import (
 // pollInterval is how often waits look at a socket again.
 const pollInterval = vmm.PollInterval
 
-// findProcess returns the live QEMU process that spec's pid file names, or
-// ok false when there is none (see vmm.FindProcess).
-func findProcess(spec vmm.Spec) (p vmm.Process, ok bool, err error) {
-	return vmm.FindProcess(pidPath(spec), func(cmdline []string) bool {
+// pidFile is how the driver finds spec's QEMU process.
+func pidFile(spec vmm.Spec) vmm.PIDFile {
+	return vmm.PIDFile{Path: pidPath(spec), Owns: func(cmdline []string) bool {
 		return ownsProcess(cmdline, spec.RunDir)
-	})
+	}}
+}
+
+// findProcess returns the live QEMU process that spec's pid file names,
+// or ok false when there is none (see vmm.FindProcess).
+func findProcess(spec vmm.Spec) (vmm.Process, bool, error) {
+	return pidFile(spec).Find()
 }
 
 // ownsProcess reports whether cmdline is a QEMU started for runDir: its

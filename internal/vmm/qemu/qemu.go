@@ -131,24 +131,10 @@ func (d *Driver) gracefully(ctx context.Context, spec vmm.Spec, p vmm.Process, c
 
 // Kill sends SIGKILL to the VM's QEMU, if it runs, and waits for it to go.
 func (d *Driver) Kill(ctx context.Context, spec vmm.Spec) error {
-	p, ok, err := findProcess(spec)
-	if err != nil || !ok {
-		return err
-	}
-	if err := vmm.Kill(ctx, p); err != nil {
-		return fmt.Errorf("killing VM %s: %w", spec.Name, err)
-	}
-	return nil
+	return pidFile(spec).Kill(ctx, spec.Name)
 }
 
 // Wait blocks until the VM's QEMU exits or ctx ends.
 func (d *Driver) Wait(ctx context.Context, spec vmm.Spec) error {
-	p, ok, err := findProcess(spec)
-	if err != nil || !ok {
-		return err
-	}
-	if err := vmm.WaitGone(ctx, p.PID); err != nil {
-		return fmt.Errorf("waiting for VM %s: %w", spec.Name, err)
-	}
-	return nil
+	return pidFile(spec).Wait(ctx, spec.Name)
 }
