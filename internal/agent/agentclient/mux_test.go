@@ -193,12 +193,19 @@ func TestMuxChannelFramesAndCredit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The host grants credit back as it consumes output.
+	// The host grants credit back as it consumes output. The guest has
+	// already spent 6 bytes ("out" and "err") of its initial credit, so it
+	// sends 6 bytes less now: a guest past its credit loses its channel.
 	chunk := strings.Repeat("y", agentproto.MaxChunk)
-	for range agentproto.InitialCredit / agentproto.MaxChunk {
-		g.write(agentproto.Frame{Ch: req.ID, Out: []byte(chunk)})
+	chunks := agentproto.InitialCredit / agentproto.MaxChunk
+	for i := range chunks {
+		out := chunk
+		if i == chunks-1 {
+			out = chunk[6:]
+		}
+		g.write(agentproto.Frame{Ch: req.ID, Out: []byte(out)})
 	}
-	for range agentproto.InitialCredit / agentproto.MaxChunk / 2 {
+	for range chunks / 2 {
 		if _, err := ch.Next(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -207,8 +214,14 @@ func TestMuxChannelFramesAndCredit(t *testing.T) {
 	if f := g.read(); f.Ch != req.ID || f.Credit != agentproto.InitialCredit/2+6 {
 		t.Fatalf("after consuming half the credit: %+v; want a credit of %d", f.Frame, agentproto.InitialCredit/2+6)
 	}
-	for range agentproto.InitialCredit / agentproto.MaxChunk / 2 {
-		ch.Next(testCtx(t))
+	// With that grant the guest may send the 6 bytes it held back.
+	g.write(agentproto.Frame{Ch: req.ID, Out: []byte("zzzzzz")})
+	for left := agentproto.InitialCredit / 2; left > 0; {
+		ev, err := ch.Next(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		left -= len(ev.Stdout)
 	}
 	if f := g.read(); f.Credit != agentproto.InitialCredit/2 {
 		t.Fatalf("after consuming the rest: %+v", f.Frame)
