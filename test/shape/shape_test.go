@@ -34,8 +34,6 @@ var pending = map[string]bool{
 	"file internal/vm/lifecycle.go":                    true,
 	"file internal/vm/snapshots.go":                    true,
 	"file internal/vm/templates.go":                    true,
-	"func internal/cli/vm_exec.go newVMExecCmd":        true,
-	"func internal/cli/vm_run.go newVMRunCmd":          true,
 	"func internal/vm/lifecycle.go Create":             true,
 	"func internal/vm/snapshots.go Snapshot":           true,
 	"func internal/vm/snapshots.go createFromSnapshot": true,
