@@ -40,7 +40,6 @@ var pending = map[string]bool{
 	"func internal/vm/templates.go ensureTemplate":     true,
 	"func internal/vm/templates.go restoreMachine":     true,
 	"type internal/vmm/vmmtest.Driver":                 true,
-	"type internal/api/client.Client":                  true,
 	"type internal/vm.Manager":                         true,
 }
 
