@@ -39,7 +39,6 @@ var pending = map[string]bool{
 	"func internal/vm/snapshots.go createFromSnapshot": true,
 	"func internal/vm/templates.go ensureTemplate":     true,
 	"func internal/vm/templates.go restoreMachine":     true,
-	"type internal/vmm/vmmtest.Driver":                 true,
 	"type internal/vm.Manager":                         true,
 }
 
