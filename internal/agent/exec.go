@@ -44,6 +44,13 @@ func (sc *streamConn) exec(req agentproto.Request) {
 	// The answer goes first: no frame of a channel may come before it.
 	// Until the pumps start, the process's output waits in its pipes.
 	answered := sc.send(success(req, agentproto.Response{})) == nil
+	pipeProcess(ch, p, answered)
+}
+
+// pipeProcess joins a started process to its channel: its output goes to the
+// host, the host's input to it (once answered), and its exit, or the
+// channel's end, finishes both.
+func pipeProcess(ch *channel, p *process, answered bool) {
 	var outputs sync.WaitGroup
 	emit := func(stderr bool) func([]byte) {
 		// Once the channel is over the output is read and dropped, so

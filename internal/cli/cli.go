@@ -113,6 +113,19 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// exitStatus is the error of a verb that runs a guest command: the
+// command's own status code passes through, and banger's own failure err
+// exits with failure.
+func exitStatus(code int, err error, failure int) error {
+	if err != nil {
+		return &ExitError{Code: failure, Err: err}
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
 // exitInterrupted is the status after Ctrl-C, as shells report it.
 const exitInterrupted = 130
 

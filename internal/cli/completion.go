@@ -105,7 +105,7 @@ func (a *app) completeVMs(_ *cobra.Command, args []string, toComplete string) ([
 // completeImages completes image names (for --image).
 func (a *app) completeImages(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		images, err := c.ListImages(ctx)
+		images, err := c.Images().List(ctx)
 		return namesOf(images, func(i int) string { return images[i].Name }), err
 	}, toComplete)
 }
@@ -113,7 +113,7 @@ func (a *app) completeImages(_ *cobra.Command, _ []string, toComplete string) ([
 // completeKernels completes kernel names (for --kernel).
 func (a *app) completeKernels(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		kernels, err := c.ListKernels(ctx)
+		kernels, err := c.Kernels().List(ctx)
 		return namesOf(kernels, func(i int) string { return kernels[i].Name }), err
 	}, toComplete)
 }
@@ -121,7 +121,7 @@ func (a *app) completeKernels(_ *cobra.Command, _ []string, toComplete string) (
 // completeSnapshots completes snapshot names (for --from-snapshot).
 func (a *app) completeSnapshots(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		snaps, err := c.ListSnapshots(ctx)
+		snaps, err := c.Snapshots().List(ctx)
 		return namesOf(snaps, func(i int) string { return snaps[i].Name }), err
 	}, toComplete)
 }

@@ -26,7 +26,7 @@ from an ext4 file you made yourself.`,
 		short: "List local images, or with --catalog what can be pulled",
 		long:  "List the images on this machine with their source, default kernel and size. With --catalog, list the images and kernels banger can pull by name.",
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Image, error) {
-			return c.ListImages(ctx)
+			return c.Images().List(ctx)
 		},
 		empty:  "No local images. `banger image pull debian-bookworm` builds the default one.",
 		header: []string{"NAME", "SOURCE", "KERNEL", "SIZE", "CREATED"},
@@ -56,7 +56,7 @@ func addCatalogFlag(a *app, list *cobra.Command) {
 
 var catalogLister = lister[api.CatalogEntry]{
 	fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.CatalogEntry, error) {
-		return c.Catalog(ctx)
+		return c.Images().Catalog(ctx)
 	},
 	empty:  "The catalog is empty.",
 	header: []string{"KIND", "NAME", "LOCAL", "DESCRIPTION"},

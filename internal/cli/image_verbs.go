@@ -32,14 +32,14 @@ agent added; their layers are cached in banger's cache dir and shared.
 Ctrl-C cancels and leaves nothing half-made.`,
 		cobra.NoFileCompletions,
 		func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
-			im, err := c.PullImage(ctx, name, prog)
+			im, err := c.Images().Pull(ctx, name, prog)
 			return im.Name, err
 		})
 }
 
 func newImageRmCmd(a *app) *cobra.Command {
 	return rmCmd(a, "image", a.completeImageArgs, func(ctx context.Context, c *client.Client, name string) error {
-		return c.DeleteImage(ctx, name)
+		return c.Images().Delete(ctx, name)
 	})
 }
 
@@ -55,7 +55,7 @@ func newImageShowCmd(a *app) *cobra.Command {
 			ctx := cmd.Context()
 			var d api.ImageDetail
 			err := a.call(ctx, func(c *client.Client) (err error) {
-				d, err = c.GetImage(ctx, args[0])
+				d, err = c.Images().Get(ctx, args[0])
 				return err
 			})
 			if err != nil {
@@ -97,7 +97,7 @@ func newImageRegisterCmd(a *app) *cobra.Command {
 			}
 			var im api.Image
 			err = a.call(ctx, func(c *client.Client) (err error) {
-				im, err = c.RegisterImage(ctx, api.RegisterImageRequest{Name: opts.Name, Rootfs: abs, Kernel: opts.Kernel})
+				im, err = c.Images().Register(ctx, api.RegisterImageRequest{Name: opts.Name, Rootfs: abs, Kernel: opts.Kernel})
 				return err
 			})
 			if err != nil {
@@ -136,7 +136,7 @@ func (a *app) imageExport(ctx context.Context, name, out string) error {
 	h := sha256.New()
 	err := atomicfile.WriteFrom(out, 0o644, func(w io.Writer) error {
 		return a.call(ctx, func(c *client.Client) (err error) {
-			n, err = c.ExportImage(ctx, name, io.MultiWriter(w, h))
+			n, err = c.Images().Export(ctx, name, io.MultiWriter(w, h))
 			return err
 		})
 	})
@@ -168,7 +168,7 @@ bundle's manifest before anything is registered.`,
 				src = abs
 			}
 			req.Source = src
-			im, err := c.ImportImage(ctx, req, prog)
+			im, err := c.Images().Import(ctx, req, prog)
 			return im.Name, err
 		})
 	cmd.Flags().StringVar(&req.SHA256, "sha256", "", "the bundle file's sha256, as `banger image export` printed it; required for http:// URLs")

@@ -40,7 +40,7 @@ them.`,
 			var t api.WarmTemplate
 			prog, finish := newProgress(a.stderr)
 			err := a.call(ctx, func(c *client.Client) (err error) {
-				t, err = c.WarmImage(ctx, args[0], req, prog)
+				t, err = c.Images().Warm(ctx, args[0], req, prog)
 				return err
 			})
 			finish()

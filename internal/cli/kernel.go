@@ -27,7 +27,7 @@ loads the virtio drivers; you can also register a kernel of your own.`,
 		short: "List local kernels",
 		long:  "List the guest kernels on this machine with their version and source.",
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Kernel, error) {
-			return c.ListKernels(ctx)
+			return c.Kernels().List(ctx)
 		},
 		empty:  "No local kernels. `banger kernel pull debian-6.1-cloud` fetches the default one.",
 		header: []string{"NAME", "VERSION", "SOURCE", "CREATED"},
@@ -45,12 +45,12 @@ for Firecracker, keeps the module tree for images, and builds an initramfs
 that loads the virtio drivers.`,
 			cobra.NoFileCompletions,
 			func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
-				k, err := c.PullKernel(ctx, name, prog)
+				k, err := c.Kernels().Pull(ctx, name, prog)
 				return k.Name + " " + k.Version, err
 			}),
 		newKernelShowCmd(a),
 		rmCmd(a, "kernel", a.completeKernelArgs, func(ctx context.Context, c *client.Client, name string) error {
-			return c.DeleteKernel(ctx, name)
+			return c.Kernels().Delete(ctx, name)
 		}),
 		newKernelRegisterCmd(a),
 	)
@@ -69,7 +69,7 @@ func newKernelShowCmd(a *app) *cobra.Command {
 			ctx := cmd.Context()
 			var d api.KernelDetail
 			err := a.call(ctx, func(c *client.Client) (err error) {
-				d, err = c.GetKernel(ctx, args[0])
+				d, err = c.Kernels().Get(ctx, args[0])
 				return err
 			})
 			if err != nil {
@@ -111,7 +111,7 @@ optional initrd. banger checks that the file is a kernel and copies it.`,
 			}
 			var k api.Kernel
 			err = a.call(ctx, func(c *client.Client) (err error) {
-				k, err = c.RegisterKernel(ctx, api.RegisterKernelRequest{Name: name, Path: path, Initrd: initrd})
+				k, err = c.Kernels().Register(ctx, api.RegisterKernelRequest{Name: name, Path: path, Initrd: initrd})
 				return err
 			})
 			if err != nil {

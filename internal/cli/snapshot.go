@@ -42,7 +42,7 @@ exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot 
 			var sn api.Snapshot
 			prog, finish := newProgress(a.stderr)
 			err := a.call(ctx, func(c *client.Client) (err error) {
-				sn, err = c.SnapshotVM(ctx, args[0], api.SnapshotVMRequest{Name: name}, prog)
+				sn, err = c.Snapshots().Take(ctx, args[0], api.SnapshotVMRequest{Name: name}, prog)
 				return err
 			})
 			finish()
@@ -71,7 +71,7 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		short: "List snapshots",
 		long:  "List the snapshots on this machine, oldest first, with the VM each was taken of.",
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Snapshot, error) {
-			return c.ListSnapshots(ctx)
+			return c.Snapshots().List(ctx)
 		},
 		empty:  "No snapshots. `banger vm snapshot VM` saves a running VM.",
 		header: []string{"NAME", "VM", "IMAGE", "SPEC", "VMM", "SIZE", "CREATED"},
@@ -81,7 +81,7 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		},
 	}.command(a), newSnapshotShowCmd(a),
 		rmCmd(a, "snapshot", a.completeSnapshotArgs, func(ctx context.Context, c *client.Client, name string) error {
-			return c.DeleteSnapshot(ctx, name)
+			return c.Snapshots().Delete(ctx, name)
 		}))
 	return cmd
 }
@@ -98,7 +98,7 @@ func newSnapshotShowCmd(a *app) *cobra.Command {
 			ctx := cmd.Context()
 			var sn api.Snapshot
 			err := a.call(ctx, func(c *client.Client) (err error) {
-				sn, err = c.GetSnapshot(ctx, args[0])
+				sn, err = c.Snapshots().Get(ctx, args[0])
 				return err
 			})
 			if err != nil {

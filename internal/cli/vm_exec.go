@@ -32,9 +32,28 @@ type VMExecOptions struct {
 func newVMExecCmd(a *app) *cobra.Command {
 	opts := VMExecOptions{}
 	cmd := &cobra.Command{
-		Use:   "exec NAME [flags] [-- COMMAND...]",
-		Short: "Run a command in a VM through its guest agent",
-		Long: `Run a command in a running VM as root, through banger's guest agent: no
+		Use:               "exec NAME [flags] [-- COMMAND...]",
+		Short:             "Run a command in a VM through its guest agent",
+		Long:              vmExecHelp,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
+			if err := opts.setArgs(args, cmd.ArgsLenAtDash()); err != nil {
+				return &ExitError{Code: exitExecFailure, Err: err}
+			}
+			code, err := a.vmExec(cmd.Context(), opts)
+			return exitStatus(code, err, exitExecFailure)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "run the command on a terminal, with yours in raw mode")
+	cmd.Flags().StringArrayVarP(&opts.Env, "env", "e", nil, "set an environment variable, KEY=VALUE (repeatable)")
+	cmd.Flags().StringVarP(&opts.Dir, "workdir", "w", "", "working directory in the guest (default /root)")
+	return cmd
+}
+
+// vmExecHelp is the long help of `banger vm exec`.
+const vmExecHelp = `Run a command in a running VM as root, through banger's guest agent: no
 sshd, network or keys needed, so it also works in images without sshd (most
 OCI images). Standard input, output and error are streamed; without a
 command, root's login shell runs.
@@ -56,41 +75,28 @@ processes that should outlive it.
 
 Exit status: the command's own; 128+N when signal N killed it; 127 when
 the command is not found. When banger cannot run it at all the status is
-255, as ssh's own.`,
-		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
-			dash := cmd.ArgsLenAtDash()
-			if dash > 1 || (dash < 0 && len(args) > 1) {
-				return &ExitError{Code: exitExecFailure, Err: errdefs.InvalidArgument("vm exec takes one VM name; put the command after --, as in `banger vm exec NAME -- uname -a`")}
-			}
-			opts.Name = args[0]
-			if dash == 1 {
-				opts.Command = args[1:]
-			}
-			if len(opts.Command) == 0 && isTerminalReader(opts.Stdin) {
-				opts.TTY = true
-			}
-			for _, e := range opts.Env {
-				if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-					return &ExitError{Code: exitExecFailure, Err: errdefs.InvalidArgument("-e %q: want KEY=VALUE", e)}
-				}
-			}
-			code, err := a.vmExec(cmd.Context(), opts)
-			if err != nil {
-				return &ExitError{Code: exitExecFailure, Err: err}
-			}
-			if code != 0 {
-				return &ExitError{Code: code}
-			}
-			return nil
-		},
+255, as ssh's own.`
+
+// setArgs fills in the VM name and the command from the arguments, dash
+// being where "--" fell among them (cobra's ArgsLenAtDash), and checks
+// the flags; Stdin must be set, as without a command it picks the TTY.
+func (opts *VMExecOptions) setArgs(args []string, dash int) error {
+	if dash > 1 || (dash < 0 && len(args) > 1) {
+		return errdefs.InvalidArgument("vm exec takes one VM name; put the command after --, as in `banger vm exec NAME -- uname -a`")
 	}
-	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "run the command on a terminal, with yours in raw mode")
-	cmd.Flags().StringArrayVarP(&opts.Env, "env", "e", nil, "set an environment variable, KEY=VALUE (repeatable)")
-	cmd.Flags().StringVarP(&opts.Dir, "workdir", "w", "", "working directory in the guest (default /root)")
-	return cmd
+	opts.Name = args[0]
+	if dash == 1 {
+		opts.Command = args[1:]
+	}
+	if len(opts.Command) == 0 && isTerminalReader(opts.Stdin) {
+		opts.TTY = true
+	}
+	for _, e := range opts.Env {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return errdefs.InvalidArgument("-e %q: want KEY=VALUE", e)
+		}
+	}
+	return nil
 }
 
 // vmExec runs the command and returns its exit status.

@@ -34,7 +34,29 @@ func newVMRunCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [PATH] [flags] [-- COMMAND...]",
 		Short: "Boot a fresh VM and open a shell in it, or run a command",
-		Long: `Create a VM, boot it and connect to it in one step.
+		Long:  vmRunHelp + "\n\n" + workspaceHelp + "\n\n" + specHelp(a),
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
+			if err := opts.setArgs(args, cmd.ArgsLenAtDash()); err != nil {
+				return &ExitError{Code: exitBangerFailure, Err: err}
+			}
+			code, err := a.vmRun(cmd.Context(), opts)
+			return exitStatus(code, err, exitBangerFailure)
+		},
+	}
+	a.addSpecFlags(cmd, &opts.Spec)
+	cmd.Flags().BoolVar(&opts.Remove, "rm", false, "delete the VM when the shell or command exits")
+	cmd.Flags().StringVar(&opts.From, "from", "", "workspace mode: copy this commit, tag or branch instead of the working tree")
+	cmd.Flags().StringVar(&opts.Branch, "branch", "", "workspace mode: put the copy on this new branch")
+	_ = cmd.RegisterFlagCompletionFunc("from", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("branch", cobra.NoFileCompletions)
+	return cmd
+}
+
+// vmRunHelp is the long help of `banger vm run`, before the workspace's
+// and the spec flags' own.
+const vmRunHelp = `Create a VM, boot it and connect to it in one step.
 
   banger vm run                      a bare sandbox: opens an ssh shell
   banger vm run ./repo               copies the repository in, opens a shell there
@@ -53,42 +75,23 @@ use ssh.
 
 Exit status: in command mode, the guest command's own status. When banger
 itself fails (bad flags, no image, a VM that does not boot) the status is
-125, so scripts can tell the two apart.
+125, so scripts can tell the two apart.`
 
-` + workspaceHelp + `
-
-` + specHelp(a),
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Stdout, opts.Stderr = a.stdout, a.stderr
-			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-				opts.Command = args[dash:]
-				args = args[:dash]
-			}
-			if len(args) > 1 {
-				return &ExitError{Code: exitBangerFailure, Err: errdefs.InvalidArgument("vm run takes at most one PATH before --, got %q; put the command after --", args)}
-			}
-			if len(args) == 1 {
-				opts.Path = args[0]
-			}
-			opts.Stdin = a.stdin
-			code, err := a.vmRun(cmd.Context(), opts)
-			if err != nil {
-				return &ExitError{Code: exitBangerFailure, Err: err}
-			}
-			if code != 0 {
-				return &ExitError{Code: code}
-			}
-			return nil
-		},
+// setArgs fills in the workspace path and the command from the
+// arguments, dash being where "--" fell among them (cobra's
+// ArgsLenAtDash).
+func (opts *VMRunOptions) setArgs(args []string, dash int) error {
+	if dash >= 0 {
+		opts.Command = args[dash:]
+		args = args[:dash]
 	}
-	a.addSpecFlags(cmd, &opts.Spec)
-	cmd.Flags().BoolVar(&opts.Remove, "rm", false, "delete the VM when the shell or command exits")
-	cmd.Flags().StringVar(&opts.From, "from", "", "workspace mode: copy this commit, tag or branch instead of the working tree")
-	cmd.Flags().StringVar(&opts.Branch, "branch", "", "workspace mode: put the copy on this new branch")
-	_ = cmd.RegisterFlagCompletionFunc("from", cobra.NoFileCompletions)
-	_ = cmd.RegisterFlagCompletionFunc("branch", cobra.NoFileCompletions)
-	return cmd
+	if len(args) > 1 {
+		return errdefs.InvalidArgument("vm run takes at most one PATH before --, got %q; put the command after --", args)
+	}
+	if len(args) == 1 {
+		opts.Path = args[0]
+	}
+	return nil
 }
 
 func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {

@@ -7,10 +7,10 @@ package e2etest
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
+
+	"banger/internal/paths"
 )
 
 // Env is the variable that asks for the end-to-end tests when it is "1".
@@ -80,18 +80,10 @@ func Require(t testing.TB, what string, n Needs) {
 	}
 }
 
-// sbinDirs hold programs, such as mkfs.ext4, that a user's PATH can lack.
-var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
+// lookTool finds a host program, on PATH or in an sbin directory.
+var lookTool = paths.LookTool
 
 func found(name string) bool {
-	if _, err := exec.LookPath(name); err == nil {
-		return true
-	}
-	for _, d := range sbinDirs {
-		fi, err := os.Stat(filepath.Join(d, name))
-		if err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return true
-		}
-	}
-	return false
+	_, err := lookTool(name)
+	return err == nil
 }

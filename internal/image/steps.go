@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 
 	"banger/internal/errdefs"
+	"banger/internal/paths"
 	"banger/internal/privilege"
 )
 
@@ -37,18 +37,10 @@ func (b *builder) checkHost(ctx context.Context) error {
 }
 
 // findTool looks for a program on PATH and in the sbin directories a
-// user's PATH often lacks.
+// user's PATH often lacks, or returns "".
 func findTool(name string) string {
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
+	p, _ := paths.LookTool(name)
+	return p
 }
 
 // fetchMise downloads mise before the long debootstrap, so a registry

@@ -1,6 +1,7 @@
 // Package paths resolves where banger keeps its files. Every location honours
 // the XDG base-directory variables, so tests can point banger at a temp dir.
-// It also finds the installed guest agent binary (AgentBinary).
+// It also finds the installed guest agent binary (AgentBinary) and host
+// programs a user's PATH may lack (LookTool).
 package paths
 
 import (

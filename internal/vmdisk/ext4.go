@@ -8,33 +8,26 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 
-	"banger/internal/errdefs"
+	"banger/internal/paths"
 )
 
 // mkfsFunc makes an ext4 filesystem of size bytes in file, which exists
 // and is left sparse, holding a copy of tree unless tree is "".
 type mkfsFunc func(ctx context.Context, file, label, tree string, size int64) error
 
-// sbinDirs are searched after PATH: a user's PATH often lacks them, and
-// Debian puts mkfs.ext4 there.
-var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
+// lookTool finds a host program; tests replace it.
+var lookTool = paths.LookTool
 
 // findTool finds a program of e2fsprogs.
 func findTool(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
+	p, err := lookTool(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: install e2fsprogs (apt-get install e2fsprogs)", err)
 	}
-	for _, d := range sbinDirs {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", errdefs.FailedPrecondition("%s not found on PATH or in %s: install e2fsprogs (apt-get install e2fsprogs)", name, strings.Join(sbinDirs, ", "))
+	return p, nil
 }
 
 // runMkfs runs mkfs.ext4. It empties and resizes file first, so that

@@ -232,10 +232,11 @@ func TestBuildWorkKeepsAnExistingDisk(t *testing.T) {
 }
 
 func TestBuildWorkWithoutMkfs(t *testing.T) {
-	t.Setenv("PATH", t.TempDir())
-	saved := sbinDirs
-	sbinDirs = []string{t.TempDir()}
-	t.Cleanup(func() { sbinDirs = saved })
+	saved := lookTool
+	lookTool = func(name string) (string, error) { // as paths.LookTool on a host without it
+		return "", errdefs.FailedPrecondition("%s not found on PATH or in /usr/sbin", name)
+	}
+	t.Cleanup(func() { lookTool = saved })
 	o := workOptions(t, t.TempDir())
 	err := BuildWork(context.Background(), o)
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "install e2fsprogs") {

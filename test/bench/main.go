@@ -64,28 +64,9 @@ func run() error {
 		return fmt.Errorf("starting the daemon: %v: %s", err, out)
 	}
 
-	c := &client.Client{Socket: filepath.Join(work, "run", "banger", "bangerd.sock"), Version: benchVersion}
-	rows := []row{
-		{name: "banger vm list (CLI -> daemon round trip)", target: 15 * time.Millisecond},
-		{name: "baseline: exec true (process start floor)"},
-		{name: "baseline: GET /v1/vms in-process (daemon floor)"},
-	}
-	var errs []error
-	rows[0].times, err = repeat(func() error { return command(env, banger, "vm", "list").Run() })
-	errs = append(errs, err)
-	rows[1].times, err = repeat(func() error { return command(env, "true").Run() })
-	errs = append(errs, err)
-	rows[2].times, err = repeat(func() error {
-		_, err := c.ListVMs(context.Background())
+	if err := benchRoundTrips(env, banger, filepath.Join(work, "run", "banger", "bangerd.sock")); err != nil {
 		return err
-	})
-	errs = append(errs, err)
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
-	report(rows)
 	if os.Getenv("BENCH_IMAGES") == "0" {
 		fmt.Println("\n(image figures skipped: BENCH_IMAGES=0)")
 	} else if err := benchImages(work, bin); err != nil {
@@ -102,6 +83,35 @@ func run() error {
 		return nil
 	}
 	return benchVMs(work, bin)
+}
+
+// benchRoundTrips measures a CLI call to the daemon at socket against
+// its floors: starting a process, and the same call made in-process.
+func benchRoundTrips(env []string, banger, socket string) error {
+	c := &client.Client{Socket: socket, Version: benchVersion}
+	rows := []row{
+		{name: "banger vm list (CLI -> daemon round trip)", target: 15 * time.Millisecond},
+		{name: "baseline: exec true (process start floor)"},
+		{name: "baseline: GET /v1/vms in-process (daemon floor)"},
+	}
+	var errs []error
+	var err error
+	rows[0].times, err = repeat(func() error { return command(env, banger, "vm", "list").Run() })
+	errs = append(errs, err)
+	rows[1].times, err = repeat(func() error { return command(env, "true").Run() })
+	errs = append(errs, err)
+	rows[2].times, err = repeat(func() error {
+		_, err := c.ListVMs(context.Background())
+		return err
+	})
+	errs = append(errs, err)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	report(rows)
+	return nil
 }
 
 func build(bin string) error {

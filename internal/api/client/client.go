@@ -4,7 +4,6 @@
 package client
 
 import (
-	"banger/internal/progress"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/paths"
+	"banger/internal/progress"
 	"banger/internal/version"
 )
 
@@ -272,20 +272,6 @@ func (c *Client) VMSSH(ctx context.Context, name string) (api.SSHTarget, error) 
 func (c *Client) VMLogs(ctx context.Context, name string, follow bool, w io.Writer) error {
 	_, err := c.Download(ctx, "/vms/"+url.PathEscape(name)+"/logs?follow="+strconv.FormatBool(follow), w)
 	return err
-}
-
-// ListImages lists local images.
-func (c *Client) ListImages(ctx context.Context) ([]api.Image, error) {
-	var images []api.Image
-	err := c.Do(ctx, http.MethodGet, "/images", nil, &images)
-	return images, err
-}
-
-// ListKernels lists local kernels.
-func (c *Client) ListKernels(ctx context.Context) ([]api.Kernel, error) {
-	var kernels []api.Kernel
-	err := c.Do(ctx, http.MethodGet, "/kernels", nil, &kernels)
-	return kernels, err
 }
 
 // ListSessions lists sessions, in one VM when vm is not "".

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -19,22 +20,30 @@ import (
 	"banger/internal/version"
 )
 
-// execRoutes adds the routes of exec and sessions.
-func (s *Server) execRoutes(mux *http.ServeMux) {
+// guestAPI serves the routes that reach into running guests through
+// their agents: exec, sessions and the guest's own report.
+type guestAPI struct {
+	vms    VMs
+	guests Guests
+	log    *slog.Logger
+}
+
+// routes adds the routes of exec and sessions.
+func (g *guestAPI) routes(mux *http.ServeMux) {
 	p := api.Prefix
-	mux.HandleFunc("POST "+p+"/vms/{name}/exec", s.postExec)
-	mux.HandleFunc("GET "+p+"/vms/{name}/guest", s.getGuest)
-	mux.HandleFunc("GET "+p+"/sessions", s.listSessions)
-	mux.HandleFunc("POST "+p+"/vms/{name}/sessions", s.postStartSession)
-	mux.HandleFunc("POST "+p+"/vms/{name}/sessions/{session}/attach", s.postAttachSession)
-	mux.HandleFunc("GET "+p+"/vms/{name}/sessions/{session}/logs", s.getSessionLogs)
-	mux.HandleFunc("POST "+p+"/vms/{name}/sessions/{session}/kill", s.postKillSession)
+	mux.HandleFunc("POST "+p+"/vms/{name}/exec", g.postExec)
+	mux.HandleFunc("GET "+p+"/vms/{name}/guest", g.getGuest)
+	mux.HandleFunc("GET "+p+"/sessions", g.listSessions)
+	mux.HandleFunc("POST "+p+"/vms/{name}/sessions", g.postStartSession)
+	mux.HandleFunc("POST "+p+"/vms/{name}/sessions/{session}/attach", g.postAttachSession)
+	mux.HandleFunc("GET "+p+"/vms/{name}/sessions/{session}/logs", g.getSessionLogs)
+	mux.HandleFunc("POST "+p+"/vms/{name}/sessions/{session}/kill", g.postKillSession)
 }
 
 // streamRequest starts a request that upgrades to a stream: it checks
 // the upgrade, decodes the body into req and finds the VM's agent link.
 // It reports false when it has answered with an error.
-func (s *Server) streamRequest(w http.ResponseWriter, r *http.Request, req any) (*agentclient.Mux, bool) {
+func (g *guestAPI) streamRequest(w http.ResponseWriter, r *http.Request, req any) (*agentclient.Mux, bool) {
 	if err := wantsUpgrade(r); err != nil {
 		writeError(w, err)
 		return nil, false
@@ -43,7 +52,7 @@ func (s *Server) streamRequest(w http.ResponseWriter, r *http.Request, req any) 
 		writeError(w, err)
 		return nil, false
 	}
-	m, err := s.guests.Agent(r.Context(), r.PathValue("name"))
+	m, err := g.guests.Agent(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, err)
 		return nil, false
@@ -53,9 +62,9 @@ func (s *Server) streamRequest(w http.ResponseWriter, r *http.Request, req any) 
 
 // postExec runs a command through the guest agent and relays its streams
 // over the upgraded connection.
-func (s *Server) postExec(w http.ResponseWriter, r *http.Request) {
+func (g *guestAPI) postExec(w http.ResponseWriter, r *http.Request) {
 	var req api.ExecRequest
-	m, ok := s.streamRequest(w, r, &req)
+	m, ok := g.streamRequest(w, r, &req)
 	if !ok {
 		return
 	}
@@ -64,7 +73,7 @@ func (s *Server) postExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.relay(w, ch)
+	g.relay(w, ch)
 }
 
 func execSpec(req api.ExecRequest) agentproto.ExecSpec {
@@ -98,11 +107,11 @@ func headerHasToken(h http.Header, key, token string) bool {
 // client and the channel until the command ends, the client hangs up
 // (which abandons the channel: an exec is hung up, an attach detaches) or
 // the guest goes away.
-func (s *Server) relay(w http.ResponseWriter, ch *agentclient.Channel) {
+func (g *guestAPI) relay(w http.ResponseWriter, ch *agentclient.Channel) {
 	conn, brw, err := upgradeConn(w)
 	if err != nil {
 		ch.Close()
-		s.log.Warn("switching to a stream", "err", err)
+		g.log.Warn("switching to a stream", "err", err)
 		return
 	}
 	defer conn.Close()

@@ -101,17 +101,20 @@ type Options struct {
 // Server serves the API.
 type Server struct {
 	vms     VMs
-	guests  Guests
 	snaps   Snapshots
 	lib     Library
 	daemon  Daemon
+	guest   guestAPI
 	log     *slog.Logger
 	handler http.Handler
 }
 
 // New returns the server of o.
 func New(o Options) *Server {
-	s := &Server{vms: o.VMs, guests: o.Guests, snaps: o.Snapshots, lib: o.Library, daemon: o.Daemon, log: o.Log}
+	s := &Server{
+		vms: o.VMs, snaps: o.Snapshots, lib: o.Library, daemon: o.Daemon, log: o.Log,
+		guest: guestAPI{vms: o.VMs, guests: o.Guests, log: o.Log},
+	}
 	s.handler = s.guard(s.routes())
 	return s
 }
@@ -128,7 +131,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.vmRoutes(mux)
 	s.imageRoutes(mux)
 	s.snapshotRoutes(mux)
-	s.execRoutes(mux)
+	s.guest.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))
 	})

@@ -15,11 +15,11 @@ import (
 // listSessions reports the sessions of every running VM, or of the VM
 // named by ?vm=. Sessions live in the guests' agents, so the daemon keeps
 // nothing about them: a restarted daemon sees the same list.
-func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+func (g *guestAPI) listSessions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var names []string
 	if only := r.URL.Query().Get("vm"); only != "" {
-		v, err := s.vms.Get(ctx, only)
+		v, err := g.vms.Get(ctx, only)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -28,7 +28,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 			names = []string{only}
 		}
 	} else {
-		vms, err := s.vms.List(ctx)
+		vms, err := g.vms.List(ctx)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -41,13 +41,13 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []api.Session{}
 	for _, name := range names {
-		list, err := s.vmSessions(ctx, name)
+		list, err := g.vmSessions(ctx, name)
 		if err != nil {
 			if len(names) == 1 && !vm.IsOldAgent(err) {
 				writeError(w, err)
 				return
 			}
-			s.log.Info("listing sessions", "vm", name, "err", err)
+			g.log.Info("listing sessions", "vm", name, "err", err)
 			continue
 		}
 		out = append(out, list...)
@@ -55,8 +55,8 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) vmSessions(ctx context.Context, vm string) ([]api.Session, error) {
-	m, err := s.guests.Agent(ctx, vm)
+func (g *guestAPI) vmSessions(ctx context.Context, vm string) ([]api.Session, error) {
+	m, err := g.guests.Agent(ctx, vm)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (s *Server) vmSessions(ctx context.Context, vm string) ([]api.Session, erro
 	return out, nil
 }
 
-func (s *Server) postStartSession(w http.ResponseWriter, r *http.Request) {
+func (g *guestAPI) postStartSession(w http.ResponseWriter, r *http.Request) {
 	var req api.StartSessionRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -84,7 +84,7 @@ func (s *Server) postStartSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	vm := r.PathValue("name")
-	m, err := s.guests.Agent(r.Context(), vm)
+	m, err := g.guests.Agent(r.Context(), vm)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -94,18 +94,18 @@ func (s *Server) postStartSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("session started", "vm", vm, "session", info.Name)
+	g.log.Info("session started", "vm", vm, "session", info.Name)
 	writeJSON(w, http.StatusOK, sessionToAPI(vm, info))
 }
 
-func (s *Server) postKillSession(w http.ResponseWriter, r *http.Request) {
+func (g *guestAPI) postKillSession(w http.ResponseWriter, r *http.Request) {
 	var req api.KillSessionRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
 	vm := r.PathValue("name")
-	m, err := s.guests.Agent(r.Context(), vm)
+	m, err := g.guests.Agent(r.Context(), vm)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -119,9 +119,9 @@ func (s *Server) postKillSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // postAttachSession joins a session over an upgraded connection.
-func (s *Server) postAttachSession(w http.ResponseWriter, r *http.Request) {
+func (g *guestAPI) postAttachSession(w http.ResponseWriter, r *http.Request) {
 	var req api.AttachRequest
-	m, ok := s.streamRequest(w, r, &req)
+	m, ok := g.streamRequest(w, r, &req)
 	if !ok {
 		return
 	}
@@ -133,14 +133,14 @@ func (s *Server) postAttachSession(w http.ResponseWriter, r *http.Request) {
 	if req.Rows > 0 && req.Cols > 0 {
 		ch.Resize(req.Rows, req.Cols)
 	}
-	s.relay(w, ch)
+	g.relay(w, ch)
 }
 
 // getSessionLogs sends a session's kept output as plain text; with
 // follow=true it goes on until the session ends or the client hangs up.
-func (s *Server) getSessionLogs(w http.ResponseWriter, r *http.Request) {
+func (g *guestAPI) getSessionLogs(w http.ResponseWriter, r *http.Request) {
 	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
-	m, err := s.guests.Agent(r.Context(), r.PathValue("name"))
+	m, err := g.guests.Agent(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -168,13 +168,13 @@ func (s *Server) getSessionLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) getGuest(w http.ResponseWriter, r *http.Request) {
-	g, err := s.guests.Guest(r.Context(), r.PathValue("name"))
+func (g *guestAPI) getGuest(w http.ResponseWriter, r *http.Request) {
+	info, err := g.guests.Guest(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, guestToAPI(g.Hello, g.Status, g.Streams))
+	writeJSON(w, http.StatusOK, guestToAPI(info.Hello, info.Status, info.Streams))
 }
 
 func guestToAPI(h agentproto.Hello, st agentproto.Status, exec bool) api.GuestInfo {

@@ -48,7 +48,7 @@ func (b webBackend) ListSessions(ctx context.Context, name string) ([]api.Sessio
 	if v.State != vm.StateRunning {
 		return []api.Session{}, nil
 	}
-	list, err := b.s.vmSessions(ctx, name)
+	list, err := b.s.guest.vmSessions(ctx, name)
 	if vm.IsOldAgent(err) {
 		return []api.Session{}, nil
 	}

@@ -73,18 +73,20 @@ func (d *Driver) serveGuest(v *vm) error {
 		return fmt.Errorf("serving the fake agent: %w", err)
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
+	h := hooks{d: d, v: v, g: g}
 	var srv *agent.Server
 	if d.mode != GuestSilent {
-		srv = agent.NewServer(d.agentOptions(v, g))
+		srv = agent.NewServer(h.agentOptions())
 	}
 	v.guest = g
-	d.work.Go(func() { d.accept(v, g, srv) })
+	d.work.Go(func() { h.accept(srv) })
 	return nil
 }
 
 // agentOptions are a real agent's options that reach nothing outside the
-// guest's temp dir and v's record.
-func (d *Driver) agentOptions(v *vm, g *guest) agent.Options {
+// guest's temp dir and the VM's record.
+func (h hooks) agentOptions() agent.Options {
+	g := h.g
 	return agent.Options{
 		SSHDPath:     g.sshd,
 		HostKeyDir:   filepath.Join(g.dir, "ssh"),
@@ -93,16 +95,17 @@ func (d *Driver) agentOptions(v *vm, g *guest) agent.Options {
 		PollInterval: 10 * time.Millisecond,
 		Logger:       slog.New(slog.DiscardHandler),
 		Addresses:    func() ([]string, error) { return []string{"172.16.0.2/24"}, nil },
-		Hostname:     func() string { return d.hostnameOf(v) },
-		Poweroff:     func() error { d.poweroff(v, g); return nil },
-		Identify:     func(_ context.Context, id agentproto.Identity) error { return d.identify(v, g, id) },
-		Command:      func(spec agentproto.ExecSpec) (agentproto.ExecSpec, error) { return d.command(v, g, spec) },
+		Hostname:     h.hostname,
+		Poweroff:     func() error { h.poweroff(); return nil },
+		Identify:     func(_ context.Context, id agentproto.Identity) error { return h.identify(id) },
+		Command:      h.command,
 	}
 }
 
 // accept serves each host connection in turn, concurrently, until the
 // guest stops; srv nil leaves them unanswered.
-func (d *Driver) accept(v *vm, g *guest, srv *agent.Server) {
+func (h hooks) accept(srv *agent.Server) {
+	g := h.g
 	for {
 		c, err := g.ln.Accept()
 		if err != nil {
@@ -112,9 +115,9 @@ func (d *Driver) accept(v *vm, g *guest, srv *agent.Server) {
 			c.Close()
 			return
 		}
-		d.work.Go(func() {
+		h.d.work.Go(func() {
 			defer g.untrack(c)
-			if srv == nil || !d.awaitUnpaused(g.ctx, v) {
+			if srv == nil || !h.awaitUnpaused(g.ctx) {
 				<-g.ctx.Done()
 				return
 			}
@@ -148,12 +151,13 @@ func acceptConnect(c net.Conn) error {
 	return fmt.Errorf("vsock handshake %q is too long", line)
 }
 
-// awaitUnpaused waits while v is paused: a paused guest answers nothing.
-func (d *Driver) awaitUnpaused(ctx context.Context, v *vm) bool {
+// awaitUnpaused waits while the VM is paused: a paused guest answers
+// nothing.
+func (h hooks) awaitUnpaused(ctx context.Context) bool {
 	for {
-		d.mu.Lock()
-		st, changed := v.state, v.changed
-		d.mu.Unlock()
+		h.d.mu.Lock()
+		st, changed := h.v.state, h.v.changed
+		h.d.mu.Unlock()
 		if st == vmm.StateRunning {
 			return true
 		}

@@ -22,20 +22,29 @@ type Result struct {
 // given and exits with the given status.
 const standIn = `printf '%s' "$VMMTEST_STDOUT"; printf '%s' "$VMMTEST_STDERR" >&2; exit "$VMMTEST_CODE"`
 
+// hooks are what the agent of one boot's guest calls back: the Driver,
+// the VM's record and the guest's temp dir, nothing of the machine the
+// test runs on. d.mu is not held when they are called.
+type hooks struct {
+	d *Driver
+	v *vm
+	g *guest
+}
+
 // command is the agent's Options.Command: it records argv and runs a
-// stand-in that gives the command's Result. d.mu is not held.
-func (d *Driver) command(v *vm, g *guest, spec agentproto.ExecSpec) (agentproto.ExecSpec, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.failure("Exec"); err != nil {
+// stand-in that gives the command's Result.
+func (h hooks) command(spec agentproto.ExecSpec) (agentproto.ExecSpec, error) {
+	h.d.mu.Lock()
+	defer h.d.mu.Unlock()
+	if err := h.d.failure("Exec"); err != nil {
 		return agentproto.ExecSpec{}, err
 	}
-	v.execs = append(v.execs, slices.Clone(spec.Argv))
-	r := d.resultOf(spec.Argv)
+	h.v.execs = append(h.v.execs, slices.Clone(spec.Argv))
+	r := h.d.resultOf(spec.Argv)
 	return agentproto.ExecSpec{
 		Argv: []string{"/bin/sh", "-c", standIn},
 		Env:  []string{"VMMTEST_STDOUT=" + r.Stdout, "VMMTEST_STDERR=" + r.Stderr, "VMMTEST_CODE=" + strconv.Itoa(r.Code)},
-		Dir:  g.dir,
+		Dir:  h.g.dir,
 		TTY:  spec.TTY, Term: spec.Term, Size: spec.Size,
 	}, nil
 }
@@ -62,34 +71,35 @@ func (d *Driver) resultOf(argv []string) Result {
 
 // identify is the agent's Options.Identify: the guest takes the name,
 // a new boot id and, in what it reports, the address.
-func (d *Driver) identify(v *vm, g *guest, id agentproto.Identity) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	v.identities = append(v.identities, id)
-	if err := d.failure("Identify"); err != nil {
+func (h hooks) identify(id agentproto.Identity) error {
+	h.d.mu.Lock()
+	defer h.d.mu.Unlock()
+	h.v.identities = append(h.v.identities, id)
+	if err := h.d.failure("Identify"); err != nil {
 		return err
 	}
 	if id.Hostname != "" {
-		v.hostname = id.Hostname
+		h.v.hostname = id.Hostname
 	}
-	v.bootID = newBootID()
-	return g.writeProc(v.bootID)
+	h.v.bootID = newBootID()
+	return h.g.writeProc(h.v.bootID)
 }
 
 // poweroff is the agent's Options.Poweroff: the VMM exits.
-func (d *Driver) poweroff(v *vm, g *guest) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if v.guest == g {
-		appendConsole(v.spec, "vmmtest: the guest powered off\n")
-		d.setState(v, vmm.StateStopped)
+func (h hooks) poweroff() {
+	h.d.mu.Lock()
+	defer h.d.mu.Unlock()
+	if h.v.guest == h.g {
+		appendConsole(h.v.spec, "vmmtest: the guest powered off\n")
+		h.d.setState(h.v, vmm.StateStopped)
 	}
 }
 
-func (d *Driver) hostnameOf(v *vm) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return v.hostname
+// hostname is the agent's Options.Hostname: the name the guest has now.
+func (h hooks) hostname() string {
+	h.d.mu.Lock()
+	defer h.d.mu.Unlock()
+	return h.v.hostname
 }
 
 // setReady makes g's guest ready or not. d.mu is held.

@@ -1,0 +1,217 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"banger/internal/agent/agentproto"
+	"banger/internal/atomicfile"
+)
+
+// networkFile is where the restored guest's address goes: the name
+// systemd-network-generator uses for ip= on a cold boot, so networkd
+// applies it the same way, DNS included.
+const networkFile = "/run/systemd/network/70-eth0.network"
+
+// configureNetwork gives the interface its MAC and address.
+func configureNetwork(ctx context.Context, id agentproto.Identity) error {
+	if id.Address == "" {
+		return nil
+	}
+	prefix, err := netip.ParsePrefix(id.Address)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", id.Address, err)
+	}
+	link, err := netlink.LinkByName("eth0")
+	if err != nil {
+		return fmt.Errorf("finding eth0: %w", err)
+	}
+	if err := setMAC(link, id.MAC); err != nil {
+		return err
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(networkFile), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(networkFile, []byte(networkUnit(prefix, id)), 0o644); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("networkctl"); err != nil {
+		// No networkd (an OCI image): set the address by hand.
+		return setAddress(link, prefix, id.Gateway)
+	}
+	// reload alone applies the new file: networkd reconfigures a link
+	// whose .network file changed (a reconfigure on top of it would take
+	// the address away again for a moment, after we saw it).
+	if out, err := exec.CommandContext(ctx, "networkctl", "reload").CombinedOutput(); err != nil {
+		return fmt.Errorf("networkctl reload: %w: %s", err, out)
+	}
+	if err := waitAddress(ctx, link, prefix.Addr(), id.Gateway != ""); err != nil {
+		return err
+	}
+	announce(link, prefix.Addr())
+	return nil
+}
+
+// setMAC gives link the address mac, if the host sent one.
+func setMAC(link netlink.Link, mac string) error {
+	if mac == "" {
+		return nil
+	}
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return fmt.Errorf("MAC %q: %w", mac, err)
+	}
+	// virtio-net changes its address while up; taking the link down
+	// would make networkd drop and redo its configuration later, after
+	// we saw it applied.
+	if err := netlink.LinkSetHardwareAddr(link, hw); err != nil {
+		if err := netlink.LinkSetDown(link); err != nil {
+			return err
+		}
+		if err := netlink.LinkSetHardwareAddr(link, hw); err != nil {
+			return fmt.Errorf("setting MAC %s: %w", hw, err)
+		}
+	}
+	return nil
+}
+
+// networkUnit is the .network file networkd applies to eth0.
+func networkUnit(prefix netip.Prefix, id agentproto.Identity) string {
+	var b strings.Builder
+	b.WriteString("# Written by banger-vsock-agent for this VM, restored from a template.\n[Match]\nName=eth0\n\n[Link]\nRequiredForOnline=no\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+	fmt.Fprintf(&b, "Address=%s\n", prefix)
+	if id.Gateway != "" {
+		fmt.Fprintf(&b, "Gateway=%s\n", id.Gateway)
+	}
+	for _, d := range id.DNS {
+		fmt.Fprintf(&b, "DNS=%s\n", d)
+	}
+	return b.String()
+}
+
+// setAddress puts prefix and the default route through gateway on link
+// without networkd, then announces the address.
+func setAddress(link netlink.Link, prefix netip.Prefix, gateway string) error {
+	addr, err := netlink.ParseAddr(prefix.String())
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrReplace(link, addr); err != nil {
+		return err
+	}
+	if gateway != "" {
+		gw := net.ParseIP(gateway)
+		if err := netlink.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
+			return err
+		}
+	}
+	announce(link, prefix.Addr())
+	return nil
+}
+
+// announce broadcasts a gratuitous ARP for addr from link's MAC, best
+// effort. The host may have started resolving the address while the guest
+// was still taking it (a VM that had it a moment before, say); its pending
+// lookup would fail seconds later and fail the connections queued on it
+// ("No route to host"). The announcement answers it at once.
+func announce(link netlink.Link, addr netip.Addr) {
+	link, err := netlink.LinkByIndex(link.Attrs().Index) // its MAC as it is now
+	if err != nil {
+		return
+	}
+	mac := link.Attrs().HardwareAddr
+	if !addr.Is4() || len(mac) != 6 {
+		return
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	broadcast := [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: link.Attrs().Index, Halen: 6, Addr: broadcast}
+	_ = unix.Sendto(fd, garpFrame(mac, addr), 0, to)
+}
+
+// garpFrame is an Ethernet frame holding a gratuitous ARP request: sender
+// and target are both addr at mac.
+func garpFrame(mac net.HardwareAddr, addr netip.Addr) []byte {
+	ip := addr.As4()
+	f := make([]byte, 0, 42)
+	f = append(f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) // to everyone
+	f = append(f, mac...)
+	f = append(f, 0x08, 0x06)             // ARP
+	f = append(f, 0x00, 0x01, 0x08, 0x00) // Ethernet, IPv4
+	f = append(f, 6, 4, 0x00, 0x01)       // address sizes, request
+	f = append(f, mac...)
+	f = append(f, ip[:]...)
+	f = append(f, 0, 0, 0, 0, 0, 0)
+	return append(f, ip[:]...)
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// hasAddr reports whether addr is on link.
+func hasAddr(link netlink.Link, addr netip.Addr) bool {
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// networkdConfigured reports whether networkd has finished configuring
+// link (its state file says so); true where networkd keeps no such file.
+func networkdConfigured(link netlink.Link) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/run/systemd/netif/links/%d", link.Attrs().Index))
+	if err != nil {
+		return true
+	}
+	return strings.Contains(string(b), "ADMIN_STATE=configured")
+}
+
+func hasDefaultRoute(link netlink.Link) bool {
+	routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+			return true
+		}
+	}
+	return false
+}
+
+// waitAddress waits for networkd to put addr on link and, with route,
+// the default route, which it adds last.
+func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr, route bool) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if hasAddr(link, addr) && (!route || hasDefaultRoute(link)) && networkdConfigured(link) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("networkd did not set %s on eth0", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
+
+	"banger/internal/atomicfile"
+)
+
+// newHostKey replaces the template's ssh host keys with a fresh ed25519
+// key and restarts sshd, so no two clones share a host key.
+func newHostKey(ctx context.Context) error {
+	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
+		return nil
+	}
+	old, _ := filepath.Glob("/etc/ssh/ssh_host_*")
+	for _, p := range old {
+		os.Remove(p)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return err
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	hostname, _ := os.Hostname()
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " root@" + hostname + "\n"
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", pem.EncodeToMemory(block), 0o600); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
+		return err
+	}
+	return reloadSSHD(ctx)
+}
+
+// sshdPIDFile is where Debian's sshd writes its listener's pid.
+const sshdPIDFile = "/run/sshd.pid"
+
+// reloadSSHD makes sshd load the new host key. SIGHUP makes it execute
+// itself again (same pid), much faster than a restart through systemd;
+// it is done when a new listening socket has replaced the old one, so no
+// connection reaches the old key after the host is told the new one.
+// Without a pid file, systemd restarts it.
+func reloadSSHD(ctx context.Context) error {
+	b, err := os.ReadFile(sshdPIDFile)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || perr != nil || pid <= 1 {
+		return restartSSHD(ctx)
+	}
+	before := listeningInodes(22)
+	if err := unix.Kill(pid, unix.SIGHUP); err != nil {
+		return restartSSHD(ctx)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		now := listeningInodes(22)
+		if len(now) > 0 && !anyIn(now, before) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("sshd did not listen again after reloading its host key")
+}
+
+func restartSSHD(ctx context.Context) error {
+	if out, err := exec.CommandContext(ctx, "systemctl", "restart", "ssh.service").CombinedOutput(); err != nil {
+		return fmt.Errorf("restarting sshd: %w: %s", err, out)
+	}
+	return nil
+}
+
+// listeningInodes are the socket inodes listening on TCP port, from
+// /proc/net/tcp and tcp6.
+func listeningInodes(port int) []string {
+	var out []string
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			// sl local_address rem_address st ... inode (10th)
+			if len(fields) >= 10 && strings.HasSuffix(fields[1], suffix) && fields[3] == "0A" {
+				out = append(out, fields[9])
+			}
+		}
+	}
+	return out
+}
+
+func anyIn(xs, set []string) bool {
+	for _, x := range xs {
+		for _, y := range set {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}

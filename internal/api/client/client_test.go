@@ -1,0 +1,54 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"banger/internal/api"
+	"banger/internal/api/client"
+	"banger/internal/errdefs"
+)
+
+// TestZeroClient checks that a zero Client finds the daemon's socket from
+// the environment, and that its image and kernel calls reach it.
+func TestZeroClient(t *testing.T) {
+	run, err := os.MkdirTemp("", "banger-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(run) })
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	if err := os.Mkdir(filepath.Join(run, "banger"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(run, "banger", "bangerd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+api.Prefix+"/images", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode([]api.Image{{Name: "debian"}})
+	})
+	mux.HandleFunc("GET "+api.Prefix+"/kernels/{name}", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(api.ErrorResponse{Error: api.ErrorFrom(errdefs.NotFound("kernel %s not found", r.PathValue("name")))})
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	var c client.Client
+	ims, err := c.Images().List(context.Background())
+	if err != nil || len(ims) != 1 || ims[0].Name != "debian" {
+		t.Errorf("Images().List = %+v, %v; want the one image the daemon has", ims, err)
+	}
+	if _, err := c.Kernels().Get(context.Background(), "nosuch"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Kernels().Get of a missing kernel = %v; want not found", err)
+	}
+}
