@@ -89,7 +89,7 @@ func (a *app) doctorOptions() doctor.Options {
 			if err != nil {
 				return doctor.DaemonStatus{}, err
 			}
-			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket}, nil
+			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket, WebError: info.WebError}, nil
 		},
 		DaemonBin: daemonctl.BinaryPath,
 		VMNames:   a.vmNamesProbe(),

@@ -19,6 +19,8 @@ type DaemonStatus struct {
 	Version string
 	PID     int
 	Socket  string
+	// WebError says why the web UI is off although the config asks for it.
+	WebError string
 }
 
 // KVMDeviceEnv names an environment variable that points the kvm check at

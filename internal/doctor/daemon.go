@@ -16,6 +16,10 @@ func checkDaemon(ctx context.Context, opts Options) Result {
 				"see `banger daemon logs`; `banger daemon stop` lets the next command start a fresh one")
 		}
 	}
+	if st.Running && st.WebError != "" {
+		return warn(name, fmt.Sprintf("bangerd %s running (pid %d), but its web UI is off: %s", st.Version, st.PID, st.WebError),
+			"fix web_listen_addr in the config, then `banger daemon stop`; the next command starts bangerd with the web UI")
+	}
 	if st.Running {
 		return pass(name, fmt.Sprintf("bangerd %s running (pid %d)", st.Version, st.PID))
 	}

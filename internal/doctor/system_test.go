@@ -107,6 +107,19 @@ func TestDaemon(t *testing.T) {
 	expect(t, checkDaemon(ctx, Options{Daemon: broken, DaemonBin: found}), Fail, "version mismatch")
 }
 
+// TestDaemonWebUIOff: a daemon whose web UI could not open is a warning
+// that says why and how to get the web UI back.
+func TestDaemonWebUIOff(t *testing.T) {
+	webOff := func(context.Context) (DaemonStatus, error) {
+		return DaemonStatus{Running: true, Version: "v1.2.3", PID: 42, WebError: "listen tcp 127.0.0.1:7777: bind: address already in use"}, nil
+	}
+	r := checkDaemon(context.Background(), Options{Daemon: webOff})
+	expect(t, r, Warn, "web UI is off: listen tcp 127.0.0.1:7777: bind: address already in use")
+	if !strings.Contains(r.Fix, "web_listen_addr") || !strings.Contains(r.Fix, "banger daemon stop") {
+		t.Fatalf("fix %q", r.Fix)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	r := checkDefaults(Options{ConfigPath: "/home/u/.config/banger/config.toml", Defaults: []DefaultField{
 		{"vcpu", "4", "auto"}, {"memory_mib", "8192", "config"}, {"disk_size", "8G", "builtin"},
