@@ -64,7 +64,7 @@ func (a *app) daemonStatus(ctx context.Context, opts DaemonStatusOptions) error 
 	}
 	st := daemonStatus{CLI: version.Version, Socket: a.dirs.Socket(), LogFile: a.dirs.LogFile()}
 	a.warned = true // the status shows the daemon's warning itself
-	info, err := a.ctl.Client.Daemon(ctx)
+	info, err := a.ctl.Info(ctx)
 	switch {
 	case err == nil:
 		st.Running, st.Daemon = true, &info

@@ -82,7 +82,7 @@ func (a *app) doctorOptions() doctor.Options {
 			{Name: "disk_size", Value: d.DiskSize.V.String(), Provenance: string(d.DiskSize.From)},
 		},
 		Daemon: func(ctx context.Context) (doctor.DaemonStatus, error) {
-			info, err := a.ctl.Client.Daemon(ctx)
+			info, err := a.ctl.Info(ctx)
 			if errors.Is(err, client.ErrNotRunning) {
 				return doctor.DaemonStatus{Socket: a.dirs.Socket()}, nil
 			}
