@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"banger/internal/errdefs"
 )
 
 func TestTools(t *testing.T) {
@@ -105,6 +107,14 @@ func TestDaemon(t *testing.T) {
 		t.Fatalf("fix %q", r.Fix)
 	}
 	expect(t, checkDaemon(ctx, Options{Daemon: broken, DaemonBin: found}), Fail, "version mismatch")
+	unreachable := func(context.Context) (DaemonStatus, error) {
+		return DaemonStatus{}, errdefs.FailedPrecondition("cannot reach bangerd: runtime dir /run/b is a file, not a directory; set XDG_RUNTIME_DIR")
+	}
+	r = checkDaemon(ctx, Options{Daemon: unreachable, DaemonBin: found})
+	expect(t, r, Fail, "cannot reach bangerd: runtime dir /run/b is a file")
+	if strings.Contains(r.Fix, "daemon logs") {
+		t.Errorf("fix %q points at the log for a problem the log does not hold", r.Fix)
+	}
 }
 
 // TestDaemonWebUIOff: a daemon whose web UI could not open is a warning
