@@ -107,6 +107,7 @@ func (a *app) vmNamesProbe() doctor.VMNames {
 		Server: server,
 		RunningVM: func(ctx context.Context) (string, netip.Addr, bool, error) {
 			vms, err := a.ctl.Client.ListVMs(ctx)
+			err = a.ctl.Explain(err)
 			if errors.Is(err, client.ErrNotRunning) {
 				return "", netip.Addr{}, false, nil
 			}

@@ -66,7 +66,7 @@ func (c *Controller) Call(ctx context.Context, fn func(*client.Client) error) er
 			return err
 		}
 	default:
-		return c.explain(err)
+		return c.Explain(err)
 	}
 	return fn(c.Client)
 }
@@ -74,13 +74,13 @@ func (c *Controller) Call(ctx context.Context, fn func(*client.Client) error) er
 // Info asks the daemon about itself, without starting one.
 func (c *Controller) Info(ctx context.Context) (api.DaemonInfo, error) {
 	info, err := c.Client.Daemon(ctx)
-	return info, c.explain(err)
+	return info, c.Explain(err)
 }
 
-// explain replaces a failure to reach the socket that comes from the
+// Explain replaces a failure to reach the socket that comes from the
 // runtime dir (a file where it should be a directory, say) with what is
 // wrong and how to fix it; any other error is returned as it is.
-func (c *Controller) explain(err error) error {
+func (c *Controller) Explain(err error) error {
 	var op *net.OpError
 	if err == nil || errors.Is(err, client.ErrNotRunning) || !errors.As(err, &op) {
 		return err
