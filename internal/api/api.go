@@ -61,6 +61,11 @@ type DaemonInfo struct {
 	// ConfigWarning is set while config.toml is invalid; see
 	// ConfigWarningHeader.
 	ConfigWarning string `json:"config_warning,omitempty"`
+	// WebAddr is where the web UI listens; empty while it is off.
+	WebAddr string `json:"web_addr,omitempty"`
+	// WebError says why the web UI is off although web_listen_addr asks
+	// for it (a taken port, say). The API serves regardless.
+	WebError string `json:"web_error,omitempty"`
 }
 
 // VM is a virtual machine as the API reports it.

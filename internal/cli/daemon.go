@@ -47,7 +47,7 @@ func newDaemonStatusCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Say whether bangerd runs, and which version",
-		Long:  "Report whether bangerd is running, with its version, pid, socket and log file. It never starts the daemon.",
+		Long:  "Report whether bangerd is running, with its version, pid, socket and log file, and, when web_listen_addr is set, where its web UI serves or why it is off. It never starts the daemon.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout
@@ -64,7 +64,7 @@ func (a *app) daemonStatus(ctx context.Context, opts DaemonStatusOptions) error 
 	}
 	st := daemonStatus{CLI: version.Version, Socket: a.dirs.Socket(), LogFile: a.dirs.LogFile()}
 	a.warned = true // the status shows the daemon's warning itself
-	info, err := a.ctl.Client.Daemon(ctx)
+	info, err := a.ctl.Info(ctx)
 	switch {
 	case err == nil:
 		st.Running, st.Daemon = true, &info
@@ -88,7 +88,22 @@ func (a *app) daemonStatus(ctx context.Context, opts DaemonStatusOptions) error 
 	if info.ConfigWarning != "" {
 		t.row("config:", info.ConfigWarning)
 	}
+	if w := webState(info); w != "" {
+		t.row("web UI:", w)
+	}
 	return t.flush()
+}
+
+// webState is the web UI's line: where it serves, why it is off, or "" when
+// web_listen_addr is not set.
+func webState(info api.DaemonInfo) string {
+	switch {
+	case info.WebError != "":
+		return "off: " + info.WebError
+	case info.WebAddr != "":
+		return "http://" + info.WebAddr + "/"
+	}
+	return ""
 }
 
 func versionNote(daemon string) string {

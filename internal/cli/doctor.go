@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,13 +27,15 @@ func newDoctorCmd(a *app) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check that this host can run banger VMs",
 		Long: `Check this host for what banger needs: KVM and which kind it is, Firecracker
-or QEMU, the image-building and network tools, privileges, free disk space,
-the daemon, the config file, the VM sizes banger will use by default
+or QEMU, the image-building tools, privileges, free disk space, the daemon
+(and its web UI, when configured), the config file, the VM sizes banger will use by default
 (with where each value comes from), and, when a VM is running, whether its
 name NAME.vm resolves on this host (see docs/dns-routing.md).
 
 Each check prints ok, warn or FAIL, and a one-line fix for anything that is
-not ok. The exit status is 1 when any check fails.`,
+not ok. A warning is something that works, only worse: without KVM, QEMU
+runs guests under emulation, roughly 10x slower. The exit status is 1 when
+any check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout
@@ -72,20 +75,21 @@ func (a *app) doctorOptions() doctor.Options {
 		StateDir:       a.dirs.State,
 		ConfigPath:     a.dirs.ConfigFile(),
 		Keyring:        a.cfg.DebianKeyring,
+		KVMDevice:      os.Getenv(doctor.KVMDeviceEnv),
 		Defaults: []doctor.DefaultField{
 			{Name: "vcpu", Value: fmt.Sprint(d.VCPU.V), Provenance: string(d.VCPU.From)},
 			{Name: "memory_mib", Value: fmt.Sprint(d.MemoryMiB.V), Provenance: string(d.MemoryMiB.From)},
 			{Name: "disk_size", Value: d.DiskSize.V.String(), Provenance: string(d.DiskSize.From)},
 		},
 		Daemon: func(ctx context.Context) (doctor.DaemonStatus, error) {
-			info, err := a.ctl.Client.Daemon(ctx)
+			info, err := a.ctl.Info(ctx)
 			if errors.Is(err, client.ErrNotRunning) {
 				return doctor.DaemonStatus{Socket: a.dirs.Socket()}, nil
 			}
 			if err != nil {
 				return doctor.DaemonStatus{}, err
 			}
-			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket}, nil
+			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket, WebError: info.WebError}, nil
 		},
 		DaemonBin: daemonctl.BinaryPath,
 		VMNames:   a.vmNamesProbe(),
@@ -103,6 +107,7 @@ func (a *app) vmNamesProbe() doctor.VMNames {
 		Server: server,
 		RunningVM: func(ctx context.Context) (string, netip.Addr, bool, error) {
 			vms, err := a.ctl.Client.ListVMs(ctx)
+			err = a.ctl.Explain(err)
 			if errors.Is(err, client.ErrNotRunning) {
 				return "", netip.Addr{}, false, nil
 			}

@@ -125,11 +125,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	d := wire(ctx, dirs, live, st, log, stop)
-	ui, err := d.listenWeb(cfg, server.WebBackend(d.api()))
-	if err != nil {
-		ln.Close()
-		return err
-	}
+	ui := d.startWeb(cfg, server.WebBackend(d.api()))
 	d.lib.SweepScratch(ctx)
 	d.vms.Recover(ctx)
 	d.vms.Adopt(ctx)
@@ -156,7 +152,7 @@ func (d *process) serve(ctx context.Context, ln net.Listener, ui *webUI) error {
 		}
 		return nil
 	})
-	g.Go(func() error { return ui.serve(gctx) })
+	g.Go(func() error { d.serveWeb(gctx, ui); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)

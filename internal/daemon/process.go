@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"banger/internal/api"
@@ -28,6 +29,7 @@ type process struct {
 	shutdown func()
 	vms      *vm.Manager
 	lib      *library.Library
+	web      atomic.Pointer[webStatus] // nil until the web UI is configured
 }
 
 var _ server.Daemon = (*process)(nil)
@@ -64,9 +66,11 @@ func (d *process) Info(ctx context.Context) (api.DaemonInfo, error) {
 	if err != nil {
 		return api.DaemonInfo{}, err
 	}
+	web := d.webInfo()
 	return api.DaemonInfo{
 		Version: version.Version, PID: os.Getpid(), Socket: d.dirs.Socket(), StartedAt: d.started.UTC(),
 		StateDir: d.dirs.State, LogFile: d.dirs.LogFile(), Schema: schema, ConfigWarning: d.cfg.warning(),
+		WebAddr: web.addr, WebError: web.err,
 	}, nil
 }
 

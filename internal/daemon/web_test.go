@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"banger/internal/api"
+	"banger/internal/api/client"
 	"banger/internal/config"
 	"banger/internal/eventually"
 	"banger/internal/paths"
@@ -44,6 +47,12 @@ func (s *served) wait(limit time.Duration) (bool, error) {
 // stops it at the end of the test.
 func serveWithConfig(t *testing.T, cfg string) *served {
 	t.Helper()
+	return serveLogging(t, cfg, io.Discard)
+}
+
+// serveLogging is serveWithConfig with the daemon's log written to log.
+func serveLogging(t *testing.T, cfg string, log io.Writer) *served {
+	t.Helper()
 	dir := t.TempDir()
 	run, err := os.MkdirTemp("", "bgd")
 	if err != nil {
@@ -59,7 +68,7 @@ func serveWithConfig(t *testing.T, cfg string) *served {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{dirs: dirs, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- Serve(ctx, dirs, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { s.done <- Serve(ctx, dirs, slog.New(slog.NewTextHandler(log, nil))) }()
 	t.Cleanup(func() {
 		cancel()
 		if ok, _ := s.wait(15 * time.Second); !ok {
@@ -116,20 +125,61 @@ func TestWebUIServedWhenConfigured(t *testing.T) {
 	}
 }
 
+// TestWebUIPortInUse: a taken web port turns the web UI off, not the
+// daemon: the API answers, the daemon's info says why the web UI is off
+// and how to fix it, and the log says so once.
 func TestWebUIPortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	d := serveWithConfig(t, "web_listen_addr = \""+ln.Addr().String()+"\"\n")
-	ok, err := d.wait(10 * time.Second)
-	if !ok {
-		t.Fatal("Serve kept running with its web port taken")
+	var log syncBuffer
+	d := serveLogging(t, "web_listen_addr = \""+ln.Addr().String()+"\"\n", &log)
+	c := &client.Client{Socket: d.dirs.Socket()}
+	var info api.DaemonInfo
+	eventually.True(t, func() bool { info, err = c.Daemon(context.Background()); return err == nil })
+	if !strings.Contains(info.WebError, "address already in use") || !strings.Contains(info.WebError, "pick a free port in web_listen_addr") || info.WebAddr != "" {
+		t.Errorf("daemon info with the web port taken: addr %q, error %q; want why and how to fix it", info.WebAddr, info.WebError)
 	}
-	if err == nil || !strings.Contains(err.Error(), "pick a free port in web_listen_addr") {
-		t.Errorf("Serve with the web port taken = %v", err)
+	if _, err := c.ListVMs(context.Background()); err != nil {
+		t.Errorf("ListVMs with the web port taken: %v", err)
 	}
+	if n := strings.Count(log.String(), "web UI is off"); n != 1 {
+		t.Errorf("log says the web UI is off %d times, want once:\n%s", n, log.String())
+	}
+}
+
+// TestWebUIAddrInInfo: a serving web UI's address is in the daemon's info.
+func TestWebUIAddrInInfo(t *testing.T) {
+	addr := freePort(t)
+	d := serveWithConfig(t, "web_listen_addr = \""+addr+"\"\n")
+	c := &client.Client{Socket: d.dirs.Socket()}
+	var info api.DaemonInfo
+	var err error
+	eventually.True(t, func() bool { info, err = c.Daemon(context.Background()); return err == nil })
+	if info.WebAddr != addr || info.WebError != "" {
+		t.Errorf("daemon info: addr %q, error %q; want %s and no error", info.WebAddr, info.WebError, addr)
+	}
+}
+
+// syncBuffer is a strings.Builder safe to write from the daemon's
+// goroutines while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestWebUIRemoteAddressRefused(t *testing.T) {

@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
 	"banger/internal/paths"
@@ -64,9 +66,29 @@ func (c *Controller) Call(ctx context.Context, fn func(*client.Client) error) er
 			return err
 		}
 	default:
-		return err
+		return c.Explain(err)
 	}
 	return fn(c.Client)
+}
+
+// Info asks the daemon about itself, without starting one.
+func (c *Controller) Info(ctx context.Context) (api.DaemonInfo, error) {
+	info, err := c.Client.Daemon(ctx)
+	return info, c.Explain(err)
+}
+
+// Explain replaces a failure to reach the socket that comes from the
+// runtime dir (a file where it should be a directory, say) with what is
+// wrong and how to fix it; any other error is returned as it is.
+func (c *Controller) Explain(err error) error {
+	var op *net.OpError
+	if err == nil || errors.Is(err, client.ErrNotRunning) || !errors.As(err, &op) {
+		return err
+	}
+	if cerr := c.Dirs.CheckSocket(); cerr != nil {
+		return errdefs.FailedPrecondition("cannot reach bangerd: %v", cerr)
+	}
+	return err
 }
 
 // Running reports whether a daemon answers, without starting one.
@@ -113,6 +135,7 @@ func (c *Controller) Start(ctx context.Context) error {
 		return fmt.Errorf("opening daemon log: %w", err)
 	}
 	defer logf.Close()
+	from := logSize(logf)
 	cmd := exec.Command(bin)
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -122,12 +145,13 @@ func (c *Controller) Start(ctx context.Context) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	return c.waitReady(ctx, exited)
+	return c.waitReady(ctx, exited, from)
 }
 
 // waitReady polls the socket until a daemon answers. A child that exits is
 // fine as long as another daemon (the race's winner) answers soon after.
-func (c *Controller) waitReady(ctx context.Context, exited <-chan error) error {
+// logFrom is where the child's lines begin in the log.
+func (c *Controller) waitReady(ctx context.Context, exited <-chan error, logFrom int64) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -145,22 +169,28 @@ func (c *Controller) waitReady(ctx context.Context, exited <-chan error) error {
 			exited = nil
 			exitDeadline = time.After(2 * time.Second)
 		case <-exitDeadline:
-			return c.startFailed(fmt.Errorf("it exited (%v)", exitErr))
+			return c.startFailed(fmt.Errorf("it exited (%v)", exitErr), logFrom)
 		case <-ctx.Done():
-			return c.startFailed(fmt.Errorf("it did not answer within %s", startTimeout))
+			return c.startFailed(fmt.Errorf("it did not answer within %s", startTimeout), logFrom)
 		case <-tick.C:
 		}
 	}
 }
 
-func (c *Controller) startFailed(cause error) error {
-	return errdefs.Unavailable("cannot start bangerd: %v; see %s or run `banger daemon logs`", cause, c.Dirs.LogFile())
+// startFailed says why the daemon did not start, with the lines it logged
+// since logFrom.
+func (c *Controller) startFailed(cause error, logFrom int64) error {
+	tail := logTail(c.Dirs.LogFile(), logFrom)
+	if tail == "" {
+		return errdefs.Unavailable("cannot start bangerd: %v, logging nothing; see %s or run `banger daemon logs`", cause, c.Dirs.LogFile())
+	}
+	return errdefs.Unavailable("cannot start bangerd: %v; the end of its log:\n%s\nthe whole log: %s, or run `banger daemon logs`", cause, tail, c.Dirs.LogFile())
 }
 
 // Stop asks the daemon to exit and waits until its process is gone. It is
 // not an error when no daemon runs.
 func (c *Controller) Stop(ctx context.Context) error {
-	info, err := c.Client.Daemon(ctx)
+	info, err := c.Info(ctx)
 	if errors.Is(err, client.ErrNotRunning) {
 		return nil
 	}

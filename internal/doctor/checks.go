@@ -19,7 +19,13 @@ type DaemonStatus struct {
 	Version string
 	PID     int
 	Socket  string
+	// WebError says why the web UI is off although the config asks for it.
+	WebError string
 }
+
+// KVMDeviceEnv names an environment variable that points the kvm check at
+// another path than /dev/kvm, so that tests can show a host without KVM.
+const KVMDeviceEnv = "BANGER_DOCTOR_KVM_DEVICE"
 
 // Options are the plain values the checks need from the config and the CLI.
 type Options struct {
@@ -28,6 +34,7 @@ type Options struct {
 	StateDir       string // where images and disks live
 	ConfigPath     string // where the user overrides the VM defaults
 	Keyring        string // debian_keyring from the config; "" means Debian's archive keyring
+	KVMDevice      string // where KVM lives; "" means /dev/kvm
 	Defaults       []DefaultField
 	// Daemon probes the daemon; it must not start it.
 	Daemon func(ctx context.Context) (DaemonStatus, error)
@@ -43,7 +50,7 @@ func Checks(opts Options) []Check {
 		opts.Host = LocalHost{}
 	}
 	checks := []Check{
-		{Name: "kvm", Run: func(context.Context) Result { return checkKVM(opts.Host) }},
+		{Name: "kvm", Run: func(context.Context) Result { return checkKVM(opts) }},
 		{Name: "firecracker", Run: func(ctx context.Context) Result { return checkFirecracker(ctx, opts) }},
 		{Name: "qemu", Run: func(ctx context.Context) Result { return checkQEMU(ctx, opts) }},
 	}

@@ -15,7 +15,7 @@ func TestChecksOnFakeHost(t *testing.T) {
 		DaemonBin: func() (string, error) { return "/usr/bin/bangerd", nil },
 	}
 	results := Run(context.Background(), Checks(opts))
-	want := []string{"kvm", "firecracker", "qemu", "debootstrap", "mkfs.ext4", "ip", "nft", "ssh",
+	want := []string{"kvm", "firecracker", "qemu", "debootstrap", "mkfs.ext4", "ssh",
 		"keyring", "tun", "privileges", "disk", "daemon", "vm defaults", "vm names"}
 	if len(results) != len(want) {
 		t.Fatalf("got %d results, want %d", len(results), len(want))

@@ -1,7 +1,9 @@
 // Package doctor runs the named host checks behind `banger doctor`: KVM and
-// which kind it is, the VMMs, the image and network tools, privileges, free
-// disk, the daemon, the VM defaults and whether .vm names resolve. Checks run in parallel; each reports
-// what it found and, when something is wrong, a one-line fix.
+// which kind it is, the VMMs, the image tools, privileges, free disk, the
+// daemon, the VM defaults and whether .vm names resolve. Checks run in
+// parallel; each reports what it found and, when something is wrong, a
+// one-line fix. A check fails only for what keeps banger from working;
+// what merely slows it down (QEMU without KVM) is a warning.
 package doctor
 
 import (

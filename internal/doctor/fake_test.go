@@ -33,7 +33,7 @@ func goodHost() *fakeHost {
 		paths: map[string]string{
 			"firecracker": "/usr/bin/firecracker", qemuBinary: "/usr/bin/" + qemuBinary,
 			"debootstrap": "/usr/sbin/debootstrap", "mkfs.ext4": "/sbin/mkfs.ext4",
-			"ip": "/sbin/ip", "nft": "/usr/sbin/nft", "ssh": "/usr/bin/ssh",
+			"ssh": "/usr/bin/ssh",
 		},
 		files:   map[string]fs.FileMode{kvmDevice: fs.ModeDevice | 0o660, tunDevice: fs.ModeDevice | fs.ModeCharDevice | 0o666, "/var/lib": fs.ModeDir | 0o755, archiveKeyring: 0o644},
 		modules: map[string]bool{"kvm_intel": true},

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"banger/internal/errdefs"
 )
 
 func TestTools(t *testing.T) {
@@ -105,6 +107,27 @@ func TestDaemon(t *testing.T) {
 		t.Fatalf("fix %q", r.Fix)
 	}
 	expect(t, checkDaemon(ctx, Options{Daemon: broken, DaemonBin: found}), Fail, "version mismatch")
+	unreachable := func(context.Context) (DaemonStatus, error) {
+		return DaemonStatus{}, errdefs.FailedPrecondition("cannot reach bangerd: runtime dir /run/b is a file, not a directory; set XDG_RUNTIME_DIR")
+	}
+	r = checkDaemon(ctx, Options{Daemon: unreachable, DaemonBin: found})
+	expect(t, r, Fail, "cannot reach bangerd: runtime dir /run/b is a file")
+	if strings.Contains(r.Fix, "daemon logs") {
+		t.Errorf("fix %q points at the log for a problem the log does not hold", r.Fix)
+	}
+}
+
+// TestDaemonWebUIOff: a daemon whose web UI could not open is a warning
+// that says why and how to get the web UI back.
+func TestDaemonWebUIOff(t *testing.T) {
+	webOff := func(context.Context) (DaemonStatus, error) {
+		return DaemonStatus{Running: true, Version: "v1.2.3", PID: 42, WebError: "listen tcp 127.0.0.1:7777: bind: address already in use"}, nil
+	}
+	r := checkDaemon(context.Background(), Options{Daemon: webOff})
+	expect(t, r, Warn, "web UI is off: listen tcp 127.0.0.1:7777: bind: address already in use")
+	if !strings.Contains(r.Fix, "web_listen_addr") || !strings.Contains(r.Fix, "banger daemon stop") {
+		t.Fatalf("fix %q", r.Fix)
+	}
 }
 
 func TestDefaults(t *testing.T) {

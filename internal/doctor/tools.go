@@ -1,6 +1,8 @@
 package doctor
 
-// tool is a host program banger needs, with the Debian package that has it.
+// tool is a host program banger runs, with the Debian package that has it.
+// Bridges, taps and nftables rules are made through netlink from Go, so
+// neither ip nor nft is among them.
 type tool struct {
 	name     string
 	pkg      string
@@ -10,8 +12,6 @@ type tool struct {
 var tools = []tool{
 	{name: "debootstrap", pkg: "debootstrap", neededTo: "build images"},
 	{name: "mkfs.ext4", pkg: "e2fsprogs", neededTo: "make image filesystems"},
-	{name: "ip", pkg: "iproute2", neededTo: "set up bridges and taps"},
-	{name: "nft", pkg: "nftables", neededTo: "give VMs network access"},
 	{name: "ssh", pkg: "openssh-client", neededTo: "connect to VMs"},
 }
 

@@ -44,11 +44,18 @@ func checkFirecracker(ctx context.Context, opts Options) Result {
 			"reinstall firecracker, or point firecracker_bin in the config at a working binary")
 	}
 	fix := "install firecracker from its GitHub releases, or set firecracker_bin in the config"
-	if opts.VMM == "firecracker" {
+	switch {
+	case opts.VMM == "firecracker":
 		return fail(name, err.Error(), fix)
+	case opts.VMM == "qemu":
+		return pass(name, "not installed; not used while vmm = qemu")
+	case opts.FirecrackerBin != "":
+		return warn(name, err.Error()+"; vmm = auto will use QEMU", "fix firecracker_bin, or remove it")
 	}
-	return warn(name, err.Error()+"; vmm = auto will use QEMU",
-		fix+" (not needed when QEMU is installed)")
+	if _, qerr := opts.Host.LookPath(qemuBinary); qerr != nil {
+		return warn(name, err.Error()+"; QEMU is missing too", fix+", or install QEMU")
+	}
+	return pass(name, "not installed; vmm = auto uses QEMU (Firecracker is optional)")
 }
 
 func checkQEMU(ctx context.Context, opts Options) Result {
@@ -62,7 +69,7 @@ func checkQEMU(ctx context.Context, opts Options) Result {
 	case "qemu":
 		return fail(name, notFound(qemuBinary)+"; vmm = qemu needs it", fix)
 	case "firecracker":
-		return warn(name, notFound(qemuBinary)+"; not needed while vmm = firecracker", fix)
+		return pass(name, "not installed; not used while vmm = firecracker")
 	}
 	if _, ferr := findFirecracker(opts.Host, opts.FirecrackerBin); ferr != nil {
 		return fail(name, notFound(qemuBinary)+"; firecracker is missing too, so no VMM can run VMs", fix)

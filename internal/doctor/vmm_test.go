@@ -38,7 +38,16 @@ func TestFirecrackerMissing(t *testing.T) {
 	if !strings.Contains(r.Fix, "firecracker_bin") {
 		t.Fatalf("fix %q does not mention firecracker_bin", r.Fix)
 	}
-	expect(t, checkFirecracker(context.Background(), vmmOpts(h, "auto")), Warn, "vmm = auto will use QEMU")
+	// QEMU serves: Firecracker is optional.
+	expect(t, checkFirecracker(context.Background(), vmmOpts(h, "auto")), Pass, "vmm = auto uses QEMU")
+	expect(t, checkFirecracker(context.Background(), vmmOpts(h, "qemu")), Pass, "not used while vmm = qemu")
+	delete(h.paths, qemuBinary)
+	expect(t, checkFirecracker(context.Background(), vmmOpts(h, "auto")), Warn, "QEMU is missing too")
+}
+
+func TestFirecrackerBinBrokenUnderAuto(t *testing.T) {
+	opts := Options{VMM: "auto", FirecrackerBin: "/opt/none", Host: goodHost()}
+	expect(t, checkFirecracker(context.Background(), opts), Warn, "/opt/none does not exist; vmm = auto will use QEMU")
 }
 
 func TestFirecrackerVersionFails(t *testing.T) {
@@ -63,7 +72,7 @@ func TestQEMUMissing(t *testing.T) {
 		{vmm: "auto", status: Warn},
 		{vmm: "auto", noFC: true, status: Fail},
 		{vmm: "", noFC: true, status: Fail},
-		{vmm: "firecracker", status: Warn},
+		{vmm: "firecracker", status: Pass},
 	}
 	for _, c := range cases {
 		if c.noFC {
@@ -72,6 +81,10 @@ func TestQEMUMissing(t *testing.T) {
 			h.paths["firecracker"] = "/usr/bin/firecracker"
 		}
 		r := checkQEMU(context.Background(), vmmOpts(h, c.vmm))
+		if c.status == Pass {
+			expect(t, r, Pass, "not used while vmm = firecracker")
+			continue
+		}
 		expect(t, r, c.status, "not found")
 		if !strings.Contains(r.Fix, "apt-get install qemu-system-x86") {
 			t.Errorf("vmm=%q: fix %q does not name the package", c.vmm, r.Fix)

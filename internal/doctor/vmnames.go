@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"banger/internal/dns"
+	"banger/internal/errdefs"
 )
 
 // VMNames is what the "vm names" check needs: a running VM to look up,
@@ -40,6 +42,9 @@ func checkVMNames(ctx context.Context, o VMNames) Result {
 		return pass(check, "not tested: no VM is running")
 	}
 	name, ip, ok, err := o.RunningVM(ctx)
+	if errors.Is(err, errdefs.ErrFailedPrecondition) { // the daemon check says why
+		return warn(check, "not tested: cannot reach bangerd (see the daemon line)", "fix what the daemon line says")
+	}
 	if err != nil {
 		return warn(check, "cannot ask bangerd for a running VM: "+err.Error(), "see `banger daemon logs`")
 	}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"banger/internal/errdefs"
 )
 
 var boxIP = netip.MustParseAddr("172.16.0.2")
@@ -68,4 +70,14 @@ func TestVMNamesWithoutRunningVM(t *testing.T) {
 		return "", netip.Addr{}, false, errors.New("daemon is wedged")
 	}
 	expect(t, checkVMNames(context.Background(), VMNames{RunningVM: broken}), Warn, "daemon is wedged")
+}
+
+// TestVMNamesDaemonUnreachable: a daemon the doctor cannot reach (its
+// runtime dir is a file, say) is the daemon line's to explain.
+func TestVMNamesDaemonUnreachable(t *testing.T) {
+	unreachable := func(context.Context) (string, netip.Addr, bool, error) {
+		return "", netip.Addr{}, false, errdefs.FailedPrecondition("cannot reach bangerd: runtime dir /run/b is a file, not a directory")
+	}
+	r := checkVMNames(context.Background(), VMNames{RunningVM: unreachable})
+	expect(t, r, Warn, "not tested: cannot reach bangerd (see the daemon line)")
 }

@@ -5,9 +5,12 @@
 package paths
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Dirs are banger's base directories.
@@ -85,12 +88,36 @@ func (d Dirs) WebToken() string { return filepath.Join(d.State, "web-token") }
 // Database is the daemon's SQLite store.
 func (d Dirs) Database() string { return filepath.Join(d.State, "banger.db") }
 
-// CheckSocket reports whether the socket path fits in a unix socket address.
+// CheckSocket reports whether the socket can live where Socket says: its
+// path must fit in a unix socket address, and the runtime dir must be a
+// directory, or be missing where one can be made.
 func (d Dirs) CheckSocket() error {
 	if p := d.Socket(); len(p) > maxSocketPath {
 		return fmt.Errorf("socket path %s is %d bytes, longer than the %d a unix socket allows: set XDG_RUNTIME_DIR to a shorter directory", p, len(p), maxSocketPath)
 	}
-	return nil
+	return d.checkRuntimeDir()
+}
+
+// checkRuntimeDir finds a file where the runtime dir, or one of its
+// parents, should be a directory.
+func (d Dirs) checkRuntimeDir() error {
+	const fix = "bangerd keeps its socket there: move the file away, or set XDG_RUNTIME_DIR to another directory"
+	for dir := d.Runtime; ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		switch {
+		case err == nil && fi.IsDir():
+			return nil
+		case err == nil && dir == d.Runtime:
+			return fmt.Errorf("runtime dir %s is a file, not a directory; %s", dir, fix)
+		case err == nil:
+			return fmt.Errorf("runtime dir %s cannot be made: %s is a file, not a directory; %s", d.Runtime, dir, fix)
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return fmt.Errorf("checking runtime dir %s: %w", d.Runtime, err)
+		}
+		if filepath.Dir(dir) == dir {
+			return nil
+		}
+	}
 }
 
 // EnsureRuntime creates the runtime directory, private to the owner.

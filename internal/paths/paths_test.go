@@ -1,6 +1,8 @@
 package paths
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,26 @@ func TestSocketTooLong(t *testing.T) {
 	d := Dirs{Runtime: "/" + strings.Repeat("a", 120)}
 	if err := d.CheckSocket(); err == nil || !strings.Contains(err.Error(), "XDG_RUNTIME_DIR") {
 		t.Fatalf("err = %v, want advice about XDG_RUNTIME_DIR", err)
+	}
+}
+
+// TestRuntimeDirIsAFile: a file where the runtime dir, or a parent of it,
+// should be is named, with the fix.
+func TestRuntimeDirIsAFile(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "banger")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Dirs{Runtime: file}.CheckSocket()
+	if err == nil || !strings.Contains(err.Error(), "runtime dir "+file+" is a file, not a directory") || !strings.Contains(err.Error(), "XDG_RUNTIME_DIR") {
+		t.Fatalf("runtime dir is a file: %v", err)
+	}
+	err = Dirs{Runtime: filepath.Join(file, "x", "banger")}.CheckSocket()
+	if err == nil || !strings.Contains(err.Error(), file+" is a file, not a directory") {
+		t.Fatalf("runtime dir under a file: %v", err)
+	}
+	if err := (Dirs{Runtime: filepath.Join(tmp, "not", "yet")}).CheckSocket(); err != nil {
+		t.Fatalf("runtime dir not made yet: %v", err)
 	}
 }

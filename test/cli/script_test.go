@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +67,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		Setup:               setup,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon, "sha256": sha256Env},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon, "sha256": sha256Env, "listen": listenEnv},
 		RequireExplicitExec: true,
 	})
 }
@@ -176,6 +177,27 @@ func sha256Env(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sum := sha256.Sum256([]byte(ts.ReadFile(args[0])))
 	ts.Setenv(args[1], hex.EncodeToString(sum[:]))
+}
+
+// listenEnv [-free] VAR takes a free port on 127.0.0.1 until the script
+// ends, and sets VAR to its address; with -free it lets the port go at once,
+// for a script that needs a port free.
+func listenEnv(ts *testscript.TestScript, neg bool, args []string) {
+	free := len(args) == 2 && args[0] == "-free"
+	if free {
+		args = args[1:]
+	}
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: listen [-free] VAR")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[0], ln.Addr().String())
+	if free {
+		ts.Check(ln.Close())
+		return
+	}
+	ts.Defer(func() { ln.Close() })
 }
 
 // startDaemon BIN starts a daemon binary detached, as the CLI would, and
