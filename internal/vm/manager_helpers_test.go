@@ -57,6 +57,8 @@ type mtHarness struct {
 	image  store.Image
 	kernel store.Kernel
 	logs   *mtLog
+	// stop ends the manager's lifetime (its Base), as the daemon exiting.
+	stop context.CancelFunc
 }
 
 // mtManager is a Manager on temp dirs, with a fake VMM whose guests report
@@ -100,13 +102,36 @@ func mtManager(t *testing.T) *mtHarness {
 	h.cfg.SSHKeyPath = filepath.Join(h.dirs.Config, "ssh", "id_ed25519")
 	h.addImage("deb", "k")
 	h.lib = &mtLibrary{h: h}
+	h.start()
+	return h
+}
+
+// start makes the harness's manager, as a daemon starting on its dirs.
+func (h *mtHarness) start() {
+	base, stop := context.WithCancel(h.ctx)
+	h.stop = stop
 	h.m = New(Options{
 		Dirs: h.dirs, Store: h.store, Config: func() *config.Config { return h.cfg },
 		Library: h.lib, Network: h.net, Drivers: map[string]vmm.Driver{"qemu": h.drv},
-		Log: slog.New(h.logs), Base: h.ctx,
+		Log: slog.New(h.logs), Base: base,
 	})
-	t.Cleanup(h.m.Close)
-	return h
+	h.t.Cleanup(h.m.Close)
+}
+
+// restart ends the manager, as a daemon exiting, while the VMMs run on,
+// and starts another on the same dirs, store and host; between the two,
+// during runs, as what happens while no daemon runs. The new manager
+// has recovered and adopted what it found.
+func (h *mtHarness) restart(during func()) {
+	h.t.Helper()
+	h.stop()
+	h.m.Close()
+	if during != nil {
+		during()
+	}
+	h.start()
+	h.m.Recover(h.ctx)
+	h.m.Adopt(h.ctx)
 }
 
 // mtNeedMkfs skips the test when e2fsprogs is not installed.
