@@ -20,7 +20,7 @@ import (
 // middle of making or starting it leaves it: an address, a tap on the
 // bridge and a VM dir. With running, its VMM runs too, its guest named
 // guest.
-func (h *mtHarness) mtLeftover(name, state string, running bool, guest string) store.VM {
+func (h *mtHarness) mtLeftover(name, state string, running bool, guestName string) store.VM {
 	h.t.Helper()
 	v := store.VM{
 		Name: name, State: state, Image: "deb", Kernel: "k", VMM: "qemu", VCPU: 1, MemoryMiB: 256,
@@ -44,19 +44,19 @@ func (h *mtHarness) mtLeftover(name, state string, running bool, guest string) s
 		h.t.Fatal(err)
 	}
 	if running {
-		h.mtRunning(h.runDir(v), guest)
+		h.mtRunning(h.runDir(v), guestName)
 	}
 	return v
 }
 
 // mtRunning starts a VMM in runDir as an earlier daemon would have, its
 // guest named guest.
-func (h *mtHarness) mtRunning(runDir, guest string) {
+func (h *mtHarness) mtRunning(runDir, guestName string) {
 	h.t.Helper()
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		h.t.Fatal(err)
 	}
-	spec := vmm.Spec{Name: guest, RunDir: runDir, AgentSocket: filepath.Join(runDir, paths.AgentSocketName)}
+	spec := vmm.Spec{Name: guestName, RunDir: runDir, AgentSocket: filepath.Join(runDir, paths.AgentSocketName)}
 	if _, err := h.vmm.AlreadyRunning(spec); err != nil {
 		h.t.Fatal(err)
 	}
