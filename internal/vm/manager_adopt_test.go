@@ -19,7 +19,7 @@ import (
 // mtLeftover records VM name in state, as a daemon that stopped in the
 // middle of making or starting it leaves it: an address, a tap on the
 // bridge and a VM dir. With running, its VMM runs too, its guest named
-// guest.
+// guestName.
 func (h *mtHarness) mtLeftover(name, state string, running bool, guestName string) store.VM {
 	h.t.Helper()
 	v := store.VM{
@@ -50,7 +50,7 @@ func (h *mtHarness) mtLeftover(name, state string, running bool, guestName strin
 }
 
 // mtRunning starts a VMM in runDir as an earlier daemon would have, its
-// guest named guest.
+// guest named guestName.
 func (h *mtHarness) mtRunning(runDir, guestName string) {
 	h.t.Helper()
 	if err := os.MkdirAll(runDir, 0o700); err != nil {

@@ -1,10 +1,12 @@
 package vm
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/errdefs"
 	"banger/internal/vmm"
@@ -232,4 +234,24 @@ func TestManagerVMMExitIsNoticed(t *testing.T) {
 		t.Fatalf("Start after the exit: %v", err)
 	}
 	h.assertRunning("web")
+}
+
+// A create whose caller gives up while the guest boots is undone: the
+// caller was told it failed, so nothing of it may stay.
+func TestManagerCreateCancelledWhileBooting(t *testing.T) {
+	h := mtManager(t)
+	h.vmm.SetGuest(vmmtest.GuestNotReady)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	go func() {
+		for h.calls("Start", "web") == 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err := h.m.Create(ctx, h.request("web", true), nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Create = %v, want it cancelled", err)
+	}
+	h.assertGone("web")
 }

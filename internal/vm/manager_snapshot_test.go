@@ -265,3 +265,37 @@ func TestManagerUsersOf(t *testing.T) {
 		t.Errorf("UsersOf(deb) after deleting s1 = %q", got)
 	}
 }
+
+// A snapshot whose VM cannot be resumed fails with the cause, and no
+// snapshot is kept.
+func TestManagerSnapshotResumeFailure(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("web", true)
+	boom := errors.New("resume refused")
+	h.vmm.FailOnce("Resume", boom)
+	if _, err := h.m.Snapshot(h.ctx, "web", "s1", nil); !errors.Is(err, boom) {
+		t.Fatalf("Snapshot = %v, want the resume's error", err)
+	}
+	if len(h.m.Snapshots()) != 0 {
+		t.Errorf("Snapshots = %+v, want none", h.m.Snapshots())
+	}
+	if entries, _ := os.ReadDir(h.dirs.SnapshotsDir()); len(entries) != 0 {
+		t.Errorf("a failed snapshot left %v", mtNames(entries))
+	}
+}
+
+// A snapshot without a name is named after its VM and the time.
+func TestManagerSnapshotNamesItself(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("web", true)
+	sn := h.mtSnapshot("web", "")
+	if !strings.HasPrefix(sn.Name, "web-") {
+		t.Errorf("snapshot named %q, want web-TIME", sn.Name)
+	}
+	if _, err := h.m.GetSnapshot(sn.Name); err != nil {
+		t.Errorf("GetSnapshot(%s): %v", sn.Name, err)
+	}
+	if _, err := h.m.Snapshot(h.ctx, "web", "../escape", nil); err == nil {
+		t.Error("a snapshot named ../escape was made")
+	}
+}

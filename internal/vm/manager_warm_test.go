@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/vmm"
 	"banger/internal/vmm/vmmtest"
 )
 
@@ -195,5 +196,59 @@ func TestManagerWarmCreateWithoutSSHD(t *testing.T) {
 	}
 	if len(h.m.Templates("deb")) != 1 {
 		t.Error("the template was removed after its first use")
+	}
+}
+
+// A template build that fails at any step is undone (its guest killed,
+// its directory and run dir removed) and the VM boots cold; the next
+// create tries the template again.
+func TestManagerTemplateBuildFailureBootsCold(t *testing.T) {
+	for _, method := range []string{"Start", "SaveState", "Kill"} {
+		t.Run(method, func(t *testing.T) {
+			h := mtManager(t)
+			h.vmm.FailOnce(method, errors.New(method+" broke"))
+			v := h.mustCreate("web", false)
+			if h.calls("Start", "web") != 1 || h.calls("Restore", "") != 0 {
+				t.Errorf("VMM calls %q: want the VM booted cold", h.vmm.Methods())
+			}
+			if n := len(h.m.Templates("")); n != 0 {
+				t.Errorf("%d templates after a failed build", n)
+			}
+			if entries, _ := os.ReadDir(h.dirs.TemplatesDir()); len(entries) != 0 {
+				t.Errorf("template dirs left: %v", mtNames(entries))
+			}
+			if left, _ := os.ReadDir(h.dirs.TemplateRunBase()); len(left) != 0 {
+				t.Errorf("template run dirs left: %v", mtNames(left))
+			}
+			for _, c := range h.vmm.Calls() {
+				if c.Spec.RunDir != h.runDir(v) && h.vmm.StateOf(c.Spec.RunDir) != vmm.StateStopped {
+					t.Errorf("the template guest %s still runs", c.Spec.Name)
+				}
+			}
+			if !h.logs.has(method + " broke") {
+				t.Errorf("the warning does not give the cause %q", method+" broke")
+			}
+			h.mustCreate("next", false)
+			if h.calls("Restore", "next") != 1 {
+				t.Errorf("VMM calls %q: want the template made and used by the next create", h.vmm.Methods())
+			}
+		})
+	}
+}
+
+// A restore whose tap cannot be made falls back to a cold boot, which
+// makes it; no tap is left of the failed restore.
+func TestManagerWarmNetworkFailureBootsCold(t *testing.T) {
+	h := mtManager(t)
+	if _, err := h.m.WarmImage(h.ctx, "deb", 1, 256, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.net.FailOnce("EnsureTap", errors.New("tap busy"))
+	v := h.mustCreate("web", false)
+	if h.calls("Restore", "web") != 0 || h.calls("Start", "web") != 1 {
+		t.Errorf("VMM calls %q: want no restore without a tap, then a cold boot", h.vmm.Methods())
+	}
+	if taps := h.net.Taps(); len(taps) != 1 || taps[0].Name != v.Tap {
+		t.Errorf("taps = %+v, want only the VM's", taps)
 	}
 }
