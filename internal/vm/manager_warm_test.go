@@ -131,8 +131,8 @@ func TestManagerWarmRestoreFailureBootsCold(t *testing.T) {
 	if n := len(h.m.Templates("")); n != 0 {
 		t.Errorf("the template that failed to restore is kept (%d templates)", n)
 	}
-	if !h.logs.has("warm start failed") {
-		t.Error("no warning that the warm start failed")
+	if !h.logs.has("the saved state is damaged") {
+		t.Error("no warning giving why the warm start failed")
 	}
 	if n := len(h.net.Taps()); n != 1 {
 		t.Errorf("%d taps after a fallback, want the VM's one: %+v", n, h.net.Taps())
