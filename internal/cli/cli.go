@@ -132,7 +132,7 @@ func Report(w io.Writer, err error) int {
 	}
 	// Errors can quote a guest: its console, its agent.
 	fmt.Fprintf(w, "banger: %s\n", safeText(err.Error()))
-	return 1
+	return exitFailure
 }
 
 func newRoot(a *app) *cobra.Command {
@@ -166,5 +166,7 @@ Start with:
 		newCompletionCmd(a),
 		newVersionCmd(a),
 	)
+	a.addVersionFlag(root)
+	makeGroups(root)
 	return root
 }

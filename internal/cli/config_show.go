@@ -13,8 +13,9 @@ func newConfigCmd(a *app) *cobra.Command {
 		Long:  "Inspect banger's configuration file, config.toml in banger's XDG config directory. Every key is optional.",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "show",
-		Short: "Print the effective configuration",
+		Use:     "show",
+		Example: `  banger config show`,
+		Short:   "Print the effective configuration",
 		Long: `Print the effective configuration as TOML: the values from your config file,
 with banger's defaults filled in for every key you did not set. The output is
 itself a valid config file. A config file with errors is reported with the

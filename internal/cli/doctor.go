@@ -23,7 +23,9 @@ type DoctorOptions struct {
 func newDoctorCmd(a *app) *cobra.Command {
 	opts := DoctorOptions{}
 	cmd := &cobra.Command{
-		Use:   "doctor",
+		Use: "doctor",
+		Example: `  banger doctor
+  banger doctor --json`,
 		Short: "Check that this host can run banger VMs",
 		Long: `Check this host for what banger needs: KVM and which kind it is, Firecracker
 or QEMU, the image-building and network tools, privileges, free disk space,

@@ -17,12 +17,8 @@ import (
 )
 
 func newImagePullCmd(a *app) *cobra.Command {
-	return pullCmd(a, "pull NAME|REF", "Build a catalog image, or pull one from an OCI registry",
-		`Make an image available locally.
-
-  banger image pull debian-bookworm                      a catalog image, built here
-  banger image pull docker.io/library/debian:bookworm    an OCI image
-  banger image pull oci://registry.example/team/dev:1    any OCI registry
+	return withExample(pullCmd(a, "pull NAME|REF", "Build a catalog image, or pull one from an OCI registry",
+		`Make an image available locally: a catalog image by name (`+"`banger image list\n--catalog`"+` lists them), or an OCI image by its reference.
 
 Catalog images are built on this machine from Debian's archive with
 debootstrap, which needs root or passwordless sudo; the image's kernel is
@@ -34,7 +30,9 @@ Ctrl-C cancels and leaves nothing half-made.`,
 		func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
 			im, err := c.PullImage(ctx, name, prog)
 			return im.Name, err
-		})
+		}), `  banger image pull debian-bookworm                      a catalog image, built here
+  banger image pull docker.io/library/debian:bookworm    an OCI image
+  banger image pull oci://registry.example/team/dev:1    any OCI registry`)
 }
 
 func newImageRmCmd(a *app) *cobra.Command {
@@ -46,7 +44,9 @@ func newImageRmCmd(a *app) *cobra.Command {
 func newImageShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:               "show NAME",
+		Use: "show NAME",
+		Example: `  banger image show debian-bookworm
+  banger image show debian-bookworm --json`,
 		Short:             "Show one image in detail",
 		Long:              "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), the VMs that use it, and its warm templates (see `banger image warm`).",
 		Args:              cobra.ExactArgs(1),
@@ -82,7 +82,9 @@ type ImageRegisterOptions struct {
 func newImageRegisterCmd(a *app) *cobra.Command {
 	opts := ImageRegisterOptions{}
 	cmd := &cobra.Command{
-		Use:   "register NAME --rootfs PATH [--kernel NAME]",
+		Use: "register NAME --rootfs PATH [--kernel NAME]",
+		Example: `  banger image register mybox --rootfs ./rootfs.ext4
+  banger image register mybox --rootfs ./rootfs.ext4 --kernel debian-6.1-cloud`,
 		Short: "Register an ext4 root filesystem you made as an image",
 		Long: `Register an existing ext4 filesystem image under NAME. banger copies it
 (sparse, so holes stay free) into its state dir; the original is untouched.
@@ -118,6 +120,7 @@ func newImageExportCmd(a *app) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:               "export NAME -o FILE",
+		Example:           `  banger image export debian-bookworm -o bookworm.tar.zst`,
 		Short:             "Write an image (and its kernel) to a bundle file",
 		Long:              "Write an image, with its kernel when it has one, to a bundle: one compressed file with a manifest and a sha256 for every part, which `banger image import` verifies. See docs/image-catalog.md for the format.",
 		Args:              cobra.ExactArgs(1),
@@ -171,7 +174,9 @@ bundle's manifest before anything is registered.`,
 			im, err := c.ImportImage(ctx, req, prog)
 			return im.Name, err
 		})
-	cmd.Flags().StringVar(&req.SHA256, "sha256", "", "the bundle file's sha256, as `banger image export` printed it; required for http:// URLs")
+	cmd.Flags().StringVar(&req.SHA256, "sha256", "", "the bundle file's `SHA256`, as banger image export printed it; required for http:// URLs")
+	cmd.Example = `  banger image import bookworm.tar.zst
+  banger image import https://example.com/bookworm.tar.zst --sha256 SHA256`
 	return cmd
 }
 

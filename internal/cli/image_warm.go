@@ -14,7 +14,9 @@ func newImageWarmCmd(a *app) *cobra.Command {
 	d := a.defaults
 	req := api.WarmImageRequest{VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V}
 	cmd := &cobra.Command{
-		Use:   "warm NAME",
+		Use: "warm NAME",
+		Example: `  banger image warm debian-bookworm
+  banger image warm debian-bookworm --vcpu 2 --memory 2048`,
 		Short: "Save a booted guest of an image, so VMs of its size start warm",
 		Long: `Boot the image once, wait for its guest to be ready, and save its memory
 and device state as a warm template. Later VMs of the same image, kernel,

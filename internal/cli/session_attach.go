@@ -23,8 +23,9 @@ type SessionAttachOptions struct {
 func newSessionAttachCmd(a *app) *cobra.Command {
 	opts := SessionAttachOptions{}
 	cmd := &cobra.Command{
-		Use:   "attach VM/SESSION",
-		Short: "Join a session's terminal or streams",
+		Use:     "attach VM/SESSION",
+		Example: `  banger session attach box/sh          Ctrl-] detaches`,
+		Short:   "Join a session's terminal or streams",
 		Long: `Join a running session: what it writes from now on shows here, and what
 you type goes to it. ` + "`banger session logs`" + ` shows what it wrote before.
 

@@ -12,7 +12,9 @@ import (
 func newSessionKillCmd(a *app) *cobra.Command {
 	var signal string
 	cmd := &cobra.Command{
-		Use:   "kill VM/SESSION",
+		Use: "kill VM/SESSION",
+		Example: `  banger session kill box/web
+  banger session kill -s INT box/web`,
 		Short: "Signal a session, or forget one that ended",
 		Long: `Send a signal (TERM unless --signal says otherwise) to a running
 session's whole process group. A session that has ended is forgotten

@@ -9,7 +9,9 @@ import (
 func newSessionLogsCmd(a *app) *cobra.Command {
 	var follow bool
 	cmd := &cobra.Command{
-		Use:   "logs VM/SESSION",
+		Use: "logs VM/SESSION",
+		Example: `  banger session logs box/web
+  banger session logs -f box/web`,
 		Short: "Print a session's output",
 		Long: `Print what a session wrote: the latest 1 MiB, which the VM's guest agent
 keeps in memory (all of it is in the guest, in

@@ -28,7 +28,10 @@ type SessionStartOptions struct {
 func newSessionStartCmd(a *app) *cobra.Command {
 	opts := SessionStartOptions{}
 	cmd := &cobra.Command{
-		Use:   "start VM [--name NAME] [-t] [-- COMMAND...]",
+		Use: "start VM [--name NAME] [-t] [-- COMMAND...]",
+		Example: `  banger session start box --name web -- python3 -m http.server
+  banger session start box --name sh -t -- bash
+  banger session start box -e PORT=8080 -w /root/app -- ./serve`,
 		Short: "Start a long-lived process in a VM",
 		Long: `Start COMMAND in a running VM as a session, and return at once; the
 session keeps running after banger, and bangerd, exit. Without a command it

@@ -15,7 +15,9 @@ import (
 func newVMSnapshotCmd(a *app) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:   "snapshot VM [--name SNAPSHOT]",
+		Use: "snapshot VM [--name SNAPSHOT]",
+		Example: `  banger vm snapshot box
+  banger vm snapshot box --name box-ready`,
 		Short: "Save a running VM whole: memory, processes and disks",
 		Long: `Save a running VM as a snapshot: its memory and device state, and copies of
 its root and work disks. The VM is paused while that is written, then runs
@@ -70,6 +72,8 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		use:   "list",
 		short: "List snapshots",
 		long:  "List the snapshots on this machine, oldest first, with the VM each was taken of.",
+		example: `  banger snapshot list
+  banger snapshot ls --json`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Snapshot, error) {
 			return c.ListSnapshots(ctx)
 		},
@@ -89,7 +93,9 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 func newSnapshotShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:               "show SNAPSHOT",
+		Use: "show SNAPSHOT",
+		Example: `  banger snapshot show box-ready
+  banger snapshot show box-ready --json`,
 		Short:             "Show one snapshot in detail",
 		Long:              "Show a snapshot's VM, image, kernel, size, VMM and accelerator, and the space it takes.",
 		Args:              cobra.ExactArgs(1),

@@ -23,7 +23,9 @@ func newVMLogsCmd(a *app) *cobra.Command {
 	opts := VMLogsOptions{}
 	var raw bool
 	cmd := &cobra.Command{
-		Use:   "logs NAME",
+		Use: "logs NAME",
+		Example: `  banger vm logs box
+  banger vm logs -f box`,
 		Short: "Print a VM's console log",
 		Long: `Print what the VM's kernel and init wrote to its serial console during its
 last boot: the place to look when a VM does not come up. With -f, keep

@@ -49,14 +49,16 @@ func bootCmd(a *app, use, short, long string, boot func(c *client.Client, ctx co
 }
 
 func newVMStartCmd(a *app) *cobra.Command {
-	return bootCmd(a, "start NAME...", "Boot stopped VMs",
+	return withExample(bootCmd(a, "start NAME...", "Boot stopped VMs",
 		"Boot one or more stopped VMs and wait until each guest is ready for ssh. Starting a running VM does nothing.",
-		(*client.Client).StartVM)
+		(*client.Client).StartVM), "  banger vm start box\n  banger vm start box other")
 }
 
 func newVMStopCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "stop NAME...",
+		Use: "stop NAME...",
+		Example: `  banger vm stop box
+  banger vm stop box other`,
 		Short: "Power VMs off",
 		Long: `Power one or more VMs off. The guest agent is asked to shut the guest
 down; failing that, the guest gets an ACPI power-button press (or
@@ -78,15 +80,17 @@ kept: ` + "`banger vm start`" + ` boots the VM again.`,
 }
 
 func newVMRestartCmd(a *app) *cobra.Command {
-	return bootCmd(a, "restart NAME...", "Stop VMs and boot them again",
+	return withExample(bootCmd(a, "restart NAME...", "Stop VMs and boot them again",
 		"Power one or more VMs off (as `vm stop` does) and boot them again (as `vm start` does).",
-		(*client.Client).RestartVM)
+		(*client.Client).RestartVM), "  banger vm restart box")
 }
 
 func newVMDeleteCmd(a *app) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:     "delete NAME...",
+		Use: "delete NAME...",
+		Example: `  banger vm delete box
+  banger vm delete --force box other`,
 		Aliases: []string{"rm"},
 		Short:   "Delete VMs and their disks",
 		Long: `Delete one or more VMs with their disks, addresses and logs. A running VM is

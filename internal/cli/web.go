@@ -29,7 +29,9 @@ type WebTokenOptions struct {
 func newWebTokenCmd(a *app) *cobra.Command {
 	opts := WebTokenOptions{}
 	cmd := &cobra.Command{
-		Use:   "token",
+		Use: "token",
+		Example: `  banger web token
+  banger web token --new`,
 		Short: "Print the access token browsers on other machines need",
 		Long: `Print the web UI's access token. With web_allow_remote = true, a browser on
 another machine must present it once: open http://ADDRESS/?token=TOKEN, or
