@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,12 +14,16 @@ import (
 )
 
 // vmEach runs fn for every named VM, reporting each failure and
-// returning them all joined.
+// returning them all joined. Each failure names its VM, once.
 func (a *app) vmEach(ctx context.Context, names []string, fn func(c *client.Client, name string) error) error {
 	var errs []error
 	for _, name := range names {
-		if err := a.call(ctx, func(c *client.Client) error { return fn(c, name) }); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		err := a.call(ctx, func(c *client.Client) error { return fn(c, name) })
+		if err != nil && !strings.Contains(err.Error(), name) {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
