@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -93,7 +92,7 @@ func newImageRegisterCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			ctx := cmd.Context()
-			abs, err := filepath.Abs(opts.Rootfs)
+			abs, err := hostFile(opts.Rootfs, "an ext4 filesystem image")
 			if err != nil {
 				return err
 			}
@@ -164,7 +163,7 @@ bundle's manifest before anything is registered.`,
 		nil,
 		func(ctx context.Context, c *client.Client, src string, prog progress.Func) (string, error) {
 			if !isURL(src) {
-				abs, err := filepath.Abs(src)
+				abs, err := hostFile(src, "a bundle made by `banger image export`, or an http(s) URL")
 				if err != nil {
 					return "", err
 				}

@@ -103,12 +103,12 @@ optional initrd. banger checks that the file is a kernel and copies it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			path, err := filepath.Abs(args[0])
+			path, err := hostFile(args[0], "a bzImage or vmlinux kernel")
 			if err != nil {
 				return err
 			}
 			if initrd != "" {
-				if initrd, err = filepath.Abs(initrd); err != nil {
+				if initrd, err = hostFile(initrd, "an initrd"); err != nil {
 					return err
 				}
 			}

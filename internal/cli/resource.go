@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"banger/internal/api/client"
+	"banger/internal/errdefs"
 	"banger/internal/progress"
 )
 
@@ -98,4 +102,17 @@ func article(word string) string {
 func withExample(cmd *cobra.Command, example string) *cobra.Command {
 	cmd.Example = example
 	return cmd
+}
+
+// hostFile is path made absolute for the daemon, once it is known to
+// exist: a missing file is said in the user's words, with what to give.
+func hostFile(path, what string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return "", errdefs.NotFound("%s does not exist: give the path of %s", path, what)
+	}
+	return abs, nil
 }
