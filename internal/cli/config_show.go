@@ -13,14 +13,14 @@ func newConfigCmd(a *app) *cobra.Command {
 		Long:  "Inspect banger's configuration file, config.toml in banger's XDG config directory. Every key is optional.",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:     "show",
-		Example: `  banger config show`,
-		Short:   "Print the effective configuration",
+		Use:   "show",
+		Short: "Print the effective configuration",
 		Long: `Print the effective configuration as TOML: the values from your config file,
 with banger's defaults filled in for every key you did not set. The output is
 itself a valid config file. A config file with errors is reported with the
 file, line and key of each problem.`,
-		Args: cobra.NoArgs,
+		Example: `  banger config show`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.configShow(a.stdout)
 		},

@@ -45,12 +45,12 @@ type daemonStatus struct {
 func newDaemonStatusCmd(a *app) *cobra.Command {
 	opts := DaemonStatusOptions{}
 	cmd := &cobra.Command{
-		Use: "status",
-		Example: `  banger daemon status
-  banger daemon status --json`,
+		Use:   "status",
 		Short: "Say whether bangerd runs, and which version",
 		Long:  "Report whether bangerd is running, with its version, pid, socket and log file. It never starts the daemon.",
-		Args:  cobra.NoArgs,
+		Example: `  banger daemon status
+  banger daemon status --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout
 			return a.daemonStatus(cmd.Context(), opts)
@@ -103,9 +103,9 @@ func versionNote(daemon string) string {
 func newDaemonStartCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "start",
-		Example: `  banger daemon start`,
 		Short:   "Start bangerd if it is not running",
 		Long:    "Start bangerd in the background if it is not running, or restart it if it is of another version. Its log goes to the file `banger daemon logs` shows.",
+		Example: `  banger daemon start`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -129,9 +129,9 @@ func newDaemonStartCmd(a *app) *cobra.Command {
 func newDaemonStopCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "stop",
-		Example: `  banger daemon stop`,
 		Short:   "Stop bangerd",
 		Long:    "Ask bangerd to shut down and wait until it has exited. Running VMs are not stopped; the next banger command starts the daemon again.",
+		Example: `  banger daemon stop`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.dirsErr != nil {

@@ -22,13 +22,13 @@ type DaemonLogsOptions struct {
 func newDaemonLogsCmd(a *app) *cobra.Command {
 	opts := DaemonLogsOptions{}
 	cmd := &cobra.Command{
-		Use: "logs",
+		Use:   "logs",
+		Short: "Print bangerd's log",
+		Long:  "Print the end of bangerd's log file; with -f, keep printing as it grows until interrupted.",
 		Example: `  banger daemon logs
   banger daemon logs -n 0          the whole log
   banger daemon logs -f           follow it`,
-		Short: "Print bangerd's log",
-		Long:  "Print the end of bangerd's log file; with -f, keep printing as it grows until interrupted.",
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.dirsErr != nil {
 				return a.dirsErr

@@ -23,9 +23,7 @@ type DoctorOptions struct {
 func newDoctorCmd(a *app) *cobra.Command {
 	opts := DoctorOptions{}
 	cmd := &cobra.Command{
-		Use: "doctor",
-		Example: `  banger doctor
-  banger doctor --json`,
+		Use:   "doctor",
 		Short: "Check that this host can run banger VMs",
 		Long: `Check this host for what banger needs: KVM and which kind it is, Firecracker
 or QEMU, the image-building and network tools, privileges, free disk space,
@@ -35,6 +33,8 @@ name NAME.vm resolves on this host (see docs/dns-routing.md).
 
 Each check prints ok, warn or FAIL, and a one-line fix for anything that is
 not ok. The exit status is 1 when any check fails.`,
+		Example: `  banger doctor
+  banger doctor --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout

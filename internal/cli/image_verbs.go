@@ -43,11 +43,11 @@ func newImageRmCmd(a *app) *cobra.Command {
 func newImageShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use: "show NAME",
+		Use:   "show NAME",
+		Short: "Show one image in detail",
+		Long:  "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), the VMs that use it, and its warm templates (see `banger image warm`).",
 		Example: `  banger image show debian-bookworm
   banger image show debian-bookworm --json`,
-		Short:             "Show one image in detail",
-		Long:              "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), the VMs that use it, and its warm templates (see `banger image warm`).",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,13 +81,13 @@ type ImageRegisterOptions struct {
 func newImageRegisterCmd(a *app) *cobra.Command {
 	opts := ImageRegisterOptions{}
 	cmd := &cobra.Command{
-		Use: "register NAME --rootfs PATH [--kernel NAME]",
-		Example: `  banger image register mybox --rootfs ./rootfs.ext4
-  banger image register mybox --rootfs ./rootfs.ext4 --kernel debian-6.1-cloud`,
+		Use:   "register NAME --rootfs PATH [--kernel NAME]",
 		Short: "Register an ext4 root filesystem you made as an image",
 		Long: `Register an existing ext4 filesystem image under NAME. banger copies it
 (sparse, so holes stay free) into its state dir; the original is untouched.
 --kernel names the kernel VMs from this image boot by default.`,
+		Example: `  banger image register mybox --rootfs ./rootfs.ext4
+  banger image register mybox --rootfs ./rootfs.ext4 --kernel debian-6.1-cloud`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -119,9 +119,9 @@ func newImageExportCmd(a *app) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:               "export NAME -o FILE",
-		Example:           `  banger image export debian-bookworm -o bookworm.tar.zst`,
 		Short:             "Write an image (and its kernel) to a bundle file",
 		Long:              "Write an image, with its kernel when it has one, to a bundle: one compressed file with a manifest and a sha256 for every part, which `banger image import` verifies. See docs/image-catalog.md for the format.",
+		Example:           `  banger image export debian-bookworm -o bookworm.tar.zst`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -14,9 +14,7 @@ func newImageWarmCmd(a *app) *cobra.Command {
 	d := a.defaults
 	req := api.WarmImageRequest{VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V}
 	cmd := &cobra.Command{
-		Use: "warm NAME",
-		Example: `  banger image warm debian-bookworm
-  banger image warm debian-bookworm --vcpu 2 --memory 2048`,
+		Use:   "warm NAME",
 		Short: "Save a booted guest of an image, so VMs of its size start warm",
 		Long: `Boot the image once, wait for its guest to be ready, and save its memory
 and device state as a warm template. Later VMs of the same image, kernel,
@@ -29,6 +27,8 @@ combination is used; this command does it ahead of time. Templates are
 listed by ` + "`banger image show`" + `, remade when the image, the kernel or banger
 changes, and removed with the image. ` + "`--cold`" + ` on vm create and vm run skips
 them.`,
+		Example: `  banger image warm debian-bookworm
+  banger image warm debian-bookworm --vcpu 2 --memory 2048`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -62,11 +62,11 @@ that loads the virtio drivers.`,
 func newKernelShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use: "show NAME",
+		Use:   "show NAME",
+		Short: "Show one kernel in detail",
+		Long:  "Show a kernel's version, source, files, and the images and VMs that use it.",
 		Example: `  banger kernel show debian-6.1-cloud
   banger kernel show debian-6.1-cloud --json`,
-		Short:             "Show one kernel in detail",
-		Long:              "Show a kernel's version, source, files, and the images and VMs that use it.",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeKernelArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -93,13 +93,13 @@ func newKernelShowCmd(a *app) *cobra.Command {
 func newKernelRegisterCmd(a *app) *cobra.Command {
 	var name, initrd string
 	cmd := &cobra.Command{
-		Use: "register PATH [--name NAME] [--initrd PATH]",
-		Example: `  banger kernel register ./vmlinux --name fc-6.1
-  banger kernel register ./bzImage --name my-6.6 --initrd ./initrd.img`,
+		Use:   "register PATH [--name NAME] [--initrd PATH]",
 		Short: "Register a kernel file of your own",
 		Long: `Register your own kernel: a bzImage (for QEMU) or an uncompressed ELF vmlinux
 (what Firecracker boots on x86, such as a Firecracker CI kernel), with an
 optional initrd. banger checks that the file is a kernel and copies it.`,
+		Example: `  banger kernel register ./vmlinux --name fc-6.1
+  banger kernel register ./bzImage --name my-6.6 --initrd ./initrd.img`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

@@ -23,9 +23,8 @@ type SessionAttachOptions struct {
 func newSessionAttachCmd(a *app) *cobra.Command {
 	opts := SessionAttachOptions{}
 	cmd := &cobra.Command{
-		Use:     "attach VM/SESSION",
-		Example: `  banger session attach box/sh          Ctrl-] detaches`,
-		Short:   "Join a session's terminal or streams",
+		Use:   "attach VM/SESSION",
+		Short: "Join a session's terminal or streams",
 		Long: `Join a running session: what it writes from now on shows here, and what
 you type goes to it. ` + "`banger session logs`" + ` shows what it wrote before.
 
@@ -36,6 +35,7 @@ Leaving does not stop the session:
   - a session without one: press Ctrl-C to detach.
 
 When the session ends while you are attached, banger exits with its status.`,
+		Example:           `  banger session attach box/sh          Ctrl-] detaches`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSessionRefs,
 		RunE: func(cmd *cobra.Command, args []string) error {

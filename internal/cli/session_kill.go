@@ -12,14 +12,14 @@ import (
 func newSessionKillCmd(a *app) *cobra.Command {
 	var signal string
 	cmd := &cobra.Command{
-		Use: "kill VM/SESSION",
-		Example: `  banger session kill box/web
-  banger session kill -s INT box/web`,
+		Use:   "kill VM/SESSION",
 		Short: "Signal a session, or forget one that ended",
 		Long: `Send a signal (TERM unless --signal says otherwise) to a running
 session's whole process group. A session that has ended is forgotten
 instead: it leaves ` + "`session list`" + `, and its name is free again (its log
 file stays in the guest).`,
+		Example: `  banger session kill box/web
+  banger session kill -s INT box/web`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSessionRefs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -9,14 +9,14 @@ import (
 func newSessionLogsCmd(a *app) *cobra.Command {
 	var follow bool
 	cmd := &cobra.Command{
-		Use: "logs VM/SESSION",
-		Example: `  banger session logs box/web
-  banger session logs -f box/web`,
+		Use:   "logs VM/SESSION",
 		Short: "Print a session's output",
 		Long: `Print what a session wrote: the latest 1 MiB, which the VM's guest agent
 keeps in memory (all of it is in the guest, in
 /root/.cache/banger/sessions/SESSION.log). With -f, keep printing as the
 session writes, until it ends or you press Ctrl-C.`,
+		Example: `  banger session logs box/web
+  banger session logs -f box/web`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSessionRefs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -28,10 +28,7 @@ type SessionStartOptions struct {
 func newSessionStartCmd(a *app) *cobra.Command {
 	opts := SessionStartOptions{}
 	cmd := &cobra.Command{
-		Use: "start VM [--name NAME] [-t] [-- COMMAND...]",
-		Example: `  banger session start box --name web -- python3 -m http.server
-  banger session start box --name sh -t -- bash
-  banger session start box -e PORT=8080 -w /root/app -- ./serve`,
+		Use:   "start VM [--name NAME] [-t] [-- COMMAND...]",
 		Short: "Start a long-lived process in a VM",
 		Long: `Start COMMAND in a running VM as a session, and return at once; the
 session keeps running after banger, and bangerd, exit. Without a command it
@@ -43,6 +40,9 @@ and error are kept together and its input comes from whoever attaches.
 
 banger prints VM/SESSION: the name for attach, logs and kill. Without
 --name the session is named after the command (sleep, sleep-2, ...).`,
+		Example: `  banger session start box --name web -- python3 -m http.server
+  banger session start box --name sh -t -- bash
+  banger session start box -e PORT=8080 -w /root/app -- ./serve`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -15,9 +15,7 @@ import (
 func newVMSnapshotCmd(a *app) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use: "snapshot VM [--name SNAPSHOT]",
-		Example: `  banger vm snapshot box
-  banger vm snapshot box --name box-ready`,
+		Use:   "snapshot VM [--name SNAPSHOT]",
 		Short: "Save a running VM whole: memory, processes and disks",
 		Long: `Save a running VM as a snapshot: its memory and device state, and copies of
 its root and work disks. The VM is paused while that is written, then runs
@@ -32,6 +30,8 @@ A snapshot takes about as much disk as the VM has memory in use plus what
 its disks hold. It restores only on the VMM and accelerator it was taken
 on, and needs its image and kernel, which cannot be removed while it
 exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot rm`" + ` removes them.`,
+		Example: `  banger vm snapshot box
+  banger vm snapshot box --name box-ready`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -93,11 +93,11 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 func newSnapshotShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use: "show SNAPSHOT",
+		Use:   "show SNAPSHOT",
+		Short: "Show one snapshot in detail",
+		Long:  "Show a snapshot's VM, image, kernel, size, VMM and accelerator, and the space it takes.",
 		Example: `  banger snapshot show box-ready
   banger snapshot show box-ready --json`,
-		Short:             "Show one snapshot in detail",
-		Long:              "Show a snapshot's VM, image, kernel, size, VMM and accelerator, and the space it takes.",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSnapshotArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -23,9 +23,7 @@ func newVMLogsCmd(a *app) *cobra.Command {
 	opts := VMLogsOptions{}
 	var raw bool
 	cmd := &cobra.Command{
-		Use: "logs NAME",
-		Example: `  banger vm logs box
-  banger vm logs -f box`,
+		Use:   "logs NAME",
 		Short: "Print a VM's console log",
 		Long: `Print what the VM's kernel and init wrote to its serial console during its
 last boot: the place to look when a VM does not come up. With -f, keep
@@ -36,6 +34,8 @@ older output is dropped. On a terminal, the guest's escape sequences and
 control characters are stripped, so that it cannot drive your terminal;
 --raw prints the log as the guest wrote it, as does output to a pipe or a
 file.`,
+		Example: `  banger vm logs box
+  banger vm logs -f box`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -61,14 +61,14 @@ func newVMStartCmd(a *app) *cobra.Command {
 
 func newVMStopCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "stop NAME...",
-		Example: `  banger vm stop box
-  banger vm stop box other`,
+		Use:   "stop NAME...",
 		Short: "Power VMs off",
 		Long: `Power one or more VMs off. The guest agent is asked to shut the guest
 down; failing that, the guest gets an ACPI power-button press (or
 Firecracker's Ctrl-Alt-Del). After up to 30 s its VMM is killed. Disks are
 kept: ` + "`banger vm start`" + ` boots the VM again.`,
+		Example: `  banger vm stop box
+  banger vm stop box other`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -93,13 +93,13 @@ func newVMRestartCmd(a *app) *cobra.Command {
 func newVMDeleteCmd(a *app) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use: "delete NAME...",
-		Example: `  banger vm delete box
-  banger vm delete --force box other`,
+		Use:     "delete NAME...",
 		Aliases: []string{"rm"},
 		Short:   "Delete VMs and their disks",
 		Long: `Delete one or more VMs with their disks, addresses and logs. A running VM is
 refused unless --force is given, which kills it first.`,
+		Example: `  banger vm delete box
+  banger vm delete --force box other`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

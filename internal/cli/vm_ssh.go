@@ -26,10 +26,7 @@ type VMSSHOptions struct {
 func newVMSSHCmd(a *app) *cobra.Command {
 	opts := VMSSHOptions{}
 	cmd := &cobra.Command{
-		Use: "ssh NAME [-- COMMAND...]",
-		Example: `  banger vm ssh box
-  banger vm ssh box -- uname -a
-  banger vm ssh box -- cat /etc/os-release`,
+		Use:   "ssh NAME [-- COMMAND...]",
 		Short: "Open a shell in a VM, or run a command there",
 		Long: `Connect to a running VM as root with ssh. Without a command, open an
 interactive shell; with one, run it and exit with its status.
@@ -42,8 +39,11 @@ instead, as ` + "`banger vm exec`" + ` does.
 Exit status: the command's own status; 255 when ssh itself fails (it
 cannot connect, or the host key does not match); 125 when banger fails
 before ssh runs (bad arguments, no such VM, a stopped VM, no ssh client).
-Through the guest agent, 126 and 127 say the command cannot be executed
-or is not found, as ` + "`banger vm exec`" + ` does.`,
+126 and 127 say the command cannot be executed or is not found, as a
+shell reports them.`,
+		Example: `  banger vm ssh box
+  banger vm ssh box -- uname -a
+  banger vm ssh box -- cat /etc/os-release`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

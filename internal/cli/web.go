@@ -29,9 +29,7 @@ type WebTokenOptions struct {
 func newWebTokenCmd(a *app) *cobra.Command {
 	opts := WebTokenOptions{}
 	cmd := &cobra.Command{
-		Use: "token",
-		Example: `  banger web token
-  banger web token --new`,
+		Use:   "token",
 		Short: "Print the access token browsers on other machines need",
 		Long: `Print the web UI's access token. With web_allow_remote = true, a browser on
 another machine must present it once: open http://ADDRESS/?token=TOKEN, or
@@ -40,6 +38,8 @@ Browsers on this machine need no token, and guests are never let in.
 
 The token lives in banger's state directory, readable by you only. --new
 replaces it: every browser that logged in with the old one must log in again.`,
+		Example: `  banger web token
+  banger web token --new`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout
