@@ -49,7 +49,7 @@ func (c crud[T]) checkDuplicate(t *testing.T, r T) {
 	if !errors.Is(err, errdefs.ErrAlreadyExists) {
 		t.Fatalf("creating %s twice = %v, want already-exists", c.name(r), err)
 	}
-	if want := c.noun + ` "` + c.name(r) + `" already exists`; err.Error() != want {
+	if want := c.noun + ` "` + c.name(r) + `" already exists: pick another name`; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 }

@@ -37,7 +37,7 @@ func (t table[T]) insert(ctx context.Context, db *sql.DB, key string, rec T) err
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")
 	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (name) DO NOTHING",
 		t.name, strings.Join(names, ", "), marks)
-	exists := errdefs.AlreadyExists("%s %q already exists", t.what(), key)
+	exists := errdefs.AlreadyExists("%s %q already exists: pick another name", t.what(), key)
 	return t.exec(ctx, db, "inserting", key, exists, q, fields...)
 }
 
