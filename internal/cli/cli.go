@@ -145,7 +145,7 @@ func Report(w io.Writer, err error) int {
 	}
 	// Errors can quote a guest: its console, its agent.
 	fmt.Fprintf(w, "banger: %s\n", safeText(err.Error()))
-	return 1
+	return exitFailure
 }
 
 func newRoot(a *app) *cobra.Command {
@@ -179,5 +179,7 @@ Start with:
 		newCompletionCmd(a),
 		newVersionCmd(a),
 	)
+	a.addVersionFlag(root)
+	makeGroups(root)
 	return root
 }

@@ -47,19 +47,20 @@ Open a new shell afterwards.`,
 		Args: cobra.NoArgs,
 	}
 	shells := []struct {
-		name string
-		gen  func(root *cobra.Command, w io.Writer) error
+		name, example string
+		gen           func(root *cobra.Command, w io.Writer) error
 	}{
-		{"bash", func(r *cobra.Command, w io.Writer) error { return r.GenBashCompletionV2(w, true) }},
-		{"zsh", func(r *cobra.Command, w io.Writer) error { return r.GenZshCompletion(w) }},
-		{"fish", func(r *cobra.Command, w io.Writer) error { return r.GenFishCompletion(w, true) }},
-		{"powershell", func(r *cobra.Command, w io.Writer) error { return r.GenPowerShellCompletionWithDesc(w) }},
+		{"bash", "source <(banger completion bash)", func(r *cobra.Command, w io.Writer) error { return r.GenBashCompletionV2(w, true) }},
+		{"zsh", "banger completion zsh > ~/.zfunc/_banger", func(r *cobra.Command, w io.Writer) error { return r.GenZshCompletion(w) }},
+		{"fish", "banger completion fish > ~/.config/fish/completions/banger.fish", func(r *cobra.Command, w io.Writer) error { return r.GenFishCompletion(w, true) }},
+		{"powershell", "banger completion powershell | Out-String | Invoke-Expression", func(r *cobra.Command, w io.Writer) error { return r.GenPowerShellCompletionWithDesc(w) }},
 	}
 	for _, sh := range shells {
 		cmd.AddCommand(&cobra.Command{
 			Use:               sh.name,
 			Short:             "Print the " + sh.name + " completion script",
 			Long:              fmt.Sprintf("Print the %s completion script to stdout. See `banger completion --help` for how to load it.", sh.name),
+			Example:           "  " + sh.example,
 			Args:              cobra.NoArgs,
 			ValidArgsFunction: cobra.NoFileCompletions,
 			RunE: func(cmd *cobra.Command, _ []string) error {

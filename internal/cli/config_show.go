@@ -19,7 +19,8 @@ func newConfigCmd(a *app) *cobra.Command {
 with banger's defaults filled in for every key you did not set. The output is
 itself a valid config file. A config file with errors is reported with the
 file, line and key of each problem.`,
-		Args: cobra.NoArgs,
+		Example: `  banger config show`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.configShow(a.stdout)
 		},

@@ -48,7 +48,9 @@ func newDaemonStatusCmd(a *app) *cobra.Command {
 		Use:   "status",
 		Short: "Say whether bangerd runs, and which version",
 		Long:  "Report whether bangerd is running, with its version, pid, socket and log file, and, when web_listen_addr is set, where its web UI serves or why it is off. It never starts the daemon.",
-		Args:  cobra.NoArgs,
+		Example: `  banger daemon status
+  banger daemon status --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout
 			return a.daemonStatus(cmd.Context(), opts)
@@ -115,10 +117,11 @@ func versionNote(daemon string) string {
 
 func newDaemonStartCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "start",
-		Short: "Start bangerd if it is not running",
-		Long:  "Start bangerd in the background if it is not running, or restart it if it is of another version. Its log goes to the file `banger daemon logs` shows.",
-		Args:  cobra.NoArgs,
+		Use:     "start",
+		Short:   "Start bangerd if it is not running",
+		Long:    "Start bangerd in the background if it is not running, or restart it if it is of another version. Its log goes to the file `banger daemon logs` shows.",
+		Example: `  banger daemon start`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			var info api.DaemonInfo
@@ -140,10 +143,11 @@ func newDaemonStartCmd(a *app) *cobra.Command {
 
 func newDaemonStopCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "stop",
-		Short: "Stop bangerd",
-		Long:  "Ask bangerd to shut down and wait until it has exited. Running VMs are not stopped; the next banger command starts the daemon again.",
-		Args:  cobra.NoArgs,
+		Use:     "stop",
+		Short:   "Stop bangerd",
+		Long:    "Ask bangerd to shut down and wait until it has exited. Running VMs are not stopped; the next banger command starts the daemon again.",
+		Example: `  banger daemon stop`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.dirsErr != nil {
 				return a.dirsErr

@@ -25,7 +25,10 @@ func newDaemonLogsCmd(a *app) *cobra.Command {
 		Use:   "logs",
 		Short: "Print bangerd's log",
 		Long:  "Print the end of bangerd's log file; with -f, keep printing as it grows until interrupted.",
-		Args:  cobra.NoArgs,
+		Example: `  banger daemon logs
+  banger daemon logs -n 0          the whole log
+  banger daemon logs -f           follow it`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.dirsErr != nil {
 				return a.dirsErr

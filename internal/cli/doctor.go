@@ -36,6 +36,8 @@ Each check prints ok, warn or FAIL, and a one-line fix for anything that is
 not ok. A warning is something that works, only worse: without KVM, QEMU
 runs guests under emulation, roughly 10x slower. The exit status is 1 when
 any check fails.`,
+		Example: `  banger doctor
+  banger doctor --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout

@@ -25,6 +25,9 @@ from an ext4 file you made yourself.`,
 		use:   "list",
 		short: "List local images, or with --catalog what can be pulled",
 		long:  "List the images on this machine with their source, default kernel and size. With --catalog, list the images and kernels banger can pull by name.",
+		example: `  banger image list
+  banger image list --catalog
+  banger image ls --json`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Image, error) {
 			return c.Images().List(ctx)
 		},

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -17,12 +16,8 @@ import (
 )
 
 func newImagePullCmd(a *app) *cobra.Command {
-	return pullCmd(a, "pull NAME|REF", "Build a catalog image, or pull one from an OCI registry",
-		`Make an image available locally.
-
-  banger image pull debian-bookworm                      a catalog image, built here
-  banger image pull docker.io/library/debian:bookworm    an OCI image
-  banger image pull oci://registry.example/team/dev:1    any OCI registry
+	return withExample(pullCmd(a, "pull NAME|REF", "Build a catalog image, or pull one from an OCI registry",
+		`Make an image available locally: a catalog image by name (`+"`banger image list\n--catalog`"+` lists them), or an OCI image by its reference.
 
 Catalog images are built on this machine from Debian's archive with
 debootstrap, which needs root or passwordless sudo; the image's kernel is
@@ -34,7 +29,9 @@ Ctrl-C cancels and leaves nothing half-made.`,
 		func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
 			im, err := c.Images().Pull(ctx, name, prog)
 			return im.Name, err
-		})
+		}), `  banger image pull debian-bookworm                      a catalog image, built here
+  banger image pull docker.io/library/debian:bookworm    an OCI image
+  banger image pull oci://registry.example/team/dev:1    any OCI registry`)
 }
 
 func newImageRmCmd(a *app) *cobra.Command {
@@ -46,9 +43,11 @@ func newImageRmCmd(a *app) *cobra.Command {
 func newImageShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:               "show NAME",
-		Short:             "Show one image in detail",
-		Long:              "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), the VMs that use it, and its warm templates (see `banger image warm`).",
+		Use:   "show NAME",
+		Short: "Show one image in detail",
+		Long:  "Show an image's source, kernel, rootfs file, its size on disk (allocated, which is less than the apparent size for sparse files), the VMs that use it, and its warm templates (see `banger image warm`).",
+		Example: `  banger image show debian-bookworm
+  banger image show debian-bookworm --json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,11 +86,13 @@ func newImageRegisterCmd(a *app) *cobra.Command {
 		Long: `Register an existing ext4 filesystem image under NAME. banger copies it
 (sparse, so holes stay free) into its state dir; the original is untouched.
 --kernel names the kernel VMs from this image boot by default.`,
+		Example: `  banger image register mybox --rootfs ./rootfs.ext4
+  banger image register mybox --rootfs ./rootfs.ext4 --kernel debian-6.1-cloud`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			ctx := cmd.Context()
-			abs, err := filepath.Abs(opts.Rootfs)
+			abs, err := hostFile(opts.Rootfs, "an ext4 filesystem image")
 			if err != nil {
 				return err
 			}
@@ -120,6 +121,7 @@ func newImageExportCmd(a *app) *cobra.Command {
 		Use:               "export NAME -o FILE",
 		Short:             "Write an image (and its kernel) to a bundle file",
 		Long:              "Write an image, with its kernel when it has one, to a bundle: one compressed file with a manifest and a sha256 for every part, which `banger image import` verifies. See docs/image-catalog.md for the format.",
+		Example:           `  banger image export debian-bookworm -o bookworm.tar.zst`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -161,7 +163,7 @@ bundle's manifest before anything is registered.`,
 		nil,
 		func(ctx context.Context, c *client.Client, src string, prog progress.Func) (string, error) {
 			if !isURL(src) {
-				abs, err := filepath.Abs(src)
+				abs, err := hostFile(src, "a bundle made by `banger image export`, or an http(s) URL")
 				if err != nil {
 					return "", err
 				}
@@ -171,7 +173,9 @@ bundle's manifest before anything is registered.`,
 			im, err := c.Images().Import(ctx, req, prog)
 			return im.Name, err
 		})
-	cmd.Flags().StringVar(&req.SHA256, "sha256", "", "the bundle file's sha256, as `banger image export` printed it; required for http:// URLs")
+	cmd.Flags().StringVar(&req.SHA256, "sha256", "", "the bundle file's `SHA256`, as banger image export printed it; required for http:// URLs")
+	cmd.Example = `  banger image import bookworm.tar.zst
+  banger image import https://example.com/bookworm.tar.zst --sha256 SHA256`
 	return cmd
 }
 

@@ -27,6 +27,8 @@ combination is used; this command does it ahead of time. Templates are
 listed by ` + "`banger image show`" + `, remade when the image, the kernel or banger
 changes, and removed with the image. ` + "`--cold`" + ` on vm create and vm run skips
 them.`,
+		Example: `  banger image warm debian-bookworm
+  banger image warm debian-bookworm --vcpu 2 --memory 2048`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeImageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

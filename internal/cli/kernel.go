@@ -26,6 +26,8 @@ loads the virtio drivers; you can also register a kernel of your own.`,
 		use:   "list",
 		short: "List local kernels",
 		long:  "List the guest kernels on this machine with their version and source.",
+		example: `  banger kernel list
+  banger kernel ls --json`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Kernel, error) {
 			return c.Kernels().List(ctx)
 		},
@@ -35,7 +37,7 @@ loads the virtio drivers; you can also register a kernel of your own.`,
 			return []string{k.Name, orDash(k.Version), k.Source, ago(now, k.CreatedAt)}
 		},
 	}.command(a),
-		pullCmd(a, "pull [NAME]", "Fetch a kernel from Debian's archive",
+		withExample(pullCmd(a, "pull [NAME]", "Fetch a kernel from Debian's archive",
 			`Fetch a catalog kernel (default debian-6.1-cloud: Debian 12's cloud kernel)
 from Debian's archive. The package is checked, as apt does, from the mirror's
 InRelease signed by a key of Debian's archive keyring (debian_keyring in the
@@ -47,7 +49,7 @@ that loads the virtio drivers.`,
 			func(ctx context.Context, c *client.Client, name string, prog progress.Func) (string, error) {
 				k, err := c.Kernels().Pull(ctx, name, prog)
 				return k.Name + " " + k.Version, err
-			}),
+			}), "  banger kernel pull\n  banger kernel pull debian-6.1-cloud"),
 		newKernelShowCmd(a),
 		rmCmd(a, "kernel", a.completeKernelArgs, func(ctx context.Context, c *client.Client, name string) error {
 			return c.Kernels().Delete(ctx, name)
@@ -60,9 +62,11 @@ that loads the virtio drivers.`,
 func newKernelShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:               "show NAME",
-		Short:             "Show one kernel in detail",
-		Long:              "Show a kernel's version, source, files, and the images and VMs that use it.",
+		Use:   "show NAME",
+		Short: "Show one kernel in detail",
+		Long:  "Show a kernel's version, source, files, and the images and VMs that use it.",
+		Example: `  banger kernel show debian-6.1-cloud
+  banger kernel show debian-6.1-cloud --json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeKernelArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,15 +98,17 @@ func newKernelRegisterCmd(a *app) *cobra.Command {
 		Long: `Register your own kernel: a bzImage (for QEMU) or an uncompressed ELF vmlinux
 (what Firecracker boots on x86, such as a Firecracker CI kernel), with an
 optional initrd. banger checks that the file is a kernel and copies it.`,
+		Example: `  banger kernel register ./vmlinux --name fc-6.1
+  banger kernel register ./bzImage --name my-6.6 --initrd ./initrd.img`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			path, err := filepath.Abs(args[0])
+			path, err := hostFile(args[0], "a bzImage or vmlinux kernel")
 			if err != nil {
 				return err
 			}
 			if initrd != "" {
-				if initrd, err = filepath.Abs(initrd); err != nil {
+				if initrd, err = hostFile(initrd, "an initrd"); err != nil {
 					return err
 				}
 			}

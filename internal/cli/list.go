@@ -22,6 +22,7 @@ type ListOptions struct {
 // to show them as a table row.
 type lister[T any] struct {
 	use, short, long string
+	example          string
 	args             cobra.PositionalArgs
 	complete         cobra.CompletionFunc
 	fetch            func(ctx context.Context, c *client.Client, args []string) ([]T, error)
@@ -41,6 +42,7 @@ func (l lister[T]) command(a *app) *cobra.Command {
 		Aliases:           []string{"ls"},
 		Short:             l.short,
 		Long:              l.long,
+		Example:           l.example,
 		Args:              args,
 		ValidArgsFunction: l.complete,
 		RunE: func(cmd *cobra.Command, args []string) error {

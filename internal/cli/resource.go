@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"banger/internal/api/client"
+	"banger/internal/errdefs"
 	"banger/internal/progress"
 )
 
@@ -47,7 +51,8 @@ func rmCmd(a *app, kind string, complete cobra.CompletionFunc, del func(ctx cont
 		Use:               "rm NAME...",
 		Aliases:           []string{"remove", "delete"},
 		Short:             "Remove " + kind + "s",
-		Long:              fmt.Sprintf("Remove one or more %ss and their files. A %s still in use is refused, with the names of its users.", kind, kind),
+		Long:              fmt.Sprintf("Remove one or more %ss and their files. %s %s still in use is refused, with the names of its users.", kind, article(kind), kind),
+		Example:           fmt.Sprintf("  banger %s rm NAME\n  banger %s rm NAME OTHER", kind, kind),
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: complete,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -83,4 +88,31 @@ func usedBy(users []string) string {
 		return "-"
 	}
 	return strings.Join(users, ", ")
+}
+
+// article is "An" before a vowel, else "A", to start a sentence on word.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "An"
+	}
+	return "A"
+}
+
+// withExample sets cmd's examples, for commands a builder makes.
+func withExample(cmd *cobra.Command, example string) *cobra.Command {
+	cmd.Example = example
+	return cmd
+}
+
+// hostFile is path made absolute for the daemon, once it is known to
+// exist: a missing file is said in the user's words, with what to give.
+func hostFile(path, what string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return "", errdefs.NotFound("%s does not exist: give the path of %s", path, what)
+	}
+	return abs, nil
 }

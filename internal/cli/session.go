@@ -33,9 +33,11 @@ A session is named VM/SESSION. Its output is kept in the guest: the latest
 rotated once) in /root/.cache/banger/sessions/SESSION.log.`,
 	}
 	cmd.AddCommand(lister[api.Session]{
-		use:      "list [VM]",
-		short:    "List sessions",
-		long:     "List the sessions of every running VM, or of one VM when its name is given.",
+		use:   "list [VM]",
+		short: "List sessions",
+		long:  "List the sessions of every running VM, or of one VM when its name is given.",
+		example: `  banger session list
+  banger session list box --json`,
 		args:     cobra.MaximumNArgs(1),
 		complete: a.completeVMs,
 		fetch: func(ctx context.Context, c *client.Client, args []string) ([]api.Session, error) {

@@ -35,6 +35,7 @@ Leaving does not stop the session:
   - a session without one: press Ctrl-C to detach.
 
 When the session ends while you are attached, banger exits with its status.`,
+		Example:           `  banger session attach box/sh          Ctrl-] detaches`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSessionRefs,
 		RunE: func(cmd *cobra.Command, args []string) error {

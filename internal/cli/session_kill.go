@@ -18,6 +18,8 @@ func newSessionKillCmd(a *app) *cobra.Command {
 session's whole process group. A session that has ended is forgotten
 instead: it leaves ` + "`session list`" + `, and its name is free again (its log
 file stays in the guest).`,
+		Example: `  banger session kill box/web
+  banger session kill -s INT box/web`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSessionRefs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -15,6 +15,8 @@ func newSessionLogsCmd(a *app) *cobra.Command {
 keeps in memory (all of it is in the guest, in
 /root/.cache/banger/sessions/SESSION.log). With -f, keep printing as the
 session writes, until it ends or you press Ctrl-C.`,
+		Example: `  banger session logs box/web
+  banger session logs -f box/web`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSessionRefs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -40,6 +40,9 @@ and error are kept together and its input comes from whoever attaches.
 
 banger prints VM/SESSION: the name for attach, logs and kill. Without
 --name the session is named after the command (sleep, sleep-2, ...).`,
+		Example: `  banger session start box --name web -- python3 -m http.server
+  banger session start box --name sh -t -- bash
+  banger session start box -e PORT=8080 -w /root/app -- ./serve`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

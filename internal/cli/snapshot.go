@@ -30,6 +30,8 @@ A snapshot takes about as much disk as the VM has memory in use plus what
 its disks hold. It restores only on the VMM and accelerator it was taken
 on, and needs its image and kernel, which cannot be removed while it
 exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot rm`" + ` removes them.`,
+		Example: `  banger vm snapshot box
+  banger vm snapshot box --name box-ready`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,6 +72,8 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		use:   "list",
 		short: "List snapshots",
 		long:  "List the snapshots on this machine, oldest first, with the VM each was taken of.",
+		example: `  banger snapshot list
+  banger snapshot ls --json`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Snapshot, error) {
 			return c.Snapshots().List(ctx)
 		},
@@ -89,9 +93,11 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 func newSnapshotShowCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:               "show SNAPSHOT",
-		Short:             "Show one snapshot in detail",
-		Long:              "Show a snapshot's VM, image, kernel, size, VMM and accelerator, and the space it takes.",
+		Use:   "show SNAPSHOT",
+		Short: "Show one snapshot in detail",
+		Long:  "Show a snapshot's VM, image, kernel, size, VMM and accelerator, and the space it takes.",
+		Example: `  banger snapshot show box-ready
+  banger snapshot show box-ready --json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSnapshotArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

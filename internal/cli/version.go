@@ -11,23 +11,45 @@ import (
 
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print banger's version",
-		Long:  "Print the version of this banger CLI and, when it is running, of bangerd. It never starts the daemon.",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print banger's version",
+		Long:    "Print the version of this banger CLI and, when it is running, of bangerd. It never starts the daemon. `banger --version` prints the same.",
+		Example: "  banger version\n  banger --version",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.stdout, "banger  %s\n", version.Version)
-			if a.dirsErr != nil {
-				return nil
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
-			defer cancel()
-			if info, err := a.ctl.Client.Daemon(ctx); err == nil {
-				fmt.Fprintf(a.stdout, "bangerd %s\n", info.Version)
-			} else {
-				fmt.Fprintln(a.stdout, "bangerd not running")
-			}
-			return nil
+			return a.printVersion(cmd.Context())
 		},
+	}
+}
+
+// printVersion prints the CLI's version and the running daemon's.
+func (a *app) printVersion(ctx context.Context) error {
+	fmt.Fprintf(a.stdout, "banger  %s\n", version.Version)
+	if a.dirsErr != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
+	defer cancel()
+	if info, err := a.ctl.Client.Daemon(ctx); err == nil {
+		fmt.Fprintf(a.stdout, "bangerd %s\n", info.Version)
+	} else {
+		fmt.Fprintln(a.stdout, "bangerd not running")
+	}
+	return nil
+}
+
+// addVersionFlag gives root a --version flag that prints what `banger
+// version` does. A group invoked alone prints its help; so does root
+// without --version.
+func (a *app) addVersionFlag(root *cobra.Command) {
+	var show bool
+	root.Flags().BoolVar(&show, "version", false, "print the version of banger and bangerd, as banger version does")
+	root.Args = unknownSubcommand
+	root.DisableFlagsInUseLine = true
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if show {
+			return a.printVersion(cmd.Context())
+		}
+		return cmd.Help()
 	}
 }

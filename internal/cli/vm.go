@@ -11,8 +11,9 @@ func newVMCmd(a *app) *cobra.Command {
 Most of the time ` + "`banger vm run`" + ` is all you need: it creates a VM, boots it
 and opens a shell in it. The other verbs manage VMs one step at a time.`,
 	}
-	cmd.AddCommand(newVMRunCmd(a), newVMCreateCmd(a), newVMListCmd(a), newVMShowCmd(a),
+	cmd.AddCommand(guestStatusCmd(newVMRunCmd(a)), newVMCreateCmd(a), newVMListCmd(a), newVMShowCmd(a),
 		newVMStartCmd(a), newVMStopCmd(a), newVMRestartCmd(a), newVMDeleteCmd(a),
-		newVMLogsCmd(a), newVMSSHCmd(a), newVMExecCmd(a), newVMSnapshotCmd(a), newVMNetworkCmd(a))
+		newVMLogsCmd(a), guestStatusCmd(newVMSSHCmd(a)), guestStatusCmd(newVMExecCmd(a)),
+		newVMSnapshotCmd(a), newVMNetworkCmd(a))
 	return cmd
 }

@@ -13,9 +13,9 @@ import (
 	"banger/internal/errdefs"
 )
 
-// exitExecFailure is vm exec's status when banger cannot run the command
-// at all, as ssh's own.
-const exitExecFailure = 255
+// exitExecFailure is vm exec's status when banger itself fails, as vm
+// run's (see exit.go).
+const exitExecFailure = exitBangerFailure
 
 // VMExecOptions are the inputs of `banger vm exec`.
 type VMExecOptions struct {
@@ -32,9 +32,15 @@ type VMExecOptions struct {
 func newVMExecCmd(a *app) *cobra.Command {
 	opts := VMExecOptions{}
 	cmd := &cobra.Command{
-		Use:               "exec NAME [flags] [-- COMMAND...]",
-		Short:             "Run a command in a VM through its guest agent",
-		Long:              vmExecHelp,
+		Use:   "exec NAME [flags] [-- COMMAND...]",
+		Short: "Run a command in a VM through its guest agent",
+		Long:  vmExecHelp,
+		Example: `  banger vm exec box -- uname -a             run one command
+  banger vm exec box -- make -C /root/app    a build, Ctrl-C stops it
+  tar c . | banger vm exec box -- tar x -C /root/src
+  banger vm exec -t box -- htop              a full-screen program
+  banger vm exec -e DEBUG=1 -w /tmp box -- env
+  banger vm exec box                         a shell (with a terminal if yours is one)`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,12 +64,6 @@ sshd, network or keys needed, so it also works in images without sshd (most
 OCI images). Standard input, output and error are streamed; without a
 command, root's login shell runs.
 
-  banger vm exec box -- uname -a          run one command
-  banger vm exec box -- make -C /root/app a build, Ctrl-C stops it
-  tar c . | banger vm exec box -- tar x -C /root/src
-  banger vm exec -t box -- htop           a full-screen program
-  banger vm exec box                      a shell (with a terminal if yours is one)
-
 With -t the command gets a terminal of your terminal's size, which follows
 resizes, and your terminal is put in raw mode so every key reaches the
 guest. Without -t, Ctrl-C (and SIGTERM, SIGHUP, SIGQUIT sent to banger)
@@ -73,9 +73,9 @@ The command runs in /root (see -w) with PATH, HOME and TERM set (see -e).
 When banger exits, the command is hung up; use ` + "`banger session start`" + ` for
 processes that should outlive it.
 
-Exit status: the command's own; 128+N when signal N killed it; 127 when
-the command is not found. When banger cannot run it at all the status is
-255, as ssh's own.`
+Exit status, as docker exec's: the command's own; 128+N when signal N
+killed it; 126 when it cannot be executed; 127 when it is not found; 125
+when banger itself fails (bad flags, no such VM, a stopped VM).`
 
 // setArgs fills in the VM name and the command from the arguments, dash
 // being where "--" fell among them (cobra's ArgsLenAtDash), and checks

@@ -1,24 +1,9 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 )
-
-func TestVMExecOwnFailuresExit255(t *testing.T) {
-	hermetic(t)
-	for _, args := range [][]string{
-		{"vm", "exec", "box", "uname"},
-		{"vm", "exec", "box", "-e", "NOEQUALS", "--", "true"},
-	} {
-		err := Run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-		if code := Report(&bytes.Buffer{}, err); code != 255 {
-			t.Errorf("banger %s: exit %d (%v); want 255", strings.Join(args, " "), code, err)
-		}
-	}
-}
 
 func TestParseSessionRef(t *testing.T) {
 	if vm, s, err := parseSessionRef("box/web"); err != nil || vm != "box" || s != "web" {

@@ -14,10 +14,12 @@ import (
 )
 
 func newVMListCmd(a *app) *cobra.Command {
-	return lister[api.VM]{
+	cmd := lister[api.VM]{
 		use:   "list",
 		short: "List VMs",
 		long:  "List every VM with its state, image, driver, size, address and network policy.",
+		example: `  banger vm list
+  banger vm ls --json`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.VM, error) {
 			return c.ListVMs(ctx)
 		},
@@ -28,4 +30,6 @@ func newVMListCmd(a *app) *cobra.Command {
 				fmt.Sprintf("%d MiB", v.MemoryMiB), config.Size(v.DiskBytes).String(), orDash(v.IP), orDash(v.Network), ago(now, v.CreatedAt)}
 		},
 	}.command(a)
+	cmd.SuggestFor = []string{"ps"} // what Docker users type
+	return cmd
 }

@@ -34,6 +34,8 @@ older output is dropped. On a terminal, the guest's escape sequences and
 control characters are stripped, so that it cannot drive your terminal;
 --raw prints the log as the guest wrote it, as does output to a pipe or a
 file.`,
+		Example: `  banger vm logs box
+  banger vm logs -f box`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

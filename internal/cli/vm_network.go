@@ -50,11 +50,10 @@ func newVMNetworkCmd(a *app) *cobra.Command {
 command returns, connections the new policy refuses included; a stopped VM
 gets it when it starts. ` + "`banger vm show NAME`" + ` says a VM's policy.
 
-  banger vm network box none
-  banger vm network box allow=github.com:443,10.1.2.0/24
-  banger vm network box internet
-
 ` + networkHelp,
+		Example: `  banger vm network box none
+  banger vm network box allow=github.com:443,10.1.2.0/24
+  banger vm network box internet`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: a.completeVMNetwork,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,12 +14,16 @@ import (
 )
 
 // vmEach runs fn for every named VM, reporting each failure and
-// returning them all joined.
+// returning them all joined. Each failure names its VM, once.
 func (a *app) vmEach(ctx context.Context, names []string, fn func(c *client.Client, name string) error) error {
 	var errs []error
 	for _, name := range names {
-		if err := a.call(ctx, func(c *client.Client) error { return fn(c, name) }); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		err := a.call(ctx, func(c *client.Client) error { return fn(c, name) })
+		if err != nil && !strings.Contains(err.Error(), name) {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -49,9 +54,9 @@ func bootCmd(a *app, use, short, long string, boot func(c *client.Client, ctx co
 }
 
 func newVMStartCmd(a *app) *cobra.Command {
-	return bootCmd(a, "start NAME...", "Boot stopped VMs",
+	return withExample(bootCmd(a, "start NAME...", "Boot stopped VMs",
 		"Boot one or more stopped VMs and wait until each guest is ready for ssh. Starting a running VM does nothing.",
-		(*client.Client).StartVM)
+		(*client.Client).StartVM), "  banger vm start box\n  banger vm start box other")
 }
 
 func newVMStopCmd(a *app) *cobra.Command {
@@ -62,6 +67,8 @@ func newVMStopCmd(a *app) *cobra.Command {
 down; failing that, the guest gets an ACPI power-button press (or
 Firecracker's Ctrl-Alt-Del). After up to 30 s its VMM is killed. Disks are
 kept: ` + "`banger vm start`" + ` boots the VM again.`,
+		Example: `  banger vm stop box
+  banger vm stop box other`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,9 +85,9 @@ kept: ` + "`banger vm start`" + ` boots the VM again.`,
 }
 
 func newVMRestartCmd(a *app) *cobra.Command {
-	return bootCmd(a, "restart NAME...", "Stop VMs and boot them again",
+	return withExample(bootCmd(a, "restart NAME...", "Stop VMs and boot them again",
 		"Power one or more VMs off (as `vm stop` does) and boot them again (as `vm start` does).",
-		(*client.Client).RestartVM)
+		(*client.Client).RestartVM), "  banger vm restart box")
 }
 
 func newVMDeleteCmd(a *app) *cobra.Command {
@@ -91,6 +98,8 @@ func newVMDeleteCmd(a *app) *cobra.Command {
 		Short:   "Delete VMs and their disks",
 		Long: `Delete one or more VMs with their disks, addresses and logs. A running VM is
 refused unless --force is given, which kills it first.`,
+		Example: `  banger vm delete box
+  banger vm delete --force box other`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

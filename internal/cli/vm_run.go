@@ -35,7 +35,13 @@ func newVMRunCmd(a *app) *cobra.Command {
 		Use:   "run [PATH] [flags] [-- COMMAND...]",
 		Short: "Boot a fresh VM and open a shell in it, or run a command",
 		Long:  vmRunHelp + "\n\n" + workspaceHelp + "\n\n" + specHelp(a),
-		Args:  cobra.ArbitraryArgs,
+		Example: `  banger vm run                        a bare sandbox: opens an ssh shell
+  banger vm run ./repo                 copies the repository in, opens a shell there
+  banger vm run ./repo -- make test    runs the command in the copy, exits with its status
+  banger vm run -- make test           runs the command, exits with its status
+  banger vm run --rm -- ./script.sh    the VM is deleted when the command ends
+  banger vm run --from-snapshot base   a VM restored from a snapshot`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
 			if err := opts.setArgs(args, cmd.ArgsLenAtDash()); err != nil {
@@ -56,13 +62,9 @@ func newVMRunCmd(a *app) *cobra.Command {
 
 // vmRunHelp is the long help of `banger vm run`, before the workspace's
 // and the spec flags' own.
-const vmRunHelp = `Create a VM, boot it and connect to it in one step.
-
-  banger vm run                      a bare sandbox: opens an ssh shell
-  banger vm run ./repo               copies the repository in, opens a shell there
-  banger vm run ./repo -- make test  runs the command in the copy, exits with its status
-  banger vm run -- make test         runs the command, exits with its status
-  banger vm run --rm -- ./script.sh  the VM is deleted when the command ends
+const vmRunHelp = `Create a VM, boot it and connect to it in one step: without a command, an
+ssh shell in it; with one (after --), the command, whose status banger exits
+with.
 
 The image and kernel are pulled on demand. Leaving the shell keeps the VM
 running; use --rm to delete it on exit. If the guest never gets ready, the
@@ -73,9 +75,10 @@ In command mode the command runs through the guest agent, as ` + "`vm exec`" + `
 shell in /root, the way ssh would run it; images whose agent predates exec
 use ssh.
 
-Exit status: in command mode, the guest command's own status. When banger
-itself fails (bad flags, no image, a VM that does not boot) the status is
-125, so scripts can tell the two apart.`
+Exit status, as docker run's: in command mode, the guest command's own
+status; 126 when it cannot be executed; 127 when it is not found; 125 when
+banger itself fails (bad flags, no image, a VM that does not boot), so
+scripts can tell the two apart.`
 
 // setArgs fills in the workspace path and the command from the
 // arguments, dash being where "--" fell among them (cobra's

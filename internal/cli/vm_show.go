@@ -23,9 +23,11 @@ type VMShowOptions struct {
 func newVMShowCmd(a *app) *cobra.Command {
 	opts := VMShowOptions{}
 	cmd := &cobra.Command{
-		Use:               "show NAME",
-		Short:             "Show one VM in detail",
-		Long:              "Show everything banger knows about one VM: state, image, kernel, driver, size, address and network policy.",
+		Use:   "show NAME",
+		Short: "Show one VM in detail",
+		Long:  "Show everything banger knows about one VM: state, image, kernel, driver, size, address and network policy.",
+		Example: `  banger vm show box
+  banger vm show box --json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -60,7 +60,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
 	f.StringVar(&o.Network, "network", a.cfg.NetworkPolicy, "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
-	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from a snapshot (see `banger vm snapshot`) instead of booting an image")
+	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from `SNAPSHOT`, made by banger vm snapshot, instead of booting an image")
 	o.flags = f
 	o.cfgErr = a.cfgErr
 	_ = cmd.RegisterFlagCompletionFunc("image", a.completeImages)

@@ -36,15 +36,21 @@ reported when it booted, so the connection never trusts a key on first use.
 In a VM whose image has no sshd, banger connects through its guest agent
 instead, as ` + "`banger vm exec`" + ` does.
 
-Exit status: the command's own status. When banger cannot connect at all the
-status is 255, as ssh's own.`,
+Exit status: the command's own status; 255 when ssh itself fails (it
+cannot connect, or the host key does not match); 125 when banger fails
+before ssh runs (bad arguments, no such VM, a stopped VM, no ssh client).
+126 and 127 say the command cannot be executed or is not found, as a
+shell reports them.`,
+		Example: `  banger vm ssh box
+  banger vm ssh box -- uname -a
+  banger vm ssh box -- cat /etc/os-release`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
 			dash := cmd.ArgsLenAtDash()
 			if dash > 1 || (dash < 0 && len(args) > 1) {
-				return errdefs.InvalidArgument("vm ssh takes one VM name; put the command after --, as in `banger vm ssh NAME -- uname -a`")
+				return bangerFailed(errdefs.InvalidArgument("vm ssh takes one VM name; put the command after --, as in `banger vm ssh NAME -- uname -a`"))
 			}
 			opts.Name = args[0]
 			if dash == 1 {
@@ -52,7 +58,7 @@ status is 255, as ssh's own.`,
 			}
 			code, err := a.vmSSH(cmd.Context(), opts)
 			if err != nil {
-				return &ExitError{Code: 255, Err: err}
+				return bangerFailed(err)
 			}
 			if code != 0 {
 				return &ExitError{Code: code}

@@ -38,6 +38,8 @@ Browsers on this machine need no token, and guests are never let in.
 
 The token lives in banger's state directory, readable by you only. --new
 replaces it: every browser that logged in with the old one must log in again.`,
+		Example: `  banger web token
+  banger web token --new`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func (c crud[T]) checkDuplicate(t *testing.T, r T) {
 	if !errors.Is(err, errdefs.ErrAlreadyExists) {
 		t.Fatalf("creating %s twice = %v, want already-exists", c.name(r), err)
 	}
-	if want := c.noun + ` "` + c.name(r) + `" already exists`; err.Error() != want {
+	if want := c.noun + ` "` + c.name(r) + `" already exists: pick another name`; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 }
@@ -69,7 +70,7 @@ func (c crud[T]) checkOrder(t *testing.T, n int) {
 func (c crud[T]) checkNotFound(t *testing.T, name string) {
 	t.Helper()
 	ctx := context.Background()
-	want := c.noun + ` "` + name + `" not found`
+	want := `no ` + c.noun + ` named "` + name + "\": `banger " + strings.ToLower(c.noun) + " list` shows them"
 	_, getErr := c.get(ctx, name)
 	for op, err := range map[string]error{"get": getErr, "delete": c.remove(ctx, name)} {
 		if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != want {
@@ -106,7 +107,7 @@ func TestKernelCRUD(t *testing.T) {
 
 func TestVMCRUD(t *testing.T) {
 	s, _ := openTest(t)
-	c := crud[VM]{"vm", s.CreateVM, s.GetVM, s.ListVMs, s.DeleteVM, func(v VM) string { return v.Name }}
+	c := crud[VM]{"VM", s.CreateVM, s.GetVM, s.ListVMs, s.DeleteVM, func(v VM) string { return v.Name }}
 	c.check(t,
 		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", at(1), at(2)},
 		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", at(3), at(3)},

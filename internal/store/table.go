@@ -14,7 +14,8 @@ import (
 // A table holds the CRUD code shared by every record type T. Each record has
 // a unique, non-empty name, which is the key of every lookup.
 type table[T any] struct {
-	noun    string            // in messages: "vm"
+	noun    string            // in messages, and the CLI's group: "vm"
+	title   string            // in messages when not noun: "VM"
 	name    string            // the SQL table
 	columns func(*T) []column // "name" first
 	fixed   []string          // columns update leaves alone: "name" and more
@@ -36,7 +37,7 @@ func (t table[T]) insert(ctx context.Context, db *sql.DB, key string, rec T) err
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")
 	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (name) DO NOTHING",
 		t.name, strings.Join(names, ", "), marks)
-	exists := errdefs.AlreadyExists("%s %q already exists", t.noun, key)
+	exists := errdefs.AlreadyExists("%s %q already exists: pick another name", t.what(), key)
 	return t.exec(ctx, db, "inserting", key, exists, q, fields...)
 }
 
@@ -69,8 +70,17 @@ func (t table[T]) exec(ctx context.Context, db *sql.DB, verb, key string, none e
 	return nil
 }
 
+// notFound names the missing record once, and how to see those there are.
 func (t table[T]) notFound(key string) error {
-	return errdefs.NotFound("%s %q not found", t.noun, key)
+	return errdefs.NotFound("no %s named %q: `banger %s list` shows them", t.what(), key, t.noun)
+}
+
+// what is the record's kind as a message says it.
+func (t table[T]) what() string {
+	if t.title != "" {
+		return t.title
+	}
+	return t.noun
 }
 
 func (t table[T]) selectFrom() string {

@@ -29,6 +29,7 @@ type VM struct {
 
 var vms = table[VM]{
 	noun:  "vm",
+	title: "VM",
 	name:  "vms",
 	fixed: []string{"name", "created_at"},
 	columns: func(v *VM) []column {

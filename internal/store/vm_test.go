@@ -75,7 +75,7 @@ func TestUpdateVM(t *testing.T) {
 		t.Fatalf("after update GetVM = %+v, %v\nwant %+v", got, err, want)
 	}
 	err := s.UpdateVM(ctx, testVM("ghost"))
-	if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != `vm "ghost" not found` {
+	if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != "no VM named \"ghost\": `banger vm list` shows them" {
 		t.Fatalf("UpdateVM of missing vm = %v, want not-found", err)
 	}
 }

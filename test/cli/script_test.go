@@ -67,7 +67,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		Setup:               setup,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon, "sha256": sha256Env, "listen": listenEnv},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"seedvm": seedVM, "startdaemon": startDaemon, "sha256": sha256Env, "listen": listenEnv, "status": wantStatus},
 		RequireExplicitExec: true,
 	})
 }
@@ -232,5 +232,25 @@ func startDaemon(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("daemon %s did not answer: %v", args[0], err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// wantStatus N PROG ARGS... runs PROG as exec does and checks that it
+// exits with status N; stdout and stderr are kept for the next checks.
+func wantStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		got = ee.ExitCode()
+	} else {
+		ts.Check(err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
 	}
 }

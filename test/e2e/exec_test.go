@@ -41,12 +41,18 @@ func TestExecAndSessions(t *testing.T) {
 		{[]string{"sh", "-c", "echo out; echo err >&2; exit 7"}, 7, "out\n", "err\n"},
 		{[]string{"sh", "-c", "kill -TERM $$"}, 128 + 15, "", ""},
 		{[]string{"no-such-command"}, 127, "", "no-such-command: command not found"},
+		{[]string{"/nonexistent"}, 127, "", "/nonexistent: command not found"},
+		{[]string{"/etc/passwd"}, 126, "", "/etc/passwd: cannot execute"},
 		{[]string{"hostname"}, 0, "box\n", ""},
 	} {
 		r := n.run(append([]string{"vm", "exec", "box", "--"}, tc.args...)...)
 		if r.code != tc.code || r.stdout != tc.stdout || !strings.Contains(r.stderr, tc.stderr) {
 			t.Errorf("vm exec %q: %s\nwant exit %d, stdout %q, stderr with %q", tc.args, r, tc.code, tc.stdout, tc.stderr)
 		}
+	}
+	// banger's own failure is 125, as docker exec's.
+	if r := n.run("vm", "exec", "no-such-vm", "--", "true"); r.code != 125 || !strings.Contains(r.stderr, "no-such-vm") {
+		t.Errorf("vm exec in a missing VM: %s\nwant exit 125 naming the VM", r)
 	}
 
 	// Standard input streams through, more of it than any buffer holds.
