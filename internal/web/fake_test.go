@@ -24,8 +24,8 @@ type fakeBackend struct {
 	sessions []api.Session
 	snaps    []api.Snapshot
 	pulled   []api.Image // images pulled through PullImage
-	console  string // path returned by ConsoleLog
-	warning  string // returned by ConfigWarning
+	console  string      // path returned by ConsoleLog
+	warning  string      // returned by ConfigWarning
 	gate     chan struct{}
 	calls    []string
 }
@@ -189,7 +189,7 @@ func (f *fakeBackend) setState(name, state string) error {
 	if !ok {
 		return errdefs.NotFound("no VM named %s", name)
 	}
-	v.State = state
+	v.State, v.LastError = state, "" // as a start or stop that worked
 	f.vms[name] = v
 	return nil
 }
