@@ -16,7 +16,8 @@ import (
 )
 
 // Actions answer 303 to the page to show next: the VM's page after create,
-// start and stop, where their progress shows, and the list after delete.
+// start, restart and stop, where their progress shows, and the list after
+// delete.
 // A failure that is known at once re-renders the page with the error.
 
 func (s *Server) createVM(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +86,15 @@ func (s *Server) startVM(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// restartVM stops a VM and boots it again: the UI offers it for a VM in
+// error that runs (its guest did not get ready), where start has nothing
+// to do.
+func (s *Server) restartVM(w http.ResponseWriter, r *http.Request) {
+	s.powerAction(w, r, "restart", func(ctx context.Context, name string, prog progress.Func) error {
+		return s.b.RestartVM(ctx, name, prog)
+	})
+}
+
 func (s *Server) stopVM(w http.ResponseWriter, r *http.Request) {
 	s.powerAction(w, r, "stop", func(ctx context.Context, name string, prog progress.Func) error {
 		prog.Step("powering off")
@@ -92,7 +102,7 @@ func (s *Server) stopVM(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// powerAction runs start or stop in the background and sends the browser
+// powerAction runs start, restart or stop in the background and sends the browser
 // back to the page it came from (the list or the VM's page).
 func (s *Server) powerAction(w http.ResponseWriter, r *http.Request, kind string, work func(context.Context, string, progress.Func) error) {
 	name := r.PathValue("name")

@@ -22,8 +22,10 @@ type fakeBackend struct {
 	mu       sync.Mutex
 	vms      map[string]api.VM
 	sessions []api.Session
-	console  string // path returned by ConsoleLog
-	warning  string // returned by ConfigWarning
+	snaps    []api.Snapshot
+	pulled   []api.Image // images pulled through PullImage
+	console  string      // path returned by ConsoleLog
+	warning  string      // returned by ConfigWarning
 	gate     chan struct{}
 	calls    []string
 }
@@ -70,7 +72,39 @@ func (f *fakeBackend) GetVM(ctx context.Context, name string) (api.VM, error) {
 }
 
 func (f *fakeBackend) ListImages(ctx context.Context) ([]api.Image, error) {
-	return []api.Image{{Name: "debian-bookworm", Source: "catalog", Kernel: "debian-6.1-cloud", SizeBytes: 1 << 30}}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]api.Image{{Name: "debian-bookworm", Source: "catalog", Kernel: "debian-6.1-cloud", SizeBytes: 1 << 30}}, f.pulled...), nil
+}
+
+func (f *fakeBackend) Catalog(ctx context.Context) []api.CatalogEntry {
+	return []api.CatalogEntry{
+		{Kind: "image", Name: "debian-bookworm", Description: "Debian 12", Local: true},
+		{Kind: "image", Name: "alpine-3", Description: "Alpine Linux"},
+		{Kind: "kernel", Name: "debian-6.1-cloud", Description: "a kernel"},
+	}
+}
+
+// PullImage waits on gate, then adds the image; "nosuch" is not found.
+func (f *fakeBackend) PullImage(ctx context.Context, name string, prog progress.Func) error {
+	f.record("pull " + name)
+	prog.Step("downloading " + name)
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
+	if name == "nosuch" {
+		return errdefs.NotFound("no image named nosuch in the catalog")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pulled = append(f.pulled, api.Image{Name: name, Source: "catalog", SizeBytes: 2 << 30})
+	return nil
+}
+
+func (f *fakeBackend) ListSnapshots(ctx context.Context) ([]api.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.snaps), nil
 }
 
 func (f *fakeBackend) ListKernels(ctx context.Context) ([]api.Kernel, error) {
@@ -126,6 +160,23 @@ func (f *fakeBackend) StartVM(ctx context.Context, name string, prog progress.Fu
 	return f.setState(name, "running")
 }
 
+func (f *fakeBackend) RestartVM(ctx context.Context, name string, prog progress.Func) error {
+	f.record("restart " + name)
+	prog.Step("stopping " + name)
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.vms[name]
+	if !ok {
+		return errdefs.NotFound("no VM named %s", name)
+	}
+	v.State, v.LastError = "running", ""
+	f.vms[name] = v
+	return nil
+}
+
 func (f *fakeBackend) StopVM(ctx context.Context, name string) error {
 	f.record("stop " + name)
 	return f.setState(name, "stopped")
@@ -138,7 +189,7 @@ func (f *fakeBackend) setState(name, state string) error {
 	if !ok {
 		return errdefs.NotFound("no VM named %s", name)
 	}
-	v.State = state
+	v.State, v.LastError = state, "" // as a start or stop that worked
 	f.vms[name] = v
 	return nil
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,12 +12,14 @@ import (
 	"banger/internal/progress"
 )
 
-// op is a long operation on one VM (create, start, stop) that runs in the
-// background, so the page can show it as pending and follow its progress.
+// op is a long operation on one VM (create, start, stop, restart) or one
+// image (pull) that runs in the background, so the page can show it as
+// pending and follow its progress.
 // It runs under the daemon's context, not the request's: closing the tab
 // does not cancel a create.
 type op struct {
-	Kind    string // create, start or stop
+	Name    string // the VM's or the image's
+	Kind    string // create, start, stop, restart or pull
 	Step    string // the latest step, e.g. "waiting for the guest (tcg)"
 	Detail  string // a note or a byte count within the step
 	Steps   []string
@@ -34,15 +38,18 @@ const maxSteps = 20
 // keepDone is how long a finished operation stays on the VM's page.
 const keepDone = 10 * time.Minute
 
-// ops holds the latest operation of each VM.
+// ops holds the latest operation of each VM, or of each image.
 type ops struct {
+	noun string          // what the names name: "VM" or "image"
 	base context.Context // the daemon's lifetime
 	mu   sync.Mutex
 	m    map[string]*op
 	wg   sync.WaitGroup
 }
 
-func newOps() *ops { return &ops{base: context.Background(), m: map[string]*op{}} }
+func newOps(noun string) *ops {
+	return &ops{noun: noun, base: context.Background(), m: map[string]*op{}}
+}
 
 // get returns a copy of the VM's latest operation, if one is recent.
 func (o *ops) get(vm string) (op, bool) {
@@ -56,9 +63,29 @@ func (o *ops) get(vm string) (op, bool) {
 		delete(o.m, vm)
 		return op{}, false
 	}
+	return p.copy(), true
+}
+
+func (p *op) copy() op {
 	cp := *p
-	cp.Steps = append([]string(nil), p.Steps...)
-	return cp, true
+	cp.Steps = slices.Clone(p.Steps)
+	return cp
+}
+
+// list returns copies of the recent operations, by name.
+func (o *ops) list() []op {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]op, 0, len(o.m))
+	for name, p := range o.m {
+		if p.Done && time.Since(p.Ended) > keepDone {
+			delete(o.m, name)
+			continue
+		}
+		out = append(out, p.copy())
+	}
+	slices.SortFunc(out, func(a, b op) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // pendingNames lists the VMs with an operation still running, with its
@@ -75,15 +102,15 @@ func (o *ops) pendingNames() map[string]string {
 	return out
 }
 
-// run starts work for vm in the background, refusing when the VM already
-// has an operation running.
+// run starts work for vm (or an image) in the background, refusing when
+// it already has an operation running.
 func (o *ops) run(vm, kind string, work func(ctx context.Context, prog progress.Func) error) error {
 	o.mu.Lock()
 	if p, ok := o.m[vm]; ok && !p.Done {
 		o.mu.Unlock()
-		return errdefs.FailedPrecondition("VM %s is busy: its %s is still running; wait for it to finish", vm, p.Kind)
+		return errdefs.FailedPrecondition("%s %s is busy: its %s is still running; wait for it to finish", o.noun, vm, p.Kind)
 	}
-	p := &op{Kind: kind, Started: time.Now()}
+	p := &op{Name: vm, Kind: kind, Started: time.Now()}
 	o.m[vm] = p
 	o.wg.Add(1)
 	o.mu.Unlock()

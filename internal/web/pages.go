@@ -37,7 +37,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"vms", "vm", "images", "kernels", "error", "login"}
+var pageNames = []string{"vms", "vm", "images", "kernels", "snapshots", "error", "login"}
 
 // tokenless pages have no form that needs the CSRF token, and are shown to
 // requests that were refused or are not logged in yet: they must not
@@ -63,6 +63,8 @@ var funcs = template.FuncMap{
 	},
 	"bytes": bytesString,
 	"when":  when,
+	// args passes several values to a template.
+	"args": func(v ...any) []any { return v },
 }
 
 // when formats a time to the second, in the daemon's time zone. It is a
@@ -83,7 +85,12 @@ type pageData struct {
 	VM                      *vmView
 	Images                  []api.Image
 	Kernels                 []api.Kernel
+	Snapshots               []api.Snapshot
 	Form                    createForm
+	Limits                  formLimits
+	Catalog                 []api.CatalogEntry // images that can be pulled by name
+	Pulls                   []op               // image pulls under way or just done
+	PullName                string             // the pull form's content, kept after an error
 }
 
 // vmRow is a line of the VM list: the VM and its running operation, if
@@ -112,6 +119,14 @@ func (v *vmView) Busy() bool { return v.HasOp && !v.Op.Done }
 // error.
 type createForm struct {
 	Name, Image, VCPU, MemoryMiB, DiskSize string
+}
+
+// formLimits bound the create form's number inputs, as the config does.
+type formLimits struct{ MinVCPU, MaxVCPU, MinMemoryMiB, MaxMemoryMiB int }
+
+var createLimits = formLimits{
+	MinVCPU: config.MinVCPU, MaxVCPU: config.MaxVCPU,
+	MinMemoryMiB: config.MinMemoryMiB, MaxMemoryMiB: config.MaxMemoryMiB,
 }
 
 // render writes a page or a part with status, with the CSRF token unless
@@ -180,7 +195,9 @@ func (s *Server) renderVMs(w http.ResponseWriter, r *http.Request, status int, m
 			msg = err.Error()
 		}
 	}
-	s.render(w, status, "vms", "layout", pageData{Title: "VMs", Nav: "vms", Error: msg, VMs: rows, Images: images, Form: form})
+	s.render(w, status, "vms", "layout", pageData{
+		Title: "VMs", Nav: "vms", Error: msg, VMs: rows, Images: images, Form: form, Limits: createLimits,
+	})
 }
 
 func (s *Server) defaultForm(r *http.Request) (createForm, error) {
@@ -223,24 +240,6 @@ func (s *Server) vmRowsPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "vms", "vmrows", pageData{VMs: rows})
-}
-
-func (s *Server) imagesPage(w http.ResponseWriter, r *http.Request) {
-	images, err := s.b.ListImages(r.Context())
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	s.render(w, http.StatusOK, "images", "layout", pageData{Title: "Images", Nav: "images", Images: images})
-}
-
-func (s *Server) kernelsPage(w http.ResponseWriter, r *http.Request) {
-	kernels, err := s.b.ListKernels(r.Context())
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	s.render(w, http.StatusOK, "kernels", "layout", pageData{Title: "Kernels", Nav: "kernels", Kernels: kernels})
 }
 
 // vmView gathers a VM's page; a VM that neither exists nor has a recent

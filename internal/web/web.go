@@ -1,6 +1,6 @@
-// Package web is banger's experimental web UI: pages that list VMs, images
-// and kernels, show a VM's console and sessions, and create, start, stop
-// and delete VMs. bangerd serves it on its own TCP address (web_listen_addr),
+// Package web is banger's experimental web UI: pages that list VMs, images,
+// kernels and snapshots, show a VM's console and sessions, create, start,
+// restart, stop and delete VMs, and pull images. bangerd serves it on its own TCP address (web_listen_addr),
 // apart from the API socket, and hands it a Backend that calls the daemon's
 // internals directly.
 //
@@ -41,8 +41,16 @@ type Backend interface {
 	Defaults(ctx context.Context) (api.CreateVMRequest, error)
 	CreateVM(ctx context.Context, req api.CreateVMRequest, prog progress.Func) error
 	StartVM(ctx context.Context, name string, prog progress.Func) error
+	// RestartVM stops a VM and boots it again.
+	RestartVM(ctx context.Context, name string, prog progress.Func) error
 	StopVM(ctx context.Context, name string) error
 	DeleteVM(ctx context.Context, name string, force bool) error
+	ListSnapshots(ctx context.Context) ([]api.Snapshot, error)
+	// Catalog lists the images and kernels that can be pulled by name.
+	Catalog(ctx context.Context) []api.CatalogEntry
+	// PullImage pulls a catalog image or an OCI reference, as
+	// POST /v1/images/pull.
+	PullImage(ctx context.Context, name string, prog progress.Func) error
 	// ConsoleLog is the path of a VM's serial console log; the file may not
 	// exist yet.
 	ConsoleLog(ctx context.Context, name string) (string, error)
@@ -75,7 +83,8 @@ type Server struct {
 	tokenFile string
 	csrf      string
 	pages     *pages
-	ops       *ops
+	ops       *ops // of VMs
+	pulls     *ops // of images
 }
 
 // New builds a Server.
@@ -96,7 +105,7 @@ func New(o Options) (*Server, error) {
 	}
 	return &Server{
 		b: o.Backend, log: o.Log, hosts: hosts, guests: o.Guests, tokenFile: o.TokenFile,
-		csrf: newToken(), pages: pg, ops: newOps(),
+		csrf: newToken(), pages: pg, ops: newOps("VM"), pulls: newOps("image"),
 	}, nil
 }
 
@@ -115,7 +124,7 @@ const shutdownGrace = 10 * time.Second
 // UI run under ctx; Serve waits for them (within shutdownGrace) before it
 // returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.ops.base = ctx
+	s.ops.base, s.pulls.base = ctx, ctx
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -132,6 +141,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 		s.ops.wait(sctx)
+		s.pulls.wait(sctx)
 	}()
 	err := hs.Serve(ln)
 	wg.Wait()
@@ -151,12 +161,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.vmsPage)
 	mux.HandleFunc("GET /images", s.imagesPage)
 	mux.HandleFunc("GET /kernels", s.kernelsPage)
+	mux.HandleFunc("GET /snapshots", s.snapshotsPage)
+	mux.HandleFunc("GET /parts/images", s.imagesPart)
+	mux.HandleFunc("POST /images/pull", s.pullImage)
 	mux.HandleFunc("GET /vms/{name}", s.vmPage)
 	mux.HandleFunc("GET /vms/{name}/console", s.console)
 	mux.HandleFunc("GET /parts/vms", s.vmRowsPart)
 	mux.HandleFunc("GET /parts/vms/{name}", s.vmStatusPart)
 	mux.HandleFunc("POST /vms", s.createVM)
 	mux.HandleFunc("POST /vms/{name}/start", s.startVM)
+	mux.HandleFunc("POST /vms/{name}/restart", s.restartVM)
 	mux.HandleFunc("POST /vms/{name}/stop", s.stopVM)
 	mux.HandleFunc("POST /vms/{name}/delete", s.deleteVM)
 	mux.Handle("GET /static/", static())

@@ -74,6 +74,12 @@ func (b webBackend) StartVM(ctx context.Context, name string, prog progress.Func
 	return err
 }
 
+func (b webBackend) RestartVM(ctx context.Context, name string, prog progress.Func) error {
+	b.s.daemon.Refresh(ctx)
+	_, err := b.s.vms.Restart(ctx, name, prog)
+	return err
+}
+
 func (b webBackend) StopVM(ctx context.Context, name string) error {
 	_, err := b.s.vms.Stop(ctx, name)
 	return err
@@ -81,6 +87,18 @@ func (b webBackend) StopVM(ctx context.Context, name string) error {
 
 func (b webBackend) DeleteVM(ctx context.Context, name string, force bool) error {
 	return b.s.vms.Delete(ctx, name, force)
+}
+
+func (b webBackend) ListSnapshots(ctx context.Context) ([]api.Snapshot, error) {
+	return convertAll(b.s.snaps.Snapshots(), snapshotToAPI), nil
+}
+
+func (b webBackend) Catalog(ctx context.Context) []api.CatalogEntry { return b.s.lib.Catalog(ctx) }
+
+func (b webBackend) PullImage(ctx context.Context, name string, prog progress.Func) error {
+	b.s.daemon.Refresh(ctx)
+	_, err := b.s.lib.PullImage(ctx, name, prog)
+	return err
 }
 
 // ConsoleLog is the path of the VM's console log, which may not exist yet.
