@@ -115,6 +115,7 @@ func (l *launch) startStep() step {
 		do: func(ctx context.Context) error {
 			info, err := l.drv.Start(ctx, l.spec)
 			if err != nil {
+				l.kill(context.WithoutCancel(ctx)) // whatever of it did start
 				return err
 			}
 			l.info, v.Accel = info, info.Accelerator

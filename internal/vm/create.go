@@ -31,7 +31,7 @@ func newVID() string {
 // the VM, then starting it: restored from its combination's warm template
 // when the driver can (falling back to the cold steps when that fails),
 // else the cold steps, preparing its disks and booting (see bootSteps). A
-// VM made from a snapshot has steps of its own (see createFromSnapshot).
+// VM made from a snapshot has steps of its own (see snapshotRestoreSteps).
 // A failure undoes the steps done; a guest that boots but never reports
 // ready is kept, so its console log can be read.
 func (m *Manager) Create(ctx context.Context, req api.CreateVMRequest, prog progress.Func) (store.VM, error) {

@@ -29,7 +29,7 @@ type vmDNS struct {
 
 	// policyMu orders changes of guests' rules with the DNS answers that
 	// add to them; it guards guests, the running guests by address (see
-	// vm_policy.go).
+	// policy_dns.go).
 	policyMu sync.Mutex
 	guests   map[netip.Addr]guestNet
 }
@@ -37,7 +37,7 @@ type vmDNS struct {
 // syncDNS makes the DNS server match the store: each VM that holds an
 // address answers to its name, and the server listens on the gateway
 // while any VM has a tap (so the bridge is up), and only then. The caller
-// holds netMu.
+// holds n.mu.
 func (n *netAttach) syncDNS(ctx context.Context) {
 	vms, err := n.store.ListVMs(ctx)
 	if err != nil {

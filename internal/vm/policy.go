@@ -13,7 +13,7 @@ import (
 
 // A VM's network policy (see network.Policy) is stored with it in its
 // canonical form. Its rules are installed whenever the VM gets a tap
-// (cold boot, warm and snapshot restores all go through attachNetwork),
+// (cold boot, warm and snapshot restores all go through netAttach.attach),
 // again when a restarted daemon adopts it, and at once when
 // `banger vm network` changes it. For a guest under allow= with domain
 // rules, bangerd's DNS opens the addresses it answers for those names
@@ -58,7 +58,7 @@ func guestOf(v store.VM) (network.Guest, network.Policy, error) {
 }
 
 // applyPolicy installs v's rules on its tap, which exists, and tells the
-// DNS guard. The caller holds netMu.
+// DNS guard. The caller holds n.mu.
 func (n *netAttach) applyPolicy(ctx context.Context, nc network.Config, v store.VM) error {
 	g, p, err := guestOf(v)
 	if err != nil {

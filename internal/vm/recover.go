@@ -78,7 +78,7 @@ func (ts *templateStore) tapsInUse(except string) bool {
 }
 
 // Recover undoes what a killed daemon left half done apart from
-// VMs (see adopt): template builds and snapshots being written.
+// VMs (see Adopt): template builds and snapshots being written.
 func (m *Manager) Recover(ctx context.Context) {
 	m.templates.sweepBuilds(ctx)
 	m.templates.sweepPartial()

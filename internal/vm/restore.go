@@ -58,6 +58,7 @@ func (l *launch) loadStep(r *restoreFrom) step {
 			}
 			info, err := snap.Restore(ctx, l.spec, r.state)
 			if err != nil {
+				l.kill(context.WithoutCancel(ctx)) // whatever of it did start
 				return err
 			}
 			l.info, l.v.Accel, l.restored = info, info.Accelerator, time.Now()

@@ -174,7 +174,7 @@ func (ss *snapshotStore) remove(name string) error {
 	return os.RemoveAll(ss.dirs.SnapshotDir(name))
 }
 
-// snapshotUsers names the snapshots that rest on image or kernel.
+// users names the snapshots that rest on image or kernel.
 func (ss *snapshotStore) users(image, kernel string) []string {
 	var out []string
 	for _, sn := range ss.list() {
@@ -191,7 +191,7 @@ func partialSnapshot(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".partial")
 }
 
-// sweepPartialSnapshots removes snapshots that were being written when
+// sweepPartial removes snapshots that were being written when
 // the daemon stopped. The VM they were taken of is resumed by adopt.
 func (ss *snapshotStore) sweepPartial() {
 	entries, _ := os.ReadDir(ss.dirs.SnapshotsDir())
