@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -23,8 +24,12 @@ const agentDialTimeout = 10 * time.Second
 // carries one host connection at a time, so nothing else in the daemon
 // may hold a connection to a guest that has a link: the boot's readiness
 // wait happens before any link exists, and stop goes through
-// poweroffThroughAgent.
+// poweroff.
 type agentLinks struct {
+	store  *store.Store
+	layout *layout
+	log    *slog.Logger
+
 	mu    sync.Mutex
 	links map[string]*agentLink // by VM name
 	dial  keylock.Map           // one dial per VM at a time
@@ -78,9 +83,9 @@ func (l *agentLinks) take(name string) *agentclient.Mux {
 	return k.mux
 }
 
-// runningVM is VM name, if it is running; the error says how to start it.
-func (m *Manager) runningVM(ctx context.Context, name string) (store.VM, error) {
-	v, err := m.store.GetVM(ctx, name)
+// running is VM name, if it is running; the error says how to start it.
+func (l *agentLinks) running(ctx context.Context, name string) (store.VM, error) {
+	v, err := l.store.GetVM(ctx, name)
 	if err != nil {
 		return v, err
 	}
@@ -94,54 +99,58 @@ func (m *Manager) runningVM(ctx context.Context, name string) (store.VM, error) 
 // none. An agent too old for exec and sessions gives an error wrapping
 // agentclient.ErrNoStreams.
 func (m *Manager) Agent(ctx context.Context, name string) (*agentclient.Mux, error) {
-	v, err := m.runningVM(ctx, name)
+	return m.agents.agent(ctx, name)
+}
+
+func (l *agentLinks) agent(ctx context.Context, name string) (*agentclient.Mux, error) {
+	v, err := l.running(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if mux := m.agents.get(name, v.VID); mux != nil {
+	if mux := l.get(name, v.VID); mux != nil {
 		return mux, nil
 	}
-	defer m.agents.dial.Lock(name)()
-	if mux := m.agents.get(name, v.VID); mux != nil {
+	defer l.dial.Lock(name)()
+	if mux := l.get(name, v.VID); mux != nil {
 		return mux, nil // another request made it meanwhile
 	}
-	c, err := m.dialAgent(ctx, v)
+	c, err := l.dialAgent(ctx, v)
 	if err != nil {
 		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, agentDialTimeout)
 	defer cancel()
-	mux, err := agentclient.Upgrade(dctx, c, agentclient.WithLogger(m.log.With("vm", name)))
+	mux, err := agentclient.Upgrade(dctx, c, agentclient.WithLogger(l.log.With("vm", name)))
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("VM %s: %w", name, err)
 	}
-	m.agents.put(name, v.VID, mux)
-	m.log.Info("connected to the guest agent", "vm", name, "agent", mux.Hello().Agent)
+	l.put(name, v.VID, mux)
+	l.log.Info("connected to the guest agent", "vm", name, "agent", mux.Hello().Agent)
 	return mux, nil
 }
 
 // dialAgent opens a plain connection to v's agent.
-func (m *Manager) dialAgent(ctx context.Context, v store.VM) (*agentclient.Conn, error) {
-	drv, err := m.driver(v.VMM)
+func (l *agentLinks) dialAgent(ctx context.Context, v store.VM) (*agentclient.Conn, error) {
+	drv, err := l.layout.driver(v.VMM)
 	if err != nil {
 		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, agentDialTimeout)
 	defer cancel()
-	c, err := agentclient.Dial(dctx, agentEndpoint(drv, m.runSpec(v)))
+	c, err := agentclient.Dial(dctx, agentEndpoint(drv, l.layout.runSpec(v)))
 	if err != nil {
 		return nil, fmt.Errorf("VM %s: %w", v.Name, err)
 	}
 	return c, nil
 }
 
-// poweroffThroughAgent asks the guest agent to power the guest off: over
+// poweroff asks the guest agent to power the guest off: over
 // the VM's link when it has one (a second connection would wait behind it
 // on a virtio-serial channel), else over a connection of its own. The
 // link is closed either way.
-func (m *Manager) poweroffThroughAgent(ctx context.Context, name string, drv vmm.Driver, spec vmm.Spec) {
-	if mux := m.agents.take(name); mux != nil {
+func (l *agentLinks) poweroff(ctx context.Context, name string, drv vmm.Driver, spec vmm.Spec) {
+	if mux := l.take(name); mux != nil {
 		sctx, cancel := context.WithTimeout(ctx, agentShutdownWait)
 		err := mux.Shutdown(sctx)
 		cancel()

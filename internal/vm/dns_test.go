@@ -71,8 +71,8 @@ func dnsTestServer(t *testing.T) (*Manager, *fakeNet) {
 	fn := &fakeNet{}
 	cfg := &config.Config{BridgeName: config.DefaultBridgeName, BridgeSubnet: config.DefaultBridgeSubnet}
 	s := New(Options{Store: st, Config: func() *config.Config { return cfg }, Log: slog.New(slog.DiscardHandler), Network: fn})
-	s.dns.listen = func(netip.Addr) string { return "127.0.0.1:0" }
-	t.Cleanup(s.stopDNS)
+	s.net.dns.listen = func(netip.Addr) string { return "127.0.0.1:0" }
+	t.Cleanup(s.net.stopDNS)
 	return s, fn
 }
 
@@ -82,7 +82,7 @@ func newTestVM(t *testing.T, s *Manager, name string) store.VM {
 	if err := s.store.CreateVM(context.Background(), v); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.attachNetwork(context.Background(), &v, false); err != nil {
+	if err := s.net.attach(context.Background(), &v, false); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -91,9 +91,9 @@ func newTestVM(t *testing.T, s *Manager, name string) store.VM {
 // lookupVM asks the running DNS server for NAME.vm, as a client on the host.
 func lookupVM(t *testing.T, s *Manager, name string) (rcode int, addr string) {
 	t.Helper()
-	s.dns.mu.Lock()
-	srv := s.dns.srv
-	s.dns.mu.Unlock()
+	s.net.dns.mu.Lock()
+	srv := s.net.dns.srv
+	s.net.dns.mu.Unlock()
 	if srv == nil {
 		t.Fatalf("no DNS server listening when asking for %s.vm", name)
 	}
@@ -112,7 +112,7 @@ func lookupVM(t *testing.T, s *Manager, name string) (rcode int, addr string) {
 func TestVMNamesFollowTheNetwork(t *testing.T) {
 	s, fn := dnsTestServer(t)
 	gw := netip.MustParseAddr("172.16.0.1")
-	if got := s.guestResolvers(gw); slices.Contains(got, gw) {
+	if got := s.net.guestResolvers(gw); slices.Contains(got, gw) {
 		t.Errorf("before any VM, guests would use %v", got)
 	}
 
@@ -124,7 +124,7 @@ func TestVMNamesFollowTheNetwork(t *testing.T) {
 	if rc, a := lookupVM(t, s, "peer"); rc != miekg.RcodeSuccess || a != peer.IP {
 		t.Errorf("peer.vm = %s %s, want %s", miekg.RcodeToString[rc], a, peer.IP)
 	}
-	if got := s.guestResolvers(gw); !slices.Equal(got, []netip.Addr{gw}) {
+	if got := s.net.guestResolvers(gw); !slices.Equal(got, []netip.Addr{gw}) {
 		t.Errorf("with the server up, guests would use %v, want the gateway", got)
 	}
 	if fn.routed != 1 {
@@ -133,7 +133,7 @@ func TestVMNamesFollowTheNetwork(t *testing.T) {
 
 	// A stopped or deleted VM's name goes at once; the server stays up
 	// for the other.
-	s.releaseNetwork(context.Background(), &box)
+	s.net.release(context.Background(), &box)
 	if rc, _ := lookupVM(t, s, "box"); rc != miekg.RcodeNameError {
 		t.Errorf("box.vm after release = %s, want NXDOMAIN", miekg.RcodeToString[rc])
 	}
@@ -142,14 +142,14 @@ func TestVMNamesFollowTheNetwork(t *testing.T) {
 	}
 
 	// The last VM gone, the server closes with the bridge.
-	s.releaseNetwork(context.Background(), &peer)
-	s.dns.mu.Lock()
-	up := s.dns.srv != nil
-	s.dns.mu.Unlock()
+	s.net.release(context.Background(), &peer)
+	s.net.dns.mu.Lock()
+	up := s.net.dns.srv != nil
+	s.net.dns.mu.Unlock()
 	if up || fn.teardowns != 1 {
 		t.Errorf("after the last VM: server up %v, teardowns %d; want closed and one teardown", up, fn.teardowns)
 	}
-	if got := s.dns.records.Snapshot(); len(got) != 0 {
+	if got := s.net.dns.records.Snapshot(); len(got) != 0 {
 		t.Errorf("names left after the last VM: %v", got)
 	}
 }

@@ -34,12 +34,12 @@ func (m *Manager) Guest(ctx context.Context, name string) (Guest, error) {
 	if !IsOldAgent(err) {
 		return Guest{}, err
 	}
-	v, err := m.runningVM(ctx, name)
+	v, err := m.agents.running(ctx, name)
 	if err != nil {
 		return Guest{}, err
 	}
 	defer m.agents.dial.Lock(name)()
-	c, err := m.dialAgent(ctx, v)
+	c, err := m.agents.dialAgent(ctx, v)
 	if err != nil {
 		return Guest{}, err
 	}
@@ -73,11 +73,11 @@ func (m *Manager) SSHTarget(ctx context.Context, name string) (SSHTarget, error)
 	if PolicyOf(v) == "none" {
 		return SSHTarget{}, errdefs.FailedPrecondition("VM %s has network policy none, so ssh cannot reach it: use `banger vm exec %s`, or give it a network with `banger vm network %s internet`", name, name, name)
 	}
-	kh := m.knownHosts(name)
+	kh := m.layout.knownHosts(name)
 	if _, err := os.Stat(kh); err != nil {
 		return SSHTarget{}, errdefs.FailedPrecondition("VM %s has no known ssh host keys (its guest never reported ready, or its image has no sshd): see `banger vm logs %s`", name, name)
 	}
-	return SSHTarget{User: "root", Host: v.IP, Key: m.sshKeyPath(), KnownHosts: kh, Alias: name}, nil
+	return SSHTarget{User: "root", Host: v.IP, Key: m.layout.sshKeyPath(), KnownHosts: kh, Alias: name}, nil
 }
 
 // ConsoleLog is where a VM's console log is and the size it rotates at.
@@ -94,7 +94,7 @@ func (m *Manager) ConsoleLog(ctx context.Context, name string) (ConsoleLog, erro
 	if err != nil {
 		return ConsoleLog{}, err
 	}
-	return ConsoleLog{Path: filepath.Join(m.vmRunDir(v), consolelog.Name), Limit: m.consoleLogLimit(), VM: v}, nil
+	return ConsoleLog{Path: filepath.Join(m.layout.vmRunDir(v), consolelog.Name), Limit: m.layout.consoleLogLimit(), VM: v}, nil
 }
 
 // Restart stops VM name and boots it again.
@@ -119,5 +119,5 @@ func (m *Manager) UsersOf(ctx context.Context, image, kernel string) ([]string, 
 			users = append(users, "vm "+v.Name)
 		}
 	}
-	return append(users, m.snapshotUsers(image, kernel)...), nil
+	return append(users, m.snapshots.users(image, kernel)...), nil
 }

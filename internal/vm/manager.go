@@ -50,22 +50,23 @@ type Options struct {
 	Base context.Context
 }
 
-// Manager owns the VMs. One lifecycle operation runs per VM at a time;
-// netMu orders address allocation and bridge set-up against teardown.
+// Manager owns the VMs. One lifecycle operation runs per VM at a time.
+// Its parts each do one job: layout (where files live, which driver runs
+// a VM, what it boots), net (addresses, taps, rules, .vm names), agents
+// (links to guest agents), templates and snapshots (their stores).
 type Manager struct {
-	dirs     paths.Dirs
-	store    *store.Store
-	cfg      func() *config.Config
-	lib      Library
-	log      *slog.Logger
-	base     context.Context
-	locks    keylock.Map // "vm/NAME", "template/KEY", "snapshot/NAME"
-	netMu    sync.Mutex
-	net      network.Client
-	drivers  map[string]vmm.Driver
-	watchers watchers
-	dns      vmDNS      // .vm names; see dns.go
-	agents   agentLinks // connections to guest agents, for exec and sessions
+	dirs      paths.Dirs
+	store     *store.Store
+	lib       Library
+	log       *slog.Logger
+	base      context.Context
+	locks     keylock.Map // "vm/NAME"
+	watchers  watchers
+	layout    *layout
+	net       *netAttach
+	agents    *agentLinks
+	templates *templateStore
+	snapshots *snapshotStore
 }
 
 // New returns the manager of o.Dirs. Call Recover, then Adopt, before
@@ -75,17 +76,21 @@ func New(o Options) *Manager {
 	if base == nil {
 		base = context.Background()
 	}
+	lay := &layout{dirs: o.Dirs, cfg: o.Config, drivers: o.Drivers}
+	nets := &netAttach{client: o.Network, store: o.Store, cfg: o.Config, log: o.Log}
+	ts := &templateStore{dirs: o.Dirs, layout: lay, net: nets, log: o.Log}
+	nets.buildTaps = ts.tapsInUse
 	return &Manager{
-		dirs: o.Dirs, store: o.Store, cfg: o.Config, lib: o.Library, log: o.Log, base: base,
-		net: o.Network, drivers: o.Drivers, watchers: watchers{m: map[string]context.CancelFunc{}},
+		dirs: o.Dirs, store: o.Store, lib: o.Library, log: o.Log, base: base,
+		watchers: watchers{m: map[string]context.CancelFunc{}},
+		layout:   lay, net: nets, templates: ts,
+		agents:    &agentLinks{store: o.Store, layout: lay, log: o.Log},
+		snapshots: &snapshotStore{dirs: o.Dirs, log: o.Log},
 	}
 }
 
-// config is the config in force.
-func (m *Manager) config() *config.Config { return m.cfg() }
-
 // Close stops serving .vm names. VMs keep running.
-func (m *Manager) Close() { m.stopDNS() }
+func (m *Manager) Close() { m.net.stopDNS() }
 
 // Get returns VM name.
 func (m *Manager) Get(ctx context.Context, name string) (store.VM, error) {
@@ -97,18 +102,7 @@ func (m *Manager) List(ctx context.Context) ([]store.VM, error) { return m.store
 
 // TapsInUse reports whether any VM holds a tap (or the store cannot say):
 // the bridge's settings cannot change meanwhile.
-func (m *Manager) TapsInUse(ctx context.Context) bool {
-	vms, err := m.store.ListVMs(ctx)
-	if err != nil {
-		return true
-	}
-	for _, v := range vms {
-		if v.Tap != "" {
-			return true
-		}
-	}
-	return false
-}
+func (m *Manager) TapsInUse(ctx context.Context) bool { return m.net.vmTapsInUse(ctx) }
 
 func (m *Manager) lockVM(name string) func() { return m.locks.Lock("vm/" + name) }
 

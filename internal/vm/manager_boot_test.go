@@ -22,8 +22,8 @@ func TestManagerCreateFailureUndoesEverything(t *testing.T) {
 		inject func(h *mtHarness, cause error)
 		step   string // what the error must say, beside the cause
 	}{
-		{"bridge", func(h *mtHarness, cause error) { h.net.FailOnce("EnsureBridge", cause) }, "setting up the network"},
-		{"tap", func(h *mtHarness, cause error) { h.net.FailOnce("EnsureTap", cause) }, "setting up the network"},
+		{"bridge", func(h *mtHarness, cause error) { h.net.FailOnce("EnsureBridge", cause) }, "attaching to the bridge"},
+		{"tap", func(h *mtHarness, cause error) { h.net.FailOnce("EnsureTap", cause) }, "attaching to the bridge"},
 		{"policy", func(h *mtHarness, cause error) { h.net.FailOnce("SetPolicy", cause) }, "applying network policy internet"},
 		{"vmm", func(h *mtHarness, cause error) { h.vmm.FailOnce("Start", cause) }, ""},
 	} {
@@ -106,7 +106,6 @@ func TestManagerCreateGuestCrash(t *testing.T) {
 // The error of a guest that crashed as it booted must not call it
 // running, and the VM must not be recorded running once Create returns.
 func TestManagerCreateGuestCrashIsNotCalledRunning(t *testing.T) {
-	t.Skip("bug: boot (lifecycle.go) treats a VMM that exited while booting like a guest that is slow to get ready: it records the VM as running and returns \"VM web is running but its guest did not get ready: the VM exited while booting...\"; the VM is only marked stopped later, by its watcher, once Create releases the VM's lock")
 	h := mtManager(t)
 	h.vmm.SetGuest(vmmtest.GuestCrash)
 	_, err := h.create("web", true)

@@ -187,7 +187,6 @@ func TestManagerTemplateThatNeverGetsReadyBootsCold(t *testing.T) {
 // A guest without sshd reports no host keys. It boots cold fine; it must
 // restore from a template as well.
 func TestManagerWarmCreateWithoutSSHD(t *testing.T) {
-	t.Skip("bug: restoreMachine (templates.go) calls guestssh.WriteKnownHosts even when the restored guest reported no host keys and runs no sshd, which fails (\"the guest reported no ssh host keys\"); so a guest without sshd is never restored: every warm create removes the template and boots cold, and every create from a snapshot fails. boot (lifecycle.go) writes known_hosts only when keys were reported")
 	h := mtManager(t)
 	h.drv.setKeys(false)
 	h.mustCreate("a", false)

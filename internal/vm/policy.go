@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"net/netip"
 
+	"banger/internal/config"
+
 	"banger/internal/network"
 	"banger/internal/store"
 )
 
 // A VM's network policy (see network.Policy) is stored with it in its
 // canonical form. Its rules are installed whenever the VM gets a tap
-// (cold boot, warm and snapshot restores all go through attachNetwork),
+// (cold boot, warm and snapshot restores all go through netAttach.attach),
 // again when a restarted daemon adopts it, and at once when
 // `banger vm network` changes it. For a guest under allow= with domain
 // rules, bangerd's DNS opens the addresses it answers for those names
@@ -21,9 +23,9 @@ import (
 
 // newVMNetwork resolves a create request's policy: the request's, else
 // the config's network_policy, in canonical form.
-func (m *Manager) newVMNetwork(req string) (string, error) {
+func newVMNetwork(cfg *config.Config, req string) (string, error) {
 	if req == "" {
-		req = m.config().NetworkPolicy
+		req = cfg.NetworkPolicy
 	}
 	p, err := network.ParsePolicy(req)
 	if err != nil {
@@ -56,16 +58,16 @@ func guestOf(v store.VM) (network.Guest, network.Policy, error) {
 }
 
 // applyPolicy installs v's rules on its tap, which exists, and tells the
-// DNS guard. The caller holds netMu.
-func (m *Manager) applyPolicy(ctx context.Context, nc network.Config, v store.VM) error {
+// DNS guard. The caller holds n.mu.
+func (n *netAttach) applyPolicy(ctx context.Context, nc network.Config, v store.VM) error {
 	g, p, err := guestOf(v)
 	if err != nil {
 		return err
 	}
-	d := &m.dns
+	d := &n.dns
 	d.policyMu.Lock()
 	defer d.policyMu.Unlock()
-	if err := m.net.SetPolicy(ctx, nc, g, p); err != nil {
+	if err := n.client.SetPolicy(ctx, nc, g, p); err != nil {
 		return fmt.Errorf("applying network policy %s: %w", p, err)
 	}
 	d.setGuest(g, p)
@@ -75,18 +77,18 @@ func (m *Manager) applyPolicy(ctx context.Context, nc network.Config, v store.VM
 // reapplyPolicy installs a running VM's rules again, for a daemon that
 // adopts it after a restart: the rules in the kernel may predate this
 // daemon.
-func (m *Manager) reapplyPolicy(ctx context.Context, v store.VM) {
+func (n *netAttach) reapplyPolicy(ctx context.Context, v store.VM) {
 	if v.Tap == "" || v.IP == "" {
 		return
 	}
-	nc, err := m.netConfig()
+	nc, err := n.netConfig()
 	if err == nil {
-		m.netMu.Lock()
-		err = m.applyPolicy(ctx, nc, v)
-		m.netMu.Unlock()
+		n.mu.Lock()
+		err = n.applyPolicy(ctx, nc, v)
+		n.mu.Unlock()
 	}
 	if err != nil {
-		m.log.Warn("re-applying an adopted VM's network policy; change it with `banger vm network` to retry", "vm", v.Name, "err", err)
+		n.log.Warn("re-applying an adopted VM's network policy; change it with `banger vm network` to retry", "vm", v.Name, "err", err)
 	}
 }
 
@@ -102,28 +104,35 @@ func (m *Manager) SetNetwork(ctx context.Context, name, policy string) (store.VM
 	if err != nil {
 		return v, err
 	}
+	return m.net.setPolicy(ctx, v, p)
+}
+
+// setPolicy records v's new policy p, and installs its rules first when
+// v has a tap; on failure v is left as it was.
+func (n *netAttach) setPolicy(ctx context.Context, v store.VM, p network.Policy) (store.VM, error) {
 	old := v
 	v.Network = p.String()
 	running := v.Tap != "" && v.IP != ""
 	var nc network.Config
+	var err error
 	if running {
-		if nc, err = m.netConfig(); err != nil {
+		if nc, err = n.netConfig(); err != nil {
 			return old, err
 		}
-		m.netMu.Lock()
-		defer m.netMu.Unlock()
-		if err := m.applyPolicy(ctx, nc, v); err != nil {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if err := n.applyPolicy(ctx, nc, v); err != nil {
 			return old, err
 		}
 	}
-	if err := m.store.UpdateVM(ctx, v); err != nil {
+	if err := n.store.UpdateVM(ctx, v); err != nil {
 		if running {
-			if rerr := m.applyPolicy(context.WithoutCancel(ctx), nc, old); rerr != nil {
-				m.log.Warn("restoring a VM's network policy", "vm", name, "err", rerr)
+			if rerr := n.applyPolicy(context.WithoutCancel(ctx), nc, old); rerr != nil {
+				n.log.Warn("restoring a VM's network policy", "vm", v.Name, "err", rerr)
 			}
 		}
 		return old, err
 	}
-	m.log.Info("network policy changed", "vm", name, "from", old.Network, "to", v.Network)
+	n.log.Info("network policy changed", "vm", v.Name, "from", old.Network, "to", v.Network)
 	return v, nil
 }

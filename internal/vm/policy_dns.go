@@ -67,7 +67,7 @@ const allowResolvedTimeout = 5 * time.Second
 // policyGuard is the DNS server's dns.Guard: guests under allow= are
 // answered only for the domains they list, and the addresses they get are
 // opened for them first, on the ports the rules name.
-type policyGuard struct{ m *Manager }
+type policyGuard struct{ n *netAttach }
 
 var _ dns.Guard = policyGuard{}
 
@@ -84,7 +84,7 @@ func domainPorts(p network.Policy, name string) []uint16 {
 }
 
 func (g policyGuard) Admit(client netip.Addr, name string) bool {
-	gn, ok := g.m.dns.guest(client)
+	gn, ok := g.n.dns.guest(client)
 	if !ok || gn.policy.Mode != network.PolicyAllow {
 		return true
 	}
@@ -92,7 +92,7 @@ func (g policyGuard) Admit(client netip.Addr, name string) bool {
 }
 
 func (g policyGuard) Answered(ctx context.Context, client netip.Addr, name string, resp *miekg.Msg) error {
-	d := &g.m.dns
+	d := &g.n.dns
 	d.policyMu.Lock() // the rules must not change under the answer
 	defer d.policyMu.Unlock()
 	gn, ok := d.guests[client]
@@ -112,11 +112,11 @@ func (g policyGuard) Answered(ctx context.Context, client netip.Addr, name strin
 			dests = append(dests, netip.AddrPortFrom(a.Addr, p))
 		}
 	}
-	nc, err := g.m.netConfig()
+	nc, err := g.n.netConfig()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, allowResolvedTimeout)
 	defer cancel()
-	return g.m.net.AllowResolved(ctx, nc, gn.tap, dests, time.Duration(ttl)*time.Second)
+	return g.n.client.AllowResolved(ctx, nc, gn.tap, dests, time.Duration(ttl)*time.Second)
 }

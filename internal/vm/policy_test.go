@@ -49,7 +49,7 @@ func TestPolicyFollowsTheVM(t *testing.T) {
 	}
 
 	// A stopped VM keeps its new policy for its next start.
-	s.releaseNetwork(ctx, &box)
+	s.net.release(ctx, &box)
 	before := len(fn.policies)
 	if _, err := s.SetNetwork(ctx, "box", "none"); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestPolicyFollowsTheVM(t *testing.T) {
 		t.Errorf("rules set for a stopped VM: %v", fn.policies)
 	}
 	box, _ = s.store.GetVM(ctx, "box")
-	if err := s.attachNetwork(ctx, &box, false); err != nil {
+	if err := s.net.attach(ctx, &box, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := fn.policies[box.Tap]; got != "none" {
@@ -98,8 +98,8 @@ func TestDNSOpensAllowedDomains(t *testing.T) {
 	}
 	fwd := &answerForwarder{}
 	h := dns.NewHandler(dns.Options{
-		Lookup: s.dns.records.Lookup, Forward: fwd,
-		Allow: s.dns.allowDNS(dns.AllowFrom(netip.MustParsePrefix("172.16.0.0/24"))), Guard: policyGuard{s},
+		Lookup: s.net.dns.records.Lookup, Forward: fwd,
+		Allow: s.net.dns.allowDNS(dns.AllowFrom(netip.MustParsePrefix("172.16.0.0/24"))), Guard: policyGuard{s.net},
 	})
 	ask := func(client, name string, want int) {
 		t.Helper()
@@ -147,7 +147,7 @@ func TestAdoptionReappliesPolicies(t *testing.T) {
 	defer cancel()
 	s, fn := dnsTestServer(t)
 	s.base = ctx
-	s.drivers = map[string]vmm.Driver{"qemu": fakeVMM{}}
+	s.layout.drivers = map[string]vmm.Driver{"qemu": fakeVMM{}}
 	newTestVM(t, s, "box")
 	if _, err := s.SetNetwork(ctx, "box", "allow=example.com:443"); err != nil {
 		t.Fatal(err)
@@ -163,12 +163,12 @@ func TestAdoptionReappliesPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	fn.policies = nil
-	s.dns.guests = nil
+	s.net.dns.guests = nil
 	s.Adopt(ctx)
 	if got := fn.policies[box.Tap]; got != "allow=example.com:443" {
 		t.Errorf("after adoption the rules are %q, want allow=example.com:443", got)
 	}
-	if g, ok := s.dns.guest(netip.MustParseAddr(box.IP)); !ok || g.policy.String() != "allow=example.com:443" {
+	if g, ok := s.net.dns.guest(netip.MustParseAddr(box.IP)); !ok || g.policy.String() != "allow=example.com:443" {
 		t.Errorf("after adoption the DNS guard has %+v, %v", g, ok)
 	}
 }

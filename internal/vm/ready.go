@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ const sshReadyWait = 60 * time.Second
 
 // sshReadinessAddr is where the host reaches v's sshd, or "" when the
 // host is not meant to (no address).
-func (m *Manager) sshReadinessAddr(v store.VM) string {
+func sshReadinessAddr(v store.VM) string {
 	if v.IP == "" {
 		return ""
 	}
@@ -26,8 +27,8 @@ func (m *Manager) sshReadinessAddr(v store.VM) string {
 
 // waitGuestSSH waits until v's sshd answers from the host (see waitSSH),
 // when the host is meant to reach it.
-func (m *Manager) waitGuestSSH(ctx context.Context, v store.VM) error {
-	addr := m.sshReadinessAddr(v)
+func waitGuestSSH(ctx context.Context, log *slog.Logger, v store.VM) error {
+	addr := sshReadinessAddr(v)
 	if addr == "" {
 		return nil
 	}
@@ -35,7 +36,7 @@ func (m *Manager) waitGuestSSH(ctx context.Context, v store.VM) error {
 	if err := waitSSH(ctx, addr); err != nil {
 		return err
 	}
-	m.log.Info("sshd answers from the host", "vm", v.Name, "waited", time.Since(began).Round(time.Millisecond))
+	log.Info("sshd answers from the host", "vm", v.Name, "waited", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

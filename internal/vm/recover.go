@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"banger/internal/atomicfile"
 	"banger/internal/guestssh"
 	"banger/internal/paths"
 	"banger/internal/store"
@@ -42,22 +43,18 @@ func recordTemplateBuild(runDir string, b templateBuild) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(runDir, templateBuildFile+".tmp")
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("recording the template build: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(runDir, templateBuildFile)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(runDir, templateBuildFile), data, 0o600); err != nil {
 		return fmt.Errorf("recording the template build: %w", err)
 	}
 	return nil
 }
 
-// templateBuilds lists the template builds on record, by run dir.
-func (m *Manager) templateBuilds() map[string]templateBuild {
+// builds lists the template builds on record, by run dir.
+func (ts *templateStore) builds() map[string]templateBuild {
 	out := map[string]templateBuild{}
-	entries, _ := os.ReadDir(m.dirs.TemplateRunBase())
+	entries, _ := os.ReadDir(ts.dirs.TemplateRunBase())
 	for _, e := range entries {
-		dir := filepath.Join(m.dirs.TemplateRunBase(), e.Name())
+		dir := filepath.Join(ts.dirs.TemplateRunBase(), e.Name())
 		var b templateBuild
 		data, err := os.ReadFile(filepath.Join(dir, templateBuildFile))
 		if err == nil && json.Unmarshal(data, &b) == nil {
@@ -69,10 +66,10 @@ func (m *Manager) templateBuilds() map[string]templateBuild {
 	return out
 }
 
-// templateTapsInUse reports whether a template build other than the one
-// with tap except holds a tap, which keeps the bridge up.
-func (m *Manager) templateTapsInUse(except string) bool {
-	for _, b := range m.templateBuilds() {
+// tapsInUse reports whether a template build other than the one with tap
+// except holds a tap, which keeps the bridge up.
+func (ts *templateStore) tapsInUse(except string) bool {
+	for _, b := range ts.builds() {
 		if b.Tap != "" && b.Tap != except {
 			return true
 		}
@@ -81,114 +78,75 @@ func (m *Manager) templateTapsInUse(except string) bool {
 }
 
 // Recover undoes what a killed daemon left half done apart from
-// VMs (see adopt): template builds and snapshots being written.
+// VMs (see Adopt): template builds and snapshots being written.
 func (m *Manager) Recover(ctx context.Context) {
-	m.sweepTemplateBuilds(ctx)
-	m.sweepPartialTemplates()
-	m.sweepPartialSnapshots()
+	m.templates.sweepBuilds(ctx)
+	m.templates.sweepPartial()
+	m.snapshots.sweepPartial()
 }
 
-// sweepTemplateBuilds kills the template guests that builds cut short by
-// a crash left running, and removes their taps and run dirs. A build whose
-// VMM cannot be killed keeps its record, so the next start tries again.
-func (m *Manager) sweepTemplateBuilds(ctx context.Context) {
+// sweepBuilds kills the template guests that builds cut short by a crash
+// left running, and removes their taps and run dirs. A build whose VMM
+// cannot be killed keeps its record, so the next start tries again.
+func (ts *templateStore) sweepBuilds(ctx context.Context) {
 	removedTap := false
-	for dir, b := range m.templateBuilds() {
+	for dir, b := range ts.builds() {
 		if b.VMM != "" {
-			drv, err := m.driver(b.VMM)
+			drv, err := ts.layout.driver(b.VMM)
 			if err == nil {
 				err = drv.Kill(ctx, vmm.Spec{Name: "template-" + filepath.Base(dir), RunDir: dir})
 			}
 			if err != nil {
-				m.log.Warn("killing the guest of an unfinished template build", "dir", dir, "err", err)
+				ts.log.Warn("killing the guest of an unfinished template build", "dir", dir, "err", err)
 				continue
 			}
 		}
 		if b.Tap != "" {
-			m.netMu.Lock()
-			err := m.net.DeleteTap(ctx, b.Tap)
-			m.netMu.Unlock()
-			if err != nil {
-				m.log.Warn("removing the tap of an unfinished template build", "tap", b.Tap, "err", err)
+			if err := ts.net.deleteTap(ctx, b.Tap); err != nil {
+				ts.log.Warn("removing the tap of an unfinished template build", "tap", b.Tap, "err", err)
 				continue
 			}
 			removedTap = true
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			m.log.Warn("removing an unfinished template build's run dir", "dir", dir, "err", err)
+			ts.log.Warn("removing an unfinished template build's run dir", "dir", dir, "err", err)
 		}
-		m.log.Info("undid a template build that bangerd stopped in", "dir", dir, "vmm", b.VMM, "tap", b.Tap)
+		ts.log.Info("undid a template build that bangerd stopped in", "dir", dir, "vmm", b.VMM, "tap", b.Tap)
 	}
-	if removedTap && !m.TapsInUse(ctx) && !m.templateTapsInUse("") {
-		m.teardownBridge(ctx)
-	}
-}
-
-// teardownBridge removes the bridge and banger's rules.
-func (m *Manager) teardownBridge(ctx context.Context) {
-	nc, err := m.netConfig()
-	if err != nil {
-		return
-	}
-	m.netMu.Lock()
-	defer m.netMu.Unlock()
-	if err := m.net.Teardown(ctx, nc); err != nil {
-		m.log.Warn("removing the bridge", "err", err)
+	if removedTap && !ts.net.vmTapsInUse(ctx) && !ts.tapsInUse("") {
+		ts.net.teardown(ctx)
 	}
 }
 
-// sweepPartialTemplates removes template dirs that were never completed:
-// a template is complete once its template.json is written, last.
-func (m *Manager) sweepPartialTemplates() {
-	entries, _ := os.ReadDir(m.dirs.TemplatesDir())
+// sweepPartial removes template dirs that were never completed: a
+// template is complete once its template.json is written, last.
+func (ts *templateStore) sweepPartial() {
+	entries, _ := os.ReadDir(ts.dirs.TemplatesDir())
 	for _, e := range entries {
-		dir := filepath.Join(m.dirs.TemplatesDir(), e.Name())
+		dir := filepath.Join(ts.dirs.TemplatesDir(), e.Name())
 		if _, ok := loadTemplate(dir); ok {
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			m.log.Warn("removing an unfinished template", "dir", dir, "err", err)
+			ts.log.Warn("removing an unfinished template", "dir", dir, "err", err)
 			continue
 		}
-		m.log.Info("removed an unfinished template", "dir", dir)
-	}
-}
-
-// partialSnapshot reports whether name is a snapshot being written (see
-// snapshotVM).
-func partialSnapshot(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".partial")
-}
-
-// sweepPartialSnapshots removes snapshots that were being written when
-// the daemon stopped. The VM they were taken of is resumed by adopt.
-func (m *Manager) sweepPartialSnapshots() {
-	entries, _ := os.ReadDir(m.dirs.SnapshotsDir())
-	for _, e := range entries {
-		if !partialSnapshot(e.Name()) {
-			continue
-		}
-		dir := filepath.Join(m.dirs.SnapshotsDir(), e.Name())
-		if err := os.RemoveAll(dir); err != nil {
-			m.log.Warn("removing an unfinished snapshot", "dir", dir, "err", err)
-			continue
-		}
-		m.log.Info("removed an unfinished snapshot", "dir", dir)
+		ts.log.Info("removed an unfinished template", "dir", dir)
 	}
 }
 
 // resumePaused lets a VM run on that a killed daemon left paused in the
 // middle of a snapshot: nothing else pauses a VM.
-func (m *Manager) resumePaused(ctx context.Context, v store.VM, drv vmm.Driver, spec vmm.Spec) {
+func resumePaused(ctx context.Context, log *slog.Logger, v store.VM, drv vmm.Driver, spec vmm.Spec) {
 	snap, ok := drv.(vmm.Snapshotter)
 	if !ok {
 		return
 	}
 	if err := snap.Resume(ctx, spec); err != nil {
-		m.log.Warn("resuming a VM left paused by an unfinished snapshot", "vm", v.Name, "err", err)
+		log.Warn("resuming a VM left paused by an unfinished snapshot", "vm", v.Name, "err", err)
 		return
 	}
-	m.log.Info("resumed a VM left paused by an unfinished snapshot", "vm", v.Name)
+	log.Info("resumed a VM left paused by an unfinished snapshot", "vm", v.Name)
 }
 
 // adoptUnfinished settles a VM that a killed daemon was creating or
@@ -201,7 +159,7 @@ func (m *Manager) resumePaused(ctx context.Context, v store.VM, drv vmm.Driver, 
 // and then removed or stopped as above. The wait runs in the background,
 // holding the VM's lock, so the daemon serves meanwhile.
 func (m *Manager) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Driver) {
-	spec := m.runSpec(v)
+	spec := m.layout.runSpec(v)
 	switch st, _ := drv.State(ctx, spec); st {
 	case vmm.StateStopped:
 		m.settleUnfinished(ctx, v, drv, errors.New("its VMM was gone"))
@@ -213,7 +171,7 @@ func (m *Manager) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Drive
 	}
 	// Its tap passes nothing until the VM's rules are in, and the ssh
 	// check below goes through them.
-	m.reapplyPolicy(ctx, v)
+	m.net.reapplyPolicy(ctx, v)
 	unlock := m.lockVM(v.Name)
 	go func() {
 		defer unlock()
@@ -239,7 +197,7 @@ func (m *Manager) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Drive
 // v's tap on the bridge (a restore leaves it unplugged until then) and
 // writes the guest's host keys, as a finished create or start would have.
 func (m *Manager) confirmReady(ctx context.Context, v store.VM, drv vmm.Driver, spec vmm.Spec) error {
-	st, err := m.waitReady(ctx, drv, spec)
+	st, err := waitReady(ctx, drv, spec)
 	if err != nil {
 		return err
 	}
@@ -247,15 +205,15 @@ func (m *Manager) confirmReady(ctx context.Context, v store.VM, drv vmm.Driver, 
 		return fmt.Errorf("its guest is named %q, not %q: it had not taken its identity", st.Hostname, v.Name)
 	}
 	if v.Tap != "" {
-		if err := m.plugTap(ctx, v); err != nil {
+		if err := m.net.plug(ctx, v); err != nil {
 			return err
 		}
 	}
 	if st.SSH {
-		if err := guestssh.WriteKnownHosts(m.knownHosts(v.Name), v.Name, st.HostKeys); err != nil {
+		if err := guestssh.WriteKnownHosts(m.layout.knownHosts(v.Name), v.Name, st.HostKeys); err != nil {
 			return err
 		}
-		if err := m.waitGuestSSH(ctx, v); err != nil {
+		if err := waitGuestSSH(ctx, m.log, v); err != nil {
 			return err
 		}
 	}
@@ -265,7 +223,7 @@ func (m *Manager) confirmReady(ctx context.Context, v store.VM, drv vmm.Driver, 
 // settleUnfinished ends a VM that could not be adopted: its VMM killed,
 // then removed when it was being created, else marked stopped.
 func (m *Manager) settleUnfinished(ctx context.Context, v store.VM, drv vmm.Driver, why error) {
-	if err := drv.Kill(ctx, m.runSpec(v)); err != nil {
+	if err := drv.Kill(ctx, m.layout.runSpec(v)); err != nil {
 		m.log.Warn("killing a VM bangerd stopped while it was "+v.State, "vm", v.Name, "err", err)
 		return
 	}

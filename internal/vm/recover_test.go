@@ -171,11 +171,11 @@ func crashServer(t *testing.T) (*Manager, *crashVMM, *tapNet) {
 	t.Helper()
 	s, ctx := tempServer(t)
 	s.base = ctx
-	s.dns.listen = func(netip.Addr) string { return "127.0.0.1:0" }
-	t.Cleanup(s.stopDNS)
+	s.net.dns.listen = func(netip.Addr) string { return "127.0.0.1:0" }
+	t.Cleanup(s.net.stopDNS)
 	drv, tn := newCrashVMM(), &tapNet{}
-	s.drivers = map[string]vmm.Driver{"qemu": drv}
-	s.net = tn
+	s.layout.drivers = map[string]vmm.Driver{"qemu": drv}
+	s.net.client = tn
 	return s, drv, tn
 }
 
@@ -221,10 +221,10 @@ func TestBridgeStaysWhileATemplateHoldsATap(t *testing.T) {
 	if err := s.store.CreateVM(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.attachNetwork(ctx, &v, false); err != nil {
+	if err := s.net.attach(ctx, &v, false); err != nil {
 		t.Fatal(err)
 	}
-	s.releaseNetwork(ctx, &v)
+	s.net.release(ctx, &v)
 	if bridge, taps, _ := tn.state(); !bridge || !slices.Equal(taps, []string{"bg-t01234567"}) {
 		t.Fatalf("after the only VM went: bridge %v, taps %q; want the bridge kept for the template's tap", bridge, taps)
 	}
@@ -271,7 +271,7 @@ func TestRecoverTemplateBuildAndSnapshot(t *testing.T) {
 			t.Errorf("%s is left (%v)", p, err)
 		}
 	}
-	if got := s.listTemplates(""); len(got) != 1 {
+	if got := s.templates.list(""); len(got) != 1 {
 		t.Errorf("complete templates after recovery: %+v, want the one", got)
 	}
 	if _, err := os.Stat(s.dirs.SnapshotDir("snap0")); err != nil {
@@ -316,10 +316,10 @@ func TestAdoptAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		tn.EnsureTap(ctx, network.Config{}, v.Tap, 0)
-		if err := os.MkdirAll(s.vmDir(name), 0o700); err != nil {
+		if err := os.MkdirAll(s.layout.vmDir(name), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		spec := s.runSpec(v)
+		spec := s.layout.runSpec(v)
 		drv.set(spec.RunDir, w.vmmState)
 		if w.agent {
 			serveAgent(t, spec)
@@ -351,11 +351,11 @@ func TestAdoptAfterCrash(t *testing.T) {
 		case w.state != "" && v.State != w.state:
 			t.Errorf("%s: %q (%v), want %s", name, v.State, err, w.state)
 		}
-		if got := slices.Contains(killed, s.runSpec(store.VM{VID: v.VID}).RunDir); w.killed && err == nil && !got {
+		if got := slices.Contains(killed, s.layout.runSpec(store.VM{VID: v.VID}).RunDir); w.killed && err == nil && !got {
 			t.Errorf("%s: its VMM was not killed", name)
 		}
 		if w.state == "" {
-			if _, err := os.Stat(s.vmDir(name)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(s.layout.vmDir(name)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%s: its disks are left (%v)", name, err)
 			}
 		}

@@ -31,7 +31,7 @@ func TestSnapshotDiskNamesArePlainFiles(t *testing.T) {
 		return SnapshotInfo{
 			Format: snapshotFormat, Name: name, VM: "box",
 			Disks:   []string{"upper.ext4", "work.ext4"},
-			Machine: vmm.Spec{Disks: []vmm.Disk{{ID: "work", Path: filepath.Join(s.vmDir("box"), "work.ext4")}}},
+			Machine: vmm.Spec{Disks: []vmm.Disk{{ID: "work", Path: filepath.Join(s.layout.vmDir("box"), "work.ext4")}}},
 		}
 	}
 	writeSnapshotMeta(t, s, good("fine"))
@@ -47,7 +47,7 @@ func TestSnapshotDiskNamesArePlainFiles(t *testing.T) {
 		"meta":      func(sn *SnapshotInfo) { sn.Disks[1] = snapshotMeta },
 		"twice":     func(sn *SnapshotInfo) { sn.Disks[1] = sn.Disks[0] },
 		"machine":   func(sn *SnapshotInfo) { sn.Machine.Disks[0].Path = "/etc/shadow" },
-		"unclean":   func(sn *SnapshotInfo) { sn.Machine.Disks[0].Path = s.vmDir("box") + "/../../../../x" },
+		"unclean":   func(sn *SnapshotInfo) { sn.Machine.Disks[0].Path = s.layout.vmDir("box") + "/../../../../x" },
 		"relative":  func(sn *SnapshotInfo) { sn.Machine.Disks[0].Path = "work.ext4" },
 		"backslash": func(sn *SnapshotInfo) { sn.Disks[1] = `..\work.ext4` },
 	} {

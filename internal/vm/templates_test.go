@@ -37,10 +37,10 @@ func TestTemplatesListAndRemove(t *testing.T) {
 	writeTemplate(t, filepath.Join(root, "half"), TemplateInfo{Format: templateFormat, Key: "half", Image: "deb"}, false)
 	writeTemplate(t, filepath.Join(root, "old"), TemplateInfo{Format: "banger-template/0", Key: "old", Image: "deb"}, true)
 
-	if got := s.listTemplates("deb"); len(got) != 2 {
+	if got := s.templates.list("deb"); len(got) != 2 {
 		t.Fatalf("templates of deb = %+v, want the two complete ones", got)
 	}
-	if err := s.removeTemplates("deb"); err != nil {
+	if err := s.templates.remove("deb"); err != nil {
 		t.Fatal(err)
 	}
 	left, _ := os.ReadDir(root)

@@ -27,30 +27,11 @@ const (
 	maxDaemonLines = 600
 )
 
-// pending lists the places still past a limit while the daemon split
-// lands; each entry goes as its code is split, and a listed place that
-// is within its limit fails the test, so the list only shrinks.
-var pending = map[string]bool{
-	"file internal/vm/lifecycle.go":                    true,
-	"file internal/vm/snapshots.go":                    true,
-	"file internal/vm/templates.go":                    true,
-	"func internal/vm/lifecycle.go Create":             true,
-	"func internal/vm/snapshots.go Snapshot":           true,
-	"func internal/vm/snapshots.go createFromSnapshot": true,
-	"func internal/vm/templates.go ensureTemplate":     true,
-	"func internal/vm/templates.go restoreMachine":     true,
-	"type internal/vm.Manager":                         true,
-}
-
-// over reports a place past its limit, unless it is pending; a pending
-// place within its limit is reported too, to be struck off the list.
-func over(t *testing.T, key string, past bool, msg string) {
+// over reports a place past its limit.
+func over(t *testing.T, past bool, msg string) {
 	t.Helper()
-	switch {
-	case past && !pending[key]:
+	if past {
 		t.Error(msg)
-	case !past && pending[key]:
-		t.Errorf("%s is within its limit now: remove it from pending", key)
 	}
 }
 
@@ -107,7 +88,7 @@ func sources(t *testing.T) []source {
 
 func TestFilesAreShort(t *testing.T) {
 	for _, s := range sources(t) {
-		over(t, "file "+s.path, s.lines > maxFileLines,
+		over(t, s.lines > maxFileLines,
 			fmt.Sprintf("%s has %d lines (limit %d): split it by what its parts do", s.path, s.lines, maxFileLines))
 	}
 }
@@ -120,7 +101,7 @@ func TestFunctionsAreShort(t *testing.T) {
 				continue
 			}
 			n := s.fset.Position(fn.End()).Line - s.fset.Position(fn.Pos()).Line + 1
-			over(t, "func "+s.path+" "+fn.Name.Name, n > maxFuncLines,
+			over(t, n > maxFuncLines,
 				fmt.Sprintf("%s: %s has %d lines (limit %d): name its steps as functions", s.path, fn.Name.Name, n, maxFuncLines))
 		}
 	}
@@ -152,7 +133,7 @@ func TestTypesHaveFewMethods(t *testing.T) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		over(t, "type "+k, count[k] > maxMethods,
+		over(t, count[k] > maxMethods,
 			fmt.Sprintf("%s has %d methods (limit %d): give some of its jobs a type of their own", k, count[k], maxMethods))
 	}
 }

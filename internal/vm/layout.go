@@ -23,40 +23,74 @@ import (
 // agentPort is the vsock port the guest agent listens on.
 const agentPort = 52
 
+// layout is where VMs' files live and what runs them: the state layout,
+// the VMM drivers and the specs they boot.
+type layout struct {
+	dirs paths.Dirs
+	cfg  func() *config.Config // the config in force, read at each use
+	// drivers replaces the VMM drivers by name, for tests.
+	drivers map[string]vmm.Driver
+}
+
+// config is the config in force.
+func (l *layout) config() *config.Config { return l.cfg() }
+
 // Where a VM's files live. Disks and known_hosts sit in the state dir
 // under the VM's name; sockets, the pid file and the console log in a run
 // dir named by the VM's short id, so socket paths stay short.
-func (m *Manager) vmDir(name string) string { return filepath.Join(m.dirs.State, "vms", name) }
-func (m *Manager) vmRunDir(v store.VM) string {
-	return filepath.Join(m.dirs.Runtime, "vm", v.VID)
+func (l *layout) vmDir(name string) string      { return l.dirs.VMDir(name) }
+func (l *layout) vmRunDir(v store.VM) string    { return l.dirs.VMRunDir(v.VID) }
+func (l *layout) knownHosts(name string) string { return l.dirs.KnownHosts(name) }
+func workDisk(dir string) string                { return filepath.Join(dir, paths.WorkDiskName) }
+
+// runSpec is the part of a VM's spec that finding, stopping and killing
+// its VMM needs; it does not need the image or kernel to still exist.
+func (l *layout) runSpec(v store.VM) vmm.Spec {
+	dir := l.vmRunDir(v)
+	return vmm.Spec{Name: v.Name, RunDir: dir, AgentSocket: filepath.Join(dir, paths.AgentSocketName)}
 }
-func (m *Manager) knownHosts(name string) string { return filepath.Join(m.vmDir(name), "known_hosts") }
-func workDisk(dir string) string                 { return filepath.Join(dir, "work.ext4") }
+
+// sshKeyPath is ssh_key_path, or banger's own key under the config dir.
+func (l *layout) sshKeyPath() string {
+	if p := l.config().SSHKeyPath; p != "" {
+		if rest, ok := strings.CutPrefix(p, "~/"); ok {
+			if home, err := os.UserHomeDir(); err == nil {
+				return filepath.Join(home, rest)
+			}
+		}
+		return p
+	}
+	return l.dirs.SSHKey()
+}
+
+// consoleLogLimit is the size at which console logs rotate, from the
+// config as it is now.
+func (l *layout) consoleLogLimit() int64 { return int64(l.config().ConsoleLogLimit()) }
 
 // pickVMM resolves the vmm config key to a driver name: auto means
 // Firecracker when its binary is found, else QEMU.
-func (m *Manager) pickVMM() (string, error) {
-	switch m.config().VMM {
+func (l *layout) pickVMM() (string, error) {
+	switch l.config().VMM {
 	case config.VMMQEMU:
 		return "qemu", nil
 	case config.VMMFirecracker:
-		if _, err := m.firecrackerBin(); err != nil {
+		if _, err := l.firecrackerBin(); err != nil {
 			return "", err
 		}
 		return "firecracker", nil
 	}
-	if _, err := m.firecrackerBin(); err == nil {
+	if _, err := l.firecrackerBin(); err == nil {
 		return "firecracker", nil
 	}
 	return "qemu", nil
 }
 
-func (m *Manager) firecrackerBin() (string, error) {
-	if m.config().FirecrackerBin != "" {
-		if st, err := os.Stat(m.config().FirecrackerBin); err != nil || st.IsDir() {
-			return "", errdefs.FailedPrecondition("firecracker_bin = %q in the config is not a file: fix the path or remove the key", m.config().FirecrackerBin)
+func (l *layout) firecrackerBin() (string, error) {
+	if l.config().FirecrackerBin != "" {
+		if st, err := os.Stat(l.config().FirecrackerBin); err != nil || st.IsDir() {
+			return "", errdefs.FailedPrecondition("firecracker_bin = %q in the config is not a file: fix the path or remove the key", l.config().FirecrackerBin)
 		}
-		return m.config().FirecrackerBin, nil
+		return l.config().FirecrackerBin, nil
 	}
 	p, err := exec.LookPath("firecracker")
 	if err != nil {
@@ -66,9 +100,9 @@ func (m *Manager) firecrackerBin() (string, error) {
 }
 
 // driver returns the driver a VM runs on.
-func (m *Manager) driver(name string) (vmm.Driver, error) {
-	if m.drivers != nil {
-		if d, ok := m.drivers[name]; ok {
+func (l *layout) driver(name string) (vmm.Driver, error) {
+	if l.drivers != nil {
+		if d, ok := l.drivers[name]; ok {
 			return d, nil
 		}
 	}
@@ -76,7 +110,7 @@ func (m *Manager) driver(name string) (vmm.Driver, error) {
 	case "qemu":
 		return &qemu.Driver{}, nil
 	case "firecracker":
-		bin, err := m.firecrackerBin()
+		bin, err := l.firecrackerBin()
 		if err != nil {
 			return nil, err
 		}
@@ -84,9 +118,6 @@ func (m *Manager) driver(name string) (vmm.Driver, error) {
 	}
 	return nil, fmt.Errorf("unknown vmm %q", name)
 }
-
-// netConfig is the bridge and subnet from the config.
-func (m *Manager) netConfig() (network.Config, error) { return NetConfig(m.config()) }
 
 // NetConfig is the bridge and subnet cfg sets.
 func NetConfig(cfg *config.Config) (network.Config, error) {
@@ -98,9 +129,11 @@ func NetConfig(cfg *config.Config) (network.Config, error) {
 	return c, c.Validate()
 }
 
-// vmSpec is what the driver boots for v, whose disks are in place.
-func (m *Manager) vmSpec(v store.VM, k store.Kernel, root vmdisk.Root) (vmm.Spec, error) {
-	runDir := m.vmRunDir(v)
+// vmSpec is what the driver boots for v, whose disks are in place; ipArg
+// is the kernel's ip= argument when v has an address (see
+// netAttach.kernelIPArg).
+func (l *layout) vmSpec(v store.VM, k store.Kernel, root vmdisk.Root, ipArg string) (vmm.Spec, error) {
+	runDir := l.vmRunDir(v)
 	kernelPath := k.Path
 	if v.VMM == "firecracker" {
 		if k.VmlinuxPath == "" {
@@ -108,18 +141,10 @@ func (m *Manager) vmSpec(v store.VM, k store.Kernel, root vmdisk.Root) (vmm.Spec
 		}
 		kernelPath = k.VmlinuxPath
 	}
-	disks := append(root.Disks(), vmm.Disk{ID: "work", Path: workDisk(m.vmDir(v.Name))})
+	disks := append(root.Disks(), vmm.Disk{ID: "work", Path: workDisk(l.vmDir(v.Name))})
 	cmdline := []string{root.Cmdline(), vmdisk.WorkCmdline(root.WorkDevice()), "systemd.hostname=" + v.Name}
-	if v.IP != "" {
-		nc, err := m.netConfig()
-		if err != nil {
-			return vmm.Spec{}, err
-		}
-		ip, err := netip.ParseAddr(v.IP)
-		if err != nil {
-			return vmm.Spec{}, fmt.Errorf("VM %s has a bad address %q: %w", v.Name, v.IP, err)
-		}
-		cmdline = append(cmdline, network.KernelIPArg(ip, nc.Gateway(), nc.Subnet.Bits(), v.Name, m.guestResolvers(nc.Gateway())))
+	if ipArg != "" {
+		cmdline = append(cmdline, ipArg)
 	}
 	spec := vmm.Spec{
 		Name:        v.Name,
@@ -139,8 +164,8 @@ func (m *Manager) vmSpec(v store.VM, k store.Kernel, root vmdisk.Root) (vmm.Spec
 }
 
 // rootOf rebuilds a VM's root description from its record and files.
-func (m *Manager) rootOf(v store.VM, im store.Image) vmdisk.Root {
-	dir := m.vmDir(v.Name)
+func (l *layout) rootOf(v store.VM, im store.Image) vmdisk.Root {
+	dir := l.vmDir(v.Name)
 	if v.RootMode == string(vmdisk.ModeClone) {
 		return vmdisk.Root{Mode: vmdisk.ModeClone, Image: im.RootfsPath, Clone: filepath.Join(dir, "root.ext4")}
 	}
@@ -156,35 +181,4 @@ func agentEndpoint(driver vmm.Driver, spec vmm.Spec) agentclient.Endpoint {
 		return agentclient.Endpoint{Kind: agentclient.KindVsock, CID: qemu.GuestCID(spec), Port: agentPort}
 	}
 	return agentclient.Endpoint{Kind: agentclient.KindSerial, Path: spec.AgentSocket}
-}
-
-// hostResolvers are the host's DNS servers a guest can reach through NAT:
-// those in /etc/resolv.conf, or systemd-resolved's upstream ones when the
-// host points at its local stub. Loopback servers are no use to a guest.
-func hostResolvers() []netip.Addr {
-	var out []netip.Addr
-	for _, f := range []string{"/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) < 2 || fields[0] != "nameserver" {
-				continue
-			}
-			a, err := netip.ParseAddr(fields[1])
-			if err != nil || !a.Is4() || a.IsLoopback() {
-				continue
-			}
-			out = append(out, a)
-			if len(out) == 2 {
-				return out
-			}
-		}
-		if len(out) > 0 {
-			return out
-		}
-	}
-	return out
 }
