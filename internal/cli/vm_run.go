@@ -92,7 +92,7 @@ itself fails (bad flags, no image, a VM that does not boot) the status is
 }
 
 func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
-	ws, err := runWorkspace(ctx, opts)
+	ws, err := workspaceRequest(opts)
 	if err != nil {
 		return 0, err
 	}
@@ -100,20 +100,18 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
-	if ws != nil {
-		if req.FromSnapshot != "" {
-			return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
-		}
-		if req.Workspace, err = workspaceRequest(opts); err != nil {
-			return 0, err
-		}
-		command = workspaceCommand(*ws, opts.Command)
+	if ws != nil && req.FromSnapshot != "" {
+		return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
 	}
+	req.Workspace = ws
+	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
 	printSpec(opts.Stderr, req)
 	vm, err := a.createAndWait(ctx, req, opts.Stderr)
 	if err != nil {
 		return 0, err
+	}
+	if vm.Workspace != nil {
+		command = workspaceCommand(*vm.Workspace, opts.Command)
 	}
 	var code int
 	var sshErr error
