@@ -84,7 +84,20 @@ type VM struct {
 	MAC       string    `json:"mac,omitempty"`
 	Network   string    `json:"network"` // the network policy: internet, none, open or allow=LIST
 	LastError string    `json:"last_error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	// Workspace is the repository copied in when the VM was made.
+	Workspace *WorkspaceCopy `json:"workspace,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// WorkspaceCopy is a repository copied into a VM, as the daemon resolved
+// it: the guest's copy is /root/NAME, and SUB the directory asked for.
+type WorkspaceCopy struct {
+	Top    string `json:"top"` // the work tree's top directory on the host
+	Name   string `json:"name"`
+	Sub    string `json:"sub,omitempty"`
+	From   string `json:"from,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
 }
 
 // SetNetworkRequest gives a VM another network policy

@@ -98,7 +98,7 @@ func (opts *VMRunOptions) setArgs(args []string, dash int) error {
 }
 
 func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
-	ws, err := runWorkspace(ctx, opts)
+	ws, err := workspaceRequest(opts)
 	if err != nil {
 		return 0, err
 	}
@@ -106,20 +106,18 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
-	if ws != nil {
-		if req.FromSnapshot != "" {
-			return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
-		}
-		if req.Workspace, err = workspaceRequest(opts); err != nil {
-			return 0, err
-		}
-		command = workspaceCommand(*ws, opts.Command)
+	if ws != nil && req.FromSnapshot != "" {
+		return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
 	}
+	req.Workspace = ws
+	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
 	printSpec(opts.Stderr, req)
 	vm, err := a.createAndWait(ctx, req, opts.Stderr)
 	if err != nil {
 		return 0, err
+	}
+	if vm.Workspace != nil {
+		command = workspaceCommand(*vm.Workspace, opts.Command)
 	}
 	var code int
 	var sshErr error

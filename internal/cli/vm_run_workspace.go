@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 
@@ -32,24 +31,15 @@ that configuration and mise installs its tools in the guest, logging to
 A failure there never fails the run. A command waits for it; a shell opens at
 once while it runs in the background.`
 
-// runWorkspace checks vm run's workspace options, resolving the
-// repository when a PATH is given; it returns nil for a bare sandbox.
-func runWorkspace(ctx context.Context, opts VMRunOptions) (*workspace.Source, error) {
+// workspaceRequest is what the daemon needs to copy the workspace, which
+// it resolves; nil for a bare sandbox.
+func workspaceRequest(opts VMRunOptions) (*api.Workspace, error) {
 	if opts.Path == "" {
 		if opts.From != "" || opts.Branch != "" {
 			return nil, errdefs.InvalidArgument("--from and --branch apply only to workspace mode: give the repository's path, as in `banger vm run --from main ./repo`")
 		}
 		return nil, nil
 	}
-	src, err := workspace.Resolve(ctx, workspace.Options{Path: opts.Path, From: opts.From, Branch: opts.Branch})
-	if err != nil {
-		return nil, err
-	}
-	return &src, nil
-}
-
-// workspaceRequest is what the daemon needs to copy the workspace.
-func workspaceRequest(opts VMRunOptions) (*api.Workspace, error) {
 	abs, err := filepath.Abs(opts.Path)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", opts.Path, err)
@@ -58,9 +48,10 @@ func workspaceRequest(opts VMRunOptions) (*api.Workspace, error) {
 }
 
 // workspaceCommand is the guest command of a workspace session: the
-// script that goes to the copy, bootstraps its tools and runs command,
-// or opens a shell when command is empty.
-func workspaceCommand(src workspace.Source, command []string) []string {
+// script that goes to the copy ws (as the daemon resolved it), bootstraps
+// its tools and runs command, or opens a shell when command is empty.
+func workspaceCommand(ws api.WorkspaceCopy, command []string) []string {
+	src := workspace.Source{Top: ws.Top, Name: ws.Name, Sub: ws.Sub, From: ws.From, Commit: ws.Commit, Branch: ws.Branch}
 	snippet := ""
 	if len(command) > 0 {
 		snippet = guestssh.QuoteCommand(command)

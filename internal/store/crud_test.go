@@ -109,8 +109,8 @@ func TestVMCRUD(t *testing.T) {
 	s, _ := openTest(t)
 	c := crud[VM]{"VM", s.CreateVM, s.GetVM, s.ListVMs, s.DeleteVM, func(v VM) string { return v.Name }}
 	c.check(t,
-		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", at(1), at(2)},
-		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", at(3), at(3)},
-		VM{"db", "stopped", "debian", "", "qemu", 8, 8192, 1, "10.0.0.9", "v3", "tcg", "overlay", "", "", "allow=10.0.0.0/8,example.com:443", "", at(4), at(5)},
+		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", Workspace{Top: "/src/web", Name: "web", Sub: "cmd", From: "main", Commit: "0123abc", Branch: "try"}, at(1), at(2)},
+		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", Workspace{}, at(3), at(3)},
+		VM{"db", "stopped", "debian", "", "qemu", 8, 8192, 1, "10.0.0.9", "v3", "tcg", "overlay", "", "", "allow=10.0.0.0/8,example.com:443", "", Workspace{Top: "/r", Name: "r"}, at(4), at(5)},
 	)
 }

@@ -23,8 +23,21 @@ type VM struct {
 	MAC       string
 	Network   string // network policy, canonical form: "internet", "none", "open" or "allow=..."
 	LastError string // why the last start failed, "" if it did not
+	// Workspace is the repository copied in at create; zero for none.
+	Workspace Workspace
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Workspace is a repository copied into a VM, as resolved when it was
+// made (see internal/workspace.Source).
+type Workspace struct {
+	Top    string // the work tree's top directory on the host; "" for none
+	Name   string // the copy's directory under /root
+	Sub    string // the directory given, below Top; "" at the top
+	From   string // the commit, tag or branch asked for; "" for the working tree
+	Commit string // From as a commit id
+	Branch string // the new branch the copy is on; "" for none
 }
 
 var vms = table[VM]{
@@ -50,6 +63,12 @@ var vms = table[VM]{
 			{"mac", &v.MAC},
 			{"network", &v.Network},
 			{"last_error", &v.LastError},
+			{"workspace_top", &v.Workspace.Top},
+			{"workspace_name", &v.Workspace.Name},
+			{"workspace_sub", &v.Workspace.Sub},
+			{"workspace_from", &v.Workspace.From},
+			{"workspace_commit", &v.Workspace.Commit},
+			{"workspace_branch", &v.Workspace.Branch},
 			{"created_at", (*unixNano)(&v.CreatedAt)},
 			{"updated_at", (*unixNano)(&v.UpdatedAt)},
 		}

@@ -111,6 +111,13 @@ func vmToAPI(v store.VM) api.VM {
 		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
 		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
 		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, Network: vm.PolicyOf(v), LastError: v.LastError,
-		CreatedAt: v.CreatedAt,
+		Workspace: workspaceToAPI(v.Workspace), CreatedAt: v.CreatedAt,
 	}
+}
+
+func workspaceToAPI(w store.Workspace) *api.WorkspaceCopy {
+	if w.Top == "" {
+		return nil
+	}
+	return &api.WorkspaceCopy{Top: w.Top, Name: w.Name, Sub: w.Sub, From: w.From, Commit: w.Commit, Branch: w.Branch}
 }
