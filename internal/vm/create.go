@@ -26,8 +26,8 @@ func newVID() string {
 	return hex.EncodeToString(b)
 }
 
-// Create makes a VM and boots it. Its steps are resolving the image and
-// kernel (pulling them when missing), listing the workspace, recording
+// Create makes a VM and boots it. Its steps are listing the workspace,
+// resolving the image and kernel (pulling them when missing), recording
 // the VM, then starting it: restored from its combination's warm template
 // when the driver can (falling back to the cold steps when that fails),
 // else the cold steps, preparing its disks and booting (see bootSteps). A
@@ -135,7 +135,9 @@ func (m *Manager) createSteps(v *store.VM, req api.CreateVMRequest, prog progres
 		return nil, err
 	}
 	c := &creation{m: m, req: req, v: v, l: l, prog: prog}
-	steps := []step{c.resolveStep(), c.workspaceStep(), m.recordStep(v)}
+	// The workspace is checked first: a wrong path should not wait for an
+	// image pull.
+	steps := []step{c.workspaceStep(), c.resolveStep(), m.recordStep(v)}
 	cold := append([]step{c.disksStep()}, l.bootSteps()...)
 	if _, ok := l.drv.(vmm.Snapshotter); !ok || req.Cold {
 		return append(steps, cold...), nil
@@ -159,7 +161,7 @@ func (c *creation) workspaceStep() step {
 	return step{
 		name: "listing the workspace",
 		do: func(ctx context.Context) (err error) {
-			c.trees, err = workspaceTrees(ctx, c.req.Workspace, c.prog)
+			c.trees, c.v.Workspace, err = workspaceTrees(ctx, c.req.Workspace, c.prog)
 			return err
 		},
 	}
