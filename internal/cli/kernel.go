@@ -29,6 +29,7 @@ loads the virtio drivers; you can also register a kernel of your own.`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Kernel, error) {
 			return c.Kernels().List(ctx)
 		},
+		name:   func(k api.Kernel) string { return k.Name },
 		empty:  "No local kernels. `banger kernel pull debian-6.1-cloud` fetches the default one.",
 		header: []string{"NAME", "VERSION", "SOURCE", "CREATED"},
 		row: func(now time.Time, k api.Kernel) []string {

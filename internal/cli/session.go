@@ -45,6 +45,7 @@ rotated once) in /root/.cache/banger/sessions/SESSION.log.`,
 			}
 			return c.ListSessions(ctx, vm)
 		},
+		name:   func(s api.Session) string { return s.VM + "/" + s.Name },
 		empty:  "No sessions.",
 		header: []string{"VM", "NAME", "STATE", "STARTED", "COMMAND"},
 		row: func(now time.Time, s api.Session) []string {

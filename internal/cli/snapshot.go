@@ -73,6 +73,7 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Snapshot, error) {
 			return c.Snapshots().List(ctx)
 		},
+		name:   func(sn api.Snapshot) string { return sn.Name },
 		empty:  "No snapshots. `banger vm snapshot VM` saves a running VM.",
 		header: []string{"NAME", "VM", "IMAGE", "SPEC", "VMM", "SIZE", "CREATED"},
 		row: func(now time.Time, sn api.Snapshot) []string {
