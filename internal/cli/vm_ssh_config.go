@@ -41,9 +41,8 @@ the configuration again after one does.`,
   scp -F ~/.ssh/banger.conf notes.txt box.vm:/root/
   rsync -a -e 'ssh -F ~/.ssh/banger.conf' src/ box.vm:/root/src/
   ssh -F <(banger vm ssh-config box) box.vm uname -a
-
-  # or once, for every ssh client: add to the top of ~/.ssh/config
-  Include ~/.ssh/banger.conf`,
+  # for every ssh client and VS Code: put this line at the top of ~/.ssh/config
+  #   Include ~/.ssh/banger.conf`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: a.completeVMs,
 		RunE: func(cmd *cobra.Command, args []string) error {
