@@ -35,12 +35,13 @@ keys its agent reported at boot.
 Each block answers to NAME and NAME.vm. Without a NAME, VMs that ssh cannot
 reach (stopped, network policy none, no sshd) are listed as comments; with
 one, such a VM is an error. Guest addresses change when a VM restarts: print
-the configuration again after one does.`,
+the configuration again after one does. ssh closes the descriptors it
+inherits before reading -F, so give it a file (or /dev/stdin), not <(...).`,
 		Example: `  banger vm ssh-config > ~/.ssh/banger.conf
   ssh -F ~/.ssh/banger.conf box.vm
   scp -F ~/.ssh/banger.conf notes.txt box.vm:/root/
   rsync -a -e 'ssh -F ~/.ssh/banger.conf' src/ box.vm:/root/src/
-  ssh -F <(banger vm ssh-config box) box.vm uname -a
+  banger vm ssh-config box | ssh -F /dev/stdin box.vm uname -a
   # for every ssh client and VS Code: put this line at the top of ~/.ssh/config
   #   Include ~/.ssh/banger.conf`,
 		Args:              cobra.MaximumNArgs(1),

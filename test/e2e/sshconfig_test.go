@@ -17,16 +17,19 @@ import (
 // `vm ssh NAME -- OPTIONS` hands options to ssh (a port forward here).
 func checkSSHClients(t *testing.T, n *vmNet, name string) {
 	t.Helper()
-	banger := filepath.Join(n.h.bin, "banger")
-	// As a user types it, with the configuration never written to disk.
-	out, err := n.shell(fmt.Sprintf("ssh -F <(%s vm ssh-config) %s.vm hostname", banger, name))
-	if err != nil || out != name+"\n" {
-		t.Errorf("ssh -F <(banger vm ssh-config) %s.vm: %v: %s", name, err, out)
-	}
-
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "banger.conf")
-	writeFile(t, cfg, n.must(t, "vm", "ssh-config", name).stdout)
+	writeFile(t, cfg, n.must(t, "vm", "ssh-config").stdout)
+	if out, err := n.shell(fmt.Sprintf("ssh -F %s %s.vm hostname", cfg, name)); err != nil || out != name+"\n" {
+		t.Errorf("ssh -F FILE %s.vm: %v: %s", name, err, out)
+	}
+	// Without a file: ssh closes inherited descriptors, so <(...) cannot
+	// work, but its stdin can carry the configuration.
+	pipe := fmt.Sprintf("%s vm ssh-config %s | ssh -F /dev/stdin %s hostname", filepath.Join(n.h.bin, "banger"), name, name)
+	if out, err := n.shell(pipe); err != nil || out != name+"\n" {
+		t.Errorf("banger vm ssh-config | ssh -F /dev/stdin: %v: %s", err, out)
+	}
+
 	writeFile(t, filepath.Join(dir, "hello.txt"), "copied by scp\n")
 	if out, err := n.shell(fmt.Sprintf("scp -F %s %s/hello.txt %s.vm:/root/ && scp -F %s %s:/root/hello.txt %s/back.txt", cfg, dir, name, cfg, name, dir)); err != nil {
 		t.Errorf("scp -F both ways: %v: %s", err, out)
