@@ -13,7 +13,7 @@ import (
 )
 
 // formatHelp is how --format is described on every list verb.
-const formatHelp = "print each item with a Go template, as in '{{.Name}}': the fields are those --json prints, by their Go names; {{json .}} prints one as JSON"
+const formatHelp = "print each item through a Go `TEMPLATE`, as in '{{.Name}}': the fields are those --json prints, by their Go names; {{json .}} prints one as JSON"
 
 // addListFlags gives a list verb its output flags: --json, --quiet and
 // --format, bound to opts.
