@@ -33,10 +33,13 @@ type app struct {
 	warned bool
 
 	ctl *daemonctl.Controller
+	// complete completes names from the daemon's lists.
+	complete completer
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a.complete = completer{a}
 	a.dirs, a.dirsErr = paths.Default()
 	a.cfg = config.Default()
 	if a.dirsErr == nil {

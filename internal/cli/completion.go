@@ -71,15 +71,19 @@ Open a new shell afterwards.`,
 	return cmd
 }
 
-// completeNames asks the daemon for names with list. A daemon that is down,
+// completer completes names on the command line from the daemon's
+// lists.
+type completer struct{ a *app }
+
+// names asks the daemon for names with list. A daemon that is down,
 // slow or of another version gives no names, and never file names.
-func (a *app) completeNames(list func(ctx context.Context, c *client.Client) ([]string, error), toComplete string) ([]string, cobra.ShellCompDirective) {
-	if a.ready() != nil {
+func (c completer) names(list func(ctx context.Context, c *client.Client) ([]string, error), toComplete string) ([]string, cobra.ShellCompDirective) {
+	if c.a.ready() != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	names, err := list(ctx, a.ctl.Client)
+	names, err := list(ctx, c.a.ctl.Client)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -92,57 +96,57 @@ func (a *app) completeNames(list func(ctx context.Context, c *client.Client) ([]
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-// completeVMs completes the first argument with VM names.
-func (a *app) completeVMs(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+// vms completes the first argument with VM names.
+func (c completer) vms(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		vms, err := c.ListVMs(ctx)
+	return c.names(func(ctx context.Context, cl *client.Client) ([]string, error) {
+		vms, err := cl.ListVMs(ctx)
 		return namesOf(vms, func(i int) string { return vms[i].Name }), err
 	}, toComplete)
 }
 
-// completeImages completes image names (for --image).
-func (a *app) completeImages(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		images, err := c.Images().List(ctx)
+// images completes image names (for --image).
+func (c completer) images(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return c.names(func(ctx context.Context, cl *client.Client) ([]string, error) {
+		images, err := cl.Images().List(ctx)
 		return namesOf(images, func(i int) string { return images[i].Name }), err
 	}, toComplete)
 }
 
-// completeKernels completes kernel names (for --kernel).
-func (a *app) completeKernels(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		kernels, err := c.Kernels().List(ctx)
+// kernels completes kernel names (for --kernel).
+func (c completer) kernels(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return c.names(func(ctx context.Context, cl *client.Client) ([]string, error) {
+		kernels, err := cl.Kernels().List(ctx)
 		return namesOf(kernels, func(i int) string { return kernels[i].Name }), err
 	}, toComplete)
 }
 
-// completeSnapshots completes snapshot names (for --from-snapshot).
-func (a *app) completeSnapshots(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
-		snaps, err := c.Snapshots().List(ctx)
+// snapshots completes snapshot names (for --from-snapshot).
+func (c completer) snapshots(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return c.names(func(ctx context.Context, cl *client.Client) ([]string, error) {
+		snaps, err := cl.Snapshots().List(ctx)
 		return namesOf(snaps, func(i int) string { return snaps[i].Name }), err
 	}, toComplete)
 }
 
-// completeSnapshotArgs completes snapshot names for every argument not
+// snapshotArgs completes snapshot names for every argument not
 // given yet.
-func (a *app) completeSnapshotArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	names, dir := a.completeSnapshots(cmd, args, toComplete)
+func (c completer) snapshotArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	names, dir := c.snapshots(cmd, args, toComplete)
 	return without(names, args), dir
 }
 
-// completeImageArgs completes image names for every argument not given yet.
-func (a *app) completeImageArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	names, dir := a.completeImages(cmd, args, toComplete)
+// imageArgs completes image names for every argument not given yet.
+func (c completer) imageArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	names, dir := c.images(cmd, args, toComplete)
 	return without(names, args), dir
 }
 
-// completeKernelArgs completes kernel names for every argument not given yet.
-func (a *app) completeKernelArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	names, dir := a.completeKernels(cmd, args, toComplete)
+// kernelArgs completes kernel names for every argument not given yet.
+func (c completer) kernelArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	names, dir := c.kernels(cmd, args, toComplete)
 	return without(names, args), dir
 }
 

@@ -31,6 +31,7 @@ from an ext4 file you made yourself.`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Image, error) {
 			return c.Images().List(ctx)
 		},
+		name:   func(im api.Image) string { return im.Name },
 		empty:  "No local images. `banger image pull debian-bookworm` builds the default one.",
 		header: []string{"NAME", "SOURCE", "KERNEL", "SIZE", "CREATED"},
 		row: func(now time.Time, im api.Image) []string {
@@ -52,8 +53,7 @@ func addCatalogFlag(a *app, list *cobra.Command) {
 		if !catalog {
 			return local(cmd, args)
 		}
-		asJSON, _ := cmd.Flags().GetBool("json")
-		return catalogLister.run(cmd.Context(), a, ListOptions{JSON: asJSON, Stdout: a.stdout})
+		return catalogLister.run(cmd.Context(), a, listOptionsOf(cmd, a.stdout))
 	}
 }
 
@@ -61,6 +61,7 @@ var catalogLister = lister[api.CatalogEntry]{
 	fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.CatalogEntry, error) {
 		return c.Images().Catalog(ctx)
 	},
+	name:   func(e api.CatalogEntry) string { return e.Name },
 	empty:  "The catalog is empty.",
 	header: []string{"KIND", "NAME", "LOCAL", "DESCRIPTION"},
 	row: func(_ time.Time, e api.CatalogEntry) []string {

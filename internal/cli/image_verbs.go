@@ -35,7 +35,7 @@ Ctrl-C cancels and leaves nothing half-made.`,
 }
 
 func newImageRmCmd(a *app) *cobra.Command {
-	return rmCmd(a, "image", a.completeImageArgs, func(ctx context.Context, c *client.Client, name string) error {
+	return rmCmd(a, "image", a.complete.imageArgs, func(ctx context.Context, c *client.Client, name string) error {
 		return c.Images().Delete(ctx, name)
 	})
 }
@@ -49,7 +49,7 @@ func newImageShowCmd(a *app) *cobra.Command {
 		Example: `  banger image show debian-bookworm
   banger image show debian-bookworm --json`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeImageArgs,
+		ValidArgsFunction: a.complete.imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			var d api.ImageDetail
@@ -111,7 +111,7 @@ func newImageRegisterCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Rootfs, "rootfs", "", "path of the ext4 image file (required)")
 	cmd.Flags().StringVar(&opts.Kernel, "kernel", "", "default kernel for VMs from this image")
 	_ = cmd.MarkFlagRequired("rootfs")
-	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
+	_ = cmd.RegisterFlagCompletionFunc("kernel", a.complete.kernels)
 	return cmd
 }
 
@@ -123,7 +123,7 @@ func newImageExportCmd(a *app) *cobra.Command {
 		Long:              "Write an image, with its kernel when it has one, to a bundle: one compressed file with a manifest and a sha256 for every part, which `banger image import` verifies. See docs/image-catalog.md for the format.",
 		Example:           `  banger image export debian-bookworm -o bookworm.tar.zst`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeImageArgs,
+		ValidArgsFunction: a.complete.imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.imageExport(cmd.Context(), args[0], out)
 		},

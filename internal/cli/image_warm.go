@@ -30,7 +30,7 @@ them.`,
 		Example: `  banger image warm debian-bookworm
   banger image warm debian-bookworm --vcpu 2 --memory 2048`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeImageArgs,
+		ValidArgsFunction: a.complete.imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if a.cfgErr != nil {

@@ -31,6 +31,7 @@ loads the virtio drivers; you can also register a kernel of your own.`,
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Kernel, error) {
 			return c.Kernels().List(ctx)
 		},
+		name:   func(k api.Kernel) string { return k.Name },
 		empty:  "No local kernels. `banger kernel pull debian-6.1-cloud` fetches the default one.",
 		header: []string{"NAME", "VERSION", "SOURCE", "CREATED"},
 		row: func(now time.Time, k api.Kernel) []string {
@@ -51,7 +52,7 @@ that loads the virtio drivers.`,
 				return k.Name + " " + k.Version, err
 			}), "  banger kernel pull\n  banger kernel pull debian-6.1-cloud"),
 		newKernelShowCmd(a),
-		rmCmd(a, "kernel", a.completeKernelArgs, func(ctx context.Context, c *client.Client, name string) error {
+		rmCmd(a, "kernel", a.complete.kernelArgs, func(ctx context.Context, c *client.Client, name string) error {
 			return c.Kernels().Delete(ctx, name)
 		}),
 		newKernelRegisterCmd(a),
@@ -68,7 +69,7 @@ func newKernelShowCmd(a *app) *cobra.Command {
 		Example: `  banger kernel show debian-6.1-cloud
   banger kernel show debian-6.1-cloud --json`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeKernelArgs,
+		ValidArgsFunction: a.complete.kernelArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			var d api.KernelDetail

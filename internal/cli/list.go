@@ -11,10 +11,13 @@ import (
 	"banger/internal/api/client"
 )
 
-// ListOptions are the inputs every list verb shares.
+// ListOptions are the inputs every list verb shares. JSON, Quiet and
+// Format each pick the output; at most one may be set.
 type ListOptions struct {
 	Args   []string
 	JSON   bool
+	Quiet  bool   // names only, one per line
+	Format string // a Go template for each item
 	Stdout io.Writer
 }
 
@@ -26,6 +29,7 @@ type lister[T any] struct {
 	args             cobra.PositionalArgs
 	complete         cobra.CompletionFunc
 	fetch            func(ctx context.Context, c *client.Client, args []string) ([]T, error)
+	name             func(item T) string // what --quiet prints
 	empty            string
 	header           []string
 	row              func(now time.Time, item T) []string
@@ -50,24 +54,36 @@ func (l lister[T]) command(a *app) *cobra.Command {
 			return l.run(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	addListFlags(cmd, &opts)
 	return cmd
 }
 
 func (l lister[T]) run(ctx context.Context, a *app, opts ListOptions) error {
+	format, err := opts.template()
+	if err != nil {
+		return err
+	}
 	var items []T
-	err := a.call(ctx, func(c *client.Client) (err error) {
+	err = a.call(ctx, func(c *client.Client) (err error) {
 		items, err = l.fetch(ctx, c, opts.Args)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if opts.JSON {
+	switch {
+	case opts.JSON:
 		if items == nil {
 			items = []T{}
 		}
 		return writeJSON(opts.Stdout, items)
+	case opts.Quiet:
+		for _, item := range items {
+			fmt.Fprintln(opts.Stdout, safeLine(l.name(item)))
+		}
+		return nil
+	case format != nil:
+		return writeTemplate(opts.Stdout, format, items)
 	}
 	if len(items) == 0 {
 		_, err := fmt.Fprintln(opts.Stdout, l.empty)

@@ -39,7 +39,7 @@ rotated once) in /root/.cache/banger/sessions/SESSION.log.`,
 		example: `  banger session list
   banger session list box --json`,
 		args:     cobra.MaximumNArgs(1),
-		complete: a.completeVMs,
+		complete: a.complete.vms,
 		fetch: func(ctx context.Context, c *client.Client, args []string) ([]api.Session, error) {
 			vm := ""
 			if len(args) == 1 {
@@ -47,6 +47,7 @@ rotated once) in /root/.cache/banger/sessions/SESSION.log.`,
 			}
 			return c.ListSessions(ctx, vm)
 		},
+		name:   func(s api.Session) string { return s.VM + "/" + s.Name },
 		empty:  "No sessions.",
 		header: []string{"VM", "NAME", "STATE", "STARTED", "COMMAND"},
 		row: func(now time.Time, s api.Session) []string {
@@ -81,7 +82,7 @@ func (a *app) completeSessionRefs(_ *cobra.Command, args []string, toComplete st
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return a.completeNames(func(ctx context.Context, c *client.Client) ([]string, error) {
+	return a.complete.names(func(ctx context.Context, c *client.Client) ([]string, error) {
 		sessions, err := c.ListSessions(ctx, "")
 		return namesOf(sessions, func(i int) string { return sessions[i].VM + "/" + sessions[i].Name }), err
 	}, toComplete)

@@ -44,7 +44,7 @@ banger prints VM/SESSION: the name for attach, logs and kill. Without
   banger session start box --name sh -t -- bash
   banger session start box -e PORT=8080 -w /root/app -- ./serve`,
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stdout, opts.Stderr = a.stdout, a.stderr
 			dash := cmd.ArgsLenAtDash()

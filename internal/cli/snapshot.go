@@ -33,7 +33,7 @@ exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot 
 		Example: `  banger vm snapshot box
   banger vm snapshot box --name box-ready`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if name != "" {
@@ -77,6 +77,7 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.Snapshot, error) {
 			return c.Snapshots().List(ctx)
 		},
+		name:   func(sn api.Snapshot) string { return sn.Name },
 		empty:  "No snapshots. `banger vm snapshot VM` saves a running VM.",
 		header: []string{"NAME", "VM", "IMAGE", "SPEC", "VMM", "SIZE", "CREATED"},
 		row: func(now time.Time, sn api.Snapshot) []string {
@@ -84,7 +85,7 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 				sn.VMM + "/" + sn.Accel, humanBytes(sn.Bytes), ago(now, sn.CreatedAt)}
 		},
 	}.command(a), newSnapshotShowCmd(a),
-		rmCmd(a, "snapshot", a.completeSnapshotArgs, func(ctx context.Context, c *client.Client, name string) error {
+		rmCmd(a, "snapshot", a.complete.snapshotArgs, func(ctx context.Context, c *client.Client, name string) error {
 			return c.Snapshots().Delete(ctx, name)
 		}))
 	return cmd
@@ -99,7 +100,7 @@ func newSnapshotShowCmd(a *app) *cobra.Command {
 		Example: `  banger snapshot show box-ready
   banger snapshot show box-ready --json`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeSnapshotArgs,
+		ValidArgsFunction: a.complete.snapshotArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			var sn api.Snapshot

@@ -42,7 +42,7 @@ func newVMExecCmd(a *app) *cobra.Command {
   banger vm exec -e DEBUG=1 -w /tmp box -- env
   banger vm exec box                         a shell (with a terminal if yours is one)`,
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
 			if err := opts.setArgs(args, cmd.ArgsLenAtDash()); err != nil {

@@ -23,6 +23,7 @@ func newVMListCmd(a *app) *cobra.Command {
 		fetch: func(ctx context.Context, c *client.Client, _ []string) ([]api.VM, error) {
 			return c.ListVMs(ctx)
 		},
+		name:   func(v api.VM) string { return v.Name },
 		empty:  "No VMs. `banger vm run` boots one.",
 		header: []string{"NAME", "STATE", "IMAGE", "VMM", "VCPU", "MEMORY", "DISK", "IP", "NETWORK", "CREATED"},
 		row: func(now time.Time, v api.VM) []string {

@@ -37,7 +37,7 @@ file.`,
 		Example: `  banger vm logs box
   banger vm logs -f box`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.Stdout = args[0], a.stdout
 			opts.Strip = !raw && isTerminal(a.stdout)

@@ -83,7 +83,7 @@ func (a *app) vmNetwork(ctx context.Context, opts VMNetworkOptions) error {
 // completeVMNetwork completes a VM name, then a policy.
 func (a *app) completeVMNetwork(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	if len(args) == 0 {
-		return a.completeVMs(cmd, args, toComplete)
+		return a.complete.vms(cmd, args, toComplete)
 	}
 	if len(args) == 1 {
 		return completePolicies(cmd, args, toComplete)

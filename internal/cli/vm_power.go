@@ -37,7 +37,7 @@ func bootCmd(a *app, use, short, long string, boot func(c *client.Client, ctx co
 		Short:             short,
 		Long:              long,
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
@@ -70,7 +70,7 @@ kept: ` + "`banger vm start`" + ` boots the VM again.`,
 		Example: `  banger vm stop box
   banger vm stop box other`,
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
@@ -101,7 +101,7 @@ refused unless --force is given, which kills it first.`,
 		Example: `  banger vm delete box
   banger vm delete --force box other`,
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			return a.vmEach(ctx, args, func(c *client.Client, name string) error {

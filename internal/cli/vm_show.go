@@ -29,7 +29,7 @@ func newVMShowCmd(a *app) *cobra.Command {
 		Example: `  banger vm show box
   banger vm show box --json`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeVMs,
+		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.Stdout = args[0], a.stdout
 			return a.vmShow(cmd.Context(), opts)

@@ -63,10 +63,10 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from `SNAPSHOT`, made by banger vm snapshot, instead of booting an image")
 	o.flags = f
 	o.cfgErr = a.cfgErr
-	_ = cmd.RegisterFlagCompletionFunc("image", a.completeImages)
-	_ = cmd.RegisterFlagCompletionFunc("kernel", a.completeKernels)
+	_ = cmd.RegisterFlagCompletionFunc("image", a.complete.images)
+	_ = cmd.RegisterFlagCompletionFunc("kernel", a.complete.kernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
-	_ = cmd.RegisterFlagCompletionFunc("from-snapshot", a.completeSnapshots)
+	_ = cmd.RegisterFlagCompletionFunc("from-snapshot", a.complete.snapshots)
 	_ = cmd.RegisterFlagCompletionFunc("network", completePolicies)
 }
 

@@ -157,23 +157,37 @@ type Target struct {
 	Alias      string // the name the known_hosts entries carry
 }
 
+// Option is one OpenSSH client setting, as ssh_config(5) names it.
+type Option struct{ Key, Value string }
+
+// Options are the settings every connection to the guest uses, besides
+// its user, address and key: strict checking against the VM's own
+// known_hosts file, no agent, no prompts. `banger vm ssh` passes them with
+// -o and `banger vm ssh-config` writes them into Host blocks, so the two
+// cannot drift apart.
+func (t Target) Options() []Option {
+	return []Option{
+		{"IdentitiesOnly", "yes"},
+		{"IdentityAgent", "none"},
+		{"StrictHostKeyChecking", "yes"},
+		{"UserKnownHostsFile", t.KnownHosts},
+		{"GlobalKnownHostsFile", "/dev/null"},
+		{"HostKeyAlias", t.Alias},
+		{"UpdateHostKeys", "no"},
+		{"BatchMode", "yes"},
+		{"ConnectTimeout", "10"},
+		{"ServerAliveInterval", "15"},
+		{"LogLevel", "ERROR"},
+	}
+}
+
 // Args is the ssh command line (without "ssh") that runs command in the
 // guest, or opens a login shell when command is empty. tty asks for a
 // terminal (-t); without it, -T keeps the streams clean for scripts.
 func (t Target) Args(tty bool, command []string) []string {
-	args := []string{
-		"-i", t.Key,
-		"-o", "IdentitiesOnly=yes",
-		"-o", "IdentityAgent=none",
-		"-o", "StrictHostKeyChecking=yes",
-		"-o", "UserKnownHostsFile=" + t.KnownHosts,
-		"-o", "GlobalKnownHostsFile=/dev/null",
-		"-o", "HostKeyAlias=" + t.Alias,
-		"-o", "UpdateHostKeys=no",
-		"-o", "BatchMode=yes",
-		"-o", "ConnectTimeout=10",
-		"-o", "ServerAliveInterval=15",
-		"-o", "LogLevel=ERROR",
+	args := []string{"-i", t.Key}
+	for _, o := range t.Options() {
+		args = append(args, "-o", o.Key+"="+o.Value)
 	}
 	if tty {
 		args = append(args, "-t")

@@ -265,6 +265,7 @@ func TestVMLifecycle(t *testing.T) {
 	if r := n.run("vm", "ssh", "box", "--", "sh", "-c", "echo hi from $(hostname); exit 7"); r.code != 7 || r.stdout != "hi from box\n" {
 		t.Errorf("vm ssh status/output: %s", r)
 	}
+	checkSSHClients(t, n, "box")
 	// The work disk is /root, with the key and the file_sync entry.
 	out := n.ssh(t, "box", `findmnt -n -o SOURCE,FSTYPE /root; stat -c '%a %u %n' /root/.ssh/authorized_keys /root/.gitconfig; cat /root/.gitconfig; df -B1M --output=size /root | tail -1`)
 	for _, want := range []string{"/dev/vd", "600 0 /root/.ssh/authorized_keys", "600 0 /root/.gitconfig", "name = e2e"} {
