@@ -139,6 +139,8 @@ type Request struct {
 	Signal string `json:"signal,omitempty"`
 	// Follow keeps session-logs sending until the session ends.
 	Follow bool `json:"follow,omitempty"`
+	// Path is the guest path of copy-in and copy-out.
+	Path string `json:"path,omitempty"`
 }
 
 // Identity is what makes a guest restored from a template its own machine.
