@@ -13,6 +13,7 @@ and opens a shell in it. The other verbs manage VMs one step at a time.`,
 	}
 	cmd.AddCommand(newVMRunCmd(a), newVMCreateCmd(a), newVMListCmd(a), newVMShowCmd(a),
 		newVMStartCmd(a), newVMStopCmd(a), newVMRestartCmd(a), newVMDeleteCmd(a),
-		newVMLogsCmd(a), newVMSSHCmd(a), newVMExecCmd(a), newVMSnapshotCmd(a), newVMNetworkCmd(a))
+		newVMLogsCmd(a), newVMSSHCmd(a), newVMExecCmd(a), newVMSnapshotCmd(a), newVMNetworkCmd(a),
+		newVMCpCmd(a))
 	return cmd
 }
