@@ -26,10 +26,10 @@ type VMCpOptions struct {
 
 func newVMCpCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:               "cp SRC DST",
-		Short:             "Copy files and directories between the host and a VM",
-		Long:              vmCpHelp,
-		Args:              cobra.ExactArgs(2),
+		Use:   "cp SRC DST",
+		Short: "Copy files and directories between the host and a VM",
+		Long:  vmCpHelp,
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := parseCpArgs(args[0], args[1])
 			if err != nil {
