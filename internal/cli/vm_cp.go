@@ -120,6 +120,9 @@ func (a *app) copyIn(ctx context.Context, opts VMCpOptions) error {
 	})
 }
 
+// maxTrailer bounds what a copy-out reads past the end of the tar.
+const maxTrailer = 1 << 20
+
 // errCopyStopped ends a copy-out whose extraction stopped first.
 var errCopyStopped = errors.New("the copy stopped")
 
@@ -135,22 +138,38 @@ func (a *app) copyOut(ctx context.Context, opts VMCpOptions) error {
 	}
 	prog := newCopyProgress(opts.Stderr, nil)
 	defer prog.finish()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	pr, pw := io.Pipe()
 	received := make(chan error, 1)
 	go func() {
-		err := a.call(ctx, func(c *client.Client) error {
-			return c.CopyOut(ctx, opts.VM, opts.GuestPath, prog.writer(pw))
+		err := a.call(cctx, func(c *client.Client) error {
+			return c.CopyOut(cctx, opts.VM, opts.GuestPath, prog.writer(pw))
 		})
 		pw.CloseWithError(err) // nil: the end of the stream
 		received <- err
 	}()
 	_, xerr := tarcopy.Extract(pr, opts.HostPath, tarcopy.Options{Limits: lim, Where: "on the host"})
 	if xerr == nil {
-		_, xerr = io.Copy(io.Discard, pr) // up to the guest's status
+		// The tar's end padding, up to the guest's status; a guest that
+		// sends more than the padding is cut off.
+		_, _ = io.CopyN(io.Discard, pr, maxTrailer)
+	} else {
+		cancel() // the guest may be stalling: stop waiting for it
 	}
 	pr.CloseWithError(errCopyStopped)
-	if err := <-received; err != nil && !errors.Is(err, errCopyStopped) {
-		return err // the guest's reason comes first
+	return copyOutcome(xerr, <-received)
+}
+
+// copyOutcome is a copy-out's error: the host's own verdict on the
+// stream (an entry refused, no space), unless the stream broke because
+// the guest failed, whose reason then comes first.
+func copyOutcome(xerr, rerr error) error {
+	if errors.Is(rerr, errCopyStopped) || errors.Is(rerr, context.Canceled) && xerr != nil {
+		rerr = nil
 	}
-	return xerr
+	if xerr != nil && (rerr == nil || !errors.Is(xerr, rerr)) {
+		return xerr
+	}
+	return rerr
 }

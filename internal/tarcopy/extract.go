@@ -188,7 +188,7 @@ func (x *extractor) checkParents(name string) error {
 		case err != nil:
 			return err
 		case fi.Mode()&fs.ModeSymlink != 0:
-			return errdefs.InvalidArgument("refusing to write %s through the symbolic link %s", name, p)
+			return errdefs.InvalidArgument("refusing to write %s through the symbolic link %s", x.show(name), x.show(p))
 		case !fi.IsDir():
 			return errdefs.InvalidArgument("cannot write %s: %s is not a directory", name, p)
 		}
