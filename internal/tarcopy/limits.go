@@ -25,8 +25,7 @@ type Limits struct {
 // yet), less a margin.
 func LimitsFor(dest string) (Limits, error) {
 	var st unix.Statfs_t
-	dir := dest
-	if err := unix.Statfs(dir, &st); err != nil {
+	if err := unix.Statfs(dest, &st); err != nil {
 		parent := parentOf(dest).dir
 		if err := unix.Statfs(parent, &st); err != nil {
 			return Limits{}, fmt.Errorf("reading the free space of %s: %w", parent, err)

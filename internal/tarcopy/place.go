@@ -19,9 +19,8 @@ type placement struct {
 // CheckDest says early whether dest can receive a copy: it exists, or
 // its parent is a directory. Extract checks again, with the source's type.
 func CheckDest(dest string) error {
-	fi, err := os.Stat(dest)
+	_, err := os.Stat(dest)
 	if err == nil {
-		_ = fi
 		return nil
 	}
 	if !os.IsNotExist(err) {

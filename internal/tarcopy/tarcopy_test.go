@@ -256,3 +256,13 @@ func TestMissingSourceIsNotFound(t *testing.T) {
 		t.Errorf("got %v, want not found", err)
 	}
 }
+
+func TestLimitsForAFreshDestination(t *testing.T) {
+	lim, err := LimitsFor(filepath.Join(t.TempDir(), "not-yet"))
+	if err != nil || lim.MaxBytes < 0 || lim.MaxEntries <= 0 {
+		t.Errorf("LimitsFor = %+v, %v", lim, err)
+	}
+	if _, err := LimitsFor("/no/such/dir/x"); err == nil {
+		t.Error("LimitsFor under a missing directory gave no error")
+	}
+}
