@@ -177,6 +177,10 @@ func (sc *streamConn) handle(it item) {
 		sc.attach(req)
 	case agentproto.OpSessionLogs:
 		sc.logs(req)
+	case agentproto.OpCopyIn:
+		sc.copyIn(req)
+	case agentproto.OpCopyOut:
+		sc.copyOut(req)
 	default:
 		resp, after := sc.s.answer(sc.ctx, it)
 		done, err := sc.sendDone(resp)

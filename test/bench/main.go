@@ -10,6 +10,7 @@
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
+//	BENCH_CP=0              skip the vm cp figure (200 MiB into a VM)
 //	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
 //	                        figures find the golden image already built
 package main

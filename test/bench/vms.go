@@ -277,8 +277,12 @@ func (b *vmBench) measureRSS() (idle, busy int64, err error) {
 	if busy, err = vmRSS(info.PID); err != nil {
 		return 0, 0, err
 	}
-	// With a VM up, vm exec against vm ssh.
-	if err := benchExec(func(args ...string) *exec.Cmd { return b.ns.command(b.ctx, b.banger, args...) }, names[0]); err != nil {
+	// With a VM up, vm exec against vm ssh, and vm cp against a tar pipe.
+	cli := func(args ...string) *exec.Cmd { return b.ns.command(b.ctx, b.banger, args...) }
+	if err := benchExec(cli, names[0]); err != nil {
+		return 0, 0, err
+	}
+	if err := benchCp(cli, names[0], b.work); err != nil {
 		return 0, 0, err
 	}
 	if _, err := b.cli(append([]string{"vm", "delete", "--force"}, names...)...); err != nil {

@@ -26,8 +26,8 @@ import (
 
 // TestExecAndSessions runs commands and sessions in one golden-image VM
 // through its guest agent: exit statuses, streamed input, a terminal that
-// follows resizes, Ctrl-C, and sessions that outlive their client and a
-// daemon restart.
+// follows resizes, Ctrl-C, vm cp both ways, and sessions that outlive
+// their client and a daemon restart.
 func TestExecAndSessions(t *testing.T) {
 	_, n := goldenVMNet(t, "")
 	n.must(t, "vm", "create", "--name", "box", "--vcpu", "2", "--memory", "1024", "--disk-size", "2G")
@@ -80,6 +80,9 @@ func TestExecAndSessions(t *testing.T) {
 
 	// Ctrl-C reaches the command, whose own exit status comes back.
 	testCtrlC(t, n)
+
+	// Files go both ways through the agent, with no network at all.
+	testCp(t, n)
 
 	// A session runs on after its client is gone; its logs show what it
 	// wrote since.

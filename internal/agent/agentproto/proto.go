@@ -53,10 +53,11 @@
 //
 //   - the host may send requests without waiting for answers, and the
 //     guest answers each when it is done, in any order;
-//   - exec, session-attach and session-logs open a channel whose id is
-//     the request's id. Its [Frame] lines carry "ch" and flow both ways:
-//     standard input, output and error as base64, window sizes, signals,
-//     flow-control credit, and at the end the exit status;
+//   - exec, session-attach, session-logs, copy-in and copy-out open a
+//     channel whose id is the request's id. Its [Frame] lines carry "ch"
+//     and flow both ways: standard input, output and error as base64,
+//     window sizes, signals, flow-control credit, and at the end the exit
+//     status;
 //   - each side may send [InitialCredit] bytes of data on a channel before
 //     the other grants more, so a slow reader holds up only its own
 //     channel, never the connection.
@@ -139,6 +140,8 @@ type Request struct {
 	Signal string `json:"signal,omitempty"`
 	// Follow keeps session-logs sending until the session ends.
 	Follow bool `json:"follow,omitempty"`
+	// Path is the guest path of copy-in and copy-out.
+	Path string `json:"path,omitempty"`
 }
 
 // Identity is what makes a guest restored from a template its own machine.
