@@ -63,7 +63,7 @@ func newImageShowCmd(a *app) *cobra.Command {
 			return showDetail(a.stdout, asJSON, d, [][2]string{
 				{"name", d.Name}, {"source", d.Source}, {"kernel", orDash(d.Kernel)},
 				{"rootfs", d.RootfsPath},
-				{"size", fmt.Sprintf("%s apparent, %s allocated", config.Size(d.SizeBytes), humanBytes(d.AllocatedBytes))},
+				{"size", fmt.Sprintf("%s apparent, %s allocated", config.Size(d.SizeBytes), progress.Bytes(d.AllocatedBytes))},
 				{"digest", orDash(d.Digest)}, {"used by", usedBy(d.UsedBy)},
 				{"warm templates", templatesLine(d.Templates)},
 			})
@@ -145,7 +145,7 @@ func (a *app) imageExport(ctx context.Context, name, out string) error {
 	if err != nil {
 		return err // the daemon's error, or one naming the file
 	}
-	_, err = fmt.Fprintf(a.stdout, "wrote %s (%s)\nsha256 %x\n", out, humanBytes(n), h.Sum(nil))
+	_, err = fmt.Fprintf(a.stdout, "wrote %s (%s)\nsha256 %x\n", out, progress.Bytes(n), h.Sum(nil))
 	return err
 }
 
@@ -181,18 +181,4 @@ bundle's manifest before anything is registered.`,
 
 func isURL(s string) bool {
 	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
-}
-
-// humanBytes renders a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -8,6 +8,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/internal/progress"
 )
 
 func newImageWarmCmd(a *app) *cobra.Command {
@@ -72,7 +73,7 @@ func checkTemplateSize(vcpu, memoryMiB int) error {
 
 // templateLine describes a warm template in one line.
 func templateLine(t api.WarmTemplate) string {
-	return fmt.Sprintf("%d vcpu · %d MiB · %s/%s · %s on disk", t.VCPU, t.MemoryMiB, t.VMM, t.Accel, humanBytes(t.Bytes))
+	return fmt.Sprintf("%d vcpu · %d MiB · %s/%s · %s on disk", t.VCPU, t.MemoryMiB, t.VMM, t.Accel, progress.Bytes(t.Bytes))
 }
 
 // templatesLine lists an image's warm templates for image show.

@@ -9,6 +9,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/api/client"
+	"banger/internal/progress"
 	"banger/internal/vmname"
 )
 
@@ -51,7 +52,7 @@ exists. ` + "`banger snapshot list`" + ` shows snapshots, ` + "`banger snapshot 
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "saved %s of VM %s: %s on disk; `banger vm create --from-snapshot %s` makes VMs from it\n", sn.Name, sn.VM, humanBytes(sn.Bytes), sn.Name)
+			fmt.Fprintf(a.stderr, "saved %s of VM %s: %s on disk; `banger vm create --from-snapshot %s` makes VMs from it\n", sn.Name, sn.VM, progress.Bytes(sn.Bytes), sn.Name)
 			_, err = fmt.Fprintln(a.stdout, sn.Name)
 			return err
 		},
@@ -82,7 +83,7 @@ from which ` + "`banger vm create --from-snapshot SNAPSHOT`" + ` makes new VMs.`
 		header: []string{"NAME", "VM", "IMAGE", "SPEC", "VMM", "SIZE", "CREATED"},
 		row: func(now time.Time, sn api.Snapshot) []string {
 			return []string{sn.Name, sn.VM, sn.Image, fmt.Sprintf("%d vcpu, %d MiB", sn.VCPU, sn.MemoryMiB),
-				sn.VMM + "/" + sn.Accel, humanBytes(sn.Bytes), ago(now, sn.CreatedAt)}
+				sn.VMM + "/" + sn.Accel, progress.Bytes(sn.Bytes), ago(now, sn.CreatedAt)}
 		},
 	}.command(a), newSnapshotShowCmd(a),
 		rmCmd(a, "snapshot", a.complete.snapshotArgs, func(ctx context.Context, c *client.Client, name string) error {
@@ -114,8 +115,8 @@ func newSnapshotShowCmd(a *app) *cobra.Command {
 			return showDetail(a.stdout, asJSON, sn, [][2]string{
 				{"name", sn.Name}, {"vm", sn.VM}, {"image", sn.Image}, {"kernel", sn.Kernel},
 				{"vcpu", fmt.Sprint(sn.VCPU)}, {"memory", fmt.Sprintf("%d MiB", sn.MemoryMiB)},
-				{"work disk", humanBytes(sn.DiskBytes)}, {"vmm", sn.VMM + "/" + sn.Accel},
-				{"on disk", humanBytes(sn.Bytes)}, {"created", sn.CreatedAt.Local().Format(time.DateTime)},
+				{"work disk", progress.Bytes(sn.DiskBytes)}, {"vmm", sn.VMM + "/" + sn.Accel},
+				{"on disk", progress.Bytes(sn.Bytes)}, {"created", sn.CreatedAt.Local().Format(time.DateTime)},
 			})
 		},
 	}

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"banger/internal/progress"
 	"context"
 	"fmt"
 	"io/fs"
@@ -73,7 +74,7 @@ func checkDisk(h Host, dir string) Result {
 	if err != nil {
 		return warn(name, "cannot read free space: "+err.Error(), "check that "+dir+" is on a mounted filesystem")
 	}
-	summary := fmt.Sprintf("%s free in %s", humanBytes(free), dir)
+	summary := fmt.Sprintf("%s free in %s", progress.Bytes(int64(free)), dir)
 	switch {
 	case free < diskFailBelow:
 		return fail(name, summary+"; images and VM disks need at least 2 GiB",
@@ -98,18 +99,4 @@ func existingAncestor(h Host, dir string) string {
 		}
 		dir = parent
 	}
-}
-
-// humanBytes formats n in binary units with one decimal, e.g. "53.2 GiB".
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n)/unit, 0
-	for v >= unit && i < 4 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[i])
 }

@@ -80,14 +80,6 @@ func TestDisk(t *testing.T) {
 	expect(t, checkDisk(h, dir), Warn, "cannot read free space")
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[uint64]string{512: "512 B", 1536: "1.5 KiB", 3 << 20: "3.0 MiB", 2 << 40: "2.0 TiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestDaemon(t *testing.T) {
 	running := func(context.Context) (DaemonStatus, error) {
 		return DaemonStatus{Running: true, Version: "v1.2.3", PID: 42}, nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"banger/internal/errdefs"
+	"banger/internal/progress"
 )
 
 // ErrNoSpace matches the error of a copy that does not fit: the disk is
@@ -169,7 +170,7 @@ func (x *extractor) count(h *tar.Header) error {
 
 func (x *extractor) tooBig(n int64) error {
 	return fmt.Errorf("the copy needs more than %s, the free space %s less a margin of %s; free some space: %w",
-		HumanBytes(x.opts.Limits.MaxBytes), x.opts.Where, HumanBytes(Margin), ErrNoSpace)
+		progress.Bytes(x.opts.Limits.MaxBytes), x.opts.Where, progress.Bytes(Margin), ErrNoSpace)
 }
 
 // checkParents makes sure every directory above name is a real

@@ -39,17 +39,3 @@ func LimitsFor(dest string) (Limits, error) {
 	lim.MaxEntries = max(lim.MaxEntries, 0)
 	return lim, nil
 }
-
-// HumanBytes writes n for people: 1.5 GiB.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
