@@ -9,27 +9,14 @@ import (
 
 	"banger/internal/config"
 	"banger/internal/paths"
+	"banger/internal/paths/pathstest"
 	"banger/internal/progress"
 	"banger/internal/store"
 	"banger/internal/vmm"
 )
 
-// tempDirs are state dirs under the test's temp dir, with a short runtime
-// dir, as unix socket paths must be.
-func tempDirs(t *testing.T) paths.Dirs {
-	t.Helper()
-	dir := t.TempDir()
-	run, err := os.MkdirTemp("", "bgt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(run) })
-	dirs := paths.Dirs{Config: dir + "/config", State: dir + "/state", Cache: dir + "/cache", Runtime: run}
-	if err := os.MkdirAll(dirs.State, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return dirs
-}
+// tempDirs are banger's directories for one test.
+func tempDirs(t *testing.T) paths.Dirs { return pathstest.Dirs(t) }
 
 // tempServer makes a manager on temp dirs, with an empty store and the
 // default config, whose watchers stop when the test ends.

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"banger/internal/config"
 	"banger/internal/library"
 	"banger/internal/paths"
+	"banger/internal/paths/pathstest"
 	"banger/internal/store"
 	"banger/internal/vm"
 	"banger/internal/vmm"
@@ -32,16 +32,8 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T) *testAPI {
 	t.Helper()
-	dir := t.TempDir()
-	run, err := os.MkdirTemp("", "bgt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(run) })
-	dirs := paths.Dirs{Config: dir + "/config", State: dir + "/state", Cache: dir + "/cache", Runtime: run}
-	if err := os.MkdirAll(dirs.State, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dirs := pathstest.Dirs(t)
+	run := dirs.Runtime
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	st, err := store.Open(ctx, dirs.Database())
