@@ -200,6 +200,3 @@ func TestForeignAddressRefused(t *testing.T) {
 		t.Fatalf("Add on 192.0.2.1 = %v, want a refusal naming the address", err)
 	}
 }
-
-
-

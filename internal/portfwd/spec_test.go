@@ -29,20 +29,20 @@ func TestParseDockerSyntax(t *testing.T) {
 
 func TestParseRefusesBadInput(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                  "not a number",
-		"0":                 "port 0 cannot be forwarded",
-		"8080:0":            "port 0 cannot be forwarded",
-		"65536":             "from 1 to 65535",
-		"65536:80":          "from 1 to 65535",
-		"-1:80":             "from 1 to 65535",
-		"http":              "not a number",
-		"80/sctp":           `protocol "sctp"`,
-		"80/":               `protocol ""`,
-		"localhost:80:80":   "not an IP address",
-		"300.1.1.1:80:80":   "not an IP address",
-		"8080:":             "want [HOSTADDR:]",
-		"[::1]80":           "want [HOSTADDR:]",
-		"1.2.3.4:80:80:80":  "not a number",
+		"":                 "not a number",
+		"0":                "port 0 cannot be forwarded",
+		"8080:0":           "port 0 cannot be forwarded",
+		"65536":            "from 1 to 65535",
+		"65536:80":         "from 1 to 65535",
+		"-1:80":            "from 1 to 65535",
+		"http":             "not a number",
+		"80/sctp":          `protocol "sctp"`,
+		"80/":              `protocol ""`,
+		"localhost:80:80":  "not an IP address",
+		"300.1.1.1:80:80":  "not an IP address",
+		"8080:":            "want [HOSTADDR:]",
+		"[::1]80":          "want [HOSTADDR:]",
+		"1.2.3.4:80:80:80": "not a number",
 	} {
 		_, err := Parse(in)
 		if err == nil {
