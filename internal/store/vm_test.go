@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -71,7 +72,7 @@ func TestUpdateVM(t *testing.T) {
 	if err := s.UpdateVM(ctx, changed); err != nil {
 		t.Fatalf("UpdateVM: %v", err)
 	}
-	if got, err := s.GetVM(ctx, "box"); err != nil || got != want {
+	if got, err := s.GetVM(ctx, "box"); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("after update GetVM = %+v, %v\nwant %+v", got, err, want)
 	}
 	err := s.UpdateVM(ctx, testVM("ghost"))
