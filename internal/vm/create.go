@@ -55,7 +55,7 @@ func (m *Manager) Create(ctx context.Context, req api.CreateVMRequest, prog prog
 		steps, err = m.createSteps(v, req, prog)
 	}
 	if err == nil {
-		err = runSteps(ctx, m.log, prog, append(steps, m.portsStep(v)))
+		err = runSteps(ctx, m.log, prog, append(steps, m.ports.step(v)))
 		if err != nil && req.FromSnapshot != "" {
 			err = fmt.Errorf("restoring snapshot %s: %w", req.FromSnapshot, err)
 		}

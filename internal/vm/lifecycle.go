@@ -59,7 +59,7 @@ func (m *Manager) Start(ctx context.Context, name string, prog progress.Func) (s
 	}
 	l, err := m.newLaunch(&v, im, k)
 	if err == nil {
-		err = runSteps(ctx, m.log, prog, append(l.bootSteps(), m.portsStep(&v)))
+		err = runSteps(ctx, m.log, prog, append(l.bootSteps(), m.ports.step(&v)))
 	}
 	if err != nil && !errors.Is(err, errNotReady) {
 		// The boot's steps are undone: its VMM killed, its tap gone.
@@ -203,7 +203,7 @@ func (m *Manager) Adopt(ctx context.Context) {
 			m.log.Info("adopted running VM", "vm", v.Name)
 			m.net.reapplyPolicy(ctx, v)
 			m.watch(v, drv, spec)
-			m.restorePorts(ctx, &v)
+			m.ports.restore(ctx, &v)
 			continue
 		}
 		m.log.Info("VM found stopped", "vm", v.Name)

@@ -87,7 +87,7 @@ func New(o Options) *Manager {
 		layout:   lay, net: nets, templates: ts,
 		agents:    &agentLinks{store: o.Store, layout: lay, log: o.Log},
 		snapshots: &snapshotStore{dirs: o.Dirs, log: o.Log},
-		ports:     newPortForwards(o.Log),
+		ports:     newPortForwards(o.Store, o.Log),
 	}
 }
 

@@ -12,10 +12,17 @@ import (
 	"banger/internal/store"
 )
 
-// AddPorts forwards more host ports to VM name: at once when it runs,
+// Ports is the manager's port forwarding side: `banger vm port-forward`.
+type Ports struct{ m *Manager }
+
+// Ports adds and removes the host ports forwarded to VMs.
+func (m *Manager) Ports() Ports { return Ports{m} }
+
+// Add forwards more host ports to VM name: at once when it runs,
 // and each time it starts. A port that cannot be had (taken on the host)
 // is not recorded.
-func (m *Manager) AddPorts(ctx context.Context, name string, reqs []api.PortForward) (store.VM, error) {
+func (pp Ports) Add(ctx context.Context, name string, reqs []api.PortForward) (store.VM, error) {
+	m := pp.m
 	defer m.lockVM(name)()
 	v, err := m.store.GetVM(ctx, name)
 	if err != nil {
@@ -44,10 +51,11 @@ func (m *Manager) AddPorts(ctx context.Context, name string, reqs []api.PortForw
 	return v, m.store.UpdateVM(ctx, v)
 }
 
-// RemovePorts stops forwarding the host ports of VM name that match
+// Remove stops forwarding the host ports of VM name that match
 // one of reqs: its host port (as asked or as bound), its address unless
 // empty, its protocol unless empty. Each of reqs must match one.
-func (m *Manager) RemovePorts(ctx context.Context, name string, reqs []api.PortForward) (store.VM, error) {
+func (pp Ports) Remove(ctx context.Context, name string, reqs []api.PortForward) (store.VM, error) {
+	m := pp.m
 	defer m.lockVM(name)()
 	v, err := m.store.GetVM(ctx, name)
 	if err != nil {

@@ -17,13 +17,14 @@ import (
 // live as long as the VM runs here, and are made again when it starts
 // and when a restarted daemon adopts it.
 type portForwards struct {
-	mu  sync.Mutex
-	m   map[string]*portfwd.Forwarder
-	log *slog.Logger
+	mu    sync.Mutex
+	m     map[string]*portfwd.Forwarder
+	store *store.Store
+	log   *slog.Logger
 }
 
-func newPortForwards(log *slog.Logger) *portForwards {
-	return &portForwards{m: map[string]*portfwd.Forwarder{}, log: log}
+func newPortForwards(st *store.Store, log *slog.Logger) *portForwards {
+	return &portForwards{m: map[string]*portfwd.Forwarder{}, store: st, log: log}
 }
 
 // start forwards v's ports to its guest address, recording the host port
@@ -106,19 +107,19 @@ func (pf *portForwards) closeAll() {
 }
 
 // portsStep forwards the running VM's ports and records the ports bound.
-func (m *Manager) portsStep(v *store.VM) step {
+func (pf *portForwards) step(v *store.VM) step {
 	s := step{
 		name: "forwarding ports",
 		do: func(ctx context.Context) error {
 			if len(v.Ports) == 0 {
 				return nil
 			}
-			if err := m.ports.start(v); err != nil {
+			if err := pf.start(v); err != nil {
 				return err
 			}
-			return m.store.UpdateVM(ctx, *v)
+			return pf.store.UpdateVM(ctx, *v)
 		},
-		undo: func(context.Context) { m.ports.stop(v) },
+		undo: func(context.Context) { pf.stop(v) },
 	}
 	if len(v.Ports) > 0 {
 		s.say = says("forwarding ports")
@@ -128,16 +129,16 @@ func (m *Manager) portsStep(v *store.VM) step {
 
 // restorePorts forwards an adopted VM's ports again; a port it cannot
 // have is reported in the VM's last error, the VM running on.
-func (m *Manager) restorePorts(ctx context.Context, v *store.VM) {
+func (pf *portForwards) restore(ctx context.Context, v *store.VM) {
 	if len(v.Ports) == 0 {
 		return
 	}
-	if err := m.ports.start(v); err != nil {
-		m.log.Warn("forwarding the ports of an adopted VM", "vm", v.Name, "err", err)
+	if err := pf.start(v); err != nil {
+		pf.log.Warn("forwarding the ports of an adopted VM", "vm", v.Name, "err", err)
 		v.LastError = err.Error()
 	}
-	if err := m.store.UpdateVM(ctx, *v); err != nil {
-		m.log.Warn("recording an adopted VM's ports", "vm", v.Name, "err", err)
+	if err := pf.store.UpdateVM(ctx, *v); err != nil {
+		pf.log.Warn("recording an adopted VM's ports", "vm", v.Name, "err", err)
 	}
 }
 

@@ -132,11 +132,11 @@ func TestManagerPortsRefusedUnderNone(t *testing.T) {
 	if _, err := h.m.Create(h.ctx, req, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.m.AddPorts(h.ctx, "quiet", []api.PortForward{{GuestPort: 80}}); errdefs.KindOf(err) != errdefs.KindFailedPrecondition {
+	if _, err := h.m.Ports().Add(h.ctx, "quiet", []api.PortForward{{GuestPort: 80}}); errdefs.KindOf(err) != errdefs.KindFailedPrecondition {
 		t.Errorf("AddPorts under none = %v, want a refusal", err)
 	}
 	h.mustCreate("web", true)
-	if _, err := h.m.AddPorts(h.ctx, "web", []api.PortForward{{GuestPort: 80}}); err != nil {
+	if _, err := h.m.Ports().Add(h.ctx, "web", []api.PortForward{{GuestPort: 80}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.m.SetNetwork(h.ctx, "web", "none"); errdefs.KindOf(err) != errdefs.KindFailedPrecondition {
@@ -148,24 +148,24 @@ func TestManagerAddAndRemovePorts(t *testing.T) {
 	h := mtManager(t)
 	h.mustCreate("web", true)
 	fixed := freePort(t)
-	v, err := h.m.AddPorts(h.ctx, "web", []api.PortForward{{HostPort: fixed, GuestPort: 8000}, {GuestPort: 9000}})
+	v, err := h.m.Ports().Add(h.ctx, "web", []api.PortForward{{HostPort: fixed, GuestPort: 8000}, {GuestPort: 9000}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Ports) != 2 || !held(t, "tcp", fixed) {
 		t.Fatalf("ports after add = %+v, want 2 with %d held", v.Ports, fixed)
 	}
-	if _, err := h.m.AddPorts(h.ctx, "web", []api.PortForward{{HostPort: fixed, GuestPort: 1}}); errdefs.KindOf(err) != errdefs.KindAlreadyExists {
+	if _, err := h.m.Ports().Add(h.ctx, "web", []api.PortForward{{HostPort: fixed, GuestPort: 1}}); errdefs.KindOf(err) != errdefs.KindAlreadyExists {
 		t.Errorf("adding host port %d twice = %v, want already exists", fixed, err)
 	}
 	random := v.Ports[1].Bound
-	if _, err := h.m.RemovePorts(h.ctx, "web", []api.PortForward{{HostPort: fixed}}); err != nil {
+	if _, err := h.m.Ports().Remove(h.ctx, "web", []api.PortForward{{HostPort: fixed}}); err != nil {
 		t.Fatal(err)
 	}
 	if held(t, "tcp", fixed) || !held(t, "tcp", random) {
 		t.Errorf("after removing %d: want it free and %d still held", fixed, random)
 	}
-	_, err = h.m.RemovePorts(h.ctx, "web", []api.PortForward{{HostPort: fixed}})
+	_, err = h.m.Ports().Remove(h.ctx, "web", []api.PortForward{{HostPort: fixed}})
 	if errdefs.KindOf(err) != errdefs.KindNotFound || !strings.Contains(err.Error(), "->9000/tcp") {
 		t.Errorf("removing it again = %v, want not found listing what is forwarded", err)
 	}
