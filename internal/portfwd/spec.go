@@ -135,3 +135,30 @@ func (sp Spec) String() string {
 func (sp Spec) Same(o Spec) bool {
 	return sp.Listen() == o.Listen() && sp.Proto == o.Proto
 }
+
+// ParseHost reads the host side of a forward, [HOSTADDR:]HOSTPORT[/PROTO],
+// as `banger vm port-forward --rm` names one: "18080", "127.0.0.1:18080",
+// "53/udp". HostAddr and Proto stay empty when not given (any matches).
+func ParseHost(s string) (Spec, error) {
+	var sp Spec
+	rest, proto, ok := strings.Cut(s, "/")
+	if ok {
+		if proto != TCP && proto != UDP {
+			return sp, fmt.Errorf("host port %q: protocol %q: want tcp or udp", s, proto)
+		}
+		sp.Proto = proto
+	}
+	port := rest
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		sp.HostAddr, port = strings.TrimSuffix(strings.TrimPrefix(rest[:i], "["), "]"), rest[i+1:]
+		if _, err := netip.ParseAddr(sp.HostAddr); err != nil {
+			return sp, fmt.Errorf("host port %q: address %q is not an IP address", s, sp.HostAddr)
+		}
+	}
+	n, err := parsePort(port, false)
+	if err != nil {
+		return sp, fmt.Errorf("host port %q: %w", s, err)
+	}
+	sp.HostPort = n
+	return sp, nil
+}

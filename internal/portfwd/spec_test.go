@@ -85,3 +85,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseHost(t *testing.T) {
+	for in, want := range map[string]Spec{
+		"18080":           {HostPort: 18080},
+		"53/udp":          {HostPort: 53, Proto: "udp"},
+		"127.0.0.1:18080": {HostAddr: "127.0.0.1", HostPort: 18080},
+		"[::1]:80/tcp":    {HostAddr: "::1", HostPort: 80, Proto: "tcp"},
+	} {
+		if got, err := ParseHost(in); err != nil || got != want {
+			t.Errorf("ParseHost(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "65536", "x", "80/sctp", "host:80", "1:2:3"} {
+		if _, err := ParseHost(bad); err == nil {
+			t.Errorf("ParseHost(%q) accepted it", bad)
+		}
+	}
+}
