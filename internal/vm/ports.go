@@ -43,7 +43,7 @@ func (pf *portForwards) start(v *store.VM) error {
 		if err != nil {
 			f.Close()
 			pf.unbind(v)
-			return fmt.Errorf("forwarding port %d of VM %s: %w", p.GuestPort, v.Name, err)
+			return errdefs.Wrap(errdefs.KindFailedPrecondition, fmt.Errorf("forwarding guest port %d of VM %s: %w", p.GuestPort, v.Name, err))
 		}
 		v.Ports[i].Bound = sp.HostPort
 	}
@@ -63,8 +63,11 @@ func (pf *portForwards) add(v store.VM, p store.Port) (store.Port, error) {
 		pf.m[v.Name] = f
 	}
 	sp, err := f.Add(specOf(p))
+	if err != nil {
+		return p, errdefs.Wrap(errdefs.KindFailedPrecondition, err)
+	}
 	p.Bound = sp.HostPort
-	return p, err
+	return p, nil
 }
 
 // remove stops forwarding p (bound) to v.
