@@ -1,6 +1,7 @@
 package portfwd
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,8 @@ import (
 type tcpForward struct {
 	ln     net.Listener
 	target string
+	ctx    context.Context // ends at close, cutting dials short
+	cancel context.CancelFunc
 	log    *slog.Logger
 	slots  chan struct{} // one per open connection, MaxConns in all
 	mu     sync.Mutex
@@ -25,6 +28,7 @@ func listenTCP(sp Spec, target string, log *slog.Logger) (*forward, error) {
 		return nil, err
 	}
 	t := &tcpForward{ln: ln, target: target, log: log, slots: make(chan struct{}, MaxConns), conns: map[net.Conn]struct{}{}}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
 	sp.HostPort = boundPort(ln.Addr())
 	t.wg.Add(1)
 	go t.serve()
@@ -79,7 +83,9 @@ func (t *tcpForward) proxy(c net.Conn) {
 	defer t.wg.Done()
 	defer func() { <-t.slots }()
 	defer t.untrack(c)
-	g, err := net.DialTimeout("tcp", t.target, dialTimeout)
+	ctx, cancel := context.WithTimeout(t.ctx, dialTimeout)
+	g, err := (&net.Dialer{}).DialContext(ctx, "tcp", t.target)
+	cancel()
 	if err != nil {
 		t.log.Debug("dialing the guest", "err", err)
 		return
@@ -111,6 +117,7 @@ func pipe(dst, src net.Conn) {
 // close stops accepting, cuts every connection and waits for the
 // goroutines to end.
 func (t *tcpForward) close() {
+	t.cancel()
 	t.ln.Close()
 	t.mu.Lock()
 	t.closed = true
