@@ -205,3 +205,25 @@ func TestCheckPortsRefusesBadForwards(t *testing.T) {
 		}
 	}
 }
+
+// A port taken while no daemon ran is reported in the adopted VM's last
+// error; the VM runs on.
+func TestManagerAdoptWithATakenPort(t *testing.T) {
+	h := mtManager(t)
+	fixed := freePort(t)
+	if _, err := h.createWithPorts("web", api.PortForward{HostPort: fixed, GuestPort: 8000}); err != nil {
+		t.Fatal(err)
+	}
+	var ln net.Listener
+	h.restart(func() {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(fixed)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer ln.Close()
+	v := h.get("web")
+	if v.State != StateRunning || !strings.Contains(v.LastError, "already in use") || v.Ports[0].Bound != 0 {
+		t.Errorf("adopted VM whose port was taken: state %s, last error %q, ports %+v; want running, the port named, none bound", v.State, v.LastError, v.Ports)
+	}
+}
