@@ -4,6 +4,8 @@
 package api
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"banger/internal/errdefs"
@@ -70,23 +72,65 @@ type DaemonInfo struct {
 
 // VM is a virtual machine as the API reports it.
 type VM struct {
-	Name      string    `json:"name"`
-	State     string    `json:"state"`
-	Image     string    `json:"image"`
-	Kernel    string    `json:"kernel"`
-	VMM       string    `json:"vmm"`
-	VCPU      int       `json:"vcpu"`
-	MemoryMiB int       `json:"memory_mib"`
-	DiskBytes int64     `json:"disk_bytes"`
-	IP        string    `json:"ip,omitempty"`
-	Accel     string    `json:"accel,omitempty"`     // "kvm" or "tcg" while running
-	RootMode  string    `json:"root_mode,omitempty"` // "clone" or "overlay"
-	MAC       string    `json:"mac,omitempty"`
-	Network   string    `json:"network"` // the network policy: internet, none, open or allow=LIST
-	LastError string    `json:"last_error,omitempty"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Image     string `json:"image"`
+	Kernel    string `json:"kernel"`
+	VMM       string `json:"vmm"`
+	VCPU      int    `json:"vcpu"`
+	MemoryMiB int    `json:"memory_mib"`
+	DiskBytes int64  `json:"disk_bytes"`
+	IP        string `json:"ip,omitempty"`
+	Accel     string `json:"accel,omitempty"`     // "kvm" or "tcg" while running
+	RootMode  string `json:"root_mode,omitempty"` // "clone" or "overlay"
+	MAC       string `json:"mac,omitempty"`
+	Network   string `json:"network"` // the network policy: internet, none, open or allow=LIST
+	LastError string `json:"last_error,omitempty"`
 	// Workspace is the repository copied in when the VM was made.
 	Workspace *WorkspaceCopy `json:"workspace,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
+
+	// Ports are the host ports forwarded to the guest.
+	Ports []PortForward `json:"ports,omitempty"`
+}
+
+// PortForward is a host port forwarded to a guest port by bangerd
+// (Docker's -p HOSTADDR:HOSTPORT:GUESTPORT/PROTO).
+type PortForward struct {
+	HostAddr  string `json:"host_addr,omitempty"` // empty: 127.0.0.1
+	HostPort  int    `json:"host_port"`           // as asked; 0 for any free port
+	GuestPort int    `json:"guest_port"`
+	Proto     string `json:"proto,omitempty"` // "tcp" (empty) or "udp"
+	// Bound is the host port held while the VM runs; 0 otherwise.
+	Bound int `json:"bound,omitempty"`
+}
+
+// String is p as `vm list` shows it, Docker's way,
+// 127.0.0.1:18080->8000/tcp; the host port is "*" while a free one is
+// yet to be picked.
+func (p PortForward) String() string {
+	addr, port, proto := p.HostAddr, strconv.Itoa(p.HostPort), p.Proto
+	if addr == "" {
+		addr = "127.0.0.1"
+	}
+	if strings.Contains(addr, ":") {
+		addr = "[" + addr + "]"
+	}
+	if p.Bound != 0 {
+		port = strconv.Itoa(p.Bound)
+	} else if p.HostPort == 0 {
+		port = "*"
+	}
+	if proto == "" {
+		proto = "tcp"
+	}
+	return addr + ":" + port + "->" + strconv.Itoa(p.GuestPort) + "/" + proto
+}
+
+// AddPortsRequest forwards more ports to a VM (POST /v1/vms/{name}/ports).
+// Removing is DELETE /v1/vms/{name}/ports?port=[HOSTADDR:]HOSTPORT[/PROTO].
+type AddPortsRequest struct {
+	Ports []PortForward `json:"ports"`
 }
 
 // WorkspaceCopy is a repository copied into a VM, as the daemon resolved
@@ -135,6 +179,9 @@ type CreateVMRequest struct {
 	// FromSnapshot restores the VM from a snapshot instead of booting an
 	// image; image, kernel, sizes, cold and workspace must then be empty.
 	FromSnapshot string `json:"from_snapshot,omitempty"`
+
+	// Ports are host ports to forward to the guest once it runs.
+	Ports []PortForward `json:"ports,omitempty"`
 }
 
 // Snapshot is a running VM saved whole, memory and disks, by

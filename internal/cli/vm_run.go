@@ -173,5 +173,8 @@ func (a *app) createAndWait(ctx context.Context, req api.CreateVMRequest, w io.W
 		return vm, err
 	}
 	fmt.Fprintf(w, "==> %s is ready at %s\n", vm.Name, vm.IP)
+	if len(vm.Ports) > 0 {
+		fmt.Fprintf(w, "==> ports: %s\n", portsLine(vm.Ports))
+	}
 	return vm, nil
 }

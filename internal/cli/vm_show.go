@@ -25,7 +25,7 @@ func newVMShowCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show one VM in detail",
-		Long:  "Show everything banger knows about one VM: state, image, kernel, driver, size, address and network policy.",
+		Long:  "Show everything banger knows about one VM: state, image, kernel, driver, size, address, network policy and forwarded ports.",
 		Example: `  banger vm show box
   banger vm show box --json`,
 		Args:              cobra.ExactArgs(1),
@@ -63,6 +63,7 @@ func (a *app) vmShow(ctx context.Context, opts VMShowOptions) error {
 	t.row("spec:", fmt.Sprintf("%d vcpu · %d MiB · %s disk", vm.VCPU, vm.MemoryMiB, config.Size(vm.DiskBytes)))
 	t.row("ip:", orDash(vm.IP))
 	t.row("network:", orDash(vm.Network))
+	t.row("ports:", orDash(portsLine(vm.Ports)))
 	t.row("root:", orDash(vm.RootMode))
 	// The last error can quote the guest's console over several lines.
 	if vm.LastError != "" {

@@ -27,6 +27,8 @@ type VMSpecOptions struct {
 	// FromSnapshot restores the VM from a snapshot, which then decides
 	// everything but the name.
 	FromSnapshot string
+	// Publish are -p forwards, Docker's [[HOSTADDR:]HOSTPORT:]GUESTPORT[/udp].
+	Publish []string
 
 	flags  *pflag.FlagSet // to tell flags given from defaults
 	cfgErr error          // config.toml is invalid: the defaults are not the user's
@@ -61,6 +63,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.StringVar(&o.Network, "network", a.cfg.NetworkPolicy, "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from `SNAPSHOT`, made by banger vm snapshot, instead of booting an image")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "forward a host port to the guest: `[HOSTADDR:][HOSTPORT:]GUESTPORT[/udp]`, loopback unless HOSTADDR says otherwise (repeatable; see Ports below)")
 	o.flags = f
 	o.cfgErr = a.cfgErr
 	_ = cmd.RegisterFlagCompletionFunc("image", a.complete.images)
@@ -73,7 +76,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 // specHelp explains where the flag defaults come from, and the network
 // policies.
 func specHelp(a *app) string {
-	return networkHelp + "\n\n" + fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
+	return networkHelp + "\n\n" + portsHelp + "\n\n" + fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
 else from this host ([auto]: a quarter of the CPUs up to 4, an eighth of the
 memory up to 8 GiB, an 8G disk), else from built-in minimums ([builtin]).`, a.dirs.ConfigFile())
 }
@@ -89,6 +92,13 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 	if err != nil {
 		return api.CreateVMRequest{}, fmt.Errorf("--network: %w", err)
 	}
+	ports, err := parsePublish(o.Publish)
+	if err != nil {
+		return api.CreateVMRequest{}, err
+	}
+	if len(ports) > 0 && policy.Mode == network.PolicyNone {
+		return api.CreateVMRequest{}, errdefs.InvalidArgument("-p with --network none: under none the host cannot reach the guest, so no port can be forwarded; pick another --network or drop -p")
+	}
 	if o.FromSnapshot != "" {
 		for _, f := range []string{"image", "kernel", "vcpu", "memory", "disk-size", "cold"} {
 			if o.flags != nil && o.flags.Changed(f) {
@@ -98,7 +108,7 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 		if err := vmname.ValidateResource("snapshot", o.FromSnapshot); err != nil {
 			return api.CreateVMRequest{}, err
 		}
-		return api.CreateVMRequest{Name: o.Name, Network: policy.String(), FromSnapshot: o.FromSnapshot}, nil
+		return api.CreateVMRequest{Name: o.Name, Network: policy.String(), FromSnapshot: o.FromSnapshot, Ports: ports}, nil
 	}
 	if o.cfgErr != nil {
 		return api.CreateVMRequest{}, fmt.Errorf("new VMs take their defaults from the config, and it is invalid: %w", o.cfgErr)
@@ -118,7 +128,7 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 	return api.CreateVMRequest{
 		Name: o.Name, Image: o.Image, Kernel: o.Kernel,
 		VCPU: o.VCPU, MemoryMiB: o.MemoryMiB, DiskBytes: int64(o.DiskSize), Cold: o.Cold,
-		Network: policy.String(),
+		Network: policy.String(), Ports: ports,
 	}, nil
 }
 

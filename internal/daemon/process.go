@@ -57,7 +57,7 @@ func wire(ctx context.Context, dirs paths.Dirs, cfg *liveConfig, st *store.Store
 
 // api is the API server over the daemon's parts.
 func (d *process) api() server.Options {
-	return server.Options{VMs: d.vms, Guests: d.vms, Snapshots: d.vms, Library: d.lib, Daemon: d, Log: d.log}
+	return server.Options{VMs: d.vms, Guests: d.vms, Snapshots: d.vms, Library: d.lib, Daemon: d, Log: d.log, Ports: d.vms.Ports()}
 }
 
 // Info describes the daemon.

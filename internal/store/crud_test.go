@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 
 // crud is one record type's CRUD methods, so the checks every type shares
 // are written once.
-type crud[T comparable] struct {
+type crud[T any] struct {
 	noun   string
 	create func(context.Context, T) error
 	get    func(context.Context, string) (T, error)
@@ -30,7 +31,7 @@ func (c crud[T]) check(t *testing.T, recs ...T) {
 		if err := c.create(ctx, r); err != nil {
 			t.Fatalf("creating %s: %v", c.name(r), err)
 		}
-		if got, err := c.get(ctx, c.name(r)); err != nil || got != r {
+		if got, err := c.get(ctx, c.name(r)); err != nil || !reflect.DeepEqual(got, r) {
 			t.Fatalf("get %s = %+v, %v\nwant %+v", c.name(r), got, err, r)
 		}
 	}
@@ -109,8 +110,8 @@ func TestVMCRUD(t *testing.T) {
 	s, _ := openTest(t)
 	c := crud[VM]{"VM", s.CreateVM, s.GetVM, s.ListVMs, s.DeleteVM, func(v VM) string { return v.Name }}
 	c.check(t,
-		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", Workspace{Top: "/src/web", Name: "web", Sub: "cmd", From: "main", Commit: "0123abc", Branch: "try"}, at(1), at(2)},
-		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", Workspace{}, at(3), at(3)},
-		VM{"db", "stopped", "debian", "", "qemu", 8, 8192, 1, "10.0.0.9", "v3", "tcg", "overlay", "", "", "allow=10.0.0.0/8,example.com:443", "", Workspace{Top: "/r", Name: "r"}, at(4), at(5)},
+		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", Workspace{Top: "/src/web", Name: "web", Sub: "cmd", From: "main", Commit: "0123abc", Branch: "try"}, []Port{{HostAddr: "127.0.0.1", HostPort: 8080, GuestPort: 80, Proto: "tcp", Bound: 8080}}, at(1), at(2)},
+		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", Workspace{}, nil, at(3), at(3)},
+		VM{"db", "stopped", "debian", "", "qemu", 8, 8192, 1, "10.0.0.9", "v3", "tcg", "overlay", "", "", "allow=10.0.0.0/8,example.com:443", "", Workspace{Top: "/r", Name: "r"}, nil, at(4), at(5)},
 	)
 }

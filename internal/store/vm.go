@@ -25,6 +25,8 @@ type VM struct {
 	LastError string // why the last start failed, "" if it did not
 	// Workspace is the repository copied in at create; zero for none.
 	Workspace Workspace
+	// Ports are the host ports forwarded to the guest.
+	Ports     []Port
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -69,6 +71,7 @@ var vms = table[VM]{
 			{"workspace_from", &v.Workspace.From},
 			{"workspace_commit", &v.Workspace.Commit},
 			{"workspace_branch", &v.Workspace.Branch},
+			{"ports", (*portList)(&v.Ports)},
 			{"created_at", (*unixNano)(&v.CreatedAt)},
 			{"updated_at", (*unixNano)(&v.UpdatedAt)},
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -71,7 +72,7 @@ func TestUpdateVM(t *testing.T) {
 	if err := s.UpdateVM(ctx, changed); err != nil {
 		t.Fatalf("UpdateVM: %v", err)
 	}
-	if got, err := s.GetVM(ctx, "box"); err != nil || got != want {
+	if got, err := s.GetVM(ctx, "box"); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("after update GetVM = %+v, %v\nwant %+v", got, err, want)
 	}
 	err := s.UpdateVM(ctx, testVM("ghost"))
@@ -192,5 +193,29 @@ func TestVMsBeforePoliciesAreOpen(t *testing.T) {
 	defer s.Close()
 	if v, err := s.GetVM(ctx, "old"); err != nil || v.Network != "open" {
 		t.Fatalf("a VM from before network policies: %+v, %v; want network open", v, err)
+	}
+}
+
+func TestVMPortsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	v := testVM("box")
+	v.Ports = []Port{
+		{HostAddr: "127.0.0.1", HostPort: 18080, GuestPort: 8000, Proto: "tcp", Bound: 18080},
+		{HostAddr: "::1", GuestPort: 53, Proto: "udp"},
+	}
+	if err := s.CreateVM(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetVM(ctx, "box")
+	if err != nil || fmt.Sprint(got.Ports) != fmt.Sprint(v.Ports) {
+		t.Fatalf("Ports = %+v, %v; want %+v", got.Ports, err, v.Ports)
+	}
+	got.Ports = nil
+	if err := s.UpdateVM(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.GetVM(ctx, "box"); err != nil || got.Ports != nil {
+		t.Fatalf("Ports after clearing = %+v, %v; want none", got.Ports, err)
 	}
 }

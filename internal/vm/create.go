@@ -39,11 +39,15 @@ func (m *Manager) Create(ctx context.Context, req api.CreateVMRequest, prog prog
 	if err != nil {
 		return store.VM{}, err
 	}
+	ports, err := checkCreatePorts(req, netPolicy)
+	if err != nil {
+		return store.VM{}, err
+	}
 	defer m.lockVM(req.Name)()
 	if _, err := m.store.GetVM(ctx, req.Name); err == nil {
 		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", req.Name, req.Name)
 	}
-	v := &store.VM{Name: req.Name, VID: newVID(), Network: netPolicy}
+	v := &store.VM{Name: req.Name, VID: newVID(), Network: netPolicy, Ports: ports}
 	var steps []step
 	if req.FromSnapshot != "" {
 		steps, err = m.snapshotRestoreSteps(ctx, v, req.FromSnapshot, prog)
@@ -51,7 +55,7 @@ func (m *Manager) Create(ctx context.Context, req api.CreateVMRequest, prog prog
 		steps, err = m.createSteps(v, req, prog)
 	}
 	if err == nil {
-		err = runSteps(ctx, m.log, prog, steps)
+		err = runSteps(ctx, m.log, prog, append(steps, m.ports.step(v)))
 		if err != nil && req.FromSnapshot != "" {
 			err = fmt.Errorf("restoring snapshot %s: %w", req.FromSnapshot, err)
 		}
@@ -128,7 +132,7 @@ func (m *Manager) createSteps(v *store.VM, req api.CreateVMRequest, prog progres
 	}
 	*v = store.VM{
 		Name: v.Name, State: StateCreating, VMM: vmmName, VCPU: req.VCPU, MemoryMiB: req.MemoryMiB,
-		DiskBytes: req.DiskBytes, VID: v.VID, Network: v.Network,
+		DiskBytes: req.DiskBytes, VID: v.VID, Network: v.Network, Ports: v.Ports,
 	}
 	l, err := m.newLaunch(v, store.Image{}, store.Kernel{})
 	if err != nil {

@@ -26,6 +26,7 @@ const (
 // markStopped records that v's VMM is gone and frees what it held.
 func (m *Manager) markStopped(ctx context.Context, v *store.VM, reason string) {
 	v.State, v.Accel = StateStopped, ""
+	m.ports.stop(v)
 	if reason != "" {
 		v.LastError = reason
 	}
@@ -58,7 +59,7 @@ func (m *Manager) Start(ctx context.Context, name string, prog progress.Func) (s
 	}
 	l, err := m.newLaunch(&v, im, k)
 	if err == nil {
-		err = runSteps(ctx, m.log, prog, l.bootSteps())
+		err = runSteps(ctx, m.log, prog, append(l.bootSteps(), m.ports.step(&v)))
 	}
 	if err != nil && !errors.Is(err, errNotReady) {
 		// The boot's steps are undone: its VMM killed, its tap gone.
@@ -124,6 +125,7 @@ func (m *Manager) Delete(ctx context.Context, name string, force bool) error {
 // destroyVM kills v's VMM if it runs and removes everything it had.
 func (m *Manager) destroyVM(ctx context.Context, v store.VM) error {
 	m.unwatch(v.Name)
+	m.ports.stop(&v)
 	if drv, err := m.layout.driver(v.VMM); err == nil {
 		if err := drv.Kill(ctx, m.layout.runSpec(v)); err != nil {
 			return fmt.Errorf("deleting VM %s: %w", v.Name, err)
@@ -201,6 +203,7 @@ func (m *Manager) Adopt(ctx context.Context) {
 			m.log.Info("adopted running VM", "vm", v.Name)
 			m.net.reapplyPolicy(ctx, v)
 			m.watch(v, drv, spec)
+			m.ports.restore(ctx, &v)
 			continue
 		}
 		m.log.Info("VM found stopped", "vm", v.Name)

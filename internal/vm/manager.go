@@ -67,6 +67,7 @@ type Manager struct {
 	agents    *agentLinks
 	templates *templateStore
 	snapshots *snapshotStore
+	ports     *portForwards
 }
 
 // New returns the manager of o.Dirs. Call Recover, then Adopt, before
@@ -86,11 +87,15 @@ func New(o Options) *Manager {
 		layout:   lay, net: nets, templates: ts,
 		agents:    &agentLinks{store: o.Store, layout: lay, log: o.Log},
 		snapshots: &snapshotStore{dirs: o.Dirs, log: o.Log},
+		ports:     newPortForwards(o.Store, o.Log),
 	}
 }
 
-// Close stops serving .vm names. VMs keep running.
-func (m *Manager) Close() { m.net.stopDNS() }
+// Close stops serving .vm names and forwarding ports. VMs keep running.
+func (m *Manager) Close() {
+	m.net.stopDNS()
+	m.ports.closeAll()
+}
 
 // Get returns VM name.
 func (m *Manager) Get(ctx context.Context, name string) (store.VM, error) {

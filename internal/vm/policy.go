@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"banger/internal/config"
+	"banger/internal/errdefs"
 
 	"banger/internal/network"
 	"banger/internal/store"
@@ -103,6 +104,9 @@ func (m *Manager) SetNetwork(ctx context.Context, name, policy string) (store.VM
 	v, err := m.store.GetVM(ctx, name)
 	if err != nil {
 		return v, err
+	}
+	if p.Mode == network.PolicyNone && len(v.Ports) > 0 {
+		return v, errdefs.FailedPrecondition("VM %s forwards host ports, which policy none would cut off: remove them first (`banger vm port-forward %s --rm HOSTPORT`)", name, name)
 	}
 	return m.net.setPolicy(ctx, v, p)
 }

@@ -189,6 +189,7 @@ func (m *Manager) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Drive
 			return
 		}
 		m.watch(v, drv, spec)
+		m.ports.restore(ctx, &v)
 		m.log.Info("adopted a VM bangerd stopped while it was "+was, "vm", v.Name)
 	}()
 }

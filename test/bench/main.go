@@ -11,6 +11,8 @@
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
 //	BENCH_CP=0              skip the vm cp figure (200 MiB into a VM)
+//	BENCH_PORTS=0           skip the forwarded port figure (64 MiB
+//	                        through a forward, then direct)
 //	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
 //	                        figures find the golden image already built
 package main

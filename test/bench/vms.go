@@ -285,6 +285,9 @@ func (b *vmBench) measureRSS() (idle, busy int64, err error) {
 	if err := benchCp(cli, names[0], b.work); err != nil {
 		return 0, 0, err
 	}
+	if err := b.benchPorts(cli, names[0]); err != nil {
+		return 0, 0, err
+	}
 	if _, err := b.cli(append([]string{"vm", "delete", "--force"}, names...)...); err != nil {
 		return 0, 0, err
 	}

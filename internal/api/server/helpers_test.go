@@ -49,7 +49,7 @@ func newTestAPI(t *testing.T) *testAPI {
 		Drivers: map[string]vmm.Driver{"qemu": fakeVMM{}},
 	})
 	t.Cleanup(vms.Close)
-	srv := New(Options{VMs: vms, Guests: vms, Snapshots: vms, Library: lib, Daemon: fakeDaemon{}, Log: log})
+	srv := New(Options{VMs: vms, Guests: vms, Snapshots: vms, Library: lib, Daemon: fakeDaemon{}, Log: log, Ports: vms.Ports()})
 	sock := filepath.Join(run, "api.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {

@@ -96,6 +96,8 @@ type Options struct {
 	Library   Library
 	Daemon    Daemon
 	Log       *slog.Logger
+	// Ports, when set, serves `banger vm port-forward`.
+	Ports Ports
 }
 
 // Server serves the API.
@@ -105,6 +107,7 @@ type Server struct {
 	lib     Library
 	daemon  Daemon
 	guest   guestAPI
+	ports   Ports
 	log     *slog.Logger
 	handler http.Handler
 }
@@ -113,7 +116,7 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{
 		vms: o.VMs, snaps: o.Snapshots, lib: o.Library, daemon: o.Daemon, log: o.Log,
-		guest: guestAPI{vms: o.VMs, guests: o.Guests, log: o.Log},
+		guest: guestAPI{vms: o.VMs, guests: o.Guests, log: o.Log}, ports: o.Ports,
 	}
 	s.handler = s.guard(s.routes())
 	return s
@@ -132,6 +135,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.imageRoutes(mux)
 	s.snapshotRoutes(mux)
 	s.guest.routes(mux)
+	s.portRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound("no API route %s %s", r.Method, r.URL.Path))
 	})

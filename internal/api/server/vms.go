@@ -111,7 +111,7 @@ func vmToAPI(v store.VM) api.VM {
 		Name: v.Name, State: v.State, Image: v.Image, Kernel: v.Kernel, VMM: v.VMM,
 		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
 		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, Network: vm.PolicyOf(v), LastError: v.LastError,
-		Workspace: workspaceToAPI(v.Workspace), CreatedAt: v.CreatedAt,
+		Workspace: workspaceToAPI(v.Workspace), CreatedAt: v.CreatedAt, Ports: vm.PortsAPI(v.Ports),
 	}
 }
 
