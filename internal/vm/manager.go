@@ -67,6 +67,7 @@ type Manager struct {
 	agents    *agentLinks
 	templates *templateStore
 	snapshots *snapshotStore
+	usage     usageSampler
 }
 
 // New returns the manager of o.Dirs. Call Recover, then Adopt, before
