@@ -45,6 +45,7 @@ once.`,
 		Example: `  banger vm stats
   banger vm stats box --no-stream
   banger vm stats --json box | jq '.[0].guest.mem_used_bytes'`,
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: a.complete.vms,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names, opts.Stdout, opts.Stderr = args, a.stdout, a.stderr
