@@ -50,7 +50,7 @@ func (m *Manager) Stats(ctx context.Context, name string) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	pid, err := m.vmmPID(ctx, v)
+	pid, err := m.layout.vmmPID(ctx, v)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -60,7 +60,7 @@ func (m *Manager) Stats(ctx context.Context, name string) (Stats, error) {
 	}
 	st := Stats{Name: name, VMM: VMMStats{PID: pid, DiskBytes: allocatedBytes(m.layout.vmDir(name))}}
 	gctx, cancel := context.WithTimeout(ctx, statsGuestWait)
-	st.Guest, st.GuestError = m.guestStats(gctx, name)
+	st.Guest, st.GuestError = m.agents.stats(gctx, name)
 	cancel()
 	u, cpu, err := m.usage.cpu(ctx, v.VID, pid, first)
 	if err != nil {
@@ -71,15 +71,15 @@ func (m *Manager) Stats(ctx context.Context, name string) (Stats, error) {
 }
 
 // vmmPID is the pid of running VM v's VMM process.
-func (m *Manager) vmmPID(ctx context.Context, v store.VM) (int, error) {
+func (l *layout) vmmPID(ctx context.Context, v store.VM) (int, error) {
 	if v.State != StateRunning {
 		return 0, errdefs.FailedPrecondition("VM %s is %s: stats are measured on running VMs; start it with `banger vm start %s`", v.Name, v.State, v.Name)
 	}
-	drv, err := m.layout.driver(v.VMM)
+	drv, err := l.driver(v.VMM)
 	if err != nil {
 		return 0, err
 	}
-	info, err := drv.Attach(ctx, m.layout.runSpec(v))
+	info, err := drv.Attach(ctx, l.runSpec(v))
 	if err != nil {
 		return 0, err
 	}
@@ -93,10 +93,10 @@ func stoppedMeanwhile(name string, err error) error {
 	return errdefs.Wrap(errdefs.KindFailedPrecondition, fmt.Errorf("measuring VM %s (did it stop?): %w", name, err))
 }
 
-// guestStats asks VM name's agent for the guest's figures, or says why
-// it could not.
-func (m *Manager) guestStats(ctx context.Context, name string) (*agentproto.Stats, string) {
-	mux, err := m.Agent(ctx, name)
+// stats asks VM name's agent for the guest's figures, or says why it
+// could not.
+func (l *agentLinks) stats(ctx context.Context, name string) (*agentproto.Stats, string) {
+	mux, err := l.agent(ctx, name)
 	if err != nil {
 		return nil, err.Error()
 	}
