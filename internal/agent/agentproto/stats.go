@@ -42,7 +42,8 @@ type FSUsage struct {
 func (s Stats) MemUsed() uint64 { return s.MemTotal - min(s.MemAvailable, s.MemTotal) }
 
 // Bounded is s as a host may trust it: at most MaxFilesystems
-// filesystems, paths of valid UTF-8 cut to a bounded length, figures that
+// filesystems, paths of valid UTF-8 without control characters cut to a
+// bounded length, figures that
 // cannot exceed their totals, and finite, non-negative loads and uptime.
 // It says nothing about whether the figures are true.
 func (s Stats) Bounded() Stats {
@@ -69,9 +70,15 @@ func finite(f float64) float64 {
 	return f
 }
 
-// boundText is s as valid UTF-8 of at most n bytes, cut at a character.
+// boundText is s as valid UTF-8 of at most n bytes, cut at a character,
+// with control characters (C0, DEL, C1) replaced by U+FFFD.
 func boundText(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	if len(s) <= n {
 		return s
 	}

@@ -23,6 +23,9 @@ func TestStatsBoundedKeepsWhatAHostCanTrust(t *testing.T) {
 	if fs.Used != 10 || fs.Avail != 0 {
 		t.Errorf("filesystem used %d avail %d of total 10, want 10 and 0", fs.Used, fs.Avail)
 	}
+	if p := (Stats{Filesystems: []FSUsage{{Path: "/\x1b]0;x\x07\u009b2J"}}}).Bounded().Filesystems[0].Path; p != "/\uFFFD]0;x\uFFFD\uFFFD2J" {
+		t.Errorf("path with control characters = %q; want them replaced", p)
+	}
 	if s.MemAvailable != 100 || s.MemUsed() != 0 {
 		t.Errorf("memory available %d used %d of 100, want 100 and 0", s.MemAvailable, s.MemUsed())
 	}
