@@ -111,8 +111,8 @@ func streamStats(ctx context.Context, c *client.Client, opts VMStatsOptions, sta
 	var err error
 	for {
 		io.WriteString(opts.Stdout, "\x1b[H\x1b[2J") // home, clear the screen
-		if err := printStats(opts, stats, true); err != nil {
-			return err
+		if perr := printStats(opts, stats, true); perr != nil {
+			return perr
 		}
 		if err != nil {
 			fmt.Fprintln(opts.Stdout, safeText(err.Error()))

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/api"
 )
@@ -43,6 +45,22 @@ func TestStatsJSONKeepsNullGuest(t *testing.T) {
 	err := printStats(VMStatsOptions{JSON: true, Stdout: &out}, []api.VMStats{{Name: "old", GuestError: "too old"}}, false)
 	if err != nil || !strings.Contains(out.String(), `"guest": null`) || !strings.Contains(out.String(), `"guest_error": "too old"`) {
 		t.Errorf("JSON = %s, %v; want a null guest and its reason", out.String(), err)
+	}
+}
+
+// Streaming redraws the screen, and puts why a guest gave no figures
+// under the table rather than on stderr; Ctrl-C (ctx ending) ends it
+// without an error.
+func TestStatsStreamDrawsUntilCtrlC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	opts := VMStatsOptions{Stream: true, Interval: time.Hour, Stdout: &out, Stderr: &errb}
+	if err := streamStats(ctx, nil, opts, []api.VMStats{{Name: "old", GuestError: "too old"}}); err != nil {
+		t.Fatalf("streamStats after Ctrl-C = %v; want nil", err)
+	}
+	if s := out.String(); !strings.HasPrefix(s, "\x1b[H\x1b[2J") || !strings.Contains(s, "NAME") || !strings.Contains(s, "old: no guest figures: too old") || errb.Len() != 0 {
+		t.Errorf("stream output = %q, stderr %q; want a cleared screen, the table and the note under it", s, errb.String())
 	}
 }
 
