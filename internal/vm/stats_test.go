@@ -59,6 +59,29 @@ func TestStatsOfARunningVM(t *testing.T) {
 	}
 }
 
+// A guest that cannot give its figures leaves them out, with the reason;
+// the host's figures still come.
+func TestStatsWithoutGuestFigures(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("box", true)
+	pid := h.fakeProc("box", 0)
+	meminfo, _ := filepath.Glob(filepath.Join(h.drv.tmp, "vmmtest-guest-*", "proc", "meminfo"))
+	if len(meminfo) != 1 {
+		t.Fatalf("found %d fake guests' meminfo, want 1", len(meminfo))
+	}
+	os.Remove(meminfo[0])
+	st, err := h.m.Stats(h.ctx, "box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Guest != nil || !strings.Contains(st.GuestError, "reading memory use") {
+		t.Errorf("guest figures %+v, error %q; want none, with the agent's reason", st.Guest, st.GuestError)
+	}
+	if st.VMM.PID != pid || st.VMM.RSS == 0 {
+		t.Errorf("VMM figures = %+v; want them despite the guest", st.VMM)
+	}
+}
+
 // A VM polled again gets the CPU use since its last reading.
 func TestStatsCPUSinceTheLastReading(t *testing.T) {
 	h := mtManager(t)
