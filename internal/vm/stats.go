@@ -63,6 +63,9 @@ func (m *Manager) Stats(ctx context.Context, name string) (Stats, error) {
 	st.Guest, st.GuestError = m.agents.stats(gctx, name)
 	cancel()
 	u, cpu, err := m.usage.cpu(ctx, v.VID, pid, first)
+	if ctx.Err() != nil {
+		return Stats{}, ctx.Err()
+	}
 	if err != nil {
 		return Stats{}, stoppedMeanwhile(name, err)
 	}
