@@ -46,11 +46,13 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 		return s.identify(ctx, req), nil
 	case agentproto.OpPrepareSnapshot:
 		return s.prepareSnapshot(req), nil
+	case agentproto.OpStats:
+		return s.statsAnswer(req), nil
 	}
 	if streamOps[req.Op] {
 		return failure(req, agentproto.CodeBadRequest, fmt.Sprintf("op %q needs a connection with the %s feature: say hello at version 2 first", req.Op, agentproto.FeatureStreams)), nil
 	}
-	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, wait-ready, shutdown, identify, prepare-snapshot, exec, the session ops, copy-in and copy-out; update the guest image", req.Op, version.Version)), nil
+	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, stats, wait-ready, shutdown, identify, prepare-snapshot, exec, the session ops, copy-in and copy-out; update the guest image", req.Op, version.Version)), nil
 }
 
 // hello says who answers. A version 2 hello that asks for streams gets

@@ -34,8 +34,11 @@ type Options struct {
 	HostKeyDir string
 	// SSHAddr is where sshd should accept TCP connections.
 	SSHAddr string
-	// ProcDir is where procfs is mounted, for the uptime and boot id.
+	// ProcDir is where procfs is mounted, for the uptime, boot id,
+	// memory and load.
 	ProcDir string
+	// Filesystems are the paths whose filesystems' use stats reports.
+	Filesystems []string
 	// Addresses lists the guest's addresses in CIDR form; nil means the
 	// addresses of this machine's interfaces.
 	Addresses func() ([]string, error)
@@ -84,6 +87,7 @@ func DefaultOptions() Options {
 		HostKeyDir:     "/etc/ssh",
 		SSHAddr:        "127.0.0.1:22",
 		ProcDir:        "/proc",
+		Filesystems:    []string{"/", "/root"},
 		Poweroff:       poweroff,
 		Identify:       identifyGuest,
 		Sync:           unix.Sync,

@@ -68,6 +68,7 @@ type Manager struct {
 	templates *templateStore
 	snapshots *snapshotStore
 	ports     *portForwards
+	usage     usageSampler
 }
 
 // New returns the manager of o.Dirs. Call Recover, then Adopt, before

@@ -31,6 +31,7 @@ import (
 func TestExecAndSessions(t *testing.T) {
 	_, n := goldenVMNet(t, "")
 	n.must(t, "vm", "create", "--name", "box", "--vcpu", "2", "--memory", "1024", "--disk-size", "2G")
+	checkStats(t, n, "box")
 
 	// Exit statuses come back as a shell reports them; the streams stay apart.
 	for _, tc := range []struct {

@@ -43,6 +43,9 @@
 //     machine ([Identity]: clock, entropy, machine id, boot id, hostname,
 //     MAC and address, work disk, fresh ssh host keys), then answers like
 //     wait-ready. A guest answers it once per boot.
+//   - stats: the guest's memory, load, uptime and filesystem use
+//     ([Stats]); added after the others, so older agents answer
+//     unknown-op.
 //
 // # Version 2: streams
 //
@@ -180,6 +183,8 @@ type Response struct {
 	// session-list.
 	Session  *SessionInfo  `json:"session,omitempty"`
 	Sessions []SessionInfo `json:"sessions,omitempty"`
+	// Stats answers stats.
+	Stats *Stats `json:"stats,omitempty"`
 }
 
 // Hello says who answers.

@@ -46,6 +46,8 @@ type Guests interface {
 	// Agent is the link to running VM name's agent.
 	Agent(ctx context.Context, name string) (*agentclient.Mux, error)
 	Guest(ctx context.Context, name string) (vm.Guest, error)
+	// Stats measures running VM name: its VMM process and its guest.
+	Stats(ctx context.Context, name string) (vm.Stats, error)
 }
 
 // Snapshots saves and lists snapshots and warm templates.

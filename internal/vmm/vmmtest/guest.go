@@ -92,6 +92,7 @@ func (h hooks) agentOptions() agent.Options {
 		HostKeyDir:   filepath.Join(g.dir, "ssh"),
 		SSHAddr:      "127.0.0.1:1", // never dialled: there is never a host key
 		ProcDir:      filepath.Join(g.dir, "proc"),
+		Filesystems:  []string{g.dir},
 		PollInterval: 10 * time.Millisecond,
 		Logger:       slog.New(slog.DiscardHandler),
 		Addresses:    func() ([]string, error) { return []string{"172.16.0.2/24"}, nil },
@@ -204,8 +205,14 @@ func (g *guest) writeProc(bootID string) error {
 	if err := os.MkdirAll(rnd, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(g.dir, "proc", "uptime"), []byte("1.00 1.00\n"), 0o644); err != nil {
-		return err
+	for name, text := range map[string]string{
+		"uptime":  "1.00 1.00\n",
+		"meminfo": "MemTotal: 1048576 kB\nMemFree: 524288 kB\nMemAvailable: 786432 kB\n",
+		"loadavg": "0.25 0.50 0.75 1/80 123\n",
+	} {
+		if err := os.WriteFile(filepath.Join(g.dir, "proc", name), []byte(text), 0o644); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(rnd, "boot_id"), []byte(bootID+"\n"), 0o644)
 }
