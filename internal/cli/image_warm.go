@@ -29,7 +29,7 @@ listed by ` + "`banger image show`" + `, remade when the image, the kernel or ba
 changes, and removed with the image. ` + "`--cold`" + ` on vm create and vm run skips
 them.`,
 		Example: `  banger image warm debian-bookworm
-  banger image warm debian-bookworm --vcpu 2 --memory 2048`,
+  banger image warm debian-bookworm --vcpu 2 --memory 2G`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.complete.imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,7 +55,7 @@ them.`,
 		},
 	}
 	cmd.Flags().IntVar(&req.VCPU, "vcpu", req.VCPU, fmt.Sprintf("virtual CPUs of the VMs to start warm [%s]", d.VCPU.From))
-	cmd.Flags().IntVar(&req.MemoryMiB, "memory", req.MemoryMiB, fmt.Sprintf("memory in MiB of the VMs to start warm [%s]", d.MemoryMiB.From))
+	cmd.Flags().Var(memoryValue{&req.MemoryMiB}, "memory", fmt.Sprintf("%s, of the VMs to start warm [%s]", memoryUsage, d.MemoryMiB.From))
 	return cmd
 }
 

@@ -25,6 +25,11 @@ type VMRunOptions struct {
 	From, Branch   string   // workspace mode: copy a commit; put it on a new branch
 	Command        []string // guest command after "--"; empty for a shell
 	Remove         bool
+	TTY            bool     // -t: a terminal even for a command
+	Interactive    bool     // -i: accepted as docker run takes it; stdin always streams
+	Env            []string // -e KEY=VALUE
+	Dir            string   // -w: the guest command's directory
+	Detach         bool     // -d: start the command as a session and return
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -40,6 +45,9 @@ func newVMRunCmd(a *app) *cobra.Command {
   banger vm run ./repo -- make test    runs the command in the copy, exits with its status
   banger vm run -- make test           runs the command, exits with its status
   banger vm run --rm -- ./script.sh    the VM is deleted when the command ends
+  banger vm run -it -- htop            a full-screen program, on a terminal
+  banger vm run -e DEBUG=1 -w /tmp -- env
+  banger vm run -d -- ./serve          starts it as a session, returns at once
   banger vm run --from-snapshot base   a VM restored from a snapshot`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -52,6 +60,7 @@ func newVMRunCmd(a *app) *cobra.Command {
 		},
 	}
 	a.addSpecFlags(cmd, &opts.Spec)
+	addRunFlags(cmd, &opts)
 	cmd.Flags().BoolVar(&opts.Remove, "rm", false, "delete the VM when the shell or command exits")
 	cmd.Flags().StringVar(&opts.From, "from", "", "workspace mode: copy this commit, tag or branch instead of the working tree")
 	cmd.Flags().StringVar(&opts.Branch, "branch", "", "workspace mode: put the copy on this new branch")
@@ -75,6 +84,15 @@ In command mode the command runs through the guest agent, as ` + "`vm exec`" + `
 shell in /root, the way ssh would run it; images whose agent predates exec
 use ssh.
 
+As with docker run: -t gives the command a terminal (a shell gets one when
+your input is a terminal); -i is accepted, standard input always reaching
+the command; -e KEY=VALUE sets a variable and -w DIR the directory (by
+default /root, or the workspace copy), as on vm exec. -d starts the
+command as a session (see ` + "`banger session start`" + `) and returns at once,
+printing VM/SESSION for ` + "`banger session attach`" + ` and ` + "`banger session logs`" + `;
+it needs a command and is refused with --rm, which would delete the VM
+under the session.
+
 Exit status, as docker run's: in command mode, the guest command's own
 status; 126 when it cannot be executed; 127 when it is not found; 125 when
 banger itself fails (bad flags, no image, a VM that does not boot), so
@@ -94,7 +112,7 @@ func (opts *VMRunOptions) setArgs(args []string, dash int) error {
 	if len(args) == 1 {
 		opts.Path = args[0]
 	}
-	return nil
+	return opts.checkRunFlags()
 }
 
 func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
@@ -110,15 +128,16 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 		return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
 	}
 	req.Workspace = ws
-	tty, command := len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command
+	tty := opts.TTY || len(opts.Command) == 0 && isTerminalReader(opts.Stdin)
 	printSpec(opts.Stderr, req)
 	vm, err := a.createAndWait(ctx, req, opts.Stderr)
 	if err != nil {
 		return 0, err
 	}
-	if vm.Workspace != nil {
-		command = workspaceCommand(*vm.Workspace, opts.Command)
+	if opts.Detach {
+		return 0, a.vmRunDetached(ctx, vm, opts)
 	}
+	command := opts.guestCommand(vm.Workspace)
 	var code int
 	var sshErr error
 	agentRuns := false

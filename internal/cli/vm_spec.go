@@ -58,7 +58,7 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.StringVar(&o.Image, "image", a.cfg.DefaultImageName, "image to boot; pulled on demand")
 	f.StringVar(&o.Kernel, "kernel", "", "kernel to boot (default: the image's kernel)")
 	f.IntVar(&o.VCPU, "vcpu", o.VCPU, fmt.Sprintf("virtual CPUs [%s]", d.VCPU.From))
-	f.IntVar(&o.MemoryMiB, "memory", o.MemoryMiB, fmt.Sprintf("memory in MiB [%s]", d.MemoryMiB.From))
+	f.Var(memoryValue{&o.MemoryMiB}, "memory", fmt.Sprintf("%s [%s]", memoryUsage, d.MemoryMiB.From))
 	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
 	f.StringVar(&o.Network, "network", a.cfg.NetworkPolicy, "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
@@ -124,6 +124,9 @@ func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
 	}
 	if o.DiskSize < config.MinDiskSize {
 		return api.CreateVMRequest{}, errdefs.InvalidArgument("--disk-size %s: the work disk must be at least %s", o.DiskSize, config.MinDiskSize)
+	}
+	if o.DiskSize > config.MaxDiskSize {
+		return api.CreateVMRequest{}, errdefs.InvalidArgument("--disk-size %s: banger makes work disks of at most %s: pass a smaller --disk-size", o.DiskSize, config.MaxDiskSize)
 	}
 	return api.CreateVMRequest{
 		Name: o.Name, Image: o.Image, Kernel: o.Kernel,

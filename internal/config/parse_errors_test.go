@@ -72,6 +72,7 @@ func TestParseReportsEachProblem(t *testing.T) {
 		{"memory too small", "[vm_defaults]\nmemory_mib = 10\n", 2, "vm_defaults.memory_mib", "from 128 to 1048576"},
 		{"disk size unit", "[vm_defaults]\n\n\ndisk_size = \"16Q\"\n", 4, "vm_defaults.disk_size", `invalid size "16Q": use a number with a unit, like 512M, 8G or 16GiB`},
 		{"disk size too small", "[vm_defaults]\ndisk_size = \"256M\"\n", 2, "vm_defaults.disk_size", "use at least 512M"},
+		{"disk size too large", "[vm_defaults]\ndisk_size = \"1E\"\n", 2, "vm_defaults.disk_size", "use at most 16T"},
 		{"console log too small", "console_log_max = \"4K\"\n", 1, "console_log_max", "use at least 64K"},
 		{"console log as integer", "console_log_max = 8\n", 1, "console_log_max", `write it in quotes, like console_log_max = "16G"`},
 		{"disk size as integer", "[vm_defaults]\ndisk_size = 16\n", 2, "vm_defaults.disk_size", `got the integer 16; write it in quotes, like disk_size = "16G"`},

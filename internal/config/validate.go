@@ -174,5 +174,8 @@ func checkDiskSize(s string) error {
 	if size < MinDiskSize {
 		return fmt.Errorf("disk size %s is too small; use at least %s", size, MinDiskSize)
 	}
+	if size > MaxDiskSize {
+		return fmt.Errorf("disk size %s is too large; use at most %s", size, MaxDiskSize)
+	}
 	return nil
 }

@@ -92,6 +92,9 @@ func (m *Manager) checkCreate(ctx context.Context, req *api.CreateVMRequest) (st
 		if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
 			return "", err
 		}
+		if err := checkDiskFits(m.dirs.State, req.DiskBytes); err != nil {
+			return "", err
+		}
 	}
 	// The key is checked first: a key ssh would refuse should not cost an
 	// image pull and a boot to find out.

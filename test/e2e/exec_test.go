@@ -85,6 +85,9 @@ func TestExecAndSessions(t *testing.T) {
 	// Files go both ways through the agent, with no network at all.
 	testCp(t, n)
 
+	// vm run -d, -e and -w, on VMs of box's size (restored warm).
+	testRunFlags(t, n)
+
 	// A session runs on after its client is gone; its logs show what it
 	// wrote since.
 	r = n.must(t, "session", "start", "box", "--name", "ticker", "--", "sh", "-c", "i=0; while :; do echo tick $i; i=$((i+1)); sleep 1; done")
