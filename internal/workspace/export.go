@@ -9,9 +9,12 @@ import (
 	"time"
 )
 
-// ExportStatusNoBase is the status of ExportCommand's script when the
-// copy has no BaseRef (it was made by an older banger, or removed).
-const ExportStatusNoBase = 3
+// Statuses of ExportCommand's script: the copy has no BaseRef (it was
+// made by an older banger, or the ref was removed); the guest has no git.
+const (
+	ExportStatusNoBase = 3
+	ExportStatusNoGit  = 4
+)
 
 // exportScript runs in a guest's copy and writes, for its argument, the
 // base commit ("base"), the commits made since as a mailbox
@@ -21,6 +24,7 @@ const ExportStatusNoBase = 3
 // and the guest's own configuration cannot change the patches' format.
 const exportScript = `set -e
 export GIT_OPTIONAL_LOCKS=0 LC_ALL=C
+command -v git >/dev/null || { echo "git is not installed in this guest" >&2; exit 4; }
 g() {
 	git -c diff.noprefix=false -c diff.mnemonicPrefix=false -c diff.relative=false \
 		-c color.ui=false -c format.coverLetter=false "$@"
