@@ -20,9 +20,9 @@ func newVMWorkspaceCmd(a *app) *cobra.Command {
 		Use:   "workspace",
 		Short: "Bring a VM's workspace back to the host, or the host's changes to it",
 		Long: `Move work between a repository on the host and its copy in a VM, made with
-` + "`banger vm run PATH`" + ` or ` + "`banger vm create --workspace PATH`" + `: export gives the
-guest's changes as a patch for the host; sync copies the host's files into the
-running VM again.`,
+` + "`banger vm run PATH`" + ` (in /root/NAME, NAME the repository's directory): export
+gives the guest's changes as a patch for the host; sync copies the host's
+files into the running VM again.`,
 		Example: `  banger vm workspace export box -o box.patch && git am box.patch
   banger vm workspace sync --dry-run box
   banger vm workspace sync box`,
