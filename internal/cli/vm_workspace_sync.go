@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,9 @@ Sync only adds and overwrites:
   - the guest's .git is never written: its commits, branches and index stay,
     so ` + "`git status`" + ` there shows the host's changes against the guest's HEAD.
 
+A file whose name is not UTF-8 is left out, with a note: the copy stream
+cannot carry its name.
+
 --dry-run lists the files that would be copied, one a line, and needs no
 running VM.`
 
@@ -73,8 +77,8 @@ func (a *app) vmWorkspaceSync(ctx context.Context, opts VMWorkspaceSyncOptions) 
 	for _, n := range plan.Notes() {
 		fmt.Fprintf(opts.Stderr, "banger: %s\n", n)
 	}
-	files := plan.Files()
-	count, bytes, _ := plan.Count()
+	files := syncable(plan.Files(), opts.Stderr)
+	count, bytes := countFiles(files)
 	dest := guestDir(ws)
 	if opts.DryRun {
 		for _, f := range files {
@@ -122,4 +126,32 @@ func quotedPath(p string) string {
 		return p
 	}
 	return strconv.Quote(p)
+}
+
+// syncable leaves out, saying so, the files whose names are not UTF-8,
+// which the copy stream does not carry.
+func syncable(files []workspace.File, stderr io.Writer) []workspace.File {
+	out := files[:0]
+	for _, f := range files {
+		if !utf8.ValidString(f.Rel) {
+			fmt.Fprintf(stderr, "banger: left out %s: its name is not UTF-8, which a copy through the guest agent cannot carry (send it with tar and `banger vm exec`)\n", strconv.Quote(f.Rel))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// countFiles is the number of files and links in files, and the files'
+// bytes.
+func countFiles(files []workspace.File) (n int, bytes int64) {
+	for _, f := range files {
+		if !f.Mode.IsDir() {
+			n++
+		}
+		if f.Mode.IsRegular() {
+			bytes += f.Size
+		}
+	}
+	return n, bytes
 }

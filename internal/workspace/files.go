@@ -13,6 +13,7 @@ type File struct {
 	Rel  string      // slash path inside the copy
 	Host string      // the host path it is read from
 	Mode fs.FileMode // type and permission bits, as planned
+	Size int64       // a regular file's bytes, as planned
 }
 
 // Files lists the working tree's files, links and directories the copy
@@ -30,7 +31,7 @@ func (c *Copy) files(prefix, top string, out *[]File) {
 		if isGitPath(e.rel) {
 			continue
 		}
-		*out = append(*out, File{Rel: path.Join(prefix, e.rel), Host: filepath.Join(top, filepath.FromSlash(e.rel)), Mode: e.mode})
+		*out = append(*out, File{Rel: path.Join(prefix, e.rel), Host: filepath.Join(top, filepath.FromSlash(e.rel)), Mode: e.mode, Size: e.size})
 	}
 	for _, s := range c.subs {
 		s.files(path.Join(prefix, s.rel), s.src.Top, out)
