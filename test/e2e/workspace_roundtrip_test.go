@@ -10,7 +10,7 @@ import (
 
 // guestState is what `vm workspace export` must leave as it was in the
 // guest's repository.
-const guestState = `cd /root/repo && git rev-parse HEAD && git for-each-ref && sha256sum .git/index && git stash list && git status --porcelain --untracked-files=all`
+const guestState = `cd /root/repo && git rev-parse HEAD && git for-each-ref && sha256sum .git/index && git stash list && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=all`
 
 // workspaceRoundTrip takes work made in the guest's copy of repo (VM
 // ws, running) back to the host with `vm workspace export`, and the
