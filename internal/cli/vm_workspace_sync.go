@@ -66,9 +66,12 @@ cannot carry its name.
 running VM.`
 
 func (a *app) vmWorkspaceSync(ctx context.Context, opts VMWorkspaceSyncOptions) error {
-	_, ws, err := a.workspaceOf(ctx, opts.Name)
+	v, ws, err := a.workspaceOf(ctx, opts.Name)
 	if err != nil {
 		return err
+	}
+	if !opts.DryRun && v.State != "running" {
+		return errdefs.FailedPrecondition("VM %s is %s: start it with `banger vm start %s`", v.Name, v.State, v.Name)
 	}
 	plan, err := planSync(ctx, opts.Name, ws)
 	if err != nil {
