@@ -39,7 +39,7 @@ func newVMCpCmd(a *app) *cobra.Command {
 				return err
 			}
 			opts.Stderr = a.stderr
-			return a.vmCp(cmd.Context(), opts)
+			return copier{a}.vmCp(cmd.Context(), opts)
 		},
 	}
 }
@@ -99,16 +99,21 @@ func splitVMPath(arg string) (vm, p string, ok bool) {
 	return vm, p, true
 }
 
+// copier runs `banger vm cp` in either direction.
+type copier struct{ a *app }
+
 // vmCp runs one copy.
-func (a *app) vmCp(ctx context.Context, opts VMCpOptions) error {
+func (c copier) vmCp(ctx context.Context, opts VMCpOptions) error {
+	a := c.a
 	if opts.ToGuest {
-		return a.copyIn(ctx, opts)
+		return copier{a}.copyIn(ctx, opts)
 	}
-	return a.copyOut(ctx, opts)
+	return copier{a}.copyOut(ctx, opts)
 }
 
 // copyIn sends the host path as a tar stream for the guest to extract.
-func (a *app) copyIn(ctx context.Context, opts VMCpOptions) error {
+func (c copier) copyIn(ctx context.Context, opts VMCpOptions) error {
+	a := c.a
 	src := tarcopy.Source{Path: opts.HostPath}
 	if _, err := src.Check(); err != nil {
 		return err
@@ -131,7 +136,8 @@ var errCopyStopped = errors.New("the copy stopped")
 
 // copyOut extracts the guest's tar stream at the host path, under the
 // host's own checks: the guest is not trusted.
-func (a *app) copyOut(ctx context.Context, opts VMCpOptions) error {
+func (c copier) copyOut(ctx context.Context, opts VMCpOptions) error {
+	a := c.a
 	if err := tarcopy.CheckDest(opts.HostPath); err != nil {
 		return err
 	}

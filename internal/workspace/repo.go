@@ -35,7 +35,28 @@ func (c *Copy) cloneInto(ctx context.Context, dir string) error {
 	if err := dissociate(ctx, g, gitDir); err != nil {
 		return err
 	}
-	return c.setHead(ctx, g)
+	if err := c.setHead(ctx, g); err != nil {
+		return err
+	}
+	return markBase(ctx, g)
+}
+
+// BaseRef names, in a guest's copy, the commit the copy was made at:
+// `banger vm workspace export` gives what changed since.
+const BaseRef = "refs/banger/base"
+
+// markBase points BaseRef at the copy's HEAD (and removes one the host's
+// repository may have had, before the first commit).
+func markBase(ctx context.Context, g git) error {
+	head, _ := g.line(ctx, "rev-parse", "--quiet", "--verify", "HEAD^{commit}")
+	args := []string{"update-ref", BaseRef, head}
+	if head == "" {
+		args = []string{"update-ref", "-d", BaseRef}
+	}
+	if _, err := g.out(ctx, args...); err != nil {
+		return fmt.Errorf("marking the copy's base: %w", err)
+	}
+	return nil
 }
 
 // copyConfig copies the host repository's remotes, branch upstreams and

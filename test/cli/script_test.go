@@ -145,18 +145,27 @@ func stopDaemon(pidFile string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// seedVM [-lasterror TEXT] NAME... records VMs in the store, as a later
-// bangerd would have; TEXT, with Go escapes, is their last error.
+// seedVM [-lasterror TEXT] [-workspace DIR] NAME... records VMs in the
+// store, as a later bangerd would have; TEXT, with Go escapes, is their
+// last error; DIR, a repository, the workspace they were made with.
 func seedVM(ts *testscript.TestScript, neg bool, args []string) {
-	lastError := ""
-	if len(args) > 2 && args[0] == "-lasterror" {
-		// Go escapes, so that a script can hold what a guest might say.
-		s, err := strconv.Unquote(`"` + args[1] + `"`)
-		ts.Check(err)
-		lastError, args = s, args[2:]
+	lastError, ws := "", store.Workspace{}
+	for len(args) > 2 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-lasterror":
+			// Go escapes, so that a script can hold what a guest might say.
+			s, err := strconv.Unquote(`"` + args[1] + `"`)
+			ts.Check(err)
+			lastError = s
+		case "-workspace":
+			ws = store.Workspace{Top: ts.MkAbs(args[1]), Name: filepath.Base(args[1])}
+		default:
+			ts.Fatalf("seedvm: unknown flag %s", args[0])
+		}
+		args = args[2:]
 	}
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: seedvm [-lasterror TEXT] NAME...")
+		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-workspace DIR] NAME...")
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(ts.Getenv("XDG_STATE_HOME"), "banger", "banger.db"))
@@ -165,7 +174,7 @@ func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 	for _, name := range args {
 		ts.Check(st.CreateVM(ctx, store.VM{
 			Name: name, State: "stopped", Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
-			VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30, LastError: lastError,
+			VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30, LastError: lastError, Workspace: ws,
 		}))
 	}
 }

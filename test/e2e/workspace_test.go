@@ -103,7 +103,8 @@ func workspaceRepo(t *testing.T) (string, map[string]wsFile) {
 }
 
 // TestWorkspace drives `vm run PATH` in its three shapes, one boot each:
-// a command in a copy of the working tree, a copy of an older commit on a
+// a command in a copy of the working tree (whose changes then go back
+// and forth with `vm workspace export` and `sync`), a copy of an older commit on a
 // new branch with --rm, and a shell in a subdirectory. Bad input is
 // checked first; it boots nothing.
 func TestWorkspace(t *testing.T) {
@@ -182,7 +183,11 @@ exit 3`
 		if got := n.ssh(t, "ws", "cat /tmp/status"); got != string(hostStatus) {
 			t.Errorf("git status in the guest:\n%s\non the host:\n%s", got, hostStatus)
 		}
-		n.must(t, "vm", "delete", "--force", "ws")
+	})
+
+	t.Run("export and sync", func(t *testing.T) {
+		defer n.run("vm", "delete", "--force", "ws")
+		workspaceRoundTrip(t, n, repo)
 	})
 
 	t.Run("from an older commit, on a new branch, --rm", func(t *testing.T) {
