@@ -27,8 +27,8 @@ const policyRounds = 12
 // measureWarm made; and the nftables rules and set elements one VM adds
 // to banger's tables under each policy, as counted in the namespace.
 func (b *vmBench) measurePolicy() ([]oneShot, error) {
-	// Not counted: the first restore after other work can take a second
-	// longer, and round 0 starts with internet.
+	// Not counted: a restore after a few idle seconds can take a second
+	// longer than the next one, and round 0 starts with internet.
 	b.logf("vm run --rm, warm, --network open, not counted")
 	if _, _, err := b.timedCLI(nil, "vm", "run", "--rm", "--network", "open", "--name", "net-warmup", "--", "true"); err != nil {
 		return nil, err
@@ -70,8 +70,8 @@ func (b *vmBench) measurePolicy() ([]oneShot, error) {
 // fastHalfMean is the mean of the faster half of s (the middle sample
 // included when their number is odd). Load from elsewhere only ever adds
 // time to a run, so the slower runs say more about the machine than
-// about what is measured; a cost paid on every run, or on most, still
-// shows in full.
+// about what is measured; a cost paid on every run still shows in full,
+// one paid on some runs only in part.
 func (s samples) fastHalfMean() time.Duration {
 	sorted := slices.Clone(s)
 	slices.Sort(sorted)
