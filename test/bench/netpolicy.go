@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"banger/internal/network"
 )
 
-// policyRounds is the fewest pairs of runs the policy's price is taken
-// from: single warm runs vary by 10 to 20 % under emulation, several times
-// the 5 % the comparison is about, so two rounds cannot tell.
-const policyRounds = 6
+// policyRounds is how many pairs of runs the policy's price is taken
+// from. What the policy itself does (its rules, set up and removed with
+// the tap) takes no time a run can show; a warm run is seconds of
+// emulated guest work, which other load on the machine stretches by 10
+// to 50 %, one run at a time. On two CPUs busy with other work, six
+// pairs compared by their medians put the ratio anywhere from 0.82x to
+// 1.22x (nine times in ten) with no difference between the policies;
+// twelve, compared by their faster halves, from 0.92x to 1.08x.
+const policyRounds = 12
 
 // measurePolicy prices the network policy: `vm run --rm -- true` under
 // the default, internet, against open (no filtering but anti-spoofing),
@@ -20,6 +27,12 @@ const policyRounds = 6
 // measureWarm made; and the nftables rules and set elements one VM adds
 // to banger's tables under each policy, as counted in the namespace.
 func (b *vmBench) measurePolicy() ([]oneShot, error) {
+	// Not counted: a restore after a few idle seconds can take a second
+	// longer than the next one, and round 0 starts with internet.
+	b.logf("vm run --rm, warm, --network open, not counted")
+	if _, _, err := b.timedCLI(nil, "vm", "run", "--rm", "--network", "open", "--name", "net-warmup", "--", "true"); err != nil {
+		return nil, err
+	}
 	var internet, open samples
 	for r := 0; r < max(b.rounds, policyRounds); r++ {
 		order := []string{"internet", "open"}
@@ -42,7 +55,7 @@ func (b *vmBench) measurePolicy() ([]oneShot, error) {
 	rows := []oneShot{
 		{name: "baseline: vm run --rm -- true, warm, --network open", value: open.String()},
 		{name: "vm run --rm -- true, warm, --network internet", value: internet.String()},
-		ratioRow("vm run --rm -- true: internet / open", internet, open, 1.05),
+		fastHalfRatioRow("vm run --rm -- true: internet / open, faster half of each", internet, open, 1.05),
 	}
 	for _, policy := range []string{"internet", "allow=10.1.2.0/24,example.com:443"} {
 		row, err := b.rulesOf(policy)
@@ -52,6 +65,29 @@ func (b *vmBench) measurePolicy() ([]oneShot, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// fastHalfMean is the mean of the faster half of s (the middle sample
+// included when their number is odd). Load from elsewhere only ever adds
+// time to a run, so the slower runs say more about the machine than
+// about what is measured; a cost paid on every run still shows in full,
+// one paid on some runs only in part.
+func (s samples) fastHalfMean() time.Duration {
+	sorted := slices.Clone(s)
+	slices.Sort(sorted)
+	half := sorted[:(len(sorted)+1)/2]
+	var sum time.Duration
+	for _, d := range half {
+		sum += d
+	}
+	return sum / time.Duration(len(half))
+}
+
+// fastHalfRatioRow compares the faster halves of a and b against a
+// target ratio.
+func fastHalfRatioRow(name string, a, b samples, target float64) oneShot {
+	r := float64(a.fastHalfMean()) / float64(b.fastHalfMean())
+	return oneShot{name: name, value: fmt.Sprintf("%.2fx", r), target: verdict(r <= target, fmt.Sprintf("<= %.2fx", target))}
 }
 
 // rulesOf counts what one VM under policy adds to banger's nftables

@@ -19,3 +19,20 @@ func TestCountNft(t *testing.T) {
 		t.Errorf("countNft = %d rules, %d elements, %v; want 2, 3", rules, elems, err)
 	}
 }
+
+func TestFastHalfMean(t *testing.T) {
+	// Two runs slowed by other load leave the figure alone.
+	s := samples{4e9, 9e9, 4.2e9, 4.4e9, 8e9}
+	if got := s.fastHalfMean(); got != 4.2e9 {
+		t.Errorf("fastHalfMean = %v, want 4.2s", got)
+	}
+	// A cost paid on every run shows in full.
+	var slower samples
+	for _, d := range s {
+		slower = append(slower, d+5e8)
+	}
+	row := fastHalfRatioRow("x", slower, s, 1.05)
+	if row.value != "1.12x" || row.target != "<= 1.05x: MISSED" {
+		t.Errorf("ratio row = %+v, want 1.12x, missed", row)
+	}
+}

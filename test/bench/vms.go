@@ -241,6 +241,13 @@ func (b *vmBench) cliTimes(marks []string, interrupt bool, args ...string) (time
 	if !interrupt {
 		b.logf("banger %s: %s", strings.Join(args, " "), secs(total))
 	}
+	// A run that went another way than measured (a warm start that fell
+	// back to a cold boot) says so, beside its time.
+	for _, line := range lines {
+		if strings.HasPrefix(strings.TrimSpace(line), "warning:") {
+			b.logf("  %s", strings.TrimSpace(line))
+		}
+	}
 	return total, at, nil
 }
 
