@@ -15,10 +15,11 @@ import (
 	"os"
 
 	"banger/internal/atomicfile"
+	"banger/internal/paths"
 )
 
 // Name is the console log's name in a VM's run directory.
-const Name = "console.log"
+const Name = paths.ConsoleLogName
 
 // Rotated is the path of the older log kept beside path.
 func Rotated(path string) string { return path + ".1" }
