@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"banger/internal/network/helperbin"
+	"banger/internal/paths"
 )
 
 // Host is every side effect the checks have on the machine, so that they can
@@ -47,21 +48,13 @@ var _ Host = LocalHost{}
 // commandTimeout bounds each command a check runs, below CheckTimeout.
 const commandTimeout = 3 * time.Second
 
-// sbinDirs are searched after PATH.
-var sbinDirs = []string{"/usr/local/sbin", "/usr/sbin", "/sbin"}
-
+// LookPath finds a tool as banger's other packages do (paths.LookTool):
+// on PATH, then in the sbin directories.
 func (LocalHost) LookPath(name string) (string, error) {
-	p, err := exec.LookPath(name)
-	if err == nil || strings.Contains(name, "/") {
-		return p, err
+	if strings.Contains(name, "/") {
+		return exec.LookPath(name)
 	}
-	for _, dir := range sbinDirs {
-		cand := filepath.Join(dir, name)
-		if fi, serr := os.Stat(cand); serr == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return cand, nil
-		}
-	}
-	return "", err
+	return paths.LookTool(name)
 }
 
 func (LocalHost) Stat(path string) (fs.FileInfo, error) { return os.Stat(path) }
