@@ -24,6 +24,33 @@ import (
 // failing guest would.
 func guestSends(t *testing.T, stream []byte, tail ...[2][]byte) {
 	t.Helper()
+	serveStandIn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != api.Prefix+"/vms/box/copy-out" {
+			http.Error(w, "no", http.StatusNotFound)
+			return
+		}
+		conn, fw, ok := upgradeStandIn(w)
+		if !ok {
+			return
+		}
+		defer conn.Close()
+		for len(stream) > 0 {
+			n := min(len(stream), 32<<10)
+			if fw.Write(api.FrameStdout, stream[:n]) != nil {
+				return
+			}
+			stream = stream[n:]
+		}
+		for _, f := range tail {
+			fw.Write(api.FrameKind(f[0][0]), f[1])
+		}
+	}))
+}
+
+// serveStandIn serves h as bangerd on the test's socket (XDG dirs set
+// by the test) until it ends.
+func serveStandIn(t *testing.T, h http.Handler) {
+	t.Helper()
 	dirs, err := paths.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -35,32 +62,21 @@ func guestSends(t *testing.T, stream []byte, tail ...[2][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != api.Prefix+"/vms/box/copy-out" {
-			http.Error(w, "no", http.StatusNotFound)
-			return
-		}
-		conn, brw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + api.UpgradeProtocol + "\r\n" + api.VersionHeader + ": " + version.Version + "\r\n\r\n")
-		brw.Flush()
-		fw := api.NewFrameWriter(conn)
-		for len(stream) > 0 {
-			n := min(len(stream), 32<<10)
-			if fw.Write(api.FrameStdout, stream[:n]) != nil {
-				return
-			}
-			stream = stream[n:]
-		}
-		for _, f := range tail {
-			fw.Write(api.FrameKind(f[0][0]), f[1])
-		}
-	})}
+	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
+}
+
+// upgradeStandIn answers a stream request as bangerd does, with 101, and
+// returns the connection and a frame writer on it.
+func upgradeStandIn(w http.ResponseWriter) (net.Conn, *api.FrameWriter, bool) {
+	conn, brw, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return nil, nil, false
+	}
+	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + api.UpgradeProtocol + "\r\n" + api.VersionHeader + ": " + version.Version + "\r\n\r\n")
+	brw.Flush()
+	return conn, api.NewFrameWriter(conn), true
 }
 
 func exitFrame(code int) [2][]byte {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"banger/internal/api"
-	"banger/internal/paths"
 	"banger/internal/version"
 )
 
@@ -22,17 +20,6 @@ import (
 // export (base, commits, diff) with parts[part] and status 0.
 func workspaceGuest(t *testing.T, ws *api.WorkspaceCopy, parts map[string][]byte) {
 	t.Helper()
-	dirs, err := paths.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dirs.Runtime, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("unix", dirs.Socket())
-	if err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.Prefix+"/vms/box", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(api.VersionHeader, version.Version)
@@ -41,14 +28,11 @@ func workspaceGuest(t *testing.T, ws *api.WorkspaceCopy, parts map[string][]byte
 	mux.HandleFunc("POST "+api.Prefix+"/vms/box/exec", func(w http.ResponseWriter, r *http.Request) {
 		var req api.ExecRequest
 		json.NewDecoder(r.Body).Decode(&req)
-		conn, brw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
+		conn, fw, ok := upgradeStandIn(w)
+		if !ok {
 			return
 		}
 		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + api.UpgradeProtocol + "\r\n" + api.VersionHeader + ": " + version.Version + "\r\n\r\n")
-		brw.Flush()
-		fw := api.NewFrameWriter(conn)
 		if req.Dir != "/root/repo" || len(req.Command) != 5 {
 			fw.Write(api.FrameStderr, []byte("unexpected request"))
 			fw.Write(api.FrameExit, mustJSON(api.ExitStatus{Code: 99}))
@@ -62,9 +46,7 @@ func workspaceGuest(t *testing.T, ws *api.WorkspaceCopy, parts map[string][]byte
 		}
 		fw.Write(api.FrameExit, mustJSON(api.ExitStatus{Code: 0}))
 	})
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	serveStandIn(t, mux)
 }
 
 func mustJSON(v any) []byte {
