@@ -105,6 +105,18 @@ func (n *vmNet) runEnv(env []string, stdin io.Reader, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
+// consoles is the end of every VM's console log, for a failure's report:
+// a guest that never got ready says why there.
+func (n *vmNet) consoles() string {
+	var b strings.Builder
+	for _, name := range strings.Fields(n.run("vm", "list", "-q").stdout) {
+		out := n.run("vm", "logs", name).stdout
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		fmt.Fprintf(&b, "\nconsole of %s ends with:\n%s\n", name, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
+	return b.String()
+}
+
 // must runs banger in the namespace and fails the test if it fails.
 func (n *vmNet) must(t *testing.T, args ...string) result {
 	t.Helper()
@@ -112,7 +124,7 @@ func (n *vmNet) must(t *testing.T, args ...string) result {
 	r := n.run(args...)
 	t.Logf("banger %s (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 	if r.code != 0 {
-		t.Fatalf("banger %s: %s\nbangerd.log ends with:\n%s", strings.Join(args, " "), r, n.h.logTail(40))
+		t.Fatalf("banger %s: %s\nbangerd.log ends with:\n%s%s", strings.Join(args, " "), r, n.h.logTail(40), n.consoles())
 	}
 	return r
 }
