@@ -60,7 +60,7 @@ func TestWebUI(t *testing.T) {
 	)
 	t.Logf("create from the browser to ready: %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(pending, "create in progress") || !strings.Contains(opText, "create finished") {
-		t.Fatalf("create from the browser: pending %q, then %q", pending, opText)
+		t.Fatalf("create from the browser: pending %q, then %q%s", pending, opText, n.consoles())
 	}
 
 	// The list shows the VM running, with its driver, address and spec.
@@ -110,7 +110,7 @@ func TestWebUI(t *testing.T) {
 	)
 	t.Logf("start from the browser to ready: %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(opText, "start finished") {
-		t.Fatalf("start from the browser: %q", opText)
+		t.Fatalf("start from the browser: %q%s", opText, n.consoles())
 	}
 	if v := n.show(t, "webbox"); v.State != "running" || v.IP == "" {
 		t.Fatalf("after Start in the browser, the CLI shows %+v", v)
