@@ -43,7 +43,7 @@ func (sc *streamConn) exec(req agentproto.Request) {
 	})
 	// The answer goes first: no frame of a channel may come before it.
 	// Until the pumps start, the process's output waits in its pipes.
-	answered := sc.send(success(req, agentproto.Response{})) == nil
+	answered := sc.send(success(req, agentproto.Response{PID: p.pid()})) == nil
 	pipeProcess(ch, p, answered)
 }
 

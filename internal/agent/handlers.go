@@ -15,6 +15,8 @@ var streamOps = map[string]bool{
 	agentproto.OpExec: true, agentproto.OpSessionStart: true, agentproto.OpSessionList: true,
 	agentproto.OpSessionAttach: true, agentproto.OpSessionLogs: true, agentproto.OpSessionKill: true,
 	agentproto.OpCopyIn: true, agentproto.OpCopyOut: true,
+	agentproto.OpFSStat: true, agentproto.OpFSList: true, agentproto.OpFSMkdir: true, agentproto.OpFSMove: true,
+	agentproto.OpFSRemove: true, agentproto.OpFSRead: true, agentproto.OpFSWrite: true, agentproto.OpFSWatch: true,
 }
 
 // maxWait caps a wait-ready, whatever the host asks for.
@@ -52,7 +54,7 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 	if streamOps[req.Op] {
 		return failure(req, agentproto.CodeBadRequest, fmt.Sprintf("op %q needs a connection with the %s feature: say hello at version 2 first", req.Op, agentproto.FeatureStreams)), nil
 	}
-	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, stats, wait-ready, shutdown, identify, prepare-snapshot, exec, the session ops, copy-in and copy-out; update the guest image", req.Op, version.Version)), nil
+	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, stats, wait-ready, shutdown, identify, prepare-snapshot, exec, the session ops, copy-in, copy-out and the fs- file ops; update the guest image", req.Op, version.Version)), nil
 }
 
 // hello says who answers. A version 2 hello that asks for streams gets

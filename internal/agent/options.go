@@ -71,6 +71,10 @@ type Options struct {
 	// to NAME.log.1 and started again.
 	SessionLogMax int64
 
+	// Home is root's home, where the file ops' relative paths and "~"
+	// lead; "" means /root.
+	Home string
+
 	Logger *slog.Logger
 }
 
@@ -115,6 +119,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProcDir == "" {
 		o.ProcDir = "/proc"
+	}
+	if o.Home == "" {
+		o.Home = "/root"
 	}
 	if o.SessionRing <= 0 {
 		o.SessionRing = 1 << 20

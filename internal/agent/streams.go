@@ -181,6 +181,16 @@ func (sc *streamConn) handle(it item) {
 		sc.copyIn(req)
 	case agentproto.OpCopyOut:
 		sc.copyOut(req)
+	case agentproto.OpFSStat, agentproto.OpFSMkdir, agentproto.OpFSMove, agentproto.OpFSRemove:
+		sc.send(sc.s.fsOp(req))
+	case agentproto.OpFSList:
+		sc.fsList(req)
+	case agentproto.OpFSRead:
+		sc.fsRead(req)
+	case agentproto.OpFSWrite:
+		sc.fsWrite(req)
+	case agentproto.OpFSWatch:
+		sc.fsWatch(req)
 	default:
 		resp, after := sc.s.answer(sc.ctx, it)
 		done, err := sc.sendDone(resp)

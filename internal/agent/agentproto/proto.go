@@ -74,6 +74,29 @@
 //
 // A version 1 guest answers a version 2 hello with unsupported-version,
 // and the host carries on in version 1 on the same connection.
+//
+// # Version 2 additions
+//
+// Later agents answer more ops on a multiplexed connection; an earlier one
+// answers them with unknown-op, which the host reports as an agent too
+// old for what was asked. The hello does not change.
+//
+//   - exec's answer carries the started process's pid (Response.PID).
+//   - copy-in and copy-out (copy.go) carry a tar stream on a channel.
+//   - The file operations (fs.go): fs-stat, fs-mkdir, fs-move and
+//     fs-remove are answered at once; fs-list, fs-read, fs-write and
+//     fs-watch open a channel. A channel's structured output (fs-list's
+//     entries, fs-write's result, fs-watch's events) is JSON lines in
+//     its Out bytes, so it is flow-controlled like any output; fs-read's
+//     output and fs-write's input are the file's bytes. Such a channel
+//     ends like a copy's, with exit status 0 or a Copy code after a
+//     message on Err; fs-watch's ends when the host ends it.
+//
+// The file operations take guest paths that are absolute, or relative to
+// root's home /root; "~" and "~/x" mean /root and /root/x. An empty path,
+// or one with a NUL byte, is a bad request. Their failures carry the codes
+// not-found, exists, bad-request (a file where a directory must be, or the
+// other way round) and precondition (no space, no permission).
 package agentproto
 
 import (
@@ -143,8 +166,14 @@ type Request struct {
 	Signal string `json:"signal,omitempty"`
 	// Follow keeps session-logs sending until the session ends.
 	Follow bool `json:"follow,omitempty"`
-	// Path is the guest path of copy-in and copy-out.
+	// Path is the guest path of copy-in, copy-out and the file ops.
 	Path string `json:"path,omitempty"`
+	// To is where fs-move moves Path.
+	To string `json:"to,omitempty"`
+	// Depth is how many levels fs-list goes down; 0 means 1.
+	Depth int `json:"depth,omitempty"`
+	// Recursive has fs-watch watch the directories below Path too.
+	Recursive bool `json:"recursive,omitempty"`
 }
 
 // Identity is what makes a guest restored from a template its own machine.
@@ -185,6 +214,12 @@ type Response struct {
 	Sessions []SessionInfo `json:"sessions,omitempty"`
 	// Stats answers stats.
 	Stats *Stats `json:"stats,omitempty"`
+	// PID is the process an exec started; 0 from agents before it.
+	PID int `json:"pid,omitempty"`
+	// File answers fs-stat, fs-move and fs-read.
+	File *FileInfo `json:"file,omitempty"`
+	// Created answers fs-mkdir: the directory did not exist.
+	Created bool `json:"created,omitempty"`
 }
 
 // Hello says who answers.
