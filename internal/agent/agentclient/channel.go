@@ -29,6 +29,7 @@ type Channel struct {
 	m      *Mux
 	id     uint64
 	credit *agentproto.Credit // what may still be sent to the guest
+	pid    int                // an exec's process, when the agent says
 
 	mu     sync.Mutex
 	events []Event
@@ -186,6 +187,10 @@ func (ch *Channel) Next(ctx context.Context) (Event, error) {
 		}
 	}
 }
+
+// PID is the guest process an Exec started; 0 when the command was not
+// found, or the agent predates reporting it.
+func (ch *Channel) PID() int { return ch.pid }
 
 // Write sends p as standard input, waiting for credit as needed.
 func (ch *Channel) Write(p []byte) (int, error) {

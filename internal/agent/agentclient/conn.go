@@ -195,6 +195,8 @@ func answerError(op string, resp agentproto.Response) error {
 		return errdefs.NotFound("%s", msg)
 	case agentproto.CodeExists:
 		return errdefs.AlreadyExists("%s", msg)
+	case agentproto.CodePrecondition:
+		return errdefs.FailedPrecondition("%s", msg)
 	}
 	return fmt.Errorf("agent %s: %s", op, msg)
 }

@@ -9,9 +9,13 @@ import (
 
 // Exec runs spec in the guest. The channel carries its output and ends
 // with its exit status; a command that is not found ends with 127, as in a
-// shell, after a message on its standard error.
+// shell, after a message on its standard error. The channel's PID is the
+// process's.
 func (m *Mux) Exec(ctx context.Context, spec agentproto.ExecSpec) (*Channel, error) {
-	ch, _, err := m.Open(ctx, agentproto.Request{Op: agentproto.OpExec, Exec: &spec})
+	ch, resp, err := m.Open(ctx, agentproto.Request{Op: agentproto.OpExec, Exec: &spec})
+	if ch != nil {
+		ch.pid = resp.PID
+	}
 	return ch, err
 }
 
