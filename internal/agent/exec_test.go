@@ -245,3 +245,15 @@ func TestNewHelloEndsTheOldHostsChannels(t *testing.T) {
 	}
 	waitFile(t, dir+"/hup")
 }
+
+func TestExecAnswerCarriesThePID(t *testing.T) {
+	m, _ := muxHost(t, execOptions(t))
+	ch, err := m.Exec(testCtx(t), agentproto.ExecSpec{Argv: []string{"sh", "-c", "echo $$"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := drain(t, ch)
+	if got := strconv.Itoa(ch.PID()); ch.PID() <= 0 || c.stdout != got+"\n" {
+		t.Errorf("PID() = %d; the shell says it is %q", ch.PID(), c.stdout)
+	}
+}
