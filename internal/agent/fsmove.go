@@ -16,16 +16,16 @@ const permBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 // over it (so what may be replaced is what rename(2) would replace), then
 // from removed.
 func moveAcross(from, to string) error {
-	tmp := filepath.Join(filepath.Dir(to), "."+filepath.Base(to)+".banger-move")
-	if err := os.RemoveAll(tmp); err != nil {
+	scratch, err := os.MkdirTemp(filepath.Dir(to), "."+filepath.Base(to)+".banger-move-*")
+	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(scratch)
+	tmp := filepath.Join(scratch, "copy")
 	if err := copyAcross(from, tmp); err != nil {
-		os.RemoveAll(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, to); err != nil {
-		os.RemoveAll(tmp)
 		return err
 	}
 	return os.RemoveAll(from)
