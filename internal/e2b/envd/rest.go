@@ -122,6 +122,10 @@ func (s *Server) postFiles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if err := refuseMetadata(r.Header); err != nil {
+		writeError(w, err)
+		return
+	}
 	var out []writtenFile
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
@@ -135,6 +139,18 @@ func (s *Server) postFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
+}
+
+// refuseMetadata refuses an upload that asks for file metadata
+// (X-Metadata-* headers): the guest agent keeps none, and dropping it
+// silently would lose what the caller meant to store.
+func refuseMetadata(h http.Header) error {
+	for k := range h {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Metadata-") {
+			return errdefs.InvalidArgument("file metadata (%s) is not supported by banger's sandboxes: upload without metadata", k)
+		}
+	}
+	return nil
 }
 
 // writeBody writes an application/octet-stream body (gzip-encoded or

@@ -166,3 +166,14 @@ func TestSignatureMatchesTheSDKsRecipe(t *testing.T) {
 }
 
 const sdkDigest = "Fh5abAPjRBN6FHQ5HTJwGAHjHfzJmhV0f2EtHLgLVa0"
+
+func TestUploadWithMetadataIsRefused(t *testing.T) {
+	r := newRig(t)
+	h := http.Header{"Content-Type": {"application/octet-stream"}, "X-Metadata-Owner": {"me"}}
+	if code, body := r.do(t, "POST", "/files?path=/tmp/m", strings.NewReader("x"), h); code != 400 || !strings.Contains(body, "metadata") {
+		t.Errorf("upload with metadata = %d %s; want 400 saying metadata is unsupported", code, body)
+	}
+	if _, err := os.Stat(r.files.host("/tmp/m")); !os.IsNotExist(err) {
+		t.Errorf("the refused upload was written: %v", err)
+	}
+}

@@ -3,6 +3,17 @@
 // translates each call onto the VM's own guest agent: the guest runs no
 // second daemon. Processes started through it are kept in a host-side
 // table per sandbox, so that a client can leave and re-attach.
+//
+// Where it differs from E2B's own envd:
+//   - banger's guests run everything as root: the users "root" and
+//     "user" (the SDK's default) are accepted and both act as root;
+//     relative paths and the default working directory are under /root.
+//   - process.Process/StreamInput needs a client stream and answers
+//     Unimplemented; the SDK sends input with SendInput.
+//   - Connect re-attaches to new output only, as envd does: nothing is
+//     replayed.
+//   - Files keep no user metadata: uploads with X-Metadata-* headers are
+//     refused.
 package envd
 
 import (
