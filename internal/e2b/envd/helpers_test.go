@@ -181,7 +181,26 @@ func (f *fakeFiles) WriteFile(_ context.Context, p string, r io.Reader) (FileInf
 	if err := os.WriteFile(f.host(p), b, 0o644); err != nil {
 		return FileInfo{}, errdefs.InvalidArgument("%s: %v", p, err)
 	}
+	f.notify(p, "create")
 	return f.info(p)
+}
+
+// notify tells the open watches of p's directory that p changed.
+func (f *fakeFiles) notify(p, op string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, w := range f.watches {
+		select {
+		case <-w.closed:
+		default:
+			if filepath.Dir(p) == w.dir {
+				select {
+				case w.events <- FSEvent{Name: filepath.Base(p), Op: op}:
+				default:
+				}
+			}
+		}
+	}
 }
 
 func (f *fakeFiles) WatchDir(_ context.Context, p string, recursive bool) (Watch, error) {
