@@ -33,6 +33,7 @@ type rig struct {
 	srv   *Server
 	url   string
 	files *fakeFiles
+	mux   *agentclient.Mux
 	sb    Sandbox
 	proc  processconnect.ProcessClient
 	fs    filesystemconnect.FilesystemClient
@@ -42,8 +43,8 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{files: newFakeFiles(t), sb: Sandbox{VM: testVM, Env: map[string]string{"FROM_SANDBOX": "yes"}}}
 	r.srv = New(Options{Keepalive: 30 * time.Second})
-	mux := agentMux(t)
-	r.srv.execer = func(context.Context, string) (execer, error) { return mux, nil }
+	r.mux = agentMux(t)
+	r.srv.execer = func(context.Context, string) (execer, error) { return r.mux, nil }
 	r.srv.files = func(context.Context, string) (Files, error) { return r.files, nil }
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.srv.ServeHTTP(w, req.WithContext(WithSandbox(req.Context(), r.sb)))

@@ -332,3 +332,21 @@ func TestForgetDropsTheSandboxsProcesses(t *testing.T) {
 		t.Errorf("end after Forget = %v; want not exited", end)
 	}
 }
+
+func TestGuestGoneEndsProcessesAndStartsAreUnavailable(t *testing.T) {
+	r := newRig(t)
+	ctx := testCtx(t)
+	ev := r.start(t, ctx, &pb.StartRequest{Process: shell("echo up; exec sleep 100")})
+	ev.started()
+	ev.until("up")
+	r.mux.Close()
+	if _, _, _, end := ev.output(); end.Exited || !strings.Contains(end.GetError(), "guest agent") {
+		t.Errorf("end when the guest went = %v; want an error naming the guest agent", end)
+	}
+	s, err := r.proc.Start(ctx, connect.NewRequest(&pb.StartRequest{Process: shell("true")}))
+	if err == nil {
+		s.Receive()
+		err = s.Err()
+	}
+	checkCode(t, "Start in a guest that went", err, connect.CodeUnavailable)
+}
