@@ -3,12 +3,14 @@ package envd
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
 
 	pb "banger/internal/e2b/envd/pb/process"
+	"banger/internal/e2b/envd/pb/process/processconnect"
 	"banger/internal/errdefs"
 	"banger/internal/eventually"
 )
@@ -349,4 +351,19 @@ func TestGuestGoneEndsProcessesAndStartsAreUnavailable(t *testing.T) {
 		err = s.Err()
 	}
 	checkCode(t, "Start in a guest that went", err, connect.CodeUnavailable)
+}
+
+func TestBinaryProtoCodecWorksToo(t *testing.T) {
+	r := newRig(t)
+	c := processconnect.NewProcessClient(http.DefaultClient, r.url) // binary protobuf
+	s, err := c.Start(testCtx(t), connect.NewRequest(&pb.StartRequest{Process: shell("echo bin")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ev := startEvents(t, s)
+	ev.started()
+	if out, _, _, end := ev.output(); out != "bin\n" || end.ExitCode != 0 {
+		t.Errorf("over binary protobuf: %q, %v", out, end)
+	}
 }
