@@ -1,6 +1,9 @@
 package envd
 
 import (
+	pb "banger/internal/e2b/envd/pb/process"
+	"banger/internal/e2b/envd/pb/process/processconnect"
+	"banger/internal/eventually"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -8,6 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"connectrpc.com/connect"
 )
 
 // The E2B SDK speaks Connect's JSON encoding over HTTP/1.1; these tests
@@ -93,5 +99,34 @@ func TestRequestWithoutSandboxIs500(t *testing.T) {
 	srv.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
 	if w.Code != 500 || !strings.Contains(w.Body.String(), "WithSandbox") {
 		t.Errorf("a request with no sandbox = %d %s; want 500 saying what is missing", w.Code, w.Body)
+	}
+}
+
+func TestStreamsOutliveTheListenersTimeouts(t *testing.T) {
+	r := newRig(t)
+	sb := r.sb
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.srv.ServeHTTP(w, req.WithContext(WithSandbox(req.Context(), sb)))
+	}))
+	hs.Config.WriteTimeout = 50 * time.Millisecond
+	hs.Start()
+	defer hs.Close()
+	c := processconnect.NewProcessClient(hs.Client(), hs.URL, connect.WithProtoJSON())
+	s, err := c.Start(testCtx(t), connect.NewRequest(&pb.StartRequest{Process: shell("read x; echo late")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ev := startEvents(t, s)
+	pid := ev.started()
+	// Wait past the write timeout by watching the clock, then end it.
+	deadline := time.Now().Add(200 * time.Millisecond)
+	eventually.True(t, func() bool { return time.Now().After(deadline) })
+	sel := &pb.ProcessSelector{Selector: &pb.ProcessSelector_Pid{Pid: pid}}
+	if _, err := r.proc.CloseStdin(testCtx(t), connect.NewRequest(&pb.CloseStdinRequest{Process: sel})); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, _, _ := ev.output(); out != "late\n" {
+		t.Errorf("output after the write timeout = %q; want it delivered", out)
 	}
 }

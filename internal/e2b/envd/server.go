@@ -132,6 +132,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "envd: the request reached the sandbox API without a sandbox; route it through the E2B router, which sets one with envd.WithSandbox", http.StatusInternalServerError)
 		return
 	}
+	// Streams and file transfers last as long as the process or file
+	// does: the listener's timeouts were for reading the request head.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	s.mux.ServeHTTP(w, r)
 }
 
