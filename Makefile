@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X banger/internal/version.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
 .DEFAULT_GOAL := help
-.PHONY: help build install host-deps uninstall test unit e2e bench lint fuzz clean
+.PHONY: help build install host-deps uninstall test unit e2e bench lint fuzz generate clean
 
 help: ## list the documented targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,14 @@ lint: ## go vet and staticcheck
 
 fuzz: ## run every fuzz target in the tree for FUZZTIME each (default 20s)
 	GO=$(GO) sh scripts/fuzz.sh
+
+generate: ## regenerate the Go code of proto/ (needs protoc; the output is committed)
+	GOBIN=$(CURDIR)/bin/protoc-plugins $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	GOBIN=$(CURDIR)/bin/protoc-plugins $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.21.1
+	PATH="$(CURDIR)/bin/protoc-plugins:$$PATH" protoc -I proto/e2b \
+		--go_out=. --go_opt=module=banger \
+		--connect-go_out=. --connect-go_opt=module=banger \
+		process/process.proto filesystem/filesystem.proto
 
 clean: ## remove build output
 	rm -rf bin/
