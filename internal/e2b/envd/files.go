@@ -3,8 +3,9 @@ package envd
 import (
 	"context"
 	"io"
-	"time"
 
+	"banger/internal/agent/agentclient"
+	"banger/internal/agent/agentproto"
 	"banger/internal/errdefs"
 )
 
@@ -24,24 +25,10 @@ type Files interface {
 }
 
 // FileInfo describes one file in the guest, as the agent reports it.
-type FileInfo struct {
-	Name string
-	Path string
-	// Type is "file", "dir", "symlink" or "other".
-	Type          string
-	Size          int64
-	Mode          uint32 // os.FileMode bits
-	Permissions   string // "-rw-r--r--"
-	Owner, Group  string
-	Modified      time.Time
-	SymlinkTarget string
-}
+type FileInfo = agentproto.FileInfo
 
 // FSEvent is one change under a watched directory.
-type FSEvent struct {
-	Name string // relative to the watched directory
-	Op   string // "create", "write", "remove", "rename" or "chmod"
-}
+type FSEvent = agentproto.FSEvent
 
 // Watch is a running watch of a guest directory.
 type Watch interface {
@@ -50,13 +37,24 @@ type Watch interface {
 	Close() error
 }
 
-// filesOf is m's file operations, once the agent has them.
-// TODO(fsops): once *agentclient.Mux has the file ops, make FileInfo
-// and FSEvent aliases of agentproto's and adapt Mux.WatchDir's
-// *agentclient.Watch to Watch here.
+// filesOf is m's file operations: an agent link's, or a test's fake.
 func filesOf(m any) (Files, error) {
-	if f, ok := m.(Files); ok {
+	switch f := m.(type) {
+	case *agentclient.Mux:
+		return muxFiles{f}, nil
+	case Files:
 		return f, nil
 	}
 	return nil, errdefs.FailedPrecondition("this banger's guest agent client has no file operations; update banger")
+}
+
+// muxFiles is an agent link's file operations, its watches as Watch.
+type muxFiles struct{ *agentclient.Mux }
+
+func (f muxFiles) WatchDir(ctx context.Context, path string, recursive bool) (Watch, error) {
+	w, err := f.Mux.WatchDir(ctx, path, recursive)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }

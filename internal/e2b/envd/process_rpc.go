@@ -21,9 +21,8 @@ type processService struct {
 var _ processconnect.ProcessHandler = (*processService)(nil)
 
 // agentPID is the pid of the process an exec answer started, or 0 when
-// the agent does not say; then the Server numbers processes itself.
-// TODO(fsops): read the pid that exec's answer will carry.
-var agentPID = func(agentproto.Response) uint32 { return 0 }
+// the agent is too old to say; then the Server numbers processes itself.
+func agentPID(resp agentproto.Response) uint32 { return uint32(max(resp.PID, 0)) }
 
 // firstHostPID is where the host's own process numbers start, clear of
 // the guest's early pids.
