@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"banger/internal/config"
@@ -72,10 +73,11 @@ type Server struct {
 	log         *slog.Logger
 	mux         *http.ServeMux
 	ln          net.Listener
+	state       atomic.Pointer[status]
 	now         func() time.Time
 }
 
-// New makes a server; Listen also opens its address.
+// New makes a server; Start also opens its address.
 func New(opts Options) *Server {
 	s := &Server{
 		vms: opts.VMs, envd: opts.Envd, envdCtx: opts.EnvdContext, envdVersion: opts.EnvdVersion,
@@ -92,13 +94,29 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Listen makes the server and opens opts.Addr; it returns nil, nil when
-// Addr is "" (the E2B API is off). It makes the API key when there is
-// none. A non-loopback address needs AllowRemote.
-func Listen(opts Options) (*Server, error) {
+// Start makes the server and opens opts.Addr, as bangerd does at
+// start-up; it returns nil when Addr is "" (the E2B API is off). A server
+// that cannot open its address (a taken port, say) is returned off, with
+// why in Status, and its Serve returns at once: the E2B API's trouble must
+// not take bangerd down. The key file is made when there is none. A
+// non-loopback address needs AllowRemote.
+func Start(opts Options) *Server {
 	if opts.Addr == "" {
-		return nil, nil
+		return nil
 	}
+	s := New(opts)
+	ln, err := s.listen(opts)
+	if err != nil {
+		s.off(err)
+		return s
+	}
+	s.ln = ln
+	s.state.Store(&status{addr: ln.Addr().String()})
+	s.log.Info("E2B API listening", "addr", ln.Addr().String(), "remote", opts.AllowRemote)
+	return s
+}
+
+func (s *Server) listen(opts Options) (net.Listener, error) {
 	if !opts.AllowRemote && !config.IsLoopbackAddr(opts.Addr) {
 		return nil, fmt.Errorf("e2b_listen_addr %q is not a loopback address: use 127.0.0.1:PORT, or set e2b_allow_remote = true", opts.Addr)
 	}
@@ -108,22 +126,41 @@ func Listen(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("making the E2B sandboxes' dir: %w", err)
 	}
-	s := New(opts)
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pick a free port in e2b_listen_addr (or remove the key to turn the E2B API off), then restart bangerd with `banger daemon stop`", err)
 	}
-	s.ln = ln
-	s.log.Info("E2B API listening", "addr", ln.Addr().String(), "remote", opts.AllowRemote)
-	return s, nil
+	return ln, nil
 }
 
-// Addr is where a listening server listens.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+// status is where the server listens, or why it is off.
+type status struct{ addr, err string }
 
-// Serve serves the listener Listen opened until ctx is done, then drains
-// the requests in flight for a moment.
-func (s *Server) Serve(ctx context.Context) error {
+// off records why the server is off, and logs it.
+func (s *Server) off(err error) {
+	s.log.Error("E2B API is off; bangerd serves without it", "err", err)
+	s.state.Store(&status{err: err.Error()})
+}
+
+// Status is where a started server listens, or why it is off; both are
+// "" for a nil server (the E2B API is not configured).
+func (s *Server) Status() (addr, failure string) {
+	if s == nil {
+		return "", ""
+	}
+	if st := s.state.Load(); st != nil {
+		return st.addr, st.err
+	}
+	return "", ""
+}
+
+// Serve serves until ctx is done, then drains the requests in flight for
+// a moment. A nil or off server returns at once; a failure is recorded
+// in Status.
+func (s *Server) Serve(ctx context.Context) {
+	if s == nil || s.ln == nil {
+		return
+	}
 	hs := &http.Server{
 		Handler:           s,
 		ConnContext:       withPeer,
@@ -137,9 +174,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		_ = hs.Shutdown(sctx)
 	}()
 	if err := hs.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving the E2B API: %w", err)
+		s.off(fmt.Errorf("serving the E2B API: %w", err))
 	}
-	return nil
 }
 
 // ServeHTTP checks the caller, then routes the request to a sandbox or to
