@@ -207,3 +207,24 @@ func TestFork(t *testing.T) {
 	g.vms.Suspend(t.Context(), sb.SandboxID)
 	wantError(t, g.do(t, "POST", "/sandboxes/"+sb.SandboxID+"/fork", `{}`, &e), e, http.StatusConflict, "paused")
 }
+
+// TestDeletedOutsideIsForgotten: a sandbox whose VM went another way
+// (expired, `banger vm delete`) is forgotten at the next list.
+func TestDeletedOutsideIsForgotten(t *testing.T) {
+	g := newRig(t)
+	sb := g.create(t, `{"templateID":"base"}`)
+	keep := g.create(t, `{"templateID":"base"}`)
+	g.vms.Delete(t.Context(), sb.SandboxID)
+	g.s.now = func() time.Time { return time.Now().Add(time.Minute) }
+	var all []listedSandbox
+	g.do(t, "GET", "/v2/sandboxes", "", &all)
+	if len(all) != 1 || all[0].SandboxID != keep.SandboxID {
+		t.Errorf("list gave %+v", all)
+	}
+	if _, found, _ := g.s.records.get(sb.SandboxID); found || !slices.Contains(g.envd.forgotten, sb.SandboxID) {
+		t.Error("the deleted sandbox's record or envd table stayed")
+	}
+	if _, found, _ := g.s.records.get(keep.SandboxID); !found {
+		t.Error("a live sandbox's record went")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"banger/internal/errdefs"
+	"banger/internal/vmname"
 )
 
 // entry is one sandbox: its VM and its record (zero when lost).
@@ -21,6 +22,9 @@ type entry struct {
 
 // sandbox finds sandbox id: a VM of that name marked as a sandbox.
 func (s *Server) sandbox(ctx context.Context, id string) (VM, record, error) {
+	if vmname.Validate(id) != nil {
+		return VM{}, record{}, notFound(id)
+	}
 	v, err := s.vms.Get(ctx, id)
 	if errdefs.KindOf(err) == errdefs.KindNotFound || (err == nil && v.Labels[LabelKey] != LabelValue) {
 		return VM{}, record{}, notFound(id)
@@ -53,8 +57,14 @@ func (s *Server) sandboxes(ctx context.Context) ([]entry, error) {
 		live[v.Name] = true
 		out = append(out, entry{vm: v, rec: rec})
 	}
-	if err := s.records.prune(live, listed); err != nil {
+	gone, err := s.records.prune(live, listed)
+	if err != nil {
 		s.log.Warn("e2b: forgetting deleted sandboxes", "err", err)
+	}
+	for _, id := range gone {
+		if s.envd != nil {
+			s.envd.Forget(id)
+		}
 	}
 	return out, nil
 }

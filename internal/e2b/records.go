@@ -81,17 +81,19 @@ func (rs *records) remove(id string) error {
 
 // prune removes the records of sandboxes not in live (their VMs were
 // deleted: expired, or by `banger vm delete`), listed at time listed;
-// records written since are of sandboxes made since, and stay.
-func (rs *records) prune(live map[string]bool, listed time.Time) error {
+// records written since are of sandboxes made since, and stay. It
+// returns the sandboxes it forgot.
+func (rs *records) prune(live map[string]bool, listed time.Time) ([]string, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	entries, err := os.ReadDir(rs.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("listing sandbox records: %w", err)
+		return nil, fmt.Errorf("listing sandbox records: %w", err)
 	}
+	var gone []string
 	var errs []error
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
@@ -103,7 +105,9 @@ func (rs *records) prune(live map[string]bool, listed time.Time) error {
 		}
 		if err := os.Remove(filepath.Join(rs.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
+			continue
 		}
+		gone = append(gone, id)
 	}
-	return errors.Join(errs...)
+	return gone, errors.Join(errs...)
 }
