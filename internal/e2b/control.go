@@ -29,6 +29,8 @@ const (
 	// slower than its timeout is not deleted while it boots; the timeout
 	// counts from when the sandbox runs.
 	createSlack = 10 * time.Minute
+	// maxTimeout bounds a timeout: a year.
+	maxTimeout = 365 * 24 * 3600
 	// clientID fills a deprecated field the SDK still requires.
 	clientID = "banger"
 	// baseTemplate is the SDK's default template: banger's default image.
@@ -154,8 +156,8 @@ func seconds(n *int, def int) (time.Duration, error) {
 	if n == nil {
 		return time.Duration(def) * time.Second, nil
 	}
-	if *n <= 0 {
-		return 0, errdefs.InvalidArgument("timeout %d: give a number of seconds above 0", *n)
+	if *n <= 0 || *n > maxTimeout {
+		return 0, errdefs.InvalidArgument("timeout %d: give a number of seconds from 1 to %d (a year)", *n, maxTimeout)
 	}
 	return time.Duration(*n) * time.Second, nil
 }

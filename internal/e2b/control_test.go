@@ -54,7 +54,8 @@ func TestCreateRefusals(t *testing.T) {
 	for _, tt := range []struct{ name, body, msg string }{
 		{"malformed", `{"templateID":`, "malformed request body"},
 		{"wrong type", `{"templateID":"base","timeout":"long"}`, "malformed request body"},
-		{"negative timeout", `{"templateID":"base","timeout":-1}`, "above 0"},
+		{"negative timeout", `{"templateID":"base","timeout":-1}`, "from 1 to"},
+		{"huge timeout", `{"templateID":"base","timeout":99999999999}`, "from 1 to"},
 		{"auto pause", `{"templateID":"base","autoPause":true}`, "autoPause"},
 		{"volumes", `{"templateID":"base","volumeMounts":[{"name":"v","path":"/v"}]}`, "volumeMounts"},
 		{"reserved metadata", `{"templateID":"base","metadata":{"e2b":"x"}}`, "banger's own"},
