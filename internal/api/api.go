@@ -68,6 +68,10 @@ type DaemonInfo struct {
 	// WebError says why the web UI is off although web_listen_addr asks
 	// for it (a taken port, say). The API serves regardless.
 	WebError string `json:"web_error,omitempty"`
+	// E2BAddr is where the E2B API listens, and E2BError why it is off
+	// although e2b_listen_addr asks for it; both empty when it is not set.
+	E2BAddr  string `json:"e2b_addr,omitempty"`
+	E2BError string `json:"e2b_error,omitempty"`
 }
 
 // VM is a virtual machine as the API reports it.

@@ -177,6 +177,7 @@ Start with:
 		newSnapshotCmd(a),
 		newDaemonCmd(a),
 		newWebCmd(a),
+		newE2BCmd(a),
 		newDoctorCmd(a),
 		newConfigCmd(a),
 		newCompletionCmd(a),

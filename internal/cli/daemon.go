@@ -47,7 +47,7 @@ func newDaemonStatusCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Say whether bangerd runs, and which version",
-		Long:  "Report whether bangerd is running, with its version, pid, socket and log file, and, when web_listen_addr is set, where its web UI serves or why it is off. It never starts the daemon.",
+		Long:  "Report whether bangerd is running, with its version, pid, socket and log file, and, when web_listen_addr or e2b_listen_addr is set, where its web UI or E2B API serves or why it is off. It never starts the daemon.",
 		Example: `  banger daemon status
   banger daemon status --json`,
 		Args: cobra.NoArgs,
@@ -93,6 +93,9 @@ func (a *app) daemonStatus(ctx context.Context, opts DaemonStatusOptions) error 
 	if w := webState(info); w != "" {
 		t.row("web UI:", w)
 	}
+	if e := e2bState(info); e != "" {
+		t.row("E2B API:", e)
+	}
 	return t.flush()
 }
 
@@ -104,6 +107,18 @@ func webState(info api.DaemonInfo) string {
 		return "off: " + info.WebError
 	case info.WebAddr != "":
 		return "http://" + info.WebAddr + "/"
+	}
+	return ""
+}
+
+// e2bState is the E2B API's line: its URL, why it is off, or "" when
+// e2b_listen_addr is not set.
+func e2bState(info api.DaemonInfo) string {
+	switch {
+	case info.E2BError != "":
+		return "off: " + info.E2BError
+	case info.E2BAddr != "":
+		return "http://" + info.E2BAddr + " (`banger e2b env` prints the variables to export)"
 	}
 	return ""
 }

@@ -59,6 +59,8 @@ type Config struct {
 	FirecrackerBin   string     `toml:"firecracker_bin"`    // "" means look it up on PATH
 	WebListenAddr    string     `toml:"web_listen_addr"`    // "" means the web UI is off; else host:port
 	WebAllowRemote   bool       `toml:"web_allow_remote"`   // let web_listen_addr be a non-loopback address
+	E2BListenAddr    string     `toml:"e2b_listen_addr"`    // "" means the E2B API is off; else host:port
+	E2BAllowRemote   bool       `toml:"e2b_allow_remote"`   // let e2b_listen_addr be a non-loopback address
 	VMM              VMM        `toml:"vmm"`                // auto, firecracker or qemu
 	BridgeName       string     `toml:"bridge_name"`        // host bridge for VM networking
 	BridgeSubnet     string     `toml:"bridge_subnet"`      // IPv4 network of the bridge, /16 to /29, in a private range
@@ -122,6 +124,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	c := Default()
 	decodeTable(d, "", doc, topFields, c)
 	d.checkWebRemote(c)
+	d.checkE2BRemote(c)
 	if err := joinErrors(d.errs); err != nil {
 		return nil, err
 	}

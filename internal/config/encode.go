@@ -21,6 +21,8 @@ func (c *Config) Encode(w io.Writer) error {
 	e.str("firecracker_bin", eff.FirecrackerBin, "looked up on PATH")
 	e.str("web_listen_addr", eff.WebListenAddr, "web UI disabled")
 	e.line("web_allow_remote = " + strconv.FormatBool(eff.WebAllowRemote))
+	e.str("e2b_listen_addr", eff.E2BListenAddr, "E2B API disabled")
+	e.line("e2b_allow_remote = " + strconv.FormatBool(eff.E2BAllowRemote))
 	e.str("vmm", string(eff.VMM), "")
 	e.str("bridge_name", eff.BridgeName, "")
 	e.str("bridge_subnet", eff.BridgeSubnet, "")

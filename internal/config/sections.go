@@ -18,6 +18,12 @@ var topFields = fields[Config]{
 	"web_allow_remote": func(d *decoder, key string, v any, c *Config) {
 		d.boolean(key, v, &c.WebAllowRemote)
 	},
+	"e2b_listen_addr": func(d *decoder, key string, v any, c *Config) {
+		d.str(key, v, &c.E2BListenAddr, checkListenAddr)
+	},
+	"e2b_allow_remote": func(d *decoder, key string, v any, c *Config) {
+		d.boolean(key, v, &c.E2BAllowRemote)
+	},
 	"vmm": func(d *decoder, key string, v any, c *Config) {
 		var s string
 		d.str(key, v, &s, checkVMM)

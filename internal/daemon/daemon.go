@@ -22,6 +22,7 @@ import (
 	"banger/internal/api/server"
 	"banger/internal/atomicfile"
 	"banger/internal/config"
+	"banger/internal/e2b"
 	"banger/internal/network"
 	"banger/internal/paths"
 	"banger/internal/store"
@@ -126,6 +127,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	defer stop()
 	d := wire(ctx, dirs, live, st, log, stop)
 	ui := d.startWeb(cfg, server.WebBackend(d.api()))
+	d.e2b = e2b.Start(d.e2bOptions(cfg))
 	d.lib.SweepScratch(ctx)
 	d.vms.Recover(ctx)
 	d.vms.Adopt(ctx)
@@ -136,7 +138,7 @@ func Serve(ctx context.Context, dirs paths.Dirs, log *slog.Logger) error {
 	return err
 }
 
-// serve runs the HTTP server (and the web UI, when there is one) until
+// serve runs the HTTP server (and the web UI and E2B API, when set) until
 // ctx is done, then drains it.
 func (d *process) serve(ctx context.Context, ln net.Listener, ui *webUI) error {
 	hs := &http.Server{
@@ -153,6 +155,7 @@ func (d *process) serve(ctx context.Context, ln net.Listener, ui *webUI) error {
 		return nil
 	})
 	g.Go(func() error { d.serveWeb(gctx, ui); return nil })
+	g.Go(func() error { d.e2b.Serve(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)

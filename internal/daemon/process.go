@@ -10,6 +10,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/api/server"
 	"banger/internal/config"
+	"banger/internal/e2b"
 	"banger/internal/library"
 	"banger/internal/network"
 	"banger/internal/paths"
@@ -30,6 +31,7 @@ type process struct {
 	vms      *vm.Manager
 	lib      *library.Library
 	web      atomic.Pointer[webStatus] // nil until the web UI is configured
+	e2b      *e2b.Server               // nil while e2b_listen_addr is not set
 }
 
 var _ server.Daemon = (*process)(nil)
@@ -67,10 +69,11 @@ func (d *process) Info(ctx context.Context) (api.DaemonInfo, error) {
 		return api.DaemonInfo{}, err
 	}
 	web := d.webInfo()
+	e2bAddr, e2bErr := d.e2b.Status()
 	return api.DaemonInfo{
 		Version: version.Version, PID: os.Getpid(), Socket: d.dirs.Socket(), StartedAt: d.started.UTC(),
 		StateDir: d.dirs.State, LogFile: d.dirs.LogFile(), Schema: schema, ConfigWarning: d.cfg.warning(),
-		WebAddr: web.addr, WebError: web.err,
+		WebAddr: web.addr, WebError: web.err, E2BAddr: e2bAddr, E2BError: e2bErr,
 	}, nil
 }
 

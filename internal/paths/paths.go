@@ -85,6 +85,14 @@ func (d Dirs) LastGoodConfig() string { return filepath.Join(d.State, "config.la
 // machines present (see web_allow_remote).
 func (d Dirs) WebToken() string { return filepath.Join(d.State, "web-token") }
 
+// E2BKey holds the key E2B clients present to bangerd's E2B API (see
+// e2b_listen_addr); `banger e2b env` prints it.
+func (d Dirs) E2BKey() string { return filepath.Join(d.Config, "e2b-api-key") }
+
+// E2BSandboxes holds what bangerd keeps of each E2B sandbox beside its VM:
+// its access token, environment and template, one file per sandbox.
+func (d Dirs) E2BSandboxes() string { return filepath.Join(d.State, "e2b") }
+
 // Database is the daemon's SQLite store.
 func (d Dirs) Database() string { return filepath.Join(d.State, "banger.db") }
 

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+
+	"github.com/spf13/cobra"
+
+	"banger/internal/e2b/apikey"
+	"banger/internal/errdefs"
+)
+
+func newE2BCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "e2b",
+		Short: "Use banger through the E2B SDKs",
+		Long: `bangerd can serve E2B's API, so that code written for the E2B SDKs runs its
+sandboxes as banger VMs, unchanged. Turn it on with e2b_listen_addr in
+config.toml (for example e2b_listen_addr = "127.0.0.1:3333"), run
+` + "`banger daemon stop`" + ` so the next command starts bangerd with it, then
+export the three variables ` + "`banger e2b env`" + ` prints.
+
+Sandboxes are VMs named e2b-..., labelled e2b=sandbox: ` + "`banger vm list`" + ` shows
+them, and vm exec, vm ssh and vm logs work on them. See docs/e2b.md for what
+is supported.`,
+	}
+	cmd.AddCommand(newE2BEnvCmd(a))
+	return cmd
+}
+
+// E2BEnvOptions are the inputs of `banger e2b env`.
+type E2BEnvOptions struct {
+	NewKey bool
+	Stdout io.Writer
+}
+
+func newE2BEnvCmd(a *app) *cobra.Command {
+	opts := E2BEnvOptions{}
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print the export lines that point the E2B SDKs at bangerd",
+		Long: `Print E2B_API_URL, E2B_SANDBOX_URL and E2B_API_KEY as shell export lines, for
+the address e2b_listen_addr sets in config.toml. The API key lives in
+banger's config directory, readable by you only; it is made on first use.
+--new-key replaces it: clients holding the old key are refused at once.`,
+		Example: `  eval "$(banger e2b env)"
+  banger e2b env --new-key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Stdout = a.stdout
+			return a.e2bEnv(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.NewKey, "new-key", false, "replace the API key, refusing clients that hold the old one")
+	return cmd
+}
+
+func (a *app) e2bEnv(opts E2BEnvOptions) error {
+	if err := a.ready(); err != nil {
+		return err
+	}
+	if a.cfg.E2BListenAddr == "" {
+		return errdefs.FailedPrecondition("the E2B API is off: set e2b_listen_addr = \"127.0.0.1:3333\" in config.toml, " +
+			"then run `banger daemon stop` so that the next command starts bangerd with it")
+	}
+	get := apikey.Ensure
+	if opts.NewKey {
+		get = apikey.New
+	}
+	key, err := get(a.dirs.E2BKey())
+	if err != nil {
+		return err
+	}
+	url := "http://" + clientAddr(a.cfg.E2BListenAddr)
+	_, err = fmt.Fprintf(opts.Stdout, "export E2B_API_URL=%s\nexport E2B_SANDBOX_URL=%s\nexport E2B_API_KEY=%s\n", url, url, key)
+	return err
+}
+
+// clientAddr is the address a client on this machine dials for a listen
+// address: loopback in place of "every interface".
+func clientAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		if err == nil && ip.Is6() {
+			host = "::1"
+		} else {
+			host = "127.0.0.1"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,15 @@
+package daemon
+
+import (
+	"banger/internal/config"
+	"banger/internal/e2b"
+)
+
+// e2bOptions are the E2B API's, from the config read at start-up.
+func (d *process) e2bOptions(cfg *config.Config) e2b.Options {
+	return e2b.Options{
+		Addr: cfg.E2BListenAddr, AllowRemote: cfg.E2BAllowRemote, KeyFile: d.dirs.E2BKey(), StateDir: d.dirs.E2BSandboxes(),
+		VMs: e2b.ManagerVMs(d.vms, d.Defaults), Log: d.log,
+		Guests: func() e2b.GuestNet { return e2b.GuestNet(d.webGuests()) },
+	}
+}
