@@ -24,6 +24,7 @@ import (
 
 	"banger/internal/config"
 	"banger/internal/e2b/apikey"
+	"banger/internal/e2b/envd"
 )
 
 // DefaultEnvdVersion is the envd version sandboxes report; the SDK turns
@@ -40,10 +41,12 @@ const EnvdPort = 49983
 // Options configure a Server.
 type Options struct {
 	VMs VMs
-	// Envd serves the sandbox side; nil answers it with 503.
-	Envd Envd
-	// EnvdContext returns ctx carrying the sandbox for Envd.
+	// Envd serves the sandbox side, with EnvdContext carrying the
+	// sandbox to it. When nil, an envd.Server over Agents does; with
+	// neither, the sandbox side answers 503.
+	Envd        Envd
 	EnvdContext func(ctx context.Context, s EnvdSandbox) context.Context
+	Agents      envd.Guests
 	// EnvdVersion is the version sandboxes report; "" is
 	// DefaultEnvdVersion.
 	EnvdVersion string
@@ -84,11 +87,14 @@ func New(opts Options) *Server {
 		keyFile: opts.KeyFile, records: &records{dir: opts.StateDir}, allowRemote: opts.AllowRemote,
 		guests: opts.Guests, log: opts.Log, now: time.Now,
 	}
-	if s.envdVersion == "" {
-		s.envdVersion = DefaultEnvdVersion
-	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.envd == nil && opts.Agents != nil {
+		s.envd, s.envdCtx = envdOver(opts.Agents, s.log)
+	}
+	if s.envdVersion == "" {
+		s.envdVersion = DefaultEnvdVersion
 	}
 	s.routes()
 	return s
