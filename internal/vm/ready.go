@@ -62,7 +62,11 @@ func waitSSH(ctx context.Context, addr string) error {
 	}
 }
 
-// sshBanner connects to addr and reads the first line sshd sends.
+// sshBanner connects to addr and reads the first line sshd sends. The
+// connection gets 2 s; the banner as long as ctx allows: a guest busy
+// booting (sshd re-executes itself for each connection, which takes
+// seconds under emulation) is slow, not absent, and giving up on each
+// connection early would only pile more of them onto it.
 func sshBanner(ctx context.Context, addr string) error {
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -72,8 +76,11 @@ func sshBanner(ctx context.Context, addr string) error {
 		return err
 	}
 	defer c.Close()
-	deadline, _ := dctx.Deadline()
-	c.SetDeadline(deadline)
+	if deadline, ok := ctx.Deadline(); ok {
+		c.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	line, err := bufio.NewReaderSize(c, 256).ReadSlice('\n')
 	if err != nil {
 		return fmt.Errorf("reading sshd's banner: %w", err)

@@ -39,6 +39,40 @@ func TestWaitSSHWantsTheBanner(t *testing.T) {
 	}
 }
 
+// An sshd slower to speak than a connection takes to open (a guest
+// still busy booting under emulation) is waited for on the connection it
+// has, not abandoned for a new one every few seconds.
+func TestWaitSSHWaitsForASlowBanner(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() {
+				defer c.Close()
+				time.Sleep(3 * time.Second) // the slow sshd under test
+				c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+			}()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitSSH(ctx, ln.Addr().String()); err != nil {
+		t.Fatalf("waitSSH: %v", err)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("waitSSH opened %d connections to an sshd that answers every one, slowly", n)
+	}
+}
+
 // Something else on port 22 is not sshd; nothing at all is not ready.
 func TestWaitSSHRefusesOthers(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
