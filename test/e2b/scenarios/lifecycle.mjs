@@ -22,7 +22,7 @@ export async function create(ctx) {
     expect(info.sandboxId === sbx.sandboxId, `getInfo id ${info.sandboxId}`)
     expect(info.metadata?.run === run, `metadata ${JSON.stringify(info.metadata)}`)
     expect(info.state === 'running', `state ${info.state}`)
-    return { templateId: info.templateId, envdVersion: info.envdVersion, endAt: info.endAt }
+    return { templateId: info.templateId, envdVersion: info.envdVersion, endAt: info.endAt, metadata: info.metadata }
   })
   if (ctx.keep) ctx.line({ check: 'kept for the next scenarios', ok: true, sandboxId: sbx.sandboxId })
 }
