@@ -54,6 +54,12 @@ func TestE2BHarness(t *testing.T) {
 			t.Errorf("the failure does not say how to point the SDK at bangerd: %s", r)
 		}
 	})
+	t.Run("the bench script loads and reports a failure", func(t *testing.T) {
+		r := sdk.runScript("bench.mjs", "", env, time.Minute, "roundtrip")
+		if r.code != 1 || !strings.Contains(r.stdout, `"error":"SandboxError: 501: this server makes no sandboxes`) {
+			t.Errorf("bench.mjs roundtrip against the stand-in: %s", r)
+		}
+	})
 	t.Run("without the variables it says which are missing", func(t *testing.T) {
 		r := sdk.run("", harnessEnv("", ""), time.Minute, "create")
 		if r.code != 2 || !strings.Contains(r.stderr, "E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY not set") {

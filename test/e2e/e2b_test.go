@@ -158,9 +158,14 @@ func (r sdkRun) failure() string {
 // run runs scenario.mjs with args and env, inside network namespace ns
 // when it is not "", and stops it after limit.
 func (s e2bSDK) run(ns string, env []string, limit time.Duration, args ...string) sdkRun {
+	return s.runScript("scenario.mjs", ns, env, limit, args...)
+}
+
+// runScript is run for another script of test/e2b.
+func (s e2bSDK) runScript(script, ns string, env []string, limit time.Duration, args ...string) sdkRun {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	argv := append([]string{s.node, filepath.Join(s.dir, "scenario.mjs")}, args...)
+	argv := append([]string{s.node, filepath.Join(s.dir, script)}, args...)
 	if ns != "" {
 		argv = append([]string{"ip", "netns", "exec", ns}, argv...)
 	}
