@@ -174,7 +174,7 @@ export async function three(ctx) {
     return { sandboxIds: [...ids] }
   }, slowCallMs)
   await ctx.check('each runs commands and has its own files', async () => {
-    await Promise.all(boxes.map((b, i) => b.files.write('/root/which', String(i))))
+    await Promise.all(boxes.map((b, i) => b.files.write('/root/which', `${i}\n`)))
     const got = await Promise.all(boxes.map((b) => b.commands.run('cat /root/which; cat /proc/sys/kernel/random/boot_id')))
     const boots = new Set(got.map((r) => r.stdout.split('\n')[1]))
     expect(got.every((r, i) => r.stdout.startsWith(`${i}\n`)), `files: ${JSON.stringify(got.map((r) => r.stdout))}`)
