@@ -114,6 +114,7 @@ type sdkLine struct {
 	Check      string            `json:"check"`
 	Note       string            `json:"note"`
 	OK         bool              `json:"ok"`
+	MS         float64           `json:"ms"`
 	Done       bool              `json:"done"`
 	Error      string            `json:"error"`
 	ErrorClass string            `json:"errorClass"`
@@ -205,8 +206,11 @@ func (n *vmNet) scenario(t *testing.T, sdk e2bSDK, env []string, name string, ar
 	r := sdk.run(n.name, env, 15*time.Minute, append([]string{"--timeout", "840", name}, args...)...)
 	t.Logf("scenario %s: exit %d (%s)", name, r.code, time.Since(start).Round(time.Millisecond))
 	for _, l := range r.lines {
-		if l.Note != "" {
-			t.Logf("scenario %s: %s", name, l.Note)
+		switch {
+		case l.Note != "":
+			t.Logf("scenario %s: note: %s", name, l.Note)
+		case l.Check != "" && l.OK:
+			t.Logf("scenario %s: %s (%.0fms)", name, l.Check, l.MS)
 		}
 	}
 	if r.code != 0 {
