@@ -140,3 +140,21 @@ func closedAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// TestParseExports reads the forms a shell's export lines take.
+func TestParseExports(t *testing.T) {
+	out := "# paste these\nexport E2B_API_URL=http://127.0.0.1:7778\nexport E2B_SANDBOX_URL='http://127.0.0.1:7778'\nexport E2B_API_KEY=\"e2b_k\\\"ey\"\n"
+	got, err := parseExports(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"E2B_API_URL": "http://127.0.0.1:7778", "E2B_SANDBOX_URL": "http://127.0.0.1:7778", "E2B_API_KEY": `e2b_k"ey`}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q (all: %q)", k, got[k], v, got)
+		}
+	}
+	if _, err := parseExports("E2B_API_URL=x\n"); err == nil {
+		t.Error("a line without export was taken")
+	}
+}
