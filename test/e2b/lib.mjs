@@ -4,8 +4,12 @@
 // Node.js before 20.19 cannot load.
 import http from 'node:http'
 import dns from 'node:dns'
-import { randomUUID } from 'node:crypto'
+import { randomUUID, webcrypto } from 'node:crypto'
 import { Sandbox } from 'e2b/dist/index.mjs'
+
+// The SDK signs URLs with the global Web Crypto, which Node.js 18 keeps
+// behind a flag.
+globalThis.crypto ??= webcrypto
 
 export * from 'e2b/dist/index.mjs'
 
