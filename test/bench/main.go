@@ -13,6 +13,8 @@
 //	BENCH_CP=0              skip the vm cp figure (200 MiB into a VM)
 //	BENCH_PORTS=0           skip the forwarded port figure (64 MiB
 //	                        through a forward, then direct)
+//	BENCH_E2B=0             skip the E2B SDK figures (they need node
+//	                        and `npm ci --prefix test/e2b`)
 //	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
 //	                        figures find the golden image already built
 package main

@@ -60,7 +60,8 @@ type vmBench struct {
 // benchVMs measures VMs: `vm run --rm -- true` against QEMU booted by
 // hand with the same command line, `vm create` from the golden image
 // against an image four times larger, the daemon's memory with three
-// VMs running, and the cost of the network policy. The image is pulled in the host's namespace; every VM runs
+// VMs running, the cost of the network policy, and the E2B SDK against
+// the CLI. The image is pulled in the host's namespace; every VM runs
 // in a namespace the bench makes and removes, even on failure.
 func benchVMs(work, bin string) error {
 	if r := vmSkipReason(); r != "" {
@@ -103,7 +104,7 @@ func benchVMs(work, bin string) error {
 		return err
 	}
 	reportOneShots(rows)
-	return nil
+	return b.benchE2B()
 }
 
 // vmCache is the XDG_CACHE_HOME of the VM figures: BANGER_BENCH_CACHE
