@@ -52,6 +52,7 @@ labels; --quiet and --format work with --label too.`,
 		},
 	}.command(a)
 	cmd.Flags().StringArrayVarP(&labels, "label", "l", nil, "only VMs with this label, `KEY=VALUE` or KEY for any value (repeatable: all must match)")
+	_ = cmd.RegisterFlagCompletionFunc("label", cobra.NoFileCompletions)
 	cmd.SuggestFor = []string{"ps"} // what Docker users type
 	return cmd
 }

@@ -80,6 +80,8 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("from-snapshot", a.complete.snapshots)
 	_ = cmd.RegisterFlagCompletionFunc("network", completePolicies)
+	_ = cmd.RegisterFlagCompletionFunc("label", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("ttl", cobra.NoFileCompletions)
 }
 
 // ttlHelp explains --ttl.
