@@ -141,4 +141,3 @@ func TestManagerLabels(t *testing.T) {
 	}
 	h.assertRunning("box")
 }
-
