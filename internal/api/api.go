@@ -96,6 +96,26 @@ type VM struct {
 
 	// Ports are the host ports forwarded to the guest.
 	Ports []PortForward `json:"ports,omitempty"`
+	// Labels are the VM's KEY=VALUE labels.
+	Labels map[string]string `json:"labels,omitempty"`
+	// ExpiresAt is when the daemon deletes the VM; absent for never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// LabelQuery is the query parameter of GET /v1/vms that keeps only the
+// VMs whose labels match, once per term: KEY=VALUE or KEY (any value).
+const LabelQuery = "label"
+
+// SetLabelsRequest replaces a VM's labels (PUT /v1/vms/{name}/labels);
+// none removes them all.
+type SetLabelsRequest struct {
+	Labels map[string]string `json:"labels"`
+}
+
+// SetExpiryRequest says when the daemon deletes a VM
+// (PUT /v1/vms/{name}/expiry); absent or zero for never.
+type SetExpiryRequest struct {
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // PortForward is a host port forwarded to a guest port by bangerd
@@ -186,6 +206,11 @@ type CreateVMRequest struct {
 
 	// Ports are host ports to forward to the guest once it runs.
 	Ports []PortForward `json:"ports,omitempty"`
+	// Labels are KEY=VALUE labels for the VM (see internal/label).
+	Labels map[string]string `json:"labels,omitempty"`
+	// ExpiresAt, when set, is when the daemon deletes the VM, whatever
+	// its state; it must be in the future.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Snapshot is a running VM saved whole, memory and disks, by

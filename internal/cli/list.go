@@ -31,8 +31,10 @@ type lister[T any] struct {
 	fetch            func(ctx context.Context, c *client.Client, args []string) ([]T, error)
 	name             func(item T) string // what --quiet prints
 	empty            string
-	header           []string
-	row              func(now time.Time, item T) []string
+	// emptyNow, when set, says what empty says, as the flags given ask.
+	emptyNow func() string
+	header   []string
+	row      func(now time.Time, item T) []string
 }
 
 func (l lister[T]) command(a *app) *cobra.Command {
@@ -86,7 +88,11 @@ func (l lister[T]) run(ctx context.Context, a *app, opts ListOptions) error {
 		return writeTemplate(opts.Stdout, format, items)
 	}
 	if len(items) == 0 {
-		_, err := fmt.Fprintln(opts.Stdout, l.empty)
+		msg := l.empty
+		if l.emptyNow != nil {
+			msg = l.emptyNow()
+		}
+		_, err := fmt.Fprintln(opts.Stdout, msg)
 		return err
 	}
 	t := newTable(opts.Stdout, l.header...)

@@ -15,6 +15,6 @@ and opens a shell in it. The other verbs manage VMs one step at a time.`,
 		newVMStartCmd(a), newVMStopCmd(a), newVMRestartCmd(a), newVMDeleteCmd(a),
 		newVMLogsCmd(a), guestStatusCmd(newVMSSHCmd(a)), newVMSSHConfigCmd(a), newVMPruneCmd(a), guestStatusCmd(newVMExecCmd(a)),
 		newVMSnapshotCmd(a), newVMNetworkCmd(a), newVMCpCmd(a), newVMStatsCmd(a),
-		newVMPortForwardCmd(a), newVMWorkspaceCmd(a))
+		newVMPortForwardCmd(a), newVMWorkspaceCmd(a), newVMLabelCmd(a), newVMExpireCmd(a))
 	return cmd
 }

@@ -28,7 +28,8 @@ It prints a spec line with the VM's size first, then the VM's name.
   banger vm create --name box --vcpu 2 --memory 2048 --disk-size 16G
   banger vm create --image debian-bookworm --kernel debian-6.1-cloud
   banger vm create --name clone --from-snapshot box-ready
-  banger vm create --network none`,
+  banger vm create --network none
+  banger vm create --label team=infra --label ci.example.com/job=42 --ttl 2h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout, opts.Stderr = a.stdout, a.stderr

@@ -48,7 +48,8 @@ func newVMRunCmd(a *app) *cobra.Command {
   banger vm run -it -- htop            a full-screen program, on a terminal
   banger vm run -e DEBUG=1 -w /tmp -- env
   banger vm run -d -- ./serve          starts it as a session, returns at once
-  banger vm run --from-snapshot base   a VM restored from a snapshot`,
+  banger vm run --from-snapshot base   a VM restored from a snapshot
+  banger vm run -d --ttl 1h -l job=42 -- ./serve   deleted in an hour, found by its label`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,7 @@ func newVMShowCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show one VM in detail",
-		Long:  "Show everything banger knows about one VM: state, image, kernel, driver, size, address, network policy and forwarded ports.",
+		Long:  "Show everything banger knows about one VM: state, image, kernel, driver, size, address, network policy, forwarded ports, when it expires and its labels.",
 		Example: `  banger vm show box
   banger vm show box --json`,
 		Args:              cobra.ExactArgs(1),
@@ -74,5 +75,28 @@ func (a *app) vmShow(ctx context.Context, opts VMShowOptions) error {
 		}
 	}
 	t.row("created:", vm.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+	t.row("expires:", showExpiry(time.Now(), vm.ExpiresAt))
+	showLabels(t, vm.Labels)
 	return t.flush()
+}
+
+// showExpiry is the expires row: "never", or the time and how far off.
+func showExpiry(now, at time.Time) string {
+	if at.IsZero() {
+		return "never"
+	}
+	return at.Local().Format("2006-01-02 15:04:05") + " (" + until(now, at) + ")"
+}
+
+// showLabels writes the labels rows, one KEY=VALUE each, or "-".
+func showLabels(t *table, labels map[string]string) {
+	lines := labelLines(labels)
+	if len(lines) == 0 {
+		t.row("labels:", "-")
+	}
+	head := "labels:"
+	for _, line := range lines {
+		t.row(head, line)
+		head = ""
+	}
 }

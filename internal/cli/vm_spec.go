@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -10,6 +11,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/config"
 	"banger/internal/errdefs"
+	"banger/internal/label"
 	"banger/internal/network"
 	"banger/internal/vmname"
 )
@@ -29,6 +31,11 @@ type VMSpecOptions struct {
 	FromSnapshot string
 	// Publish are -p forwards, Docker's [[HOSTADDR:]HOSTPORT:]GUESTPORT[/udp].
 	Publish []string
+	// Labels are --label KEY=VALUE each.
+	Labels []string
+	// TTL, when not zero, is how long the VM lives before the daemon
+	// deletes it.
+	TTL time.Duration
 
 	flags  *pflag.FlagSet // to tell flags given from defaults
 	cfgErr error          // config.toml is invalid: the defaults are not the user's
@@ -64,6 +71,8 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from `SNAPSHOT`, made by banger vm snapshot, instead of booting an image")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "forward a host port to the guest: `[HOSTADDR:][HOSTPORT:]GUESTPORT[/udp]`, loopback unless HOSTADDR says otherwise (repeatable; see Ports below)")
+	f.StringArrayVarP(&o.Labels, "label", "l", nil, "label the VM, `KEY=VALUE` (repeatable; banger vm list --label finds it)")
+	f.Var(ttlValue{&o.TTL}, "ttl", "delete the VM, running or not, once this `DURATION` has passed (e.g. 30m, 2h, 7d; banger vm expire moves it)")
 	o.flags = f
 	o.cfgErr = a.cfgErr
 	_ = cmd.RegisterFlagCompletionFunc("image", a.complete.images)
@@ -71,18 +80,41 @@ func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("from-snapshot", a.complete.snapshots)
 	_ = cmd.RegisterFlagCompletionFunc("network", completePolicies)
+	_ = cmd.RegisterFlagCompletionFunc("label", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("ttl", cobra.NoFileCompletions)
 }
+
+// ttlHelp explains --ttl.
+const ttlHelp = `Expiry: --ttl DURATION (30m, 2h, 7d) has bangerd delete the VM, running or
+not, once DURATION has passed since the command; ` + "`banger vm expire`" + ` moves it.`
 
 // specHelp explains where the flag defaults come from, and the network
 // policies.
 func specHelp(a *app) string {
-	return networkHelp + "\n\n" + portsHelp + "\n\n" + fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
+	return networkHelp + "\n\n" + portsHelp + "\n\n" + labelHelp + "\n\n" + ttlHelp + "\n\n" + fmt.Sprintf(`Size defaults come from [vm_defaults] in %s when set ([config]),
 else from this host ([auto]: a quarter of the CPUs up to 4, an eighth of the
 memory up to 8 GiB, an 8G disk), else from built-in minimums ([builtin]).`, a.dirs.ConfigFile())
 }
 
-// request validates the options and builds the API request.
+// request validates the options and builds the API request; a --ttl
+// counts from now.
 func (o VMSpecOptions) request() (api.CreateVMRequest, error) {
+	req, err := o.shape()
+	if err != nil {
+		return req, err
+	}
+	if req.Labels, err = label.ParseMap(o.Labels); err != nil {
+		return req, fmt.Errorf("--label: %w", err)
+	}
+	if o.TTL > 0 {
+		req.ExpiresAt = time.Now().Add(o.TTL).UTC()
+	}
+	return req, nil
+}
+
+// shape validates the options that say what the VM is, and builds the
+// API request.
+func (o VMSpecOptions) shape() (api.CreateVMRequest, error) {
 	if o.Name != "" {
 		if err := vmname.Validate(o.Name); err != nil {
 			return api.CreateVMRequest{}, err

@@ -110,8 +110,8 @@ func TestVMCRUD(t *testing.T) {
 	s, _ := openTest(t)
 	c := crud[VM]{"VM", s.CreateVM, s.GetVM, s.ListVMs, s.DeleteVM, func(v VM) string { return v.Name }}
 	c.check(t,
-		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", Workspace{Top: "/src/web", Name: "web", Sub: "cmd", From: "main", Commit: "0123abc", Branch: "try"}, []Port{{HostAddr: "127.0.0.1", HostPort: 8080, GuestPort: 80, Proto: "tcp", Bound: 8080}}, at(1), at(2)},
-		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", Workspace{}, nil, at(3), at(3)},
-		VM{"db", "stopped", "debian", "", "qemu", 8, 8192, 1, "10.0.0.9", "v3", "tcg", "overlay", "", "", "allow=10.0.0.0/8,example.com:443", "", Workspace{Top: "/r", Name: "r"}, nil, at(4), at(5)},
+		VM{"web", "running", "debian", "6.1", "firecracker", 2, 1024, 8 << 30, "10.0.0.2", "v1", "kvm", "clone", "bg-v1", "06:00:0a:00:00:02", "internet", "", Workspace{Top: "/src/web", Name: "web", Sub: "cmd", From: "main", Commit: "0123abc", Branch: "try"}, []Port{{HostAddr: "127.0.0.1", HostPort: 8080, GuestPort: 80, Proto: "tcp", Bound: 8080}}, map[string]string{"team": "web"}, at(9), at(1), at(2)},
+		VM{"api", "created", "alpine", "6.6", "qemu", 1, 512, 0, "", "v2", "", "", "", "", "none", "boom", Workspace{}, nil, nil, time.Time{}, at(3), at(3)},
+		VM{"db", "stopped", "debian", "", "qemu", 8, 8192, 1, "10.0.0.9", "v3", "tcg", "overlay", "", "", "allow=10.0.0.0/8,example.com:443", "", Workspace{Top: "/r", Name: "r"}, nil, nil, time.Time{}, at(4), at(5)},
 	)
 }

@@ -26,7 +26,12 @@ type VM struct {
 	// Workspace is the repository copied in at create; zero for none.
 	Workspace Workspace
 	// Ports are the host ports forwarded to the guest.
-	Ports     []Port
+	Ports []Port
+	// Labels are the VM's KEY=VALUE labels (see internal/label); nil for
+	// none.
+	Labels map[string]string
+	// ExpiresAt is when the VM is deleted on its own; zero for never.
+	ExpiresAt time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -72,6 +77,8 @@ var vms = table[VM]{
 			{"workspace_commit", &v.Workspace.Commit},
 			{"workspace_branch", &v.Workspace.Branch},
 			{"ports", (*portList)(&v.Ports)},
+			{"labels", (*labelMap)(&v.Labels)},
+			{"expires_at", (*optionalTime)(&v.ExpiresAt)},
 			{"created_at", (*unixNano)(&v.CreatedAt)},
 			{"updated_at", (*unixNano)(&v.UpdatedAt)},
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"banger/internal/api"
 	"banger/internal/config"
@@ -35,27 +36,29 @@ func newVID() string {
 // A failure undoes the steps done; a guest that boots but never reports
 // ready is kept, so its console log can be read.
 func (m *Manager) Create(ctx context.Context, req api.CreateVMRequest, prog progress.Func) (store.VM, error) {
-	netPolicy, err := m.checkCreate(ctx, &req)
+	c := &creation{m: m, req: req, prog: prog}
+	netPolicy, err := c.check(ctx)
 	if err != nil {
 		return store.VM{}, err
 	}
-	ports, err := checkCreatePorts(req, netPolicy)
+	ports, err := checkCreatePorts(c.req, netPolicy)
 	if err != nil {
 		return store.VM{}, err
 	}
-	defer m.lockVM(req.Name)()
-	if _, err := m.store.GetVM(ctx, req.Name); err == nil {
-		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", req.Name, req.Name)
+	name := c.req.Name
+	defer m.lockVM(name)()
+	if _, err := m.store.GetVM(ctx, name); err == nil {
+		return store.VM{}, errdefs.AlreadyExists("a VM named %s already exists: pick another --name, or remove it with `banger vm delete %s`", name, name)
 	}
-	v := &store.VM{Name: req.Name, VID: newVID(), Network: netPolicy, Ports: ports}
+	c.v = &store.VM{Name: name, VID: newVID(), Network: netPolicy, Ports: ports, Labels: req.Labels, ExpiresAt: req.ExpiresAt}
 	var steps []step
 	if req.FromSnapshot != "" {
-		steps, err = m.snapshotRestoreSteps(ctx, v, req.FromSnapshot, prog)
+		steps, err = m.snapshotRestoreSteps(ctx, c.v, req.FromSnapshot, prog)
 	} else {
-		steps, err = m.createSteps(v, req, prog)
+		steps, err = c.steps()
 	}
 	if err == nil {
-		err = runSteps(ctx, m.log, prog, append(steps, m.ports.step(v)))
+		err = runSteps(ctx, m.log, prog, append(steps, m.ports.step(c.v)))
 		if err != nil && req.FromSnapshot != "" {
 			err = fmt.Errorf("restoring snapshot %s: %w", req.FromSnapshot, err)
 		}
@@ -63,16 +66,23 @@ func (m *Manager) Create(ctx context.Context, req api.CreateVMRequest, prog prog
 	if err != nil && !errors.Is(err, errNotReady) {
 		return store.VM{}, err
 	}
-	return *v, err
+	if !c.v.ExpiresAt.IsZero() {
+		m.reaper.poke()
+	}
+	return *c.v, err
 }
 
-// checkCreate checks a create request before anything is made, naming
-// the VM when it has no name, and returns its network policy.
-func (m *Manager) checkCreate(ctx context.Context, req *api.CreateVMRequest) (string, error) {
+// check checks a create request before anything is made, naming the VM
+// when it has no name, and returns its network policy.
+func (c *creation) check(ctx context.Context) (string, error) {
+	m, req := c.m, &c.req
 	if req.Name == "" {
 		req.Name = vmname.Generate(func(n string) bool { _, err := m.store.GetVM(ctx, n); return err == nil })
 	}
 	if err := vmname.Validate(req.Name); err != nil {
+		return "", err
+	}
+	if err := checkLabelsAndExpiry(*req, time.Now()); err != nil {
 		return "", err
 	}
 	netPolicy, err := newVMNetwork(m.layout.config(), req.Network)
@@ -80,21 +90,13 @@ func (m *Manager) checkCreate(ctx context.Context, req *api.CreateVMRequest) (st
 		return "", err
 	}
 	if req.FromSnapshot != "" {
-		// The snapshot says what the VM is; only its name and network
-		// policy are the caller's.
+		// The snapshot says what the VM is; only its name, network
+		// policy, labels and expiry are the caller's.
 		if req.Image != "" || req.Kernel != "" || req.VCPU != 0 || req.MemoryMiB != 0 || req.DiskBytes != 0 || req.Cold || req.Workspace != nil {
 			return "", errdefs.InvalidArgument("a VM made from a snapshot has the snapshot's image, kernel, size and disks: give it only a name")
 		}
-	} else {
-		if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
-			return "", errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive")
-		}
-		if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
-			return "", err
-		}
-		if err := checkDiskFits(m.dirs.State, req.DiskBytes); err != nil {
-			return "", err
-		}
+	} else if err := checkSize(m.dirs.State, *req); err != nil {
+		return "", err
 	}
 	// The key is checked first: a key ssh would refuse should not cost an
 	// image pull and a boot to find out.
@@ -102,6 +104,18 @@ func (m *Manager) checkCreate(ctx context.Context, req *api.CreateVMRequest) (st
 		return "", err
 	}
 	return netPolicy, nil
+}
+
+// checkSize refuses sizes that are not positive or that this host cannot
+// give.
+func checkSize(stateDir string, req api.CreateVMRequest) error {
+	if req.VCPU < 1 || req.MemoryMiB < 1 || req.DiskBytes < 1 {
+		return errdefs.InvalidArgument("vcpu, memory_mib and disk_bytes must be positive")
+	}
+	if err := checkHostFits(config.DetectHost(), req.VCPU, req.MemoryMiB); err != nil {
+		return err
+	}
+	return checkDiskFits(stateDir, req.DiskBytes)
 }
 
 // checkHostFits refuses a VM larger than the host: more vCPUs than it has
@@ -126,31 +140,32 @@ type creation struct {
 	prog  progress.Func
 }
 
-// createSteps are the steps of a create from an image: the warm ones, or
-// the cold ones when the driver saves no state or the request says cold.
-func (m *Manager) createSteps(v *store.VM, req api.CreateVMRequest, prog progress.Func) ([]step, error) {
+// steps are the steps of a create from an image: the warm ones, or the
+// cold ones when the driver saves no state or the request says cold.
+func (c *creation) steps() ([]step, error) {
+	m, v, req := c.m, c.v, c.req
 	vmmName, err := m.layout.pickVMM()
 	if err != nil {
 		return nil, err
 	}
 	*v = store.VM{
 		Name: v.Name, State: StateCreating, VMM: vmmName, VCPU: req.VCPU, MemoryMiB: req.MemoryMiB,
-		DiskBytes: req.DiskBytes, VID: v.VID, Network: v.Network, Ports: v.Ports,
+		DiskBytes: req.DiskBytes, VID: v.VID, Network: v.Network, Ports: v.Ports, Labels: v.Labels, ExpiresAt: v.ExpiresAt,
 	}
 	l, err := m.newLaunch(v, store.Image{}, store.Kernel{})
 	if err != nil {
 		return nil, err
 	}
-	c := &creation{m: m, req: req, v: v, l: l, prog: prog}
+	c.l = l
 	// The workspace is checked first: a wrong path should not wait for an
 	// image pull.
-	steps := []step{c.workspaceStep(), c.resolveStep(), m.recordStep(v)}
+	steps := []step{c.workspaceStep(), c.resolveStep(), recordStep(m, v)}
 	cold := append([]step{c.disksStep()}, l.bootSteps()...)
 	if _, ok := l.drv.(vmm.Snapshotter); !ok || req.Cold {
 		return append(steps, cold...), nil
 	}
 	w := &warmStart{c: c}
-	return append(steps, either("starting from the warm template", m.log, prog, w.steps(), cold, w.fallCold)), nil
+	return append(steps, either("starting from the warm template", m.log, c.prog, w.steps(), cold, w.fallCold)), nil
 }
 
 func (c *creation) resolveStep() step {
@@ -175,7 +190,7 @@ func (c *creation) workspaceStep() step {
 }
 
 // recordStep records v, being created; undone, the VM and all it has go.
-func (m *Manager) recordStep(v *store.VM) step {
+func recordStep(m *Manager, v *store.VM) step {
 	return step{
 		name: "recording the VM",
 		do:   func(ctx context.Context) error { return m.store.CreateVM(ctx, *v) },

@@ -174,7 +174,8 @@ func (m *Manager) unwatch(name string) { m.watchers.stop(name) }
 
 // Adopt runs at start-up: VMMs outlive the daemon, so VMs whose VMM still
 // runs are watched again and the rest are marked stopped, freeing their
-// taps and addresses.
+// taps and addresses. Then VMs whose expiry passed are deleted, and the
+// reaper starts deleting the others as they expire.
 func (m *Manager) Adopt(ctx context.Context) {
 	vms, err := m.store.ListVMs(ctx)
 	if err != nil {
@@ -212,6 +213,7 @@ func (m *Manager) Adopt(ctx context.Context) {
 	m.net.mu.Lock()
 	m.net.syncDNS(ctx) // names for the VMs that kept running
 	m.net.mu.Unlock()
+	m.reaper.start(ctx)
 }
 
 // consoleTail returns the last n lines of the VM's console log, read

@@ -69,10 +69,12 @@ type Manager struct {
 	snapshots *snapshotStore
 	ports     *portForwards
 	usage     usageSampler
+	reaper    *reaper
 }
 
-// New returns the manager of o.Dirs. Call Recover, then Adopt, before
-// serving requests, and Close when done.
+// New returns the manager of o.Dirs. Call Recover, then Adopt (which
+// starts deleting VMs as they expire), before serving requests, and
+// Close when done.
 func New(o Options) *Manager {
 	base := o.Base
 	if base == nil {
@@ -82,7 +84,7 @@ func New(o Options) *Manager {
 	nets := &netAttach{client: o.Network, store: o.Store, cfg: o.Config, log: o.Log}
 	ts := &templateStore{dirs: o.Dirs, layout: lay, net: nets, log: o.Log}
 	nets.buildTaps = ts.tapsInUse
-	return &Manager{
+	m := &Manager{
 		dirs: o.Dirs, store: o.Store, lib: o.Library, log: o.Log, base: base,
 		watchers: watchers{m: map[string]context.CancelFunc{}},
 		layout:   lay, net: nets, templates: ts,
@@ -90,10 +92,14 @@ func New(o Options) *Manager {
 		snapshots: &snapshotStore{dirs: o.Dirs, log: o.Log},
 		ports:     newPortForwards(o.Store, o.Log),
 	}
+	m.reaper = newReaper(m)
+	return m
 }
 
-// Close stops serving .vm names and forwarding ports. VMs keep running.
+// Close stops serving .vm names, forwarding ports and deleting expired
+// VMs. VMs keep running.
 func (m *Manager) Close() {
+	m.reaper.stop()
 	m.net.stopDNS()
 	m.ports.closeAll()
 }

@@ -37,7 +37,7 @@ func (m *Manager) snapshotRestoreSteps(ctx context.Context, v *store.VM, snapNam
 	// saved one was, and stays mounted.
 	restore := l.restoreSteps(&restoreFrom{machine: sn.Machine, state: filepath.Join(snapDir, snapshotState), unplugged: true})
 	restore[0].say = says("restoring snapshot " + snapName)
-	steps := []step{m.recordStep(v), copyDisksStep(m.layout.vmDir(v.Name), snapDir, sn.Disks)}
+	steps := []step{recordStep(m, v), copyDisksStep(m.layout.vmDir(v.Name), snapDir, sn.Disks)}
 	if sn.VMM != "firecracker" {
 		return append(steps, restore...), nil
 	}

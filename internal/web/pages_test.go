@@ -314,3 +314,24 @@ func TestConfigWarningShown(t *testing.T) {
 		t.Errorf("the login page: status %d, shows the config warning %t; want 401 without it", w.Code, strings.Contains(w.Body.String(), "config.toml"))
 	}
 }
+
+// A VM's labels show in its row and on its page, with its expiry; text
+// from a label is escaped.
+func TestVMLabelsAndExpiryShown(t *testing.T) {
+	expires := time.Date(2031, 2, 3, 4, 5, 6, 0, time.Local)
+	s := newTestServer(t, newFake(
+		api.VM{Name: "box", State: "stopped", VMM: "qemu", VCPU: 1, MemoryMiB: 512, DiskBytes: 1 << 30,
+			Labels: map[string]string{"team": "infra", "note": "<b>hi</b>"}, ExpiresAt: expires},
+	))
+	for _, path := range []string{"/", "/vms/box"} {
+		body := get(s, path).Body.String()
+		for _, want := range []string{`<span class="label">team=infra</span>`, `note=&lt;b&gt;hi&lt;/b&gt;`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+	if body := get(s, "/vms/box").Body.String(); !strings.Contains(body, "<dt>expires</dt><dd>2031-02-03 04:05:06</dd>") {
+		t.Errorf("VM page lacks the expiry:\n%s", body)
+	}
+}

@@ -145,37 +145,55 @@ func stopDaemon(pidFile string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// seedVM [-lasterror TEXT] [-workspace DIR] NAME... records VMs in the
-// store, as a later bangerd would have; TEXT, with Go escapes, is their
-// last error; DIR, a repository, the workspace they were made with.
+// seedVM [-lasterror TEXT] [-workspace DIR] [-label KEY=VALUE]...
+// [-expires DURATION] NAME... records stopped VMs in the store, as a
+// later bangerd would have; TEXT, with Go escapes, is their last error;
+// DIR, a repository, the workspace they were made with; DURATION, from
+// now and negative for the past, when they expire.
 func seedVM(ts *testscript.TestScript, neg bool, args []string) {
-	lastError, ws := "", store.Workspace{}
+	v := store.VM{
+		State: "stopped", Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
+		VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30,
+	}
 	for len(args) > 2 && strings.HasPrefix(args[0], "-") {
-		switch args[0] {
-		case "-lasterror":
-			// Go escapes, so that a script can hold what a guest might say.
-			s, err := strconv.Unquote(`"` + args[1] + `"`)
-			ts.Check(err)
-			lastError = s
-		case "-workspace":
-			ws = store.Workspace{Top: ts.MkAbs(args[1]), Name: filepath.Base(args[1])}
-		default:
-			ts.Fatalf("seedvm: unknown flag %s", args[0])
-		}
+		seedFlag(ts, &v, args[0], args[1])
 		args = args[2:]
 	}
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-workspace DIR] NAME...")
+		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-workspace DIR] [-label KEY=VALUE]... [-expires DURATION] NAME...")
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(ts.Getenv("XDG_STATE_HOME"), "banger", "banger.db"))
 	ts.Check(err)
 	defer st.Close()
 	for _, name := range args {
-		ts.Check(st.CreateVM(ctx, store.VM{
-			Name: name, State: "stopped", Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
-			VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30, LastError: lastError, Workspace: ws,
-		}))
+		v.Name = name
+		ts.Check(st.CreateVM(ctx, v))
+	}
+}
+
+// seedFlag applies one of seedvm's flags to v.
+func seedFlag(ts *testscript.TestScript, v *store.VM, flag, arg string) {
+	switch flag {
+	case "-lasterror":
+		// Go escapes, so that a script can hold what a guest might say.
+		s, err := strconv.Unquote(`"` + arg + `"`)
+		ts.Check(err)
+		v.LastError = s
+	case "-workspace":
+		v.Workspace = store.Workspace{Top: ts.MkAbs(arg), Name: filepath.Base(arg)}
+	case "-label":
+		k, val, _ := strings.Cut(arg, "=")
+		if v.Labels == nil {
+			v.Labels = map[string]string{}
+		}
+		v.Labels[k] = val
+	case "-expires":
+		d, err := time.ParseDuration(arg)
+		ts.Check(err)
+		v.ExpiresAt = time.Now().Add(d)
+	default:
+		ts.Fatalf("seedvm: unknown flag %s", flag)
 	}
 }
 

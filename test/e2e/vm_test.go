@@ -310,14 +310,32 @@ func TestVMLifecycle(t *testing.T) {
 	}
 
 	// A second VM gets its own address, and the two reach each other.
-	n.must(t, "vm", "create", "--name", "peer", "--image", "debian-bookworm", "--vcpu", "2", "--memory", "1024")
+	// It is labelled, and found by its label.
+	n.must(t, "vm", "create", "--name", "peer", "--image", "debian-bookworm", "--vcpu", "2", "--memory", "1024",
+		"--label", "e2e.example.com/role=peer", "--ttl", "1h")
 	peer := n.show(t, "peer")
 	if peer.IP == "" || peer.IP == v.IP || peer.MAC == v.MAC {
 		t.Fatalf("two VMs, addresses %q and %q, MACs %q and %q", v.IP, peer.IP, v.MAC, peer.MAC)
 	}
+	if peer.Labels["e2e.example.com/role"] != "peer" || peer.ExpiresAt.IsZero() {
+		t.Errorf("vm show peer: labels %v, expires %v; want its label and an expiry", peer.Labels, peer.ExpiresAt)
+	}
+	if r := n.must(t, "vm", "list", "--label", "e2e.example.com/role=peer", "-q"); r.stdout != "peer\n" {
+		t.Errorf("vm list --label found %q, want peer alone", r.stdout)
+	}
 	n.ssh(t, "box", "ping -c1 -W5 "+peer.IP)
 	n.ssh(t, "peer", "ping -c1 -W5 "+v.IP)
-	n.must(t, "vm", "delete", "--force", "peer")
+	// Its expiry brought near, the running VM is deleted on its own.
+	n.must(t, "vm", "expire", "peer", "1s")
+	eventually(t, 30*time.Second, "the expired VM peer deleted", func() error {
+		if r := n.run("vm", "show", "peer"); r.code == 0 || !strings.Contains(r.stderr, "no VM named") {
+			return fmt.Errorf("vm show peer: %s", r)
+		}
+		return nil
+	})
+	if r := n.must(t, "vm", "list", "-q"); r.stdout != "box\n" {
+		t.Errorf("after peer expired, vm list -q: %q, want box alone", r.stdout)
+	}
 
 	// A daemon restart keeps the VM: the new daemon adopts it.
 	n.must(t, "daemon", "stop")

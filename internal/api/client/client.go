@@ -203,10 +203,15 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return c.Do(ctx, http.MethodPost, "/daemon/shutdown", nil, nil)
 }
 
-// ListVMs lists every VM.
-func (c *Client) ListVMs(ctx context.Context) ([]api.VM, error) {
+// ListVMs lists the VMs whose labels match every label term, each
+// KEY=VALUE or KEY (any value); every VM for no terms.
+func (c *Client) ListVMs(ctx context.Context, labels ...string) ([]api.VM, error) {
+	path := "/vms"
+	if len(labels) > 0 {
+		path += "?" + url.Values{api.LabelQuery: labels}.Encode()
+	}
 	var vms []api.VM
-	err := c.Do(ctx, http.MethodGet, "/vms", nil, &vms)
+	err := c.Do(ctx, http.MethodGet, path, nil, &vms)
 	return vms, err
 }
 

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -37,6 +38,8 @@ type VMs interface {
 	Stop(ctx context.Context, name string) (store.VM, error)
 	Delete(ctx context.Context, name string, force bool) error
 	SetNetwork(ctx context.Context, name, policy string) (store.VM, error)
+	SetLabels(ctx context.Context, name string, labels map[string]string) (store.VM, error)
+	SetExpiry(ctx context.Context, name string, at time.Time) (store.VM, error)
 	SSHTarget(ctx context.Context, name string) (vm.SSHTarget, error)
 	ConsoleLog(ctx context.Context, name string) (vm.ConsoleLog, error)
 }

@@ -14,7 +14,7 @@ import (
 
 func (s *Server) vmRoutes(mux *http.ServeMux) {
 	p := api.Prefix
-	mux.HandleFunc("GET "+p+"/vms", listOf(s.vms.List, vmToAPI))
+	mux.HandleFunc("GET "+p+"/vms", s.listVMs)
 	mux.HandleFunc("GET "+p+"/vms/{name}", s.getVM)
 	mux.HandleFunc("POST "+p+"/vms", s.postCreateVM)
 	mux.HandleFunc("DELETE "+p+"/vms/{name}", s.deleteVM)
@@ -24,6 +24,8 @@ func (s *Server) vmRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/vms/{name}/ssh", s.getVMSSH)
 	mux.HandleFunc("GET "+p+"/vms/{name}/logs", s.getVMLogs)
 	mux.HandleFunc("PUT "+p+"/vms/{name}/network", s.putVMNetwork)
+	mux.HandleFunc("PUT "+p+"/vms/{name}/labels", s.putVMLabels)
+	mux.HandleFunc("PUT "+p+"/vms/{name}/expiry", s.putVMExpiry)
 }
 
 func (s *Server) getVM(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +114,7 @@ func vmToAPI(v store.VM) api.VM {
 		VCPU: v.VCPU, MemoryMiB: v.MemoryMiB, DiskBytes: v.DiskBytes, IP: v.IP,
 		Accel: v.Accel, RootMode: v.RootMode, MAC: v.MAC, Network: vm.PolicyOf(v), LastError: v.LastError,
 		Workspace: workspaceToAPI(v.Workspace), CreatedAt: v.CreatedAt, Ports: vm.PortsAPI(v.Ports),
+		Labels: v.Labels, ExpiresAt: v.ExpiresAt,
 	}
 }
 
