@@ -32,20 +32,20 @@ type suspender interface {
 }
 
 // vmOf is a VM record as the E2B API sees it.
-// TODO: store.VM gains Labels and ExpiresAt with VM labels and expiry;
-// read them here (Labels: v.Labels, ExpiresAt: v.ExpiresAt).
 func vmOf(v store.VM) VM {
 	return VM{
 		Name: v.Name, State: v.State, IP: v.IP, VCPU: v.VCPU, MemoryMiB: v.MemoryMiB,
 		DiskBytes: v.DiskBytes, Network: v.Network, CreatedAt: v.CreatedAt,
+		Labels: v.Labels, ExpiresAt: v.ExpiresAt,
 	}
 }
 
 // request is the create request of spec.
-// TODO: with VM labels and expiry, set req.Labels = spec.Labels and
-// req.ExpiresAt = spec.ExpiresAt.
 func (a managerVMs) request(ctx context.Context, spec CreateSpec) api.CreateVMRequest {
-	req := api.CreateVMRequest{Name: spec.Name, Network: spec.Network, FromSnapshot: spec.FromSnapshot}
+	req := api.CreateVMRequest{
+		Name: spec.Name, Network: spec.Network, FromSnapshot: spec.FromSnapshot,
+		Labels: spec.Labels, ExpiresAt: spec.ExpiresAt,
+	}
 	if spec.FromSnapshot == "" {
 		d := a.defaults(ctx)
 		req.Image, req.VCPU, req.MemoryMiB, req.DiskBytes = d.Image, d.VCPU, d.MemoryMiB, d.DiskBytes
