@@ -10,6 +10,13 @@ import (
 	"banger/internal/errdefs"
 )
 
+// helloAttempt is how long WaitReady waits for the answer to one hello
+// before it says hello again on the same connection. A virtio-serial port
+// loses what the host sends while the guest has it closed (an agent
+// restarting, say), so one hello sent while the guest boots may never
+// be read; the answers to earlier ones are skipped as stale.
+var helloAttempt = 5 * time.Second
+
 // maxWaitChunk caps one wait-ready request; WaitReady asks again while
 // time remains, so a lost answer costs at most this long.
 const maxWaitChunk = 30 * time.Second
@@ -47,7 +54,7 @@ func waitOnce(ctx context.Context, ep Endpoint, st agentproto.Status) (agentprot
 		return st, err
 	}
 	defer c.Close()
-	if _, err := c.Hello(ctx); err != nil {
+	if err := helloPatiently(ctx, c); err != nil {
 		if errdefs.KindOf(err) != errdefs.KindUnavailable {
 			return st, err
 		}
@@ -68,6 +75,19 @@ func waitOnce(ctx context.Context, ep Endpoint, st agentproto.Status) (agentprot
 		}
 		if ctx.Err() != nil {
 			return st, notReady
+		}
+	}
+}
+
+// helloPatiently says hello on c, again every helloAttempt, until the
+// agent answers or ctx ends.
+func helloPatiently(ctx context.Context, c *Conn) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, helloAttempt)
+		_, err := c.Hello(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return err
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package agentclient_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -45,6 +46,34 @@ func TestWaitReady(t *testing.T) {
 	st, err := agentclient.WaitReady(testCtx(t), ep)
 	if err != nil || !st.Ready || len(st.Addresses) != 1 {
 		t.Fatalf("WaitReady = %+v, %v; want ready with the guest's address", st, err)
+	}
+}
+
+// A hello the guest never reads (its port was closed when it came, and a
+// virtio-serial port drops what comes while it is closed) is said again
+// on the same connection, and the guest answers that one.
+func TestWaitReadySaysHelloAgain(t *testing.T) {
+	defer agentclient.SetHelloAttempt(100 * time.Millisecond)()
+	ep := fakeQEMU(t, func(_ int, c agentStream) {
+		go func() {
+			// Drop the host's first hello, as a port the guest had closed
+			// would, then serve.
+			br := bufio.NewReader(c)
+			for hellos := 0; hellos < 1; {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if strings.Contains(line, `"hello"`) {
+					hellos++
+				}
+			}
+			serve(t, c, guestOptions(t, true))
+		}()
+	})
+	st, err := agentclient.WaitReady(testCtx(t), ep)
+	if err != nil || !st.Ready {
+		t.Fatalf("WaitReady = %+v, %v; want ready once a second hello is read", st, err)
 	}
 }
 
