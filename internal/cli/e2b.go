@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"banger/internal/api"
+	"banger/internal/api/client"
 	"banger/internal/e2b/apikey"
 	"banger/internal/errdefs"
 )
@@ -50,14 +53,14 @@ banger's config directory, readable by you only; it is made on first use.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stdout = a.stdout
-			return a.e2bEnv(opts)
+			return a.e2bEnv(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.NewKey, "new-key", false, "replace the API key, refusing clients that hold the old one")
 	return cmd
 }
 
-func (a *app) e2bEnv(opts E2BEnvOptions) error {
+func (a *app) e2bEnv(ctx context.Context, opts E2BEnvOptions) error {
 	if err := a.ready(); err != nil {
 		return err
 	}
@@ -73,7 +76,11 @@ func (a *app) e2bEnv(opts E2BEnvOptions) error {
 	if err != nil {
 		return err
 	}
-	url := "http://" + clientAddr(a.cfg.E2BListenAddr)
+	addr, err := a.e2bServing(ctx)
+	if err != nil {
+		return err
+	}
+	url := "http://" + clientAddr(addr)
 	_, err = fmt.Fprintf(opts.Stdout, "export E2B_API_URL=%s\nexport E2B_SANDBOX_URL=%s\nexport E2B_API_KEY=%s\n", url, url, key)
 	return err
 }
@@ -93,4 +100,27 @@ func clientAddr(listen string) string {
 		}
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// e2bServing starts bangerd if it is not running, as any command does, and
+// returns where it serves the E2B API: the variables are of no use until
+// it does. A daemon started before the config's address changed serves
+// the old one, which is what works until it restarts.
+func (a *app) e2bServing(ctx context.Context) (string, error) {
+	var info api.DaemonInfo
+	err := a.call(ctx, func(c *client.Client) (err error) {
+		info, err = c.Daemon(ctx)
+		return err
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case info.E2BError != "":
+		return "", errdefs.FailedPrecondition("bangerd does not serve the E2B API: %s", info.E2BError)
+	case info.E2BAddr == "":
+		return "", errdefs.FailedPrecondition("bangerd started before e2b_listen_addr was set, so it serves no E2B API: run `banger daemon stop`, then `banger e2b env` again")
+	case info.E2BAddr != a.cfg.E2BListenAddr:
+		a.warn(fmt.Sprintf("bangerd serves the E2B API at %s, not at e2b_listen_addr %s: run `banger daemon stop` to start it with config.toml's", info.E2BAddr, a.cfg.E2BListenAddr))
+	}
+	return info.E2BAddr, nil
 }
