@@ -67,6 +67,7 @@ type Manager struct {
 	agents    *agentLinks
 	templates *templateStore
 	snapshots *snapshotStore
+	suspends  suspends
 	ports     *portForwards
 	usage     usageSampler
 }
@@ -82,7 +83,7 @@ func New(o Options) *Manager {
 	nets := &netAttach{client: o.Network, store: o.Store, cfg: o.Config, log: o.Log}
 	ts := &templateStore{dirs: o.Dirs, layout: lay, net: nets, log: o.Log}
 	nets.buildTaps = ts.tapsInUse
-	return &Manager{
+	m := &Manager{
 		dirs: o.Dirs, store: o.Store, lib: o.Library, log: o.Log, base: base,
 		watchers: watchers{m: map[string]context.CancelFunc{}},
 		layout:   lay, net: nets, templates: ts,
@@ -90,6 +91,8 @@ func New(o Options) *Manager {
 		snapshots: &snapshotStore{dirs: o.Dirs, log: o.Log},
 		ports:     newPortForwards(o.Store, o.Log),
 	}
+	m.suspends = suspends{m}
+	return m
 }
 
 // Close stops serving .vm names and forwarding ports. VMs keep running.
