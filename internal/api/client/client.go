@@ -240,6 +240,14 @@ func (c *Client) RestartVM(ctx context.Context, name string, prog progress.Func)
 	return vm, err
 }
 
+// SuspendVM saves a running VM whole and stops its VMM; StartVM resumes
+// it.
+func (c *Client) SuspendVM(ctx context.Context, name string, prog progress.Func) (api.VM, error) {
+	var vm api.VM
+	err := c.Stream(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/suspend", nil, prog, &vm)
+	return vm, err
+}
+
 // StopVM powers a VM off.
 func (c *Client) StopVM(ctx context.Context, name string) (api.VM, error) {
 	var vm api.VM
