@@ -149,7 +149,7 @@ func stopDaemon(pidFile string) {
 // store, as a later bangerd would have; TEXT, with Go escapes, is their
 // last error; DIR, a repository, the workspace they were made with.
 func seedVM(ts *testscript.TestScript, neg bool, args []string) {
-	lastError, ws := "", store.Workspace{}
+	lastError, state, ws := "", "stopped", store.Workspace{}
 	for len(args) > 2 && strings.HasPrefix(args[0], "-") {
 		switch args[0] {
 		case "-lasterror":
@@ -157,6 +157,8 @@ func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 			s, err := strconv.Unquote(`"` + args[1] + `"`)
 			ts.Check(err)
 			lastError = s
+		case "-state":
+			state = args[1]
 		case "-workspace":
 			ws = store.Workspace{Top: ts.MkAbs(args[1]), Name: filepath.Base(args[1])}
 		default:
@@ -165,7 +167,7 @@ func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 		args = args[2:]
 	}
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-workspace DIR] NAME...")
+		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-state STATE] [-workspace DIR] NAME...")
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(ts.Getenv("XDG_STATE_HOME"), "banger", "banger.db"))
@@ -173,7 +175,7 @@ func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 	defer st.Close()
 	for _, name := range args {
 		ts.Check(st.CreateVM(ctx, store.VM{
-			Name: name, State: "stopped", Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
+			Name: name, State: state, Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
 			VMM: "qemu", VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30, LastError: lastError, Workspace: ws,
 		}))
 	}
