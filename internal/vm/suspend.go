@@ -67,6 +67,7 @@ func (m *Manager) Suspend(ctx context.Context, name string, prog progress.Func) 
 // saved; from then on the VM is suspended.
 func (ss suspends) steps(s *snapshotSave) []step {
 	m, v := ss.m, &s.v
+	stopped := false // from then on, the saved state is all there is
 	return []step{
 		{name: "flushing the guest's disks", say: says("flushing the guest's disks"), do: s.flush},
 		{
@@ -77,8 +78,10 @@ func (ss suspends) steps(s *snapshotSave) []step {
 				return s.save(ctx)
 			},
 			undo: func(ctx context.Context) {
-				s.resume(ctx)
-				ss.remove(v.Name)
+				if !stopped {
+					s.resume(ctx)
+					ss.remove(v.Name)
+				}
 			},
 		},
 		{name: "recording the saved state", do: func(context.Context) error { return ss.record(s) }},
@@ -87,7 +90,11 @@ func (ss suspends) steps(s *snapshotSave) []step {
 			if mux := m.agents.take(v.Name); mux != nil {
 				mux.Close()
 			}
-			return s.drv.Kill(ctx, m.layout.runSpec(*v))
+			if err := s.drv.Kill(ctx, m.layout.runSpec(*v)); err != nil {
+				return err
+			}
+			stopped = true
+			return nil
 		}},
 		{name: "recording the VM suspended", do: func(ctx context.Context) error {
 			return ss.mark(context.WithoutCancel(ctx), v)
