@@ -105,6 +105,12 @@ func TestManagerSuspendRefusalsAndFailure(t *testing.T) {
 	}
 	h.assertRunning("web")
 	h.assertNoSuspendState("web")
+	h.vmm.FailOnce("Kill", errors.New("no such process"))
+	if _, err := h.m.Suspend(h.ctx, "web", nil); err == nil || !strings.Contains(err.Error(), "stopping the VMM") {
+		t.Fatalf("Suspend with a failing kill = %v; want the step named", err)
+	}
+	h.assertRunning("web")
+	h.assertNoSuspendState("web")
 	if _, err := h.m.Suspend(h.ctx, "web", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,7 @@ func (ss suspends) steps(s *snapshotSave) []step {
 				mux.Close()
 			}
 			if err := s.drv.Kill(ctx, m.layout.runSpec(*v)); err != nil {
+				m.watch(*v, s.drv, s.spec) // it runs on, resumed by the undo
 				return err
 			}
 			stopped = true
