@@ -236,3 +236,27 @@ func TestManagerAdoptFinishesACutShortSuspend(t *testing.T) {
 	h.restart(nil)
 	h.assertSuspended("web", web.IP)
 }
+
+// Once the guest runs again its saved state is gone: a failure after
+// that (here, setting its clock) leaves it running, with the reason,
+// rather than killing what cannot be saved again.
+func TestManagerFailureAfterResumeKeepsItRunning(t *testing.T) {
+	h := mtManager(t)
+	web := h.mustCreate("web", true)
+	if _, err := h.m.Suspend(h.ctx, "web", nil); err != nil {
+		t.Fatal(err)
+	}
+	h.vmm.FailOnce("SetClock", errors.New("EPERM"))
+	_, err := h.m.Start(h.ctx, "web", nil)
+	if errdefs.KindOf(err) != errdefs.KindUnavailable || !strings.Contains(err.Error(), "resumed and runs") || !strings.Contains(err.Error(), "EPERM") {
+		t.Fatalf("Start with a failing clock = %v; want unavailable, saying it runs, with the cause", err)
+	}
+	v := h.get("web")
+	if v.State != StateRunning || !strings.Contains(v.LastError, "EPERM") || v.IP != web.IP {
+		t.Errorf("VM = %+v; want running at %s with the reason", v, web.IP)
+	}
+	if st := h.vmm.StateOf(h.runDir(v)); st != vmm.StateRunning {
+		t.Errorf("VMM is %s, want running", st)
+	}
+	h.assertNoSuspendState("web")
+}

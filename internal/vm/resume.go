@@ -36,7 +36,7 @@ func (ss suspends) resume(ctx context.Context, v store.VM, prog progress.Func) (
 	if err != nil {
 		return v, err
 	}
-	err = runSteps(ctx, m.log, prog, l.resumeSteps(info))
+	err = runSteps(ctx, m.log, prog, l.resumeSteps(info, prog))
 	if err != nil && !errors.Is(err, errKeep) {
 		// Undone: no VMM runs and the saved state is whole.
 		v.State, v.IP, v.Accel, v.LastError = StateSuspended, info.IP, "", err.Error()
@@ -51,7 +51,7 @@ func (ss suspends) resume(ctx context.Context, v store.VM, prog progress.Func) (
 // resumeSteps put the VM back on the bridge under the address its guest
 // holds, load its saved state, then wake the guest; from the load on,
 // the guest runs and nothing is undone.
-func (l *launch) resumeSteps(info suspendInfo) []step {
+func (l *launch) resumeSteps(info suspendInfo, prog progress.Func) []step {
 	name := l.v.Name
 	attach := l.attachStep(false)
 	attach.say = says("resuming " + name)
@@ -64,13 +64,15 @@ func (l *launch) resumeSteps(info suspendInfo) []step {
 	}}
 	load := l.loadStep(&restoreFrom{machine: info.Machine, state: l.m.dirs.SuspendState(name)})
 	load.say = says("loading memory and device state")
-	wake := step{name: "waking the guest", say: says("setting the guest's clock"), do: l.wake}
+	wake := step{name: "waking the guest", say: says("setting the guest's clock"),
+		do: func(ctx context.Context) error { return l.wake(ctx, prog) }}
 	return []step{attach, check, load, l.keptRunning(wake), l.keptRunning(l.m.ports.step(l.v))}
 }
 
 // wake is the first step after the guest runs again: its VMM watched, its
 // saved state removed, its clock set to now, and its readiness waited for.
-func (l *launch) wake(ctx context.Context) error {
+// An agent too old to set the clock is said on prog, and the guest runs on.
+func (l *launch) wake(ctx context.Context, prog progress.Func) error {
 	m, v := l.m, l.v
 	m.watch(*v, l.drv, l.spec)
 	m.suspends.remove(v.Name)
@@ -83,6 +85,7 @@ func (l *launch) wake(ctx context.Context) error {
 	defer c.Close()
 	if err := c.SetClock(ctx, time.Now()); errdefs.KindOf(err) == errdefs.KindFailedPrecondition {
 		m.log.Warn("setting a resumed guest's clock", "vm", v.Name, "err", err)
+		prog.Note("clock", err.Error())
 	} else if err != nil {
 		return fmt.Errorf("setting the guest's clock: %w", err)
 	}
