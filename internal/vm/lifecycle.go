@@ -217,7 +217,6 @@ func (m *Manager) Adopt(ctx context.Context) {
 			m.ports.restore(ctx, &v)
 			continue
 		}
-		m.log.Info("VM found stopped", "vm", v.Name)
 		m.suspends.settle(ctx, &v)
 	}
 	m.net.mu.Lock()

@@ -190,6 +190,7 @@ func (ss suspends) discard(ctx context.Context, v *store.VM) {
 // before the guest ran), else stopped.
 func (ss suspends) settle(ctx context.Context, v *store.VM) {
 	if !ss.has(v.Name) {
+		ss.m.log.Info("VM found stopped", "vm", v.Name)
 		ss.m.markStopped(ctx, v, "")
 		return
 	}
