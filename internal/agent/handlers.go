@@ -48,6 +48,8 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 		return s.identify(ctx, req), nil
 	case agentproto.OpPrepareSnapshot:
 		return s.prepareSnapshot(req), nil
+	case agentproto.OpSetClock:
+		return s.setClockAnswer(req), nil
 	case agentproto.OpStats:
 		return s.statsAnswer(req), nil
 	}

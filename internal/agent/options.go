@@ -48,6 +48,8 @@ type Options struct {
 	// Identify makes a guest restored from a template its own machine; nil
 	// refuses identify requests.
 	Identify func(context.Context, agentproto.Identity) error
+	// SetClock sets the guest's wall clock; nil refuses set-clock requests.
+	SetClock func(time.Time) error
 	// Sync flushes the guest's filesystems before a snapshot; nil skips it.
 	Sync func()
 	// Hostname is the guest's name as the agent reports it; nil means
@@ -94,6 +96,7 @@ func DefaultOptions() Options {
 		Filesystems:    []string{"/", "/root"},
 		Poweroff:       poweroff,
 		Identify:       identifyGuest,
+		SetClock:       setGuestClock,
 		Sync:           unix.Sync,
 		PollInterval:   100 * time.Millisecond,
 		SessionDir:     "/root/.cache/banger/sessions",

@@ -183,7 +183,7 @@ Start with:
 		newCompletionCmd(a),
 		newVersionCmd(a),
 	)
-	a.addVersionFlag(root)
+	addVersionFlag(a, root)
 	makeGroups(root)
 	return root
 }

@@ -41,7 +41,7 @@ func (a *app) printVersion(ctx context.Context) error {
 // addVersionFlag gives root a --version flag that prints what `banger
 // version` does. A group invoked alone prints its help; so does root
 // without --version.
-func (a *app) addVersionFlag(root *cobra.Command) {
+func addVersionFlag(a *app, root *cobra.Command) {
 	var show bool
 	root.Flags().BoolVar(&show, "version", false, "print the version of banger and bangerd, as banger version does")
 	root.Args = unknownSubcommand

@@ -12,7 +12,7 @@ Most of the time ` + "`banger vm run`" + ` is all you need: it creates a VM, boo
 and opens a shell in it. The other verbs manage VMs one step at a time.`,
 	}
 	cmd.AddCommand(guestStatusCmd(newVMRunCmd(a)), newVMCreateCmd(a), newVMListCmd(a), newVMShowCmd(a),
-		newVMStartCmd(a), newVMStopCmd(a), newVMRestartCmd(a), newVMDeleteCmd(a),
+		newVMStartCmd(a), newVMStopCmd(a), newVMSuspendCmd(a), newVMRestartCmd(a), newVMDeleteCmd(a),
 		newVMLogsCmd(a), guestStatusCmd(newVMSSHCmd(a)), newVMSSHConfigCmd(a), newVMPruneCmd(a), guestStatusCmd(newVMExecCmd(a)),
 		newVMSnapshotCmd(a), newVMNetworkCmd(a), newVMCpCmd(a), newVMStatsCmd(a),
 		newVMPortForwardCmd(a), newVMWorkspaceCmd(a), newVMLabelCmd(a), newVMExpireCmd(a))

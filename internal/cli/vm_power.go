@@ -54,9 +54,18 @@ func bootCmd(a *app, use, short, long string, boot func(c *client.Client, ctx co
 }
 
 func newVMStartCmd(a *app) *cobra.Command {
-	return withExample(bootCmd(a, "start NAME...", "Boot stopped VMs",
-		"Boot one or more stopped VMs and wait until each guest is ready for ssh. Starting a running VM does nothing.",
-		(*client.Client).StartVM), "  banger vm start box\n  banger vm start box other")
+	var cold bool
+	cmd := withExample(bootCmd(a, "start NAME...", "Boot stopped VMs, resume suspended ones",
+		`Boot one or more stopped VMs and wait until each guest is ready for ssh.
+A suspended VM (see `+"`banger vm suspend`"+`) is resumed from its saved state
+instead: its processes go on where they were. --cold boots a suspended VM
+afresh from its disks, discarding what ran in its memory. Starting a
+running VM does nothing.`,
+		func(c *client.Client, ctx context.Context, name string, prog progress.Func) (api.VM, error) {
+			return a.startVM(cold)(c, ctx, name, prog)
+		}), "  banger vm start box\n  banger vm start box other\n  banger vm start --cold box   # a suspended VM, booted afresh")
+	cmd.Flags().BoolVar(&cold, "cold", false, "boot suspended VMs afresh from their disks, discarding their saved memory")
+	return cmd
 }
 
 func newVMStopCmd(a *app) *cobra.Command {
@@ -66,7 +75,8 @@ func newVMStopCmd(a *app) *cobra.Command {
 		Long: `Power one or more VMs off. The guest agent is asked to shut the guest
 down; failing that, the guest gets an ACPI power-button press (or
 Firecracker's Ctrl-Alt-Del). After up to 30 s its VMM is killed. Disks are
-kept: ` + "`banger vm start`" + ` boots the VM again.`,
+kept: ` + "`banger vm start`" + ` boots the VM again. Stopping a suspended VM
+discards its saved state (what ran in its memory) and leaves it stopped.`,
 		Example: `  banger vm stop box
   banger vm stop box other`,
 		Args:              cobra.MinimumNArgs(1),
@@ -74,11 +84,19 @@ kept: ` + "`banger vm start`" + ` boots the VM again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			return a.vmEach(ctx, args, func(c *client.Client, name string) error {
-				_, err := c.StopVM(ctx, name)
-				if err == nil {
+				before, err := c.GetVM(ctx, name)
+				if err != nil {
+					return err
+				}
+				if _, err := c.StopVM(ctx, name); err != nil {
+					return err
+				}
+				if before.State == "suspended" {
+					fmt.Fprintf(a.stdout, "%s stopped; its saved state was discarded\n", name)
+				} else {
 					fmt.Fprintf(a.stdout, "%s stopped\n", name)
 				}
-				return err
+				return nil
 			})
 		},
 	}

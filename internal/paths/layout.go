@@ -31,6 +31,13 @@ const (
 	SnapshotMetaName = "snapshot.json"
 	// StateName is saved memory and device state, in a template or snapshot.
 	StateName = "state"
+	// SuspendStateName is a suspended VM's saved memory and device state,
+	// in its VM dir (Firecracker writes its device state beside it, with
+	// ".vmstate" added).
+	SuspendStateName = "suspend.state"
+	// SuspendMetaName describes a suspended VM's saved state, in its VM
+	// dir; written last, so a state without it is incomplete.
+	SuspendMetaName = "suspend.json"
 )
 
 // VMDir holds VM name's disks and known_hosts.
@@ -43,6 +50,16 @@ func (d Dirs) VMRunDir(vid string) string { return filepath.Join(d.Runtime, "vm"
 // KnownHosts is VM name's known_hosts file.
 func (d Dirs) KnownHosts(name string) string {
 	return filepath.Join(d.VMDir(name), KnownHostsName)
+}
+
+// SuspendState is suspended VM name's saved memory and device state.
+func (d Dirs) SuspendState(name string) string {
+	return filepath.Join(d.VMDir(name), SuspendStateName)
+}
+
+// SuspendMeta describes suspended VM name's saved state.
+func (d Dirs) SuspendMeta(name string) string {
+	return filepath.Join(d.VMDir(name), SuspendMetaName)
 }
 
 // ImageDir holds image name's root filesystem.

@@ -33,12 +33,16 @@ func (m *Manager) markStopped(ctx context.Context, v *store.VM, reason string) {
 	m.net.release(ctx, v)
 }
 
-// Start boots a stopped VM again.
+// Start boots a stopped VM again, or resumes a suspended one from its
+// saved state (see resume.go).
 func (m *Manager) Start(ctx context.Context, name string, prog progress.Func) (store.VM, error) {
 	defer m.lockVM(name)()
 	v, err := m.store.GetVM(ctx, name)
 	if err != nil {
 		return v, err
+	}
+	if v.State == StateSuspended {
+		return m.suspends.resume(ctx, v, prog)
 	}
 	if v.State != StateStopped {
 		drv, err := m.layout.driver(v.VMM)
@@ -49,6 +53,7 @@ func (m *Manager) Start(ctx context.Context, name string, prog progress.Func) (s
 			}
 		}
 	}
+	m.suspends.remove(name) // a crash's leftover: stale once the VM boots
 	im, err := m.store.GetImage(ctx, v.Image)
 	if err != nil {
 		return v, errdefs.FailedPrecondition("VM %s cannot start: its image %s is gone (%v)", name, v.Image, err)
@@ -68,12 +73,17 @@ func (m *Manager) Start(ctx context.Context, name string, prog progress.Func) (s
 	return v, err
 }
 
-// Stop powers a VM off, killing it after stopGrace.
+// Stop powers a VM off, killing it after stopGrace. A suspended VM's
+// saved state is discarded: it is stopped, its disks as they were.
 func (m *Manager) Stop(ctx context.Context, name string) (store.VM, error) {
 	defer m.lockVM(name)()
 	v, err := m.store.GetVM(ctx, name)
 	if err != nil {
 		return v, err
+	}
+	if v.State == StateSuspended {
+		m.suspends.discard(ctx, &v)
+		return v, m.store.UpdateVM(ctx, v)
 	}
 	m.unwatch(v.Name)
 	drv, err := m.layout.driver(v.VMM)
@@ -183,7 +193,7 @@ func (m *Manager) Adopt(ctx context.Context) {
 		return
 	}
 	for _, v := range vms {
-		if v.State == StateStopped {
+		if v.State == StateStopped || v.State == StateSuspended {
 			continue
 		}
 		drv, err := m.layout.driver(v.VMM)
@@ -202,13 +212,13 @@ func (m *Manager) Adopt(ctx context.Context) {
 		}
 		if st != vmm.StateStopped {
 			m.log.Info("adopted running VM", "vm", v.Name)
+			m.suspends.remove(v.Name) // a suspend cut short: the guest runs on
 			m.net.reapplyPolicy(ctx, v)
 			m.watch(v, drv, spec)
 			m.ports.restore(ctx, &v)
 			continue
 		}
-		m.log.Info("VM found stopped", "vm", v.Name)
-		m.markStopped(ctx, &v, "")
+		m.suspends.settle(ctx, &v)
 	}
 	m.net.mu.Lock()
 	m.net.syncDNS(ctx) // names for the VMs that kept running

@@ -67,6 +67,7 @@ type Manager struct {
 	agents    *agentLinks
 	templates *templateStore
 	snapshots *snapshotStore
+	suspends  suspends
 	ports     *portForwards
 	usage     usageSampler
 	reaper    *reaper
@@ -93,6 +94,7 @@ func New(o Options) *Manager {
 		ports:     newPortForwards(o.Store, o.Log),
 	}
 	m.reaper = newReaper(m)
+	m.suspends = suspends{m}
 	return m
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 
 	"banger/internal/agent/agentproto"
@@ -55,7 +56,7 @@ func (n *netAttach) attach(ctx context.Context, v *store.VM, unplugged bool) err
 			used = append(used, a)
 		}
 	}
-	ip, err := network.Allocate(nc, used)
+	ip, err := addressFor(nc, *v, used)
 	if err != nil {
 		return err
 	}
@@ -80,6 +81,16 @@ func (n *netAttach) attach(ctx context.Context, v *store.VM, unplugged bool) err
 	return nil
 }
 
+// addressFor is v's own address while it is still free in nc (a
+// suspended VM's guest keeps the address it was saved with), else a free
+// one.
+func addressFor(nc network.Config, v store.VM, used []netip.Addr) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(v.IP); err == nil && nc.Subnet.Contains(a) && a != nc.Gateway() && !slices.Contains(used, a) {
+		return a, nil
+	}
+	return network.Allocate(nc, used)
+}
+
 // plug puts v's tap, attached unplugged, on the bridge.
 func (n *netAttach) plug(ctx context.Context, v store.VM) error {
 	nc, err := n.netConfig()
@@ -93,7 +104,13 @@ func (n *netAttach) plug(ctx context.Context, v store.VM) error {
 
 // release frees v's tap and address, and removes the bridge and NAT
 // rules when no VM needs them any more.
-func (n *netAttach) release(ctx context.Context, v *store.VM) {
+func (n *netAttach) release(ctx context.Context, v *store.VM) { n.free(ctx, v, false) }
+
+// detach frees v's tap but keeps its address, which its suspended guest
+// holds.
+func (n *netAttach) detach(ctx context.Context, v *store.VM) { n.free(ctx, v, true) }
+
+func (n *netAttach) free(ctx context.Context, v *store.VM, keepIP bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if v.Tap != "" {
@@ -101,7 +118,10 @@ func (n *netAttach) release(ctx context.Context, v *store.VM) {
 			n.log.Warn("removing tap", "vm", v.Name, "tap", v.Tap, "err", err)
 		}
 	}
-	v.IP, v.Tap = "", ""
+	if !keepIP {
+		v.IP = ""
+	}
+	v.Tap = ""
 	if err := n.store.UpdateVM(ctx, *v); err != nil && errdefs.KindOf(err) != errdefs.KindNotFound {
 		n.log.Warn("recording a released address", "vm", v.Name, "err", err)
 	}

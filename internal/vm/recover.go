@@ -183,6 +183,7 @@ func (m *Manager) adoptUnfinished(ctx context.Context, v store.VM, drv vmm.Drive
 			return
 		}
 		was := v.State
+		m.suspends.remove(v.Name) // a resumed guest's, stale once it ran
 		v.State, v.LastError = StateRunning, ""
 		if err := m.store.UpdateVM(ctx, v); err != nil {
 			m.log.Warn("recording an adopted VM", "vm", v.Name, "err", err)
@@ -233,6 +234,11 @@ func (m *Manager) settleUnfinished(ctx context.Context, v store.VM, drv vmm.Driv
 		if err := m.destroyVM(ctx, v); err != nil {
 			m.log.Warn("removing a VM bangerd stopped while creating it", "vm", v.Name, "err", err)
 		}
+		return
+	}
+	if m.suspends.has(v.Name) {
+		// A resume cut short before its guest ran: its saved state is whole.
+		m.suspends.settle(ctx, &v)
 		return
 	}
 	m.log.Info("VM bangerd stopped while starting it is stopped", "vm", v.Name, "why", why)

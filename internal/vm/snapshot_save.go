@@ -29,7 +29,7 @@ func (m *Manager) Snapshot(ctx context.Context, name, snapName string, prog prog
 		return SnapshotInfo{}, err
 	}
 	defer m.lockVM(name)()
-	s, err := m.newSnapshotSave(ctx, name, snapName)
+	s, err := newSnapshotSave(ctx, m, name, snapName)
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
@@ -58,19 +58,31 @@ type snapshotSave struct {
 	name    string
 	dir     string
 	tmp     string
+	state   string // where save writes the state; "" for the snapshot's
 	paused  time.Time
 	resumed bool
 	disks   []string // the copies' file names
 	info    SnapshotInfo
 }
 
-func (m *Manager) newSnapshotSave(ctx context.Context, name, snapName string) (*snapshotSave, error) {
+func newSnapshotSave(ctx context.Context, m *Manager, name, snapName string) (*snapshotSave, error) {
+	s, err := newSave(ctx, m, name)
+	if err != nil {
+		return nil, err
+	}
+	s.name, s.dir = snapName, m.dirs.SnapshotDir(snapName)
+	s.tmp = filepath.Join(m.dirs.SnapshotsDir(), "."+snapName+".partial")
+	return s, nil
+}
+
+// newSave is the saving of running VM name's state, for a snapshot or a
+// suspend: its driver, image, kernel and machine.
+func newSave(ctx context.Context, m *Manager, name string) (*snapshotSave, error) {
 	v, err := m.agents.running(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshotSave{m: m, v: v, name: snapName, dir: m.dirs.SnapshotDir(snapName),
-		tmp: filepath.Join(m.dirs.SnapshotsDir(), "."+snapName+".partial")}
+	s := &snapshotSave{m: m, v: v}
 	if s.drv, err = m.layout.driver(v.VMM); err != nil {
 		return nil, err
 	}
@@ -153,11 +165,20 @@ func (s *snapshotSave) flush(ctx context.Context) error {
 // save pauses the guest and writes its memory and device state.
 func (s *snapshotSave) save(ctx context.Context) error {
 	s.paused = time.Now()
-	if err := s.snap.SaveState(ctx, s.spec, filepath.Join(s.tmp, snapshotState)); err != nil {
+	if err := s.snap.SaveState(ctx, s.spec, s.statePath()); err != nil {
 		s.resume(ctx)
 		return err
 	}
 	return nil
+}
+
+// statePath is where save writes the guest's state: in the partial
+// snapshot, or where a suspend keeps it.
+func (s *snapshotSave) statePath() string {
+	if s.state != "" {
+		return s.state
+	}
+	return filepath.Join(s.tmp, snapshotState)
 }
 
 // resume lets the guest run on, once.

@@ -145,11 +145,12 @@ func stopDaemon(pidFile string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// seedVM [-lasterror TEXT] [-workspace DIR] [-label KEY=VALUE]...
-// [-expires DURATION] NAME... records stopped VMs in the store, as a
-// later bangerd would have; TEXT, with Go escapes, is their last error;
-// DIR, a repository, the workspace they were made with; DURATION, from
-// now and negative for the past, when they expire.
+// seedVM [-lasterror TEXT] [-state STATE] [-workspace DIR]
+// [-label KEY=VALUE]... [-expires DURATION] NAME... records VMs (stopped
+// unless STATE says otherwise) in the store, as a later bangerd would
+// have; TEXT, with Go escapes, is their last error; DIR, a repository,
+// the workspace they were made with; DURATION, from now and negative for
+// the past, when they expire.
 func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 	v := store.VM{
 		State: "stopped", Image: "debian-bookworm", Kernel: "debian-6.1-cloud",
@@ -160,7 +161,7 @@ func seedVM(ts *testscript.TestScript, neg bool, args []string) {
 		args = args[2:]
 	}
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-workspace DIR] [-label KEY=VALUE]... [-expires DURATION] NAME...")
+		ts.Fatalf("usage: seedvm [-lasterror TEXT] [-state STATE] [-workspace DIR] [-label KEY=VALUE]... [-expires DURATION] NAME...")
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(ts.Getenv("XDG_STATE_HOME"), "banger", "banger.db"))
@@ -180,6 +181,8 @@ func seedFlag(ts *testscript.TestScript, v *store.VM, flag, arg string) {
 		s, err := strconv.Unquote(`"` + arg + `"`)
 		ts.Check(err)
 		v.LastError = s
+	case "-state":
+		v.State = arg
 	case "-workspace":
 		v.Workspace = store.Workspace{Top: ts.MkAbs(arg), Name: filepath.Base(arg)}
 	case "-label":

@@ -50,8 +50,7 @@ type Client struct {
 	// config.toml), each once per Client.
 	Warn func(string)
 
-	warnMu sync.Mutex
-	warned map[string]bool
+	warned seenSet
 
 	http *http.Client
 }
@@ -144,25 +143,30 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, in any, ex
 		}
 		return nil, fmt.Errorf("talking to bangerd at %s: %w", socket, err)
 	}
-	c.warn(resp.Header.Get(api.ConfigWarningHeader))
+	if msg := resp.Header.Get(api.ConfigWarningHeader); msg != "" && c.Warn != nil && c.warned.first(msg) {
+		c.Warn(msg)
+	}
 	return resp, nil
 }
 
-// warn passes a warning to Warn the first time it is seen.
-func (c *Client) warn(msg string) {
-	if msg == "" || c.Warn == nil {
-		return
+// seenSet remembers strings, so that each daemon warning reaches Warn once.
+type seenSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// first reports whether s is new, and remembers it.
+func (w *seenSet) first(s string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen[s] {
+		return false
 	}
-	c.warnMu.Lock()
-	seen := c.warned[msg]
-	if c.warned == nil {
-		c.warned = map[string]bool{}
+	if w.seen == nil {
+		w.seen = map[string]bool{}
 	}
-	c.warned[msg] = true
-	c.warnMu.Unlock()
-	if !seen {
-		c.Warn(msg)
-	}
+	w.seen[s] = true
+	return true
 }
 
 func (c *Client) decode(resp *http.Response, out any) error {
@@ -242,6 +246,14 @@ func (c *Client) StartVM(ctx context.Context, name string, prog progress.Func) (
 func (c *Client) RestartVM(ctx context.Context, name string, prog progress.Func) (api.VM, error) {
 	var vm api.VM
 	err := c.Stream(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/restart", nil, prog, &vm)
+	return vm, err
+}
+
+// SuspendVM saves a running VM whole and stops its VMM; StartVM resumes
+// it.
+func (c *Client) SuspendVM(ctx context.Context, name string, prog progress.Func) (api.VM, error) {
+	var vm api.VM
+	err := c.Stream(ctx, http.MethodPost, "/vms/"+url.PathEscape(name)+"/suspend", nil, prog, &vm)
 	return vm, err
 }
 

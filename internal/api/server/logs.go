@@ -66,7 +66,7 @@ func (s *Server) getVMLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-time.After(200 * time.Millisecond):
 		}
-		if cur, err := s.vms.Get(r.Context(), name); err != nil || cur.VID != v.VID || cur.State == vm.StateStopped {
+		if cur, err := s.vms.Get(r.Context(), name); err != nil || cur.VID != v.VID || cur.State == vm.StateStopped || cur.State == vm.StateSuspended {
 			follow = false // send what is left, then end
 		}
 	}

@@ -36,6 +36,7 @@ type VMs interface {
 	Start(ctx context.Context, name string, prog progress.Func) (store.VM, error)
 	Restart(ctx context.Context, name string, prog progress.Func) (store.VM, error)
 	Stop(ctx context.Context, name string) (store.VM, error)
+	Suspend(ctx context.Context, name string, prog progress.Func) (store.VM, error)
 	Delete(ctx context.Context, name string, force bool) error
 	SetNetwork(ctx context.Context, name, policy string) (store.VM, error)
 	SetLabels(ctx context.Context, name string, labels map[string]string) (store.VM, error)

@@ -21,6 +21,7 @@ func (s *Server) vmRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/vms/{name}/start", s.postStartVM)
 	mux.HandleFunc("POST "+p+"/vms/{name}/stop", s.postStopVM)
 	mux.HandleFunc("POST "+p+"/vms/{name}/restart", s.postRestartVM)
+	mux.HandleFunc("POST "+p+"/vms/{name}/suspend", s.postSuspendVM)
 	mux.HandleFunc("GET "+p+"/vms/{name}/ssh", s.getVMSSH)
 	mux.HandleFunc("GET "+p+"/vms/{name}/logs", s.getVMLogs)
 	mux.HandleFunc("PUT "+p+"/vms/{name}/network", s.putVMNetwork)
@@ -59,6 +60,13 @@ func (s *Server) postStartVM(w http.ResponseWriter, r *http.Request) {
 func (s *Server) postRestartVM(w http.ResponseWriter, r *http.Request) {
 	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
 		v, err := s.vms.Restart(ctx, r.PathValue("name"), prog)
+		return vmToAPI(v), err
+	})
+}
+
+func (s *Server) postSuspendVM(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, func(ctx context.Context, prog progress.Func) (any, error) {
+		v, err := s.vms.Suspend(ctx, r.PathValue("name"), prog)
 		return vmToAPI(v), err
 	})
 }

@@ -63,6 +63,7 @@ type vm struct {
 	bootID     string
 	identities []agentproto.Identity
 	execs      [][]string
+	clocks     []time.Time // what set-clock set, in order
 }
 
 // firstPID is above Linux's highest possible pid (1<<22), so that no

@@ -99,6 +99,7 @@ func (h hooks) agentOptions() agent.Options {
 		Hostname:     h.hostname,
 		Poweroff:     func() error { h.poweroff(); return nil },
 		Identify:     func(_ context.Context, id agentproto.Identity) error { return h.identify(id) },
+		SetClock:     h.setClock,
 		Command:      h.command,
 	}
 }
