@@ -88,7 +88,10 @@ func (s *Server) serveSandbox(w http.ResponseWriter, r *http.Request, t target) 
 		s.proxy(w, r, v, t.Port)
 		return
 	}
-	if !t.signed && !tokenOK(r, rec) {
+	// A signed URL stands for the token: the SDK's uploadUrl and
+	// downloadUrl carry a signature instead, whether the sandbox is named
+	// by the URL's signature alone or by the headers too.
+	if !t.signed && !tokenOK(r, rec) && !s.signs(r, rec) {
 		failSandbox(w, r, http.StatusUnauthorized, "missing or wrong %s for sandbox %s: use the envdAccessToken its create answered", headerAccessToken, t.ID)
 		return
 	}

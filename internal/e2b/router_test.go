@@ -108,8 +108,19 @@ func TestSignedFileURL(t *testing.T) {
 	if resp := g.send(t, "GET", "/files?"+q.Encode(), "", nil, &got); resp.StatusCode != http.StatusOK || got["vm"] != sb.SandboxID {
 		t.Errorf("signed download: %d %v", resp.StatusCode, got)
 	}
-	// Signed for reading, not writing; and expired.
+	// The same URL with the sandbox's headers (no token) is let through
+	// by its signature; with a signature of another token it is not.
+	hdr := envdHeaders(sb)
+	delete(hdr, headerAccessToken)
+	if resp := g.send(t, "GET", "/files?"+q.Encode(), "", hdr, &got); resp.StatusCode != http.StatusOK || got["vm"] != sb.SandboxID {
+		t.Errorf("signed download with the sandbox's headers: %d %v", resp.StatusCode, got)
+	}
+	forged := url.Values{"path": {"/root/a.txt"}, "signature": {signature("/root/a.txt", "read", "", "not-the-token", exp)}, "signature_expiration": {exp}}
 	var e apiError
+	if resp := g.send(t, "GET", "/files?"+forged.Encode(), "", hdr, &e); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a signature of another token with the sandbox's headers: %d %v", resp.StatusCode, e)
+	}
+	// Signed for reading, not writing; and expired.
 	wantError(t, g.send(t, "POST", "/files?"+q.Encode(), "", nil, &e), e, http.StatusUnauthorized, "X-API-KEY")
 	old := strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)
 	q.Set("signature", signature("/root/a.txt", "read", "", sb.EnvdAccessToken, old))

@@ -19,10 +19,24 @@ import (
 // signedTarget finds the sandbox a signed /files request is for. ok is
 // false when the request is not one, or no sandbox's token signs it.
 func (s *Server) signedTarget(r *http.Request) (target, bool) {
+	if !strings.HasPrefix(r.URL.Query().Get("signature"), "v1_") {
+		return target{}, false
+	}
+	for _, rec := range s.records.all() {
+		if s.signs(r, rec) {
+			return target{ID: rec.ID, Port: EnvdPort, signed: true}, true
+		}
+	}
+	return target{}, false
+}
+
+// signs reports whether r is a /files request whose URL signature, made
+// with rec's access token and not expired, allows what r does.
+func (s *Server) signs(r *http.Request, rec record) bool {
 	q := r.URL.Query()
 	sig := q.Get("signature")
-	if r.URL.Path != "/files" || !strings.HasPrefix(sig, "v1_") {
-		return target{}, false
+	if r.URL.Path != "/files" || !strings.HasPrefix(sig, "v1_") || rec.AccessToken == "" {
+		return false
 	}
 	op := "read"
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -32,19 +46,11 @@ func (s *Server) signedTarget(r *http.Request) (target, bool) {
 	if exp != "" {
 		n, err := strconv.ParseInt(exp, 10, 64)
 		if err != nil || s.now().Unix() > n {
-			return target{}, false
+			return false
 		}
 	}
-	for _, rec := range s.records.all() {
-		if rec.AccessToken == "" {
-			continue
-		}
-		want := signature(q.Get("path"), op, q.Get("username"), rec.AccessToken, exp)
-		if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) == 1 {
-			return target{ID: rec.ID, Port: EnvdPort, signed: true}, true
-		}
-	}
-	return target{}, false
+	want := signature(q.Get("path"), op, q.Get("username"), rec.AccessToken, exp)
+	return subtle.ConstantTimeCompare([]byte(sig), []byte(want)) == 1
 }
 
 // signature is the SDK's URL signature: "v1_" and the unpadded base64 of
