@@ -135,23 +135,13 @@ export async function fork(ctx) {
   })
 }
 
-// webServer serves /tmp/e2b-www on port 8000 with python3's http.server,
-// or, in an image without python3, a Perl one-liner answering index.html
-// to every request.
-const webServer = `cd /tmp/e2b-www && command -v python3 >/dev/null && exec python3 -m http.server 8000
-exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 8000, Listen => 5, ReuseAddr => 1) or die $!;
-open F, "index.html"; $b = <F>; while ($c = $s->accept) { while (<$c>) { last if /^\\r?\\n$/ } print $c "HTTP/1.0 200 OK\\r\\n\\r\\n$b"; close $c }'`
-
 // host: getHost(8000) reaches a server started in the sandbox.
 export async function host(ctx) {
   const sbx = await ctx.sandbox()
   const token = randomUUID()
   await ctx.check('an HTTP server on port 8000 starts in the sandbox', async () => {
-    const py = (await sbx.commands.run('command -v python3 || true')).stdout.trim()
-    if (!py) ctx.note("python3 is not in the sandbox's image: serving with Perl instead")
     await sbx.files.write('/tmp/e2b-www/index.html', token)
-    await sbx.commands.run(webServer, { background: true, timeoutMs: 0 })
-    return { server: py ? 'python3 -m http.server 8000' : 'perl' }
+    await sbx.commands.run('python3 -m http.server 8000', { cwd: '/tmp/e2b-www', background: true, timeoutMs: 0 })
   })
   await ctx.check('GET http://getHost(8000)/ reaches it', async () => {
     const url = `http://${sbx.getHost(8000)}/`
