@@ -11,6 +11,6 @@ func (d *process) e2bOptions(cfg *config.Config) e2b.Options {
 	return e2b.Options{
 		Addr: cfg.E2BListenAddr, AllowRemote: cfg.E2BAllowRemote, KeyFile: d.dirs.E2BKey(), StateDir: d.dirs.E2BSandboxes(),
 		VMs: e2b.ManagerVMs(d.vms, d.Defaults), Agents: d.vms, Log: d.log,
-		Guests: func() e2b.GuestNet { return e2b.GuestNet(d.webGuests()) },
+		Guests: d.guestNet,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"banger/internal/config"
+	"banger/internal/localpeer"
 	"banger/internal/web"
 	"banger/internal/web/token"
 )
@@ -68,7 +69,7 @@ func (d *process) listenWeb(cfg *config.Config, backend web.Backend) (*webUI, er
 	if !cfg.WebAllowRemote && !config.IsLoopbackAddr(addr) {
 		return nil, fmt.Errorf("web_listen_addr %q is not a loopback address: use 127.0.0.1:PORT, or set web_allow_remote = true", addr)
 	}
-	opts := web.Options{Backend: backend, Log: d.log, Addr: addr, Guests: d.webGuests}
+	opts := web.Options{Backend: backend, Log: d.log, Addr: addr, Guests: d.guestNet}
 	if cfg.WebAllowRemote {
 		if _, err := token.Ensure(d.dirs.WebToken()); err != nil {
 			return nil, err
@@ -90,11 +91,12 @@ func (d *process) listenWeb(cfg *config.Config, backend web.Backend) (*webUI, er
 	return &webUI{ln: ln, srv: srv}, nil
 }
 
-// webGuests is the guests' network in force, for the web UI to refuse.
-func (d *process) webGuests() web.GuestNet {
+// guestNet is the guests' network in force, for the web UI and the E2B
+// API to refuse.
+func (d *process) guestNet() localpeer.GuestNet {
 	cfg := d.cfg.current()
 	subnet, _ := netip.ParsePrefix(cfg.BridgeSubnet)
-	return web.GuestNet{Subnet: subnet.Masked(), Bridge: cfg.BridgeName}
+	return localpeer.GuestNet{Subnet: subnet.Masked(), Bridge: cfg.BridgeName}
 }
 
 // serveWeb runs the web UI until ctx is done; a nil webUI returns at once.

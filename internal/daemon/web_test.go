@@ -216,8 +216,8 @@ func TestWebGuestsFollowTheConfig(t *testing.T) {
 	cfg := config.Default()
 	cfg.BridgeName, cfg.BridgeSubnet = "bx0", "10.7.0.0/24"
 	s := &process{cfg: newLiveConfig("", cfg, fileStamp{})}
-	g := s.webGuests()
+	g := s.guestNet()
 	if g.Bridge != "bx0" || g.Subnet != netip.MustParsePrefix("10.7.0.0/24") {
-		t.Errorf("webGuests = %+v, want bx0 and 10.7.0.0/24", g)
+		t.Errorf("guestNet = %+v, want bx0 and 10.7.0.0/24", g)
 	}
 }

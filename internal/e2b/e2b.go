@@ -25,6 +25,7 @@ import (
 	"banger/internal/config"
 	"banger/internal/e2b/apikey"
 	"banger/internal/e2b/envd"
+	"banger/internal/localpeer"
 )
 
 // DefaultEnvdVersion is the envd version sandboxes report; the SDK turns
@@ -59,7 +60,7 @@ type Options struct {
 	AllowRemote bool
 	// Guests, when set, names the guests' network, asked for each request:
 	// connections from it are refused.
-	Guests func() GuestNet
+	Guests func() localpeer.GuestNet
 	Log    *slog.Logger
 }
 
@@ -71,8 +72,7 @@ type Server struct {
 	envdVersion string
 	keyFile     string
 	records     *records
-	allowRemote bool
-	guests      func() GuestNet
+	peers       localpeer.Rules
 	log         *slog.Logger
 	mux         *http.ServeMux
 	ln          net.Listener
@@ -84,11 +84,15 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{
 		vms: opts.VMs, envd: opts.Envd, envdCtx: opts.EnvdContext, envdVersion: opts.EnvdVersion,
-		keyFile: opts.KeyFile, records: &records{dir: opts.StateDir}, allowRemote: opts.AllowRemote,
-		guests: opts.Guests, log: opts.Log, now: time.Now,
+		keyFile: opts.KeyFile, records: &records{dir: opts.StateDir},
+		log: opts.Log, now: time.Now,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.peers = localpeer.Rules{
+		Name: "E2B API", LogPrefix: "e2b", Guests: opts.Guests, Log: s.log,
+		AllowRemote: opts.AllowRemote, RemoteHint: ": set e2b_allow_remote = true to let others in with the API key",
 	}
 	if s.envd == nil && opts.Agents != nil {
 		s.envd, s.envdCtx = envdOver(opts.Agents, s.log)
@@ -169,7 +173,7 @@ func (s *Server) Serve(ctx context.Context) {
 	}
 	hs := &http.Server{
 		Handler:           s,
-		ConnContext:       withPeer,
+		ConnContext:       localpeer.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -187,7 +191,7 @@ func (s *Server) Serve(ctx context.Context) {
 // ServeHTTP checks the caller, then routes the request to a sandbox or to
 // the control plane.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if msg := s.checkPeer(r); msg != "" {
+	if msg := s.peers.Refusal(r); msg != "" {
 		fail(w, http.StatusForbidden, "%s", msg)
 		return
 	}

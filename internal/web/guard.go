@@ -79,7 +79,7 @@ const maxForm = 64 << 10
 
 // guard sets security headers on every answer and refuses, before any
 // handler runs: a Host that is not ours; a connection of a guest or of
-// another user (see checkPeer); one from another machine without the
+// another user (see localpeer.Rules); one from another machine without the
 // access token (see admitRemote); for state-changing requests, one from
 // another origin, then one without the CSRF token.
 func (s *Server) guard(next http.Handler) http.Handler {
@@ -95,7 +95,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.fail(w, r, http.StatusMisdirectedRequest, fmt.Sprintf("host %q is not this web UI's address: open it by the address in web_listen_addr, or 127.0.0.1", r.Host))
 			return
 		}
-		if msg := s.checkPeer(r); msg != "" {
+		if msg := s.peers.Refusal(r); msg != "" {
 			s.fail(w, r, http.StatusForbidden, msg)
 			return
 		}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"banger/internal/api"
+	"banger/internal/localpeer"
 )
 
 func TestHostHeaderChecked(t *testing.T) {
@@ -171,7 +171,7 @@ func TestRefusalsCarryNoToken(t *testing.T) {
 		t.Errorf("bad Host: status %d, token in body %t; want 421 without it", w.Code, strings.Contains(w.Body.String(), s.csrf))
 	}
 	r = httptest.NewRequest(http.MethodGet, "http://"+uiAddr+"/", nil)
-	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, peer{isLocal: true, uid: os.Getuid() + 4242}))
+	r = r.WithContext(localpeer.WithPeer(r.Context(), localpeer.Peer{IsLocal: true, UID: os.Getuid() + 4242}))
 	w = httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, r)
 	if w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), s.csrf) {

@@ -2,11 +2,11 @@ package web
 
 import (
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"banger/internal/localpeer"
 	"banger/internal/web/token"
 )
 
@@ -17,32 +17,6 @@ import (
 // package): as ?token= on any page, or on the login page; either sets a
 // cookie that carries it from then on. This machine's processes of the
 // daemon's user need no token.
-
-// GuestNet names the guests' network: the bridge's subnet and the bridge.
-type GuestNet struct {
-	Subnet netip.Prefix
-	Bridge string
-}
-
-// fromGuest reports whether a connection comes from a guest: from an
-// address of the guests' subnet, to one (the bridge's own address, which
-// only guests route to), or over the bridge's link (IPv6 link-local
-// addresses carry it as their zone).
-func (s *Server) fromGuest(p peer) bool {
-	if s.guests == nil {
-		return false
-	}
-	g := s.guests()
-	for _, a := range []netip.Addr{p.remote.Addr(), p.local.Addr()} {
-		if g.Bridge != "" && a.Zone() == g.Bridge {
-			return true
-		}
-		if g.Subnet.IsValid() && g.Subnet.Contains(a.WithZone("").Unmap()) {
-			return true
-		}
-	}
-	return false
-}
 
 // Cookie and form names of the access token.
 const (
@@ -57,10 +31,10 @@ const tokenLifetime = 30 * 24 * time.Hour
 
 // needsToken reports whether the request comes from another machine, and
 // so must carry the access token. A request without a recorded peer is
-// taken as local, as checkPeer does.
+// taken as local, as localpeer.Rules does.
 func needsToken(r *http.Request) bool {
-	p, ok := peerOf(r)
-	return ok && !p.isLocal
+	p, ok := localpeer.FromRequest(r)
+	return ok && !p.IsLocal
 }
 
 // admitRemote lets a request from another machine through when it carries

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"banger/internal/api"
+	"banger/internal/localpeer"
 	"banger/internal/web/token"
 )
 
@@ -28,7 +29,9 @@ func remoteServer(t *testing.T, f *fakeBackend) (*Server, string) {
 	}
 	s, err := New(Options{
 		Backend: f, Addr: "0.0.0.0:7777", TokenFile: file,
-		Guests: func() GuestNet { return GuestNet{Subnet: netip.MustParsePrefix("172.16.0.0/24"), Bridge: "banger0"} },
+		Guests: func() localpeer.GuestNet {
+			return localpeer.GuestNet{Subnet: netip.MustParsePrefix("172.16.0.0/24"), Bridge: "banger0"}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +41,8 @@ func remoteServer(t *testing.T, f *fakeBackend) (*Server, string) {
 
 // from sends r as if it came over a connection between remote and local.
 func from(s *Server, r *http.Request, remote, local string) *httptest.ResponseRecorder {
-	p := peer{remote: netip.MustParseAddrPort(remote), local: netip.MustParseAddrPort(local)}
-	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, p))
+	p := localpeer.Peer{Remote: netip.MustParseAddrPort(remote), Local: netip.MustParseAddrPort(local)}
+	r = r.WithContext(localpeer.WithPeer(r.Context(), p))
 	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, r)
 	return w
@@ -176,8 +179,8 @@ func TestRemoteWithoutTokenFileRefused(t *testing.T) {
 func TestThisMachineNeedsNoToken(t *testing.T) {
 	s, _ := remoteServer(t, newFake())
 	r := httptest.NewRequest(http.MethodGet, "http://192.168.1.10:7777/", nil)
-	p := peer{remote: netip.MustParseAddrPort("192.168.1.10:50000"), local: netip.MustParseAddrPort(lanServer), isLocal: true, uid: os.Getuid()}
-	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, p))
+	p := localpeer.Peer{Remote: netip.MustParseAddrPort("192.168.1.10:50000"), Local: netip.MustParseAddrPort(lanServer), IsLocal: true, UID: os.Getuid()}
+	r = r.WithContext(localpeer.WithPeer(r.Context(), p))
 	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
@@ -218,7 +221,7 @@ func tokenCookieOf(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
 func TestGuestRefusedOverARealConnection(t *testing.T) {
 	s, err := New(Options{
 		Backend: newFake(), Addr: "127.0.0.1:0",
-		Guests: func() GuestNet { return GuestNet{Subnet: netip.MustParsePrefix("127.0.0.0/8")} },
+		Guests: func() localpeer.GuestNet { return localpeer.GuestNet{Subnet: netip.MustParsePrefix("127.0.0.0/8")} },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"banger/internal/api"
+	"banger/internal/localpeer"
 	"banger/internal/progress"
 )
 
@@ -68,7 +69,7 @@ type Options struct {
 	Addr string
 	// Guests, when set, names the guests' network, asked for each request
 	// (the config can change): connections from it are refused.
-	Guests func() GuestNet
+	Guests func() localpeer.GuestNet
 	// TokenFile holds the access token that other machines must present
 	// (see the token package); "" lets no other machine in.
 	TokenFile string
@@ -79,7 +80,7 @@ type Server struct {
 	b         Backend
 	log       *slog.Logger
 	hosts     hostPolicy
-	guests    func() GuestNet
+	peers     localpeer.Rules
 	tokenFile string
 	csrf      string
 	pages     *pages
@@ -104,8 +105,9 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		b: o.Backend, log: o.Log, hosts: hosts, guests: o.Guests, tokenFile: o.TokenFile,
-		csrf: newToken(), pages: pg, ops: newOps("VM"), pulls: newOps("image"),
+		b: o.Backend, log: o.Log, hosts: hosts, tokenFile: o.TokenFile,
+		peers: localpeer.Rules{Name: "web UI", LogPrefix: "web", Guests: o.Guests, AllowRemote: !hosts.loopback, Log: o.Log},
+		csrf:  newToken(), pages: pg, ops: newOps("VM"), pulls: newOps("image"),
 	}, nil
 }
 
@@ -129,7 +131,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnContext:       withPeer,
+		ConnContext:       localpeer.ConnContext,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	var wg sync.WaitGroup

@@ -1,4 +1,12 @@
-package web
+// Package localpeer tells who is at the other end of a TCP connection.
+// TCP has no peer credentials, but a client on this machine has its
+// socket listed in /proc/net/tcp (or tcp6) with its owner's uid: the
+// entry whose local address is the connection's remote one and whose
+// remote address is the connection's local one. bangerd's TCP front-ends
+// (the web UI, the E2B API) so serve this machine's processes of the
+// daemon's user (and root) only, never a guest, and other machines only
+// when they are let in.
+package localpeer
 
 import (
 	"bufio"
@@ -16,20 +24,12 @@ import (
 	"strings"
 )
 
-// The API socket serves only its owner, checked by peer credentials. TCP
-// has no peer credentials, but a client on this machine has its socket
-// listed in /proc/net/tcp (or tcp6) with its owner's uid: the entry whose
-// local address is the connection's remote one and whose remote address is
-// the connection's local one. So the UI serves this machine's processes of
-// the daemon's user (and root) only, and other machines only when it
-// listens beyond loopback.
-
-// peer is what the UI knows of a connection's other end.
-type peer struct {
-	remote, local netip.AddrPort // the connection's two ends, as seen here
-	isLocal       bool           // a process of this machine
-	uid           int            // its owner, when local
-	err           error
+// Peer is what a server knows of a connection's other end.
+type Peer struct {
+	Remote, Local netip.AddrPort // the connection's two ends, as seen here
+	IsLocal       bool           // a process of this machine
+	UID           int            // its owner, when local
+	Err           error          // why it could not be told
 }
 
 type peerKey struct{}
@@ -37,49 +37,31 @@ type peerKey struct{}
 // procNetFiles are the socket tables searched for a peer.
 var procNetFiles = []string{"/proc/net/tcp", "/proc/net/tcp6"}
 
-// withPeer records the connection's peer; http.Server calls it for each
-// new connection.
-func withPeer(ctx context.Context, c net.Conn) context.Context {
-	p := peer{}
+// ConnContext records the connection's peer; it is meant for
+// http.Server.ConnContext, which calls it for each new connection.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	p := Peer{}
 	remote, rerr := netip.ParseAddrPort(c.RemoteAddr().String())
 	local, lerr := netip.ParseAddrPort(c.LocalAddr().String())
 	if err := errors.Join(rerr, lerr); err != nil {
-		p.err = err
+		p.Err = err
 	} else {
-		p.remote, p.local = remote, local
-		p.uid, p.isLocal, p.err = socketOwner(procNetFiles, remote, local)
+		p.Remote, p.Local = remote, local
+		p.UID, p.IsLocal, p.Err = socketOwner(procNetFiles, remote, local)
 	}
+	return WithPeer(ctx, p)
+}
+
+// WithPeer records p as the peer in ctx, as ConnContext does.
+func WithPeer(ctx context.Context, p Peer) context.Context {
 	return context.WithValue(ctx, peerKey{}, p)
 }
 
-// peerOf is the request's recorded peer; ok is false for a request
+// FromRequest is the request's recorded peer; ok is false for a request
 // without one (a handler used on its own, in tests).
-func peerOf(r *http.Request) (p peer, ok bool) {
-	p, ok = r.Context().Value(peerKey{}).(peer)
+func FromRequest(r *http.Request) (p Peer, ok bool) {
+	p, ok = r.Context().Value(peerKey{}).(Peer)
 	return p, ok
-}
-
-// checkPeer refuses a connection from a guest (see fromGuest), from
-// another local user, and from another machine when the UI listens on
-// loopback only. A request without a recorded peer passes.
-func (s *Server) checkPeer(r *http.Request) string {
-	p, ok := peerOf(r)
-	switch {
-	case !ok:
-		return ""
-	case p.err != nil:
-		s.log.Warn("web: cannot tell who connected", "remote", r.RemoteAddr, "err", p.err)
-		return "cannot tell which user this connection belongs to, so it is refused"
-	case s.fromGuest(p):
-		s.log.Warn("web: refused a guest", "remote", r.RemoteAddr)
-		return "the web UI does not serve banger's guests"
-	case p.isLocal && p.uid != os.Getuid() && p.uid != 0:
-		s.log.Warn("web: refused another user", "uid", p.uid, "remote", r.RemoteAddr)
-		return fmt.Sprintf("this web UI serves only the user who runs bangerd (uid %d); this connection is uid %d's", os.Getuid(), p.uid)
-	case !p.isLocal && s.hosts.loopback:
-		return "this web UI serves only this machine"
-	}
-	return ""
 }
 
 // socketOwner finds the uid owning the socket whose local address is
