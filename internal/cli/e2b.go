@@ -68,9 +68,9 @@ func (a *app) e2bEnv(ctx context.Context, opts E2BEnvOptions) error {
 		return errdefs.FailedPrecondition("the E2B API is off: set e2b_listen_addr = \"127.0.0.1:3333\" in config.toml, " +
 			"then run `banger daemon stop` so that the next command starts bangerd with it")
 	}
-	get := apikey.Ensure
+	get := apikey.Secret.Ensure
 	if opts.NewKey {
-		get = apikey.New
+		get = apikey.Secret.New
 	}
 	key, err := get(a.dirs.E2BKey())
 	if err != nil {

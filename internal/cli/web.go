@@ -58,9 +58,9 @@ func (a *app) webToken(opts WebTokenOptions) error {
 		return errdefs.FailedPrecondition("the web UI serves only this machine, which needs no token: " +
 			"to let other machines in, set web_listen_addr (e.g. \"0.0.0.0:7777\") and web_allow_remote = true in config.toml, then run `banger daemon stop`")
 	}
-	get := token.Ensure
+	get := token.Secret.Ensure
 	if opts.New {
-		get = token.New
+		get = token.Secret.New
 	}
 	tok, err := get(a.dirs.WebToken())
 	if err != nil {

@@ -37,7 +37,7 @@ func TestE2BServedWhenConfigured(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, %v; want mode 0600", st, err)
 	}
-	key, err := apikey.Load(d.dirs.E2BKey())
+	key, err := apikey.Secret.Load(d.dirs.E2BKey())
 	if err != nil {
 		t.Fatal(err)
 	}

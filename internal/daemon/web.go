@@ -71,7 +71,7 @@ func (d *process) listenWeb(cfg *config.Config, backend web.Backend) (*webUI, er
 	}
 	opts := web.Options{Backend: backend, Log: d.log, Addr: addr, Guests: d.guestNet}
 	if cfg.WebAllowRemote {
-		if _, err := token.Ensure(d.dirs.WebToken()); err != nil {
+		if _, err := token.Secret.Ensure(d.dirs.WebToken()); err != nil {
 			return nil, err
 		}
 		opts.TokenFile = d.dirs.WebToken()

@@ -26,6 +26,7 @@ import (
 	"banger/internal/e2b/apikey"
 	"banger/internal/e2b/envd"
 	"banger/internal/localpeer"
+	"banger/internal/secretfile"
 )
 
 // DefaultEnvdVersion is the envd version sandboxes report; the SDK turns
@@ -130,7 +131,7 @@ func (s *Server) listen(opts Options) (net.Listener, error) {
 	if !opts.AllowRemote && !config.IsLoopbackAddr(opts.Addr) {
 		return nil, fmt.Errorf("e2b_listen_addr %q is not a loopback address: use 127.0.0.1:PORT, or set e2b_allow_remote = true", opts.Addr)
 	}
-	if _, err := apikey.Ensure(opts.KeyFile); err != nil {
+	if _, err := apikey.Secret.Ensure(opts.KeyFile); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
@@ -215,10 +216,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // checkKey reports whether the request carries the API key.
 func (s *Server) checkKey(r *http.Request) bool {
-	real, err := apikey.Load(s.keyFile)
+	real, err := apikey.Secret.Load(s.keyFile)
 	if err != nil {
 		s.log.Warn("e2b: no API key, so every request is refused", "err", err)
 		return false
 	}
-	return apikey.Equal(r.Header.Get("X-API-KEY"), real)
+	return secretfile.Equal(r.Header.Get("X-API-KEY"), real)
 }

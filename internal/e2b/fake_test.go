@@ -168,7 +168,7 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "e2b-api-key")
-	key, err := apikey.Ensure(keyFile)
+	key, err := apikey.Secret.Ensure(keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}

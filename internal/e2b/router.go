@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"banger/internal/e2b/apikey"
+	"banger/internal/secretfile"
 )
 
 // target is the sandbox port a request is for.
@@ -110,5 +110,5 @@ func tokenOK(r *http.Request, rec record) bool {
 	if rec.ID == "" {
 		return false
 	}
-	return rec.AccessToken == "" || apikey.Equal(r.Header.Get(headerAccessToken), rec.AccessToken)
+	return rec.AccessToken == "" || secretfile.Equal(r.Header.Get(headerAccessToken), rec.AccessToken)
 }

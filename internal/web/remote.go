@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"banger/internal/localpeer"
+	"banger/internal/secretfile"
 	"banger/internal/web/token"
 )
 
@@ -66,13 +67,13 @@ func (s *Server) admitRemote(w http.ResponseWriter, r *http.Request) bool {
 // hasCookie reports whether the request's cookie carries the token.
 func hasCookie(r *http.Request, real string) bool {
 	c, err := r.Cookie(tokenCookie)
-	return err == nil && token.Equal(c.Value, real)
+	return err == nil && secretfile.Equal(c.Value, real)
 }
 
 // loginWith sets the cookie and redirects to next when presented is the
 // token, and shows the login page again when it is not.
 func (s *Server) loginWith(w http.ResponseWriter, r *http.Request, presented, real, next string) {
-	if !token.Equal(presented, real) {
+	if !secretfile.Equal(presented, real) {
 		s.log.Warn("web: refused a wrong access token", "remote", r.RemoteAddr)
 		s.loginPage(w, "That is not the access token: run `banger web token` on the machine that runs bangerd, and paste what it prints.")
 		return
@@ -108,7 +109,7 @@ func (s *Server) accessToken() string {
 	if s.tokenFile == "" {
 		return ""
 	}
-	tok, err := token.Load(s.tokenFile)
+	tok, err := token.Secret.Load(s.tokenFile)
 	if err != nil {
 		s.log.Warn("web: no access token, so no remote browser gets in", "err", err)
 		return ""

@@ -23,7 +23,7 @@ import (
 func remoteServer(t *testing.T, f *fakeBackend) (*Server, string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "web-token")
-	tok, err := token.Ensure(file)
+	tok, err := token.Secret.Ensure(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestRemoteNeedsTheAccessToken(t *testing.T) {
 	})
 
 	// A new token revokes the cookie.
-	if _, err := token.New(s.tokenFile); err != nil {
+	if _, err := token.Secret.New(s.tokenFile); err != nil {
 		t.Fatal(err)
 	}
 	if w := page("/", c.Value); w.Code != http.StatusUnauthorized {

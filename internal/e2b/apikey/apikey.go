@@ -10,21 +10,11 @@ import "banger/internal/secretfile"
 // Prefix starts every key, as E2B's own keys do.
 const Prefix = "e2b_"
 
-var key = secretfile.Secret{
+// Secret is the key's file: Load, Ensure (making a key when there is
+// none) and New (replacing it) take its path. Compare keys with
+// secretfile.Equal.
+var Secret = secretfile.Secret{
 	Prefix: Prefix,
 	Name:   "the E2B API key",
 	Renew:  "remove the file, and `banger e2b env` makes a new one",
 }
-
-// Load reads the key in path.
-func Load(path string) (string, error) { return key.Load(path) }
-
-// Ensure reads the key in path, making one when there is none.
-func Ensure(path string) (string, error) { return key.Ensure(path) }
-
-// New makes a key and replaces the one in path with it, atomically.
-func New(path string) (string, error) { return key.New(path) }
-
-// Equal compares a presented key with the real one in constant time. An
-// empty real key matches nothing.
-func Equal(presented, real string) bool { return secretfile.Equal(presented, real) }

@@ -7,20 +7,10 @@ package token
 
 import "banger/internal/secretfile"
 
-var token = secretfile.Secret{
+// Secret is the token's file: Load, Ensure (making a token when there is
+// none) and New (replacing it) take its path. Compare tokens with
+// secretfile.Equal.
+var Secret = secretfile.Secret{
 	Name:  "the web UI's access token",
 	Renew: "make a new one with `banger web token --new`",
 }
-
-// Load reads the token in path.
-func Load(path string) (string, error) { return token.Load(path) }
-
-// Ensure reads the token in path, making one when there is none.
-func Ensure(path string) (string, error) { return token.Ensure(path) }
-
-// New makes a token and replaces the one in path with it, atomically.
-func New(path string) (string, error) { return token.New(path) }
-
-// Equal compares a presented token with the real one in constant time.
-// An empty real token matches nothing.
-func Equal(presented, real string) bool { return secretfile.Equal(presented, real) }
