@@ -159,7 +159,7 @@ func (s *Server) table(vm string) *table {
 	defer s.mu.Unlock()
 	t := s.tables[vm]
 	if t == nil {
-		t = newTable()
+		t = newTable(s, vm)
 		s.tables[vm] = t
 	}
 	return t
