@@ -87,7 +87,7 @@ func (k *kept) put(b []byte, stderr bool) {
 		k.mu.Lock()
 	}
 	q.data = append(q.data, b...)
-	if over := len(q.data) - k.max; over > 0 {
+	if over := len(q.data) - k.max; over > 0 && k.att == nil {
 		q.data = q.data[over:]
 		q.dropped += int64(over)
 	}
@@ -118,6 +118,7 @@ func (k *kept) next() (b []byte, stderr bool) {
 			n := min(len(q.data), agentproto.MaxChunk)
 			b = slices.Clone(q.data[:n])
 			q.data = q.data[n:]
+			k.wake() // a put waiting for room may go on
 			return b, stderr
 		}
 	}

@@ -194,3 +194,22 @@ func TestKeptExecSignalsAfterReattach(t *testing.T) {
 		t.Errorf("after TERM: %+v, exit %v", got, got.exit)
 	}
 }
+
+func TestKeptExecStreamsMoreThanItsBuffer(t *testing.T) {
+	opts := execOptions(t)
+	opts.KeepBuffer = 1000
+	m, _ := muxHost(t, opts)
+	// While a host follows, nothing is dropped: the process waits for it.
+	in := strings.Repeat("0123456789abcdef", 4*agentproto.InitialCredit/16)
+	ch, err := m.Exec(testCtx(t), agentproto.ExecSpec{Argv: []string{"cat"}, Keep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		io.WriteString(ch, in)
+		ch.CloseWrite()
+	}()
+	if got := drain(t, ch); got.stdout != in || got.exit == nil || got.exit.Code != 0 {
+		t.Errorf("kept cat of %d bytes through a 1000-byte buffer: %d bytes back, exit %v", len(in), len(got.stdout), got.exit)
+	}
+}
