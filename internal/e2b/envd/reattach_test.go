@@ -166,3 +166,41 @@ func (r *rig) signal(t *testing.T, pid uint32) error {
 	_, err := r.proc.SendSignal(testCtx(t), connect.NewRequest(&pb.SendSignalRequest{Process: bySel(pid), Signal: pb.Signal_SIGNAL_SIGTERM}))
 	return err
 }
+
+func TestPtyResizeAndStdinCloseAfterALostLink(t *testing.T) {
+	r := newRig(t)
+	ctx := testCtx(t)
+	ev := r.start(t, ctx, &pb.StartRequest{Process: shell("echo ready; read x; stty size; cat"), Pty: &pb.PTY{Size: &pb.PTY_Size{Cols: 80, Rows: 24}}})
+	pid := ev.started()
+	ev.until("ready")
+	r.dropLink()
+	r.relink(t)
+	if _, err := r.proc.Update(ctx, connect.NewRequest(&pb.UpdateRequest{Process: bySel(pid), Pty: &pb.PTY{Size: &pb.PTY_Size{Cols: 90, Rows: 33}}})); err != nil {
+		t.Fatalf("Update after the link came back: %v", err)
+	}
+	if _, err := r.proc.SendInput(ctx, connect.NewRequest(&pb.SendInputRequest{Process: bySel(pid), Input: &pb.ProcessInput{Input: &pb.ProcessInput_Pty{Pty: []byte("\n")}}})); err != nil {
+		t.Fatalf("SendInput after the link came back: %v", err)
+	}
+	ev.until("33 90")
+	if _, err := r.proc.SendInput(ctx, connect.NewRequest(&pb.SendInputRequest{Process: bySel(pid), Input: &pb.ProcessInput{Input: &pb.ProcessInput_Pty{Pty: []byte{4}}}})); err != nil {
+		t.Fatalf("SendInput of Ctrl-D: %v", err)
+	}
+	if _, _, _, end := ev.output(); end.ExitCode != 0 {
+		t.Errorf("end = %v; want exit 0 after Ctrl-D", end)
+	}
+}
+
+func TestCloseStdinAfterALostLink(t *testing.T) {
+	r := newRig(t)
+	ev := r.start(t, testCtx(t), &pb.StartRequest{Process: shell("echo up; cat; echo eof"), Stdin: ptr(true)})
+	pid := ev.started()
+	ev.until("up")
+	r.dropLink()
+	r.relink(t)
+	if _, err := r.proc.CloseStdin(testCtx(t), connect.NewRequest(&pb.CloseStdinRequest{Process: bySel(pid)})); err != nil {
+		t.Fatalf("CloseStdin after the link came back: %v", err)
+	}
+	if out, _, _, end := ev.output(); out != "eof\n" || end.ExitCode != 0 {
+		t.Errorf("after CloseStdin: %q, %v; want eof, exit 0", out, end)
+	}
+}
