@@ -64,23 +64,30 @@ func (ch *channel) onControl(fn func(agentproto.Frame)) {
 // write sends p as output (Err when stderr), waiting for credit. It fails
 // once the channel is over.
 func (ch *channel) write(p []byte, stderr bool) error {
-	for len(p) > 0 {
-		n, err := ch.credit.Take(ch.ctx, int64(min(len(p), agentproto.MaxChunk)))
+	_, err := ch.writeSome(p, stderr)
+	return err
+}
+
+// writeSome is write that also says how many bytes of p went out.
+func (ch *channel) writeSome(p []byte, stderr bool) (int, error) {
+	sent := 0
+	for sent < len(p) {
+		n, err := ch.credit.Take(ch.ctx, int64(min(len(p)-sent, agentproto.MaxChunk)))
 		if err != nil {
-			return err
+			return sent, err
 		}
 		f := agentproto.Frame{Ch: ch.id}
 		if stderr {
-			f.Err = p[:n]
+			f.Err = p[sent : sent+int(n)]
 		} else {
-			f.Out = p[:n]
+			f.Out = p[sent : sent+int(n)]
 		}
 		if err := ch.sc.send(f); err != nil {
-			return err
+			return sent, err
 		}
-		p = p[n:]
+		sent += int(n)
 	}
-	return nil
+	return sent, nil
 }
 
 // pumpInput writes the host's input to w as it comes, granting the host
@@ -133,6 +140,35 @@ func (ch *channel) finish(last agentproto.Frame) {
 	}
 	ch.sc.forget(ch.id)
 	ch.cancel()
+}
+
+// finishWritten is finish that waits for the last frame to be written
+// and reports whether it was: a kept process's exit status is collected
+// only when it reached the host's stream.
+func (ch *channel) finishWritten(last agentproto.Frame) bool {
+	ch.mu.Lock()
+	done := ch.finished
+	ch.finished = true
+	ch.mu.Unlock()
+	if done {
+		return false
+	}
+	defer ch.cancel()
+	defer ch.sc.forget(ch.id)
+	if ch.ctx.Err() != nil {
+		return false
+	}
+	last.Ch = ch.id
+	written, err := ch.sc.sendDone(last)
+	if err != nil {
+		return false
+	}
+	select {
+	case <-written:
+		return true
+	case <-ch.sc.ctx.Done():
+		return false
+	}
 }
 
 // signalFrame applies a frame's signal through kill, reporting a bad one

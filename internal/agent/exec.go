@@ -9,7 +9,8 @@ import (
 
 // exec runs a command for the host on the request's channel: its input
 // comes from the host, its output goes back, and its exit status ends the
-// channel. A host that abandons the channel hangs the command up.
+// channel. A host that abandons the channel hangs the command up, unless
+// the request asked to keep it (kept.go).
 func (sc *streamConn) exec(req agentproto.Request) {
 	if req.Exec == nil {
 		sc.send(failure(req, agentproto.CodeBadRequest, "exec without a command"))
@@ -33,6 +34,10 @@ func (sc *streamConn) exec(req agentproto.Request) {
 	if err != nil {
 		sc.forget(req.ID)
 		sc.send(failure(req, agentproto.CodeFailed, err.Error()))
+		return
+	}
+	if req.Exec.Keep {
+		sc.execKept(req, ch, p, *req.Exec)
 		return
 	}
 	ch.onControl(func(f agentproto.Frame) {

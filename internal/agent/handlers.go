@@ -17,6 +17,7 @@ var streamOps = map[string]bool{
 	agentproto.OpCopyIn: true, agentproto.OpCopyOut: true,
 	agentproto.OpFSStat: true, agentproto.OpFSList: true, agentproto.OpFSMkdir: true, agentproto.OpFSMove: true,
 	agentproto.OpFSRemove: true, agentproto.OpFSRead: true, agentproto.OpFSWrite: true, agentproto.OpFSWatch: true,
+	agentproto.OpExecList: true, agentproto.OpExecAttach: true,
 }
 
 // maxWait caps a wait-ready, whatever the host asks for.
@@ -56,7 +57,7 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 	if streamOps[req.Op] {
 		return failure(req, agentproto.CodeBadRequest, fmt.Sprintf("op %q needs a connection with the %s feature: say hello at version 2 first", req.Op, agentproto.FeatureStreams)), nil
 	}
-	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, stats, wait-ready, shutdown, identify, prepare-snapshot, exec, the session ops, copy-in, copy-out and the fs- file ops; update the guest image", req.Op, version.Version)), nil
+	return failure(req, agentproto.CodeUnknownOp, fmt.Sprintf("unknown op %q: this agent (version %s) knows hello, status, stats, wait-ready, shutdown, identify, prepare-snapshot, exec, exec-list, exec-attach, the session ops, copy-in, copy-out and the fs- file ops; update the guest image", req.Op, version.Version)), nil
 }
 
 // hello says who answers. A version 2 hello that asks for streams gets

@@ -72,6 +72,10 @@ type Options struct {
 	// SessionLogMax is the size at which a session's log file is moved
 	// to NAME.log.1 and started again.
 	SessionLogMax int64
+	// KeepBuffer is how many bytes of each output stream of a kept
+	// process (ExecSpec.Keep) wait while no host is attached; 0 means
+	// 1 MiB.
+	KeepBuffer int
 
 	// Home is root's home, where the file ops' relative paths and "~"
 	// lead; "" means /root.
@@ -128,6 +132,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SessionRing <= 0 {
 		o.SessionRing = 1 << 20
+	}
+	if o.KeepBuffer <= 0 {
+		o.KeepBuffer = 1 << 20
 	}
 	return o
 }

@@ -31,6 +31,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	sessions *sessionTable
+	kept     *keptTable
 	once     identifyOnce
 }
 
@@ -41,7 +42,7 @@ func NewServer(opts Options) *Server {
 	return &Server{opts: opts, log: opts.Logger, sessions: &sessionTable{
 		byName: map[string]*session{}, dir: opts.SessionDir, ring: opts.SessionRing,
 		logMax: opts.SessionLogMax, log: opts.Logger,
-	}}
+	}, kept: &keptTable{max: opts.KeepBuffer, byPID: map[int]*kept{}}}
 }
 
 // Serve sets up the channels opts name and serves them until ctx ends. It

@@ -191,6 +191,10 @@ func (sc *streamConn) handle(it item) {
 		sc.fsWrite(req)
 	case agentproto.OpFSWatch:
 		sc.fsWatch(req)
+	case agentproto.OpExecList:
+		sc.send(sc.s.keptList(req))
+	case agentproto.OpExecAttach:
+		sc.execAttach(req)
 	default:
 		resp, after := sc.s.answer(sc.ctx, it)
 		done, err := sc.sendDone(resp)

@@ -233,8 +233,8 @@ func (ch *Channel) Signal(sig string) error {
 	return ch.m.send(agentproto.Frame{Ch: ch.id, Sig: sig})
 }
 
-// Close abandons the channel: an exec's process is hung up, an attached
-// client detaches. After the last event it only releases the channel.
+// Close abandons the channel: an exec's process is hung up (a kept one,
+// ExecSpec.Keep, runs on), an attached client detaches. After the last event it only releases the channel.
 func (ch *Channel) Close() error {
 	ch.mu.Lock()
 	over := ch.over

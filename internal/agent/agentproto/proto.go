@@ -70,7 +70,8 @@
 // the stream over (a virtio-serial port does not always show the old one
 // leaving): it ends the old host's channels and answers the hello afresh.
 // A channel the host abandons, or loses with its connection, hangs up an
-// exec's process; sessions belong to the guest and outlive both.
+// exec's process, unless the exec asked to keep it (see below); sessions
+// belong to the guest and outlive both.
 //
 // A version 1 guest answers a version 2 hello with unsupported-version,
 // and the host carries on in version 1 on the same connection.
@@ -82,7 +83,9 @@
 // old for what was asked. The hello does not change.
 //
 //   - exec's answer carries the started process's pid (Response.PID).
+//
 //   - copy-in and copy-out (copy.go) carry a tar stream on a channel.
+//
 //   - The file operations (fs.go): fs-stat, fs-mkdir, fs-move and
 //     fs-remove are answered at once; fs-list, fs-read, fs-write and
 //     fs-watch open a channel. A channel's structured output (fs-list's
@@ -91,6 +94,23 @@
 //     output and fs-write's input are the file's bytes. Such a channel
 //     ends like a copy's, with exit status 0 or a Copy code after a
 //     message on Err; fs-watch's ends when the host ends it.
+//
+//   - Kept processes (streams.go): an exec whose ExecSpec.Keep is set
+//     keeps its process when its channel is lost with the connection or
+//     abandoned by the host. Until a host attaches again, its standard
+//     output and error (or terminal output) go to buffers of 1 MiB each
+//     that drop their oldest bytes, and the first output sent after a
+//     drop is a line saying how many bytes were lost; its exit status is
+//     kept until a host collects it (the 32 latest ended processes are
+//     kept, older ones forgotten). exec-list answers the kept processes
+//     ([ProcessInfo]); exec-attach {"pid":N} opens a channel onto one,
+//     which works as exec's: the buffered output, then the live output,
+//     input, end of input, window sizes and signals, and the Exit frame
+//     when the process ends (at once if it has; that collects it, and the
+//     process is forgotten). One channel at a time follows a process: a
+//     new attach takes it over and the old channel ends with End. An
+//     unknown pid answers not-found. An agent from before them ignores
+//     Keep, and hangs such a process up like any other.
 //
 // The file operations take guest paths that are absolute, or relative to
 // root's home /root; "~" and "~/x" mean /root and /root/x. An empty path,
@@ -174,6 +194,8 @@ type Request struct {
 	Depth int `json:"depth,omitempty"`
 	// Recursive has fs-watch watch the directories below Path too.
 	Recursive bool `json:"recursive,omitempty"`
+	// PID is the kept process exec-attach joins.
+	PID int `json:"pid,omitempty"`
 }
 
 // Identity is what makes a guest restored from a template its own machine.
@@ -220,6 +242,9 @@ type Response struct {
 	File *FileInfo `json:"file,omitempty"`
 	// Created answers fs-mkdir: the directory did not exist.
 	Created bool `json:"created,omitempty"`
+	// Processes answers exec-list; Process answers exec-attach.
+	Processes []ProcessInfo `json:"processes,omitempty"`
+	Process   *ProcessInfo  `json:"process,omitempty"`
 }
 
 // Hello says who answers.

@@ -99,6 +99,41 @@ type ExecSpec struct {
 	TTY  bool        `json:"tty,omitempty"`
 	Size *WindowSize `json:"size,omitempty"`
 	Term string      `json:"term,omitempty"`
+	// Keep, on exec, has the agent keep the process when its channel is
+	// lost or abandoned instead of hanging it up: its output waits in
+	// bounded buffers and its exit status until exec-attach collects it.
+	Keep bool `json:"keep,omitempty"`
+	// Tag is the host's name for a kept process, which exec-list reports.
+	Tag string `json:"tag,omitempty"`
+}
+
+// The ops of kept processes (ExecSpec.Keep), which need FeatureStreams;
+// agents from before them answer CodeUnknownOp.
+const (
+	// exec-list answers Response.Processes: the kept processes, running
+	// or ended and not yet collected.
+	OpExecList = "exec-list"
+	// exec-attach opens a channel onto the kept process Request.PID, as
+	// exec's own: first the output kept while nobody was attached, then
+	// what it writes, and its exit status (at once when it has ended,
+	// which collects it). A new attach takes the process over, ending
+	// the old channel with End.
+	OpExecAttach = "exec-attach"
+)
+
+// ProcessInfo describes one kept process.
+type ProcessInfo struct {
+	PID  int      `json:"pid"`
+	Argv []string `json:"argv"`
+	Dir  string   `json:"dir,omitempty"`
+	TTY  bool     `json:"tty,omitempty"`
+	Tag  string   `json:"tag,omitempty"`
+	// Running is false once the process ended; Exit then says how.
+	Running bool        `json:"running"`
+	Exit    *ExitStatus `json:"exit,omitempty"`
+	// Attached: a host channel follows the process now.
+	Attached bool      `json:"attached,omitempty"`
+	Started  time.Time `json:"started"`
 }
 
 // ExitStatus is how a process ended: its exit code, or the signal that

@@ -33,8 +33,10 @@ type rig struct {
 	srv   *Server
 	url   string
 	files *fakeFiles
-	mux   *agentclient.Mux
+	agent *agent.Server
 	sb    Sandbox
+	muxMu sync.Mutex
+	mux   *agentclient.Mux
 	proc  processconnect.ProcessClient
 	fs    filesystemconnect.FilesystemClient
 }
@@ -43,8 +45,9 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{files: newFakeFiles(t), sb: Sandbox{VM: testVM, Env: map[string]string{"FROM_SANDBOX": "yes"}}}
 	r.srv = New(Options{Keepalive: 30 * time.Second})
-	r.mux = agentMux(t)
-	r.srv.execer = func(context.Context, string) (execer, error) { return r.mux, nil }
+	r.agent = agent.NewServer(agent.Options{PollInterval: 5 * time.Millisecond})
+	r.mux = agentMux(t, r.agent)
+	r.srv.execer = func(context.Context, string) (execer, error) { return r.link(), nil }
 	r.srv.files = func(context.Context, string) (Files, error) { return r.files, nil }
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.srv.ServeHTTP(w, req.WithContext(WithSandbox(req.Context(), r.sb)))
@@ -56,12 +59,30 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-// agentMux is a Mux on a real agent served over a pipe.
-func agentMux(t *testing.T) *agentclient.Mux {
+// link is the current agent link.
+func (r *rig) link() *agentclient.Mux {
+	r.muxMu.Lock()
+	defer r.muxMu.Unlock()
+	return r.mux
+}
+
+// dropLink ends the agent link, as a paused sandbox or a restarted guest
+// agent does; the guest's processes run on.
+func (r *rig) dropLink() { r.link().Close() }
+
+// relink makes a new link to the same agent, as a resumed sandbox has.
+func (r *rig) relink(t *testing.T) {
+	m := agentMux(t, r.agent)
+	r.muxMu.Lock()
+	r.mux = m
+	r.muxMu.Unlock()
+}
+
+// agentMux is a Mux on the real agent srv, served over a pipe.
+func agentMux(t *testing.T, srv *agent.Server) *agentclient.Mux {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	host, guest := net.Pipe()
-	srv := agent.NewServer(agent.Options{PollInterval: 5 * time.Millisecond})
 	go srv.ServeConn(ctx, guest)
 	m, err := agentclient.Upgrade(testCtx(t), agentclient.NewConn(host))
 	if err != nil {
@@ -252,4 +273,12 @@ type downGuests struct{}
 
 func (downGuests) Agent(context.Context, string) (*agentclient.Mux, error) {
 	return nil, errors.New("dial agent: connection refused")
+}
+
+// setRejoinWait shortens how long streams wait for a lost link; the func
+// it returns puts it back.
+func setRejoinWait(d time.Duration) func() {
+	old := rejoinWait
+	rejoinWait = d
+	return func() { rejoinWait = old }
 }

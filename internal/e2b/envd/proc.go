@@ -27,13 +27,37 @@ type proc struct {
 	config *pb.ProcessConfig
 	pty    bool
 	stdin  bool
-	ch     channel
+	t      *table
+	// agentPID: pid is the guest's, so the guest keeps the process when
+	// the link goes and it can be attached again; else the host numbered
+	// it, for an agent too old to say.
+	agentPID bool
 
 	wmu sync.Mutex // one input at a time, in order
+	amu sync.Mutex // one re-attach at a time
 
 	mu    sync.Mutex
+	ch    channel // nil while detached: the link went, the guest keeps it
+	gen   int     // counts attaches, so a pump knows its channel is old
 	subs  map[*sub]struct{}
 	ended bool
+}
+
+// current is the channel the process is followed on, nil while detached.
+func (p *proc) current() channel {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ch
+}
+
+// follow starts following the process on ch.
+func (p *proc) follow(ch channel) {
+	p.mu.Lock()
+	p.ch = ch
+	p.gen++
+	gen := p.gen
+	p.mu.Unlock()
+	go p.pump(ch, gen)
 }
 
 func (p *proc) info() *pb.ProcessInfo {
@@ -59,6 +83,25 @@ func (p *proc) unsubscribe(s *sub) {
 	p.mu.Unlock()
 }
 
+// followed says whether any stream follows the process.
+func (p *proc) followed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.subs) > 0
+}
+
+// cut ends the streams that follow the process with err; the process
+// goes on.
+func (p *proc) cut(err error) {
+	p.mu.Lock()
+	subs := p.subs
+	p.subs = map[*sub]struct{}{}
+	p.mu.Unlock()
+	for s := range subs {
+		s.cut(err)
+	}
+}
+
 // publish gives ev to every follower; an end event is the last.
 func (p *proc) publish(ev *pb.ProcessEvent) {
 	p.mu.Lock()
@@ -73,27 +116,33 @@ func (p *proc) publish(ev *pb.ProcessEvent) {
 	}
 }
 
-// pump reads the process's channel until it ends, handing its output to
-// the followers, then takes it out of t.
-func (p *proc) pump(t *table) {
+// pump reads the process's channel ch until it ends, handing its output
+// to the followers. The exit ends the process; a channel that ends
+// without one (the link went, or another host attached) detaches it.
+func (p *proc) pump(ch channel, gen int) {
 	for {
-		ev, err := p.ch.Next(context.Background())
-		if err != nil {
-			t.remove(p)
-			p.publish(endEvent(nil, err))
-			return
-		}
+		ev, err := ch.Next(context.Background())
 		switch {
-		case ev.Stdout != nil:
+		case err == nil && ev.Stdout != nil:
 			p.publish(p.dataEvent(ev.Stdout, false))
-		case ev.Stderr != nil:
+		case err == nil && ev.Stderr != nil:
 			p.publish(p.dataEvent(ev.Stderr, true))
-		case ev.Exit != nil || ev.End:
-			t.remove(p)
-			p.publish(endEvent(ev.Exit, nil))
+		case err == nil && ev.Exit != nil:
+			p.finish(endEvent(ev.Exit, nil))
+			return
+		case err == nil && !ev.End:
+		default:
+			ch.Close()
+			p.detached(gen, err)
 			return
 		}
 	}
+}
+
+// finish ends the process with its end event.
+func (p *proc) finish(end *pb.ProcessEvent) {
+	p.t.remove(p)
+	p.publish(end)
 }
 
 func (p *proc) dataEvent(b []byte, stderr bool) *pb.ProcessEvent {
@@ -134,7 +183,7 @@ func endEvent(st *agentproto.ExitStatus, err error) *pb.ProcessEvent {
 }
 
 // input writes b to the process's stdin or terminal.
-func (p *proc) input(in *pb.ProcessInput) error {
+func (p *proc) input(ctx context.Context, in *pb.ProcessInput) error {
 	var b []byte
 	switch v := in.GetInput().(type) {
 	case *pb.ProcessInput_Stdin:
@@ -155,7 +204,11 @@ func (p *proc) input(in *pb.ProcessInput) error {
 	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	if _, err := p.ch.Write(b); err != nil {
+	ch, err := p.live(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := ch.Write(b); err != nil {
 		return p.gone(err)
 	}
 	return nil
@@ -172,12 +225,16 @@ func (p *proc) gone(err error) error {
 // signals are the signals the API can send, by the agent's names.
 var signals = map[pb.Signal]string{pb.Signal_SIGNAL_SIGTERM: "TERM", pb.Signal_SIGNAL_SIGKILL: "KILL"}
 
-func (p *proc) signal(sig pb.Signal) error {
+func (p *proc) signal(ctx context.Context, sig pb.Signal) error {
 	name, ok := signals[sig]
 	if !ok {
 		return errdefs.InvalidArgument("signal %v cannot be sent: use SIGTERM or SIGKILL", sig)
 	}
-	if err := p.ch.Signal(name); err != nil {
+	ch, err := p.live(ctx)
+	if err != nil {
+		return err
+	}
+	if err := ch.Signal(name); err != nil {
 		return p.gone(err)
 	}
 	return nil
@@ -203,6 +260,19 @@ func (s *sub) push(ev *pb.ProcessEvent, last bool) {
 			s.events, s.final = nil, true
 			s.err = errdefs.Unavailable("the client read the process's output too slowly; more than %d bytes waited; reconnect to follow it", maxQueued)
 		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// cut ends the stream after what is queued, with err.
+func (s *sub) cut(err error) {
+	s.mu.Lock()
+	if !s.final {
+		s.final, s.err = true, err
 	}
 	s.mu.Unlock()
 	select {

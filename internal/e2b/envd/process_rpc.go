@@ -6,7 +6,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	"banger/internal/agent/agentproto"
 	pb "banger/internal/e2b/envd/pb/process"
 	"banger/internal/e2b/envd/pb/process/processconnect"
 	"banger/internal/errdefs"
@@ -19,10 +18,6 @@ type processService struct {
 }
 
 var _ processconnect.ProcessHandler = (*processService)(nil)
-
-// agentPID is the pid of the process an exec answer started, or 0 when
-// the agent is too old to say; then the Server numbers processes itself.
-func agentPID(resp agentproto.Response) uint32 { return uint32(max(resp.PID, 0)) }
 
 // firstHostPID is where the host's own process numbers start, clear of
 // the guest's early pids.
@@ -47,7 +42,7 @@ func (ps *processService) Connect(ctx context.Context, req *connect.Request[pb.C
 	if err != nil {
 		return err
 	}
-	p, err := ps.s.table(sb.VM).find(req.Msg.GetProcess())
+	p, err := ps.s.lookup(ctx, sb.VM, req.Msg.GetProcess())
 	if err != nil {
 		return rpcError(err)
 	}
@@ -56,6 +51,11 @@ func (ps *processService) Connect(ctx context.Context, req *connect.Request[pb.C
 		return rpcError(errdefs.NotFound("process %d has ended", p.pid))
 	}
 	defer p.unsubscribe(s)
+	// Subscribed first: what the guest kept while the process was
+	// detached goes to this stream.
+	if _, err := p.live(ctx); err != nil {
+		return rpcError(err)
+	}
 	send := func(ev *pb.ProcessEvent) error { return stream.Send(&pb.ConnectResponse{Event: ev}) }
 	return rpcError(follow(ctx, p, s, keepaliveOf(req.Header(), ps.s.keepalive), send))
 }
@@ -65,7 +65,11 @@ func (ps *processService) List(ctx context.Context, _ *connect.Request[pb.ListRe
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&pb.ListResponse{Processes: ps.s.table(sb.VM).list()}), nil
+	procs, err := ps.s.list(ctx, sb.VM)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return connect.NewResponse(&pb.ListResponse{Processes: procs}), nil
 }
 
 // find is the process a unary call names.
@@ -74,7 +78,7 @@ func (ps *processService) find(ctx context.Context, sel *pb.ProcessSelector) (*p
 	if err != nil {
 		return nil, err
 	}
-	p, err := ps.s.table(sb.VM).find(sel)
+	p, err := ps.s.lookup(ctx, sb.VM, sel)
 	return p, rpcError(err)
 }
 
@@ -83,7 +87,7 @@ func (ps *processService) SendInput(ctx context.Context, req *connect.Request[pb
 	if err != nil {
 		return nil, err
 	}
-	if err := p.input(req.Msg.GetInput()); err != nil {
+	if err := p.input(ctx, req.Msg.GetInput()); err != nil {
 		return nil, rpcError(err)
 	}
 	return connect.NewResponse(&pb.SendInputResponse{}), nil
@@ -97,7 +101,11 @@ func (ps *processService) CloseStdin(ctx context.Context, req *connect.Request[p
 	if p.pty {
 		return nil, rpcError(errdefs.InvalidArgument("process %d runs on a pty, which has no stdin to close: send Ctrl-D (0x04) as pty input", p.pid))
 	}
-	if err := p.ch.CloseWrite(); err != nil {
+	ch, err := p.live(ctx)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	if err := ch.CloseWrite(); err != nil {
 		return nil, rpcError(p.gone(err))
 	}
 	return connect.NewResponse(&pb.CloseStdinResponse{}), nil
@@ -108,7 +116,7 @@ func (ps *processService) SendSignal(ctx context.Context, req *connect.Request[p
 	if err != nil {
 		return nil, err
 	}
-	if err := p.signal(req.Msg.GetSignal()); err != nil {
+	if err := p.signal(ctx, req.Msg.GetSignal()); err != nil {
 		return nil, rpcError(err)
 	}
 	return connect.NewResponse(&pb.SendSignalResponse{}), nil
@@ -128,7 +136,11 @@ func (ps *processService) Update(ctx context.Context, req *connect.Request[pb.Up
 	case size.Rows == 0 || size.Cols == 0 || size.Rows > 0xffff || size.Cols > 0xffff:
 		return nil, rpcError(errdefs.InvalidArgument("pty size %dx%d: give 1 to 65535 columns and rows", size.Cols, size.Rows))
 	}
-	if err := p.ch.Resize(uint16(size.Rows), uint16(size.Cols)); err != nil {
+	ch, err := p.live(ctx)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	if err := ch.Resize(uint16(size.Rows), uint16(size.Cols)); err != nil {
 		return nil, rpcError(p.gone(err))
 	}
 	return connect.NewResponse(&pb.UpdateResponse{}), nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -326,24 +327,31 @@ func TestForgetDropsTheSandboxsProcesses(t *testing.T) {
 	ev.started()
 	ev.until("up")
 	r.srv.Forget(testVM)
-	list, err := r.proc.List(ctx, connect.NewRequest(&pb.ListRequest{}))
-	if err != nil || len(list.Msg.Processes) != 0 {
-		t.Errorf("List after Forget = %v, %v; want none", list, err)
-	}
 	if _, _, _, end := ev.output(); end.Exited {
 		t.Errorf("end after Forget = %v; want not exited", end)
 	}
+	// The processes were killed: the guest does not list them either.
+	eventually.True(t, func() bool {
+		list, err := r.proc.List(ctx, connect.NewRequest(&pb.ListRequest{}))
+		return err == nil && len(list.Msg.Processes) == 0
+	})
 }
 
-func TestGuestGoneEndsProcessesAndStartsAreUnavailable(t *testing.T) {
+func TestGuestGoneEndsStreamsAndStartsAreUnavailable(t *testing.T) {
 	r := newRig(t)
+	defer setRejoinWait(100 * time.Millisecond)()
 	ctx := testCtx(t)
 	ev := r.start(t, ctx, &pb.StartRequest{Process: shell("echo up; exec sleep 100")})
 	ev.started()
 	ev.until("up")
-	r.mux.Close()
-	if _, _, _, end := ev.output(); end.Exited || !strings.Contains(end.GetError(), "guest agent") {
-		t.Errorf("end when the guest went = %v; want an error naming the guest agent", end)
+	r.dropLink()
+	for ev.next() {
+		if end := ev.msg().GetEnd(); end != nil {
+			t.Fatalf("end event %v when the link went; the process runs on", end)
+		}
+	}
+	if err := ev.err(); connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "connect to it again") {
+		t.Errorf("stream when the guest went = %v; want unavailable, saying to connect again", err)
 	}
 	s, err := r.proc.Start(ctx, connect.NewRequest(&pb.StartRequest{Process: shell("true")}))
 	if err == nil {

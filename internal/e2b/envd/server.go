@@ -11,7 +11,8 @@
 //   - process.Process/StreamInput needs a client stream and answers
 //     Unimplemented; the SDK sends input with SendInput.
 //   - Connect re-attaches to new output only, as envd does: nothing is
-//     replayed.
+//     replayed, but what the guest kept while bangerd's link to it was
+//     lost (reattach.go) goes to the next stream.
 //   - Files keep no user metadata: uploads with X-Metadata-* headers are
 //     refused.
 package envd
@@ -159,7 +160,7 @@ func (s *Server) table(vm string) *table {
 	defer s.mu.Unlock()
 	t := s.tables[vm]
 	if t == nil {
-		t = newTable()
+		t = newTable(s, vm)
 		s.tables[vm] = t
 	}
 	return t

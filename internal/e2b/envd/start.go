@@ -41,24 +41,26 @@ func (s *Server) start(ctx context.Context, sb Sandbox, req *pb.StartRequest, h 
 	if err != nil {
 		return nil, nil, err
 	}
-	ch, resp, err := ex.Open(ctx, agentproto.Request{Op: agentproto.OpExec, Exec: &spec})
+	spec.Keep, spec.Tag = true, req.GetTag()
+	ch, err := ex.Exec(ctx, spec)
 	if err != nil {
 		return nil, nil, err
 	}
+	t := s.table(sb.VM)
 	p := &proc{
-		pid: agentPID(resp), tag: req.Tag, config: req.GetProcess(), pty: spec.TTY,
-		stdin: req.Stdin == nil || *req.Stdin, ch: ch, subs: map[*sub]struct{}{},
+		pid: uint32(max(ch.PID(), 0)), tag: req.Tag, config: req.GetProcess(), pty: spec.TTY,
+		stdin: req.Stdin == nil || *req.Stdin, t: t, subs: map[*sub]struct{}{},
 	}
-	if p.pid == 0 {
+	p.agentPID = p.pid != 0
+	if !p.agentPID {
 		p.pid = s.hostPID.Add(1) + firstHostPID
 	}
 	if !p.stdin && !p.pty {
 		ch.CloseWrite() // no stdin: the process reads end of file
 	}
 	sub := p.subscribe()
-	t := s.table(sb.VM)
 	t.add(p)
-	go p.pump(t)
+	p.follow(ch)
 	s.log.Debug("e2b process started", "vm", sb.VM, "pid", p.pid, "cmd", spec.Argv[0])
 	return p, sub, nil
 }

@@ -11,9 +11,12 @@ import (
 	"banger/internal/errdefs"
 )
 
-// execer opens agent channels; *agentclient.Mux is one.
+// execer runs and re-attaches to processes in a guest; *agentclient.Mux
+// is one.
 type execer interface {
-	Open(ctx context.Context, req agentproto.Request) (*agentclient.Channel, agentproto.Response, error)
+	Exec(ctx context.Context, spec agentproto.ExecSpec) (*agentclient.Channel, error)
+	ExecAttach(ctx context.Context, pid int) (*agentclient.Channel, agentproto.ProcessInfo, error)
+	ExecList(ctx context.Context) ([]agentproto.ProcessInfo, error)
 }
 
 // channel is the host's end of a running process; *agentclient.Channel
@@ -27,13 +30,20 @@ type channel interface {
 	Close() error
 }
 
-// table holds one sandbox's running processes by pid.
+// table holds one sandbox's processes by pid: those followed over the
+// agent link, and those whose link was lost (detached), which the guest
+// keeps until they are attached again.
 type table struct {
+	vm string
+	s  *Server
+
 	mu    sync.Mutex
 	procs map[uint32]*proc
 }
 
-func newTable() *table { return &table{procs: map[uint32]*proc{}} }
+func newTable(s *Server, vm string) *table {
+	return &table{vm: vm, s: s, procs: map[uint32]*proc{}}
+}
 
 func (t *table) add(p *proc) {
 	t.mu.Lock()
@@ -47,6 +57,12 @@ func (t *table) remove(p *proc) {
 		delete(t.procs, p.pid)
 	}
 	t.mu.Unlock()
+}
+
+func (t *table) get(pid uint32) *proc {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.procs[pid]
 }
 
 // find is the process sel names: by pid, or the newest with sel's tag.
@@ -74,19 +90,23 @@ func (t *table) find(sel *pb.ProcessSelector) (*proc, error) {
 	return nil, errdefs.InvalidArgument("no process selected: give a pid or a tag")
 }
 
-// list describes the running processes, by pid.
-func (t *table) list() []*pb.ProcessInfo {
+// list describes the processes running, by pid: those the guest lists
+// as running when running is not nil, else all.
+func (t *table) list(running map[uint32]bool) []*pb.ProcessInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]*pb.ProcessInfo, 0, len(t.procs))
 	for _, p := range t.procs {
-		out = append(out, p.info())
+		if running == nil || running[p.pid] || !p.agentPID {
+			out = append(out, p.info())
+		}
 	}
 	slices.SortFunc(out, func(a, b *pb.ProcessInfo) int { return int(a.Pid) - int(b.Pid) })
 	return out
 }
 
-// closeAll hangs up every process, as when the sandbox goes.
+// closeAll kills every followed process and forgets them all, as when the
+// sandbox goes.
 func (t *table) closeAll() {
 	t.mu.Lock()
 	procs := make([]*proc, 0, len(t.procs))
@@ -96,6 +116,9 @@ func (t *table) closeAll() {
 	t.procs = map[uint32]*proc{}
 	t.mu.Unlock()
 	for _, p := range procs {
-		p.ch.Close()
+		if ch := p.current(); ch != nil {
+			ch.Signal("KILL")
+			ch.Close()
+		}
 	}
 }
