@@ -152,14 +152,19 @@ WantedBy=multi-user.target
 `
 }
 
+// miseProfile puts mise's tools on PATH in login shells. Only an
+// interactive bash gets mise's full activation (its prompt hook switches
+// versions and env as you cd); every other shell, such as the
+// non-interactive login shells that run each command of an E2B SDK
+// (bash -l -c CMD), gets the shims, which pick the same versions without
+// starting mise for every shell (seconds under emulation).
 func miseProfile() string {
 	return `# Written by banger: tools managed by mise on PATH in login shells.
 if command -v mise >/dev/null 2>&1; then
-	if [ -n "${BASH_VERSION:-}" ]; then
-		eval "$(mise activate bash)"
-	else
-		export PATH="$HOME/.local/share/mise/shims:$PATH"
-	fi
+	case "${BASH_VERSION:+bash}:$-" in
+	bash:*i*) eval "$(mise activate bash)" ;;
+	*) export PATH="$HOME/.local/share/mise/shims:$PATH" ;;
+	esac
 fi
 `
 }
