@@ -37,7 +37,16 @@ func (b *vmBench) measureMemory() ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
-	warm, err := b.vmmMemoryOf("mem-warm")
+	pids, err := b.createVMs([]string{"mem-warm"})
+	defer b.cli("vm", "delete", "--force", "mem-warm")
+	if err != nil {
+		return nil, err
+	}
+	warm, err := procMemory(pids[0])
+	if err != nil {
+		return nil, err
+	}
+	steps, err := b.identitySteps("mem-warm")
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +54,32 @@ func (b *vmBench) measureMemory() ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []oneShot{
+	return append(steps, []oneShot{
 		{name: "baseline: QEMU RSS / PSS of a cold-booted VM, once ready", value: mib(cold.rss) + " / " + mib(cold.pss)},
 		{name: "QEMU RSS / PSS of a restored VM, once ready", value: mib(warm.rss) + " / " + mib(warm.pss),
 			target: verdict(warm.pss <= cold.pss, "PSS <= the cold VM's")},
 		{name: fmt.Sprintf("summed QEMU PSS of %d clones running at once", clonesAtOnce), value: mib(together),
 			target: verdict(float64(together) <= 2.5*float64(warm.pss), fmt.Sprintf("<= 2.5x one clone's (%s)", mib(warm.pss*5/2)))},
-	}, nil
+	}...), nil
+}
+
+// identitySteps reads how long each step of a restored guest's identity
+// took, from the log its agent keeps (/run/banger/identify.log: one
+// "step duration" per line; the last three run together).
+func (b *vmBench) identitySteps(name string) ([]oneShot, error) {
+	out, err := b.cli("vm", "exec", name, "--", "cat", "/run/banger/identify.log")
+	if err != nil {
+		return nil, err
+	}
+	var rows []oneShot
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		rows = append(rows, oneShot{name: "identity step of a restored VM: " + line[:i], value: line[i+1:]})
+	}
+	return rows, nil
 }
 
 // vmmMemoryOf creates a VM, reads its QEMU's memory once it is ready, and

@@ -40,7 +40,7 @@ func (b *vmBench) measureWarm(cold samples) ([]oneShot, error) {
 	return []oneShot{
 		{name: "vm run --rm -- true, cold (from the rows above)", value: cold.String()},
 		{name: "vm run --rm -- true, restored from a warm template", value: warm.String()},
-		ratioRow("vm run --rm -- true: warm / cold", warm, cold, 0.2),
+		ratioRow("vm run --rm -- true: warm / cold", warm, cold, 0.10),
 		{name: "warm template on disk", value: mib(d.Templates[0].Bytes)},
 	}, nil
 }
