@@ -271,6 +271,9 @@ func (w *warmStart) steps() []step {
 			// device MAC.
 			w.r.machine = vmm.Spec{Cmdline: w.t.Cmdline, NICs: []vmm.NIC{{MAC: templateMAC}}}
 			w.r.state = filepath.Join(w.dir, templateState)
+			if w.t.Memory != "" {
+				w.r.memoryFile = filepath.Join(w.dir, w.t.Memory)
+			}
 			return err
 		}},
 		{name: "preparing disks", do: func(ctx context.Context) error {

@@ -251,3 +251,38 @@ func TestManagerWarmNetworkFailureBootsCold(t *testing.T) {
 		t.Errorf("taps = %+v, want only the VM's", taps)
 	}
 }
+
+// A QEMU template keeps its guest's RAM in a file of its own, written
+// through while the template guest runs; every clone maps that one file
+// privately, so the pages it does not write stay shared.
+func TestManagerWarmClonesMapTheTemplatesMemory(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("a", false)
+	h.mustCreate("b", false)
+	var saved vmm.Spec
+	restored := map[string]vmm.Spec{}
+	for _, c := range h.vmm.Calls() {
+		switch {
+		case c.Method == "SaveState":
+			saved = c.Spec
+		case c.Method == "Restore":
+			restored[c.Spec.Name] = c.Spec
+		}
+	}
+	tmpl := h.m.Templates("deb")[0]
+	want := filepath.Join(h.dirs.TemplatesDir(), tmpl.Key, tmpl.Memory)
+	if tmpl.Memory == "" || saved.MemoryFile != want || !saved.MemoryShared {
+		t.Fatalf("template saved with memory %q (shared %v), template says %q: want its RAM shared in %s", saved.MemoryFile, saved.MemoryShared, tmpl.Memory, want)
+	}
+	for _, name := range []string{"a", "b"} {
+		if s := restored[name]; s.MemoryFile != want || s.MemoryShared {
+			t.Errorf("VM %s restored with memory %q (shared %v); want the template's file %s, mapped privately", name, s.MemoryFile, s.MemoryShared, want)
+		}
+	}
+	if err := os.Remove(want); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.m.Templates("deb")); n != 0 {
+		t.Errorf("a template whose memory file is gone is still listed (%d): a clone would restore garbage", n)
+	}
+}

@@ -19,6 +19,8 @@ import (
 type restoreFrom struct {
 	machine vmm.Spec // the saved machine
 	state   string   // the saved state's file
+	// memoryFile is the RAM of a template whose state leaves it out.
+	memoryFile string
 	// workDevice is mounted at /root by the agent, when set.
 	workDevice string
 	// unplugged keeps a guest saved with another VM's addresses off the
@@ -51,6 +53,7 @@ func (l *launch) loadStep(r *restoreFrom) step {
 				return errors.New("the " + l.v.VMM + " driver cannot restore VM state")
 			}
 			l.spec.Cmdline = r.machine.Cmdline
+			l.spec.MemoryFile = r.memoryFile
 			for i := range l.spec.NICs {
 				if i < len(r.machine.NICs) {
 					l.spec.NICs[i].MAC = r.machine.NICs[i].MAC

@@ -42,6 +42,10 @@ func (ts *templateStore) ensure(ctx context.Context, im store.Image, k store.Ker
 	}
 	b.spec = vmm.Spec{Name: "template-" + key[:8], VCPU: vcpu, MemoryMiB: memoryMiB, Kernel: k.Path, Initrd: k.InitrdPath,
 		RunDir: b.runDir, AgentSocket: filepath.Join(b.runDir, paths.AgentSocketName)}
+	if vmmName == "qemu" {
+		// Firecracker's snapshots keep RAM in a file of their own already.
+		b.spec.MemoryFile, b.spec.MemoryShared = filepath.Join(b.dir, templateMemory), true
+	}
 	defer ts.locks.Lock("template/" + key)()
 	if t, ok := loadTemplate(b.dir); ok {
 		return t, b.dir, nil
@@ -216,6 +220,9 @@ func (b *templateMaker) metaStep() step {
 				VCPU: b.spec.VCPU, MemoryMiB: b.spec.MemoryMiB, VMM: b.vmm, Accel: b.accel,
 				RootMode: string(b.root.Mode), Cmdline: b.spec.Cmdline, Created: time.Now().UTC(),
 				Bytes: diskUsage(b.dir),
+			}
+			if b.spec.MemoryFile != "" {
+				b.info.Memory = templateMemory
 			}
 			data, _ := json.MarshalIndent(b.info, "", "  ")
 			if err := atomicfile.WriteFile(filepath.Join(b.dir, templateMeta), data, 0o600); err != nil {

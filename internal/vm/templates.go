@@ -30,9 +30,14 @@ import (
 // same image, kernel, vCPUs and memory are restored from it instead of
 // booting (see docs/adr/0006-warm-starts.md).
 const (
-	templateFormat = "banger-template/2"
+	templateFormat = "banger-template/3"
 	templateState  = paths.StateName
 	templateMeta   = paths.TemplateMetaName
+	// templateMemory is the template guest's RAM, where the driver keeps
+	// it in a file of its own (QEMU): its state then holds the devices
+	// only, and clones map the file privately, sharing the pages they do
+	// not write (see docs/adr/0014-template-memory.md).
+	templateMemory = "memory"
 	// templateWorkSize is the apparent size of the template's stand-in
 	// work disk. The guest learns a block device's size when it finds it,
 	// and a restored guest keeps believing the template's, so the stand-in
@@ -61,6 +66,9 @@ type TemplateInfo struct {
 	Created   time.Time `json:"created"`
 	// Bytes is what the template takes on disk.
 	Bytes int64 `json:"bytes"`
+	// Memory is the file of the guest's RAM in the template's directory,
+	// when its state leaves the RAM out.
+	Memory string `json:"memory,omitempty"`
 }
 
 // templateKey names the template of a combination. It changes when the
@@ -92,6 +100,11 @@ func loadTemplate(dir string) (TemplateInfo, bool) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, templateState)); err != nil {
 		return TemplateInfo{}, false
+	}
+	if t.Memory != "" {
+		if _, err := os.Stat(filepath.Join(dir, t.Memory)); err != nil || filepath.Base(t.Memory) != t.Memory {
+			return TemplateInfo{}, false
+		}
 	}
 	return t, true
 }

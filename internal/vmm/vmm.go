@@ -51,6 +51,17 @@ type Spec struct {
 	// AgentSocket is the host side of the guest agent's channel: a unix
 	// socket the driver creates (vsock's or virtio-serial's).
 	AgentSocket string
+	// MemoryFile, when set, backs the guest's RAM with this file rather
+	// than anonymous memory (QEMU; Firecracker's snapshots always keep
+	// RAM in a file of their own). With MemoryShared the guest's writes go
+	// to the file: a warm template's guest, whose RAM stays in the file
+	// for clones to map. Without it the file is mapped privately: pages
+	// are read in as the guest touches them, the ones it never writes
+	// stay shared in the page cache with every other VM mapping the same
+	// file, and nothing the guest writes reaches the file. The file must
+	// not change while any VM maps it: a new template is a new file.
+	MemoryFile   string
+	MemoryShared bool
 }
 
 // Info describes a running VM process.
@@ -89,12 +100,15 @@ type Driver interface {
 type Snapshotter interface {
 	// SaveState pauses the guest and writes its state to path. The guest
 	// stays paused; its disks are consistent with the state once this
-	// returns.
+	// returns. For a guest with a shared MemoryFile the state leaves the
+	// RAM out: it is in the file.
 	SaveState(ctx context.Context, spec Spec, path string) error
 	// Resume lets a guest paused by SaveState run on, for a snapshot of a
 	// VM that keeps running.
 	Resume(ctx context.Context, spec Spec) error
 	// Restore starts a VM from state saved by SaveState, running. spec
 	// describes the same machine; its disk files and taps may differ.
+	// spec.MemoryFile, when set, is the shared MemoryFile the state was
+	// saved with, which the new VM maps privately.
 	Restore(ctx context.Context, spec Spec, path string) (Info, error)
 }

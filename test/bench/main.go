@@ -10,6 +10,8 @@
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
+//	BENCH_MEMORY=0          skip the VM memory figures (RSS and PSS of
+//	                        cold and restored VMs, five clones at once)
 //	BENCH_CP=0              skip the vm cp figure (200 MiB into a VM)
 //	BENCH_PORTS=0           skip the forwarded port figure (64 MiB
 //	                        through a forward, then direct)

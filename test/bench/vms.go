@@ -166,6 +166,10 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
+	memory, err := b.measureMemoryUnlessSkipped()
+	if err != nil {
+		return nil, err
+	}
 	policy, err := b.measurePolicy()
 	if err != nil {
 		return nil, err
@@ -173,6 +177,7 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	rows := runRows(runs)
 	rows = append(rows, createRows(creates, sizes)...)
 	rows = append(rows, warm...)
+	rows = append(rows, memory...)
 	rows = append(rows, policy...)
 	return append(rows,
 		oneShot{name: "baseline: bangerd RSS with no VM (same daemon, just before)", value: mib(idle)},

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,6 +67,7 @@ func TestWarmStart(t *testing.T) {
 	if out := n.ssh(t, "w2", "ls /root/mine /etc/mine 2>&1 || true"); !strings.Contains(out, "No such file") || strings.Contains(out, "\n/") {
 		t.Errorf("a file written in w1 shows in w2: %q", out)
 	}
+	checkTemplateMemory(t, h, n)
 	guest, err := strconv.ParseFloat(strings.TrimSpace(n.ssh(t, "w2", "date +%s.%N")), 64)
 	if err != nil {
 		t.Fatal(err)
@@ -95,4 +99,44 @@ func TestWarmStart(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(h.state, "templates", "*", "state")); len(left) != len(states)-1 {
 		t.Errorf("the damaged template was kept: %d of %d templates left: %q", len(left), len(states), left)
 	}
+}
+
+// checkTemplateMemory checks that the clones w1 and w2 map their
+// template's RAM file privately: memory w1 writes (a tmpfs file, which
+// lives in guest RAM) never reaches the file, the one thing the clones
+// share, so w2 cannot see it either.
+func checkTemplateMemory(t *testing.T, h *harness, n *vmNet) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(h.state, "templates", "*", "memory"))
+	if len(files) == 0 {
+		t.Fatal("the template keeps no memory file: its clones cannot share its pages")
+	}
+	before := make(map[string][32]byte)
+	for _, f := range files {
+		before[f] = fileSHA(t, f)
+	}
+	marker := fmt.Sprintf("banger-clone-memory-%d", time.Now().UnixNano())
+	n.ssh(t, "w1", "for i in $(seq 2000); do echo "+marker+"; done > /dev/shm/mark; head -c 32M /dev/urandom > /dev/shm/noise; sync")
+	if out := n.ssh(t, "w2", "cat /dev/shm/mark 2>&1 || true"); strings.Contains(out, marker) {
+		t.Errorf("memory written in w1 shows in w2")
+	}
+	for _, f := range files {
+		if fileSHA(t, f) != before[f] {
+			t.Errorf("the template memory file %s changed while its clones ran: a clone's writes reached it", f)
+		}
+	}
+}
+
+func fileSHA(t *testing.T, path string) [32]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return [32]byte(h.Sum(nil))
 }

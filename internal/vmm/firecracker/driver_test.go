@@ -403,8 +403,11 @@ func TestSaveAndRestore(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("restore calls %q, want %q", got, want)
 	}
+	// The guest's memory is the saved file itself, mapped privately by
+	// Firecracker (backend "File": pages load lazily and stay shared with
+	// every clone of the same template), never a copy of it.
 	load := configCalls(fakeCalls(t, clone.RunDir))[0]
-	for _, s := range []string{`"host_dev_name":"bg-clone"`, `"uds_path":"` + clone.AgentSocket + `"`, `"backend_path":"` + state + `"`} {
+	for _, s := range []string{`"host_dev_name":"bg-clone"`, `"uds_path":"` + clone.AgentSocket + `"`, `"backend_type":"File"`, `"backend_path":"` + state + `"`} {
 		if !strings.Contains(string(load.Body), s) {
 			t.Errorf("snapshot load body %s lacks %s", load.Body, s)
 		}

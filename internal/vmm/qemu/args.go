@@ -106,17 +106,15 @@ func (a Accel) accelArg() string {
 
 // Args is QEMU's full command line for spec under accelerator a.
 func (d *Driver) Args(spec vmm.Spec, a Accel) []string {
-	args := []string{
-		"-M", "microvm",
+	args := append(memoryArgs(spec),
 		"-accel", a.accelArg(),
 		"-cpu", a.CPU,
 		"-smp", strconv.Itoa(spec.VCPU),
-		"-m", strconv.Itoa(spec.MemoryMiB),
 		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
 		"-kernel", spec.Kernel,
 		"-initrd", spec.Initrd,
-		"-append", strings.TrimSpace("console=ttyS0 "+spec.Cmdline) + a.ExtraCmdline,
-	}
+		"-append", strings.TrimSpace("console=ttyS0 "+spec.Cmdline)+a.ExtraCmdline,
+	)
 	for _, disk := range spec.Disks {
 		args = append(args, diskArgs(disk)...)
 	}
@@ -132,6 +130,28 @@ func (d *Driver) Args(spec vmm.Spec, a Accel) []string {
 		"-qmp", "unix:"+escapeOpt(qmpPath(spec))+",server=on,wait=off",
 		"-pidfile", pidPath(spec),
 	)
+}
+
+// ramID names the guest's RAM in QEMU's migration stream. It is the name
+// QEMU gives the microvm machine's RAM when it makes it itself, so that
+// state saved by a VM with a MemoryFile (a snapshot of a clone, say)
+// loads into one without, and the other way round.
+const ramID = "microvm.ram"
+
+// memoryArgs are the machine and its RAM: anonymous memory, or
+// spec.MemoryFile mapped shared or private (see vmm.Spec).
+func memoryArgs(spec vmm.Spec) []string {
+	size := strconv.Itoa(spec.MemoryMiB)
+	if spec.MemoryFile == "" {
+		return []string{"-M", "microvm", "-m", size}
+	}
+	share := "off"
+	if spec.MemoryShared {
+		share = "on"
+	}
+	backend := fmt.Sprintf("memory-backend-file,id=%s,size=%sM,mem-path=%s,share=%s,x-use-canonical-path-for-ramblock-id=off",
+		ramID, size, escapeOpt(spec.MemoryFile), share)
+	return []string{"-object", backend, "-M", "microvm,memory-backend=" + ramID, "-m", size}
 }
 
 func diskArgs(disk vmm.Disk) []string {

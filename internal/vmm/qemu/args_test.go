@@ -30,7 +30,7 @@ func hasVsock() bool { return true }
 func TestArgsTCGWithVirtioSerial(t *testing.T) {
 	d := &Driver{VhostVsock: noVsock}
 	got := strings.Join(d.Args(testSpec(), TCG), " ")
-	want := "-M microvm -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m 512" +
+	want := "-M microvm -m 512 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2" +
 		" -nodefaults -no-user-config -nographic -no-reboot" +
 		" -kernel /k/vmlinuz -initrd /k/initrd.img" +
 		" -append console=ttyS0 root=/dev/vda rw tsc_early_khz=2100000 tsc=reliable" +
@@ -117,5 +117,22 @@ func TestTCGClockFollowsTheHost(t *testing.T) {
 	}
 	if got := tcgCmdlineFor(hostCPUkHz(filepath.Join(dir, "none"))); got != tcgCmdline {
 		t.Errorf("unknown frequency: %q, want the default", got)
+	}
+}
+
+func TestArgsMemoryFile(t *testing.T) {
+	d := &Driver{VhostVsock: noVsock}
+	for _, tc := range []struct {
+		shared bool
+		want   string
+	}{
+		{true, "-object memory-backend-file,id=microvm.ram,size=512M,mem-path=/t/mem,,x,share=on,x-use-canonical-path-for-ramblock-id=off -M microvm,memory-backend=microvm.ram -m 512 "},
+		{false, "-object memory-backend-file,id=microvm.ram,size=512M,mem-path=/t/mem,,x,share=off,x-use-canonical-path-for-ramblock-id=off -M microvm,memory-backend=microvm.ram -m 512 "},
+	} {
+		spec := testSpec()
+		spec.MemoryFile, spec.MemoryShared = "/t/mem,x", tc.shared
+		if got := strings.Join(d.Args(spec, TCG), " "); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("Args with a memory file (shared %v):\n got %s\nwant it to start %s", tc.shared, got, tc.want)
+		}
 	}
 }

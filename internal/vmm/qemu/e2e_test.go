@@ -28,6 +28,7 @@ func TestE2E(t *testing.T) {
 	t.Run("BootStop", func(t *testing.T) { testE2EBootStop(t, d, assets) })
 	t.Run("Kill", func(t *testing.T) { testE2EKill(t, d, assets) })
 	t.Run("SaveRestore", func(t *testing.T) { testE2ESaveRestore(t, d, assets) })
+	t.Run("TemplateMemory", func(t *testing.T) { testE2ETemplateMemory(t, d, assets) })
 	t.Run("QEMUExitReported", func(t *testing.T) {
 		spec := assets.spec(t)
 		spec.Disks[0].Format = "qcow2" // the image is raw: QEMU exits at once

@@ -31,6 +31,10 @@ func (d *Driver) SaveState(ctx context.Context, spec vmm.Spec, path string) erro
 	if _, err := c.execute(ctx, "stop"); err != nil {
 		return fmt.Errorf("saving VM %s: %w", spec.Name, err)
 	}
+	// A shared memory file already holds the RAM: the state leaves it out.
+	if err := c.ignoreShared(ctx, spec.MemoryFile != "" && spec.MemoryShared); err != nil {
+		return fmt.Errorf("saving VM %s: %w", spec.Name, err)
+	}
 	uri := "exec:cat > " + shellQuote(path)
 	if _, err := c.executeArgs(ctx, "migrate", map[string]any{"uri": uri}); err != nil {
 		return fmt.Errorf("saving VM %s: %w", spec.Name, err)
@@ -66,7 +70,9 @@ func (d *Driver) SaveState(ctx context.Context, spec vmm.Spec, path string) erro
 // Restore starts QEMU for spec from the state SaveState wrote to path
 // instead of booting the kernel, and resumes the guest. spec must describe
 // the same machine (vCPUs, memory, kernel, the same devices in the same
-// order); disk files and tap devices may be other ones.
+// order); disk files and tap devices may be other ones. With
+// spec.MemoryFile the state is a template's, saved without its RAM: the
+// file, mapped privately, is the RAM.
 func (d *Driver) Restore(ctx context.Context, spec vmm.Spec, path string) (vmm.Info, error) {
 	if err := validate(spec); err != nil {
 		return vmm.Info{}, fmt.Errorf("restoring VM %s: %w", spec.Name, err)
@@ -77,12 +83,19 @@ func (d *Driver) Restore(ctx context.Context, spec vmm.Spec, path string) (vmm.I
 	if _, ok, _ := findProcess(spec); ok {
 		return vmm.Info{}, fmt.Errorf("restoring VM %s: a QEMU already runs for %s", spec.Name, spec.RunDir)
 	}
+	spec.MemoryShared = false
+	uri := "exec:cat " + shellQuote(path)
+	incoming := uri
+	if spec.MemoryFile != "" {
+		incoming = "defer" // the stream's format is set over QMP first
+	}
 	a := d.accel()
-	exited, pid, err := d.spawn(spec, a, "-incoming", "exec:cat "+shellQuote(path))
+	exited, pid, err := d.spawn(spec, a, "-incoming", incoming)
 	if err != nil {
 		return vmm.Info{}, fmt.Errorf("restoring VM %s: %w", spec.Name, err)
 	}
-	fail := func(err error) (vmm.Info, error) {
+	l := &loading{spec: spec, exited: exited}
+	if err := l.run(ctx, uri); err != nil {
 		select {
 		case <-exited:
 		default:
@@ -90,40 +103,85 @@ func (d *Driver) Restore(ctx context.Context, spec vmm.Spec, path string) (vmm.I
 		}
 		return vmm.Info{}, fmt.Errorf("restoring VM %s: %w", spec.Name, err)
 	}
-	if _, err := waitQMP(ctx, spec, exited); err != nil {
-		return fail(err)
+	return vmm.Info{PID: pid, State: vmm.StateRunning, Accelerator: a.Name, ConsoleLog: consolePath(spec)}, nil
+}
+
+// loading is a QEMU started with -incoming, loading saved state.
+type loading struct {
+	spec   vmm.Spec
+	exited <-chan struct{}
+}
+
+// run waits for the state at uri to be in and lets the guest run. A QEMU
+// started with "-incoming defer" is told to ignore shared memory, which
+// the saving QEMU left out of the stream, and then where the stream is.
+func (l *loading) run(ctx context.Context, uri string) error {
+	if _, err := waitQMP(ctx, l.spec, l.exited); err != nil {
+		return err
 	}
-	// The state loads in the background; QEMU leaves "inmigrate" for
-	// "paused" once it is in (the guest was paused when saved).
+	c, err := dialQMP(ctx, qmpPath(l.spec))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if l.spec.MemoryFile != "" {
+		if err := c.ignoreShared(ctx, true); err != nil {
+			return err
+		}
+		if _, err := c.executeArgs(ctx, "migrate-incoming", map[string]any{"uri": uri}); err != nil {
+			return err
+		}
+	}
+	if err := l.waitLoaded(ctx, c); err != nil {
+		return err
+	}
+	if l.spec.MemoryFile != "" {
+		// Saves of this VM (a snapshot, a suspend) carry its RAM whole.
+		if err := c.ignoreShared(ctx, false); err != nil {
+			return err
+		}
+	}
+	_, err = c.execute(ctx, "cont")
+	return err
+}
+
+// waitLoaded waits for the state to be in: QEMU leaves "inmigrate" for
+// "paused" (the guest was paused when saved).
+func (l *loading) waitLoaded(ctx context.Context, c *qmpClient) error {
 	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
 	defer cancel()
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
-		status, err := qmpStatus(ctx, qmpPath(spec))
+		status, err := c.queryStatus(ctx)
 		if err != nil {
 			select {
-			case <-exited:
-				return fail(fmt.Errorf("QEMU exited while loading the saved state: %s", logTail(spec, 20)))
+			case <-l.exited:
+				return fmt.Errorf("QEMU exited while loading the saved state: %s", logTail(l.spec, 20))
 			default:
 			}
-			return fail(err)
+			return err
 		}
 		if status == "paused" || status == "postmigrate" || status == "running" {
-			break
+			return nil
 		}
 		select {
-		case <-exited:
-			return fail(fmt.Errorf("QEMU exited while loading the saved state: %s", logTail(spec, 20)))
+		case <-l.exited:
+			return fmt.Errorf("QEMU exited while loading the saved state: %s", logTail(l.spec, 20))
 		case <-ctx.Done():
-			return fail(ctx.Err())
+			return ctx.Err()
 		case <-t.C:
 		}
 	}
-	if _, err := qmpCommand(ctx, qmpPath(spec), "cont"); err != nil {
-		return fail(err)
-	}
-	return vmm.Info{PID: pid, State: vmm.StateRunning, Accelerator: a.Name, ConsoleLog: consolePath(spec)}, nil
+}
+
+// ignoreShared sets QEMU's x-ignore-shared migration capability: with
+// it, RAM mapped shared from a file is left out of a saved state (and
+// not expected in a loaded one). It must be the same on both ends.
+func (c *qmpClient) ignoreShared(ctx context.Context, on bool) error {
+	caps := []map[string]any{{"capability": "x-ignore-shared", "state": on}}
+	_, err := c.executeArgs(ctx, "migrate-set-capabilities", map[string]any{"capabilities": caps})
+	return err
 }
 
 // Resume runs a guest SaveState paused. QEMU left it in "postmigrate",

@@ -60,6 +60,9 @@ func validate(spec vmm.Spec) error {
 	if len(qmpPath(spec)) > maxSocketPath {
 		return errdefs.InvalidArgument("RunDir %q is too long for a unix socket path in it", spec.RunDir)
 	}
+	if err := validateMemoryFile(spec); err != nil {
+		return err
+	}
 	files := map[string]string{"Kernel": spec.Kernel, "Initrd": spec.Initrd}
 	for _, disk := range spec.Disks {
 		files["disk "+disk.ID] = disk.Path
@@ -68,6 +71,29 @@ func validate(spec vmm.Spec) error {
 		if st, err := os.Stat(path); err != nil || st.IsDir() {
 			return errdefs.InvalidArgument("%s %q is not a file", field, path)
 		}
+	}
+	return nil
+}
+
+// validateMemoryFile checks spec's MemoryFile: a shared one is made by
+// QEMU where missing, in a directory that must exist; a private one is
+// a template's RAM, as large as the guest's.
+func validateMemoryFile(spec vmm.Spec) error {
+	if spec.MemoryFile == "" {
+		return nil
+	}
+	if spec.MemoryShared {
+		if st, err := os.Stat(filepath.Dir(spec.MemoryFile)); err != nil || !st.IsDir() {
+			return errdefs.InvalidArgument("MemoryFile %q is not in a directory", spec.MemoryFile)
+		}
+		return nil
+	}
+	st, err := os.Stat(spec.MemoryFile)
+	if err != nil || !st.Mode().IsRegular() {
+		return errdefs.InvalidArgument("MemoryFile %q is not a file", spec.MemoryFile)
+	}
+	if want := int64(spec.MemoryMiB) << 20; st.Size() != want {
+		return errdefs.InvalidArgument("MemoryFile %q holds %d bytes, not the guest's %d MiB: it was saved for another machine", spec.MemoryFile, st.Size(), spec.MemoryMiB)
 	}
 	return nil
 }

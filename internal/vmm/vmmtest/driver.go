@@ -265,6 +265,9 @@ func (d *Driver) boot(spec vmm.Spec, hostname, bootID string) (vmm.Info, error) 
 	if fi, err := os.Stat(spec.RunDir); err != nil || !fi.IsDir() {
 		return vmm.Info{}, fmt.Errorf("starting VM %s: run dir %q is not a directory", spec.Name, spec.RunDir)
 	}
+	if err := mapMemory(spec); err != nil {
+		return vmm.Info{}, fmt.Errorf("starting VM %s: %w", spec.Name, err)
+	}
 	d.nextPID++
 	v := &vm{spec: spec, state: vmm.StateRunning, changed: make(chan struct{}), pid: d.nextPID, hostname: hostname, bootID: bootID}
 	appendConsole(spec, fmt.Sprintf("vmmtest: %s booted as %s\n", spec.Name, hostname))
@@ -277,6 +280,25 @@ func (d *Driver) boot(spec vmm.Spec, hostname, bootID string) (vmm.Info, error) 
 		d.setState(v, vmm.StateStopped)
 	}
 	return vmm.Info{PID: v.pid, State: vmm.StateRunning, Accelerator: "tcg", ConsoleLog: consolePath(spec)}, nil
+}
+
+// mapMemory does with spec.MemoryFile what QEMU does: a shared one is
+// made, as large as the guest's RAM, where missing; a private one must
+// be there.
+func mapMemory(spec vmm.Spec) error {
+	if spec.MemoryFile == "" {
+		return nil
+	}
+	if !spec.MemoryShared {
+		_, err := os.Stat(spec.MemoryFile)
+		return err
+	}
+	f, err := os.OpenFile(spec.MemoryFile, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Truncate(int64(spec.MemoryMiB) << 20)
 }
 
 // setState changes v's state and wakes whoever waits on it; a stopped VM's
