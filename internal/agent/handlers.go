@@ -69,10 +69,15 @@ func (s *Server) hello(req agentproto.Request) agentproto.Response {
 		Hostname: s.opts.Hostname(),
 		BootID:   s.bootID(),
 	}
-	if req.V >= 2 && slices.Contains(req.Features, agentproto.FeatureStreams) {
+	if grantsStreams(req) {
 		h.Features = []string{agentproto.FeatureStreams}
 	}
 	return success(req, agentproto.Response{Hello: h})
+}
+
+// grantsStreams says whether a valid hello gets a multiplexed connection.
+func grantsStreams(req agentproto.Request) bool {
+	return req.V >= 2 && slices.Contains(req.Features, agentproto.FeatureStreams)
 }
 
 // waitReady answers once the guest is ready, or when the request's timeout

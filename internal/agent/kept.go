@@ -223,17 +223,5 @@ func (t *keptTable) list() []agentproto.ProcessInfo {
 func (t *keptTable) prune() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var ended []*kept
-	for _, k := range t.byPID {
-		if !k.running() {
-			ended = append(ended, k)
-		}
-	}
-	if len(ended) <= keptEnded {
-		return
-	}
-	slices.SortFunc(ended, func(a, b *kept) int { return a.started.Compare(b.started) })
-	for _, k := range ended[:len(ended)-keptEnded] {
-		delete(t.byPID, k.info.PID)
-	}
+	pruneEnded(t.byPID, func(k *kept) time.Time { return k.started })
 }

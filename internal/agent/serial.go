@@ -85,9 +85,11 @@ func (s *Server) serveSerial(ctx context.Context, path string) {
 //
 // A virtio-serial port reads as end of stream while no host is connected
 // and cannot be polled for one to connect, so between connections the
-// port is tried again every PollInterval.
+// port is tried again every PollInterval. An end of stream ends a plain
+// connection, not a multiplexed one: only a new host's hello does (see
+// serialPort).
 func (s *Server) servePort(ctx context.Context, port Stream) error {
-	sr := newStreamReader(port)
+	sr := newSerialReader(port, s.opts.PollInterval)
 	for {
 		err := s.session(ctx, port, sr, true)
 		if ctx.Err() != nil {

@@ -22,6 +22,9 @@ import (
 type virtioPort struct {
 	mu    sync.Mutex
 	guest *os.File
+	// lateEOF, when set, is closed by the next read, which reports end of
+	// stream though the host stays (see staleEOF).
+	lateEOF chan struct{}
 }
 
 func newVirtioPort(t *testing.T) *virtioPort {
@@ -58,12 +61,40 @@ func (p *virtioPort) cur() *os.File {
 }
 
 func (p *virtioPort) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	late := p.lateEOF
+	p.lateEOF = nil
+	p.mu.Unlock()
+	if late != nil {
+		close(late)
+		return 0, io.EOF
+	}
 	n, err := p.cur().Read(b)
 	if err != nil && strings.Contains(err.Error(), "file already closed") {
 		return n, io.EOF // a new host replaced the one being read: it left
 	}
 	return n, err
 }
+// staleEOF makes the guest read one end of stream while host stays
+// connected, as the late notice that an earlier host closed the port
+// does, and returns once the guest has read it. host's newline wakes the
+// guest's reader up.
+func (p *virtioPort) staleEOF(t *testing.T, host *os.File) {
+	t.Helper()
+	late := make(chan struct{})
+	p.mu.Lock()
+	p.lateEOF = late
+	p.mu.Unlock()
+	if _, err := host.Write([]byte("\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-late:
+	case <-testCtx(t).Done():
+		t.Fatal("the guest never read the end of stream")
+	}
+}
+
 func (p *virtioPort) Write(b []byte) (int, error)        { return p.cur().Write(b) }
 func (p *virtioPort) SetReadDeadline(t time.Time) error  { return p.cur().SetReadDeadline(t) }
 func (p *virtioPort) SetWriteDeadline(t time.Time) error { return p.cur().SetWriteDeadline(t) }

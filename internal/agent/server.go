@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -176,43 +175,6 @@ func sessionEnd(ctx context.Context) error {
 		return nil
 	}
 	return re
-}
-
-// streamReader reads a stream's lines for one session after another. A
-// session that ends (its host left, or a write failed) may have read a
-// line already, such as the hello of the host that comes next on a
-// virtio-serial port; it stays here, with whatever else was buffered, for
-// the next session rather than being lost.
-type streamReader struct {
-	br      *bufio.Reader
-	pending []item
-}
-
-func newStreamReader(c io.Reader) *streamReader {
-	return &streamReader{br: bufio.NewReaderSize(c, 4096)}
-}
-
-// readLines sends the stream's lines to out until reading fails, which it
-// returns, or ctx ends. Only one session's readLines runs at a time.
-func (sr *streamReader) readLines(ctx context.Context, out chan<- item) error {
-	for {
-		var it item
-		if len(sr.pending) > 0 {
-			it, sr.pending = sr.pending[0], sr.pending[1:]
-		} else {
-			line, err := agentproto.ReadLine(sr.br)
-			if err != nil && !errors.Is(err, agentproto.ErrLineTooLong) {
-				return &readError{err}
-			}
-			it = item{line, err}
-		}
-		select {
-		case out <- it:
-		case <-ctx.Done():
-			sr.pending = append([]item{it}, sr.pending...)
-			return nil
-		}
-	}
 }
 
 // write sends one answer, bounded by writeTimeout.

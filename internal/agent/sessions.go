@@ -148,20 +148,28 @@ func (t *sessionTable) collect(s *session, w *rotatingLog) {
 	t.log.Info("session ended", "session", s.name, "status", s.proc.status.String())
 }
 
-// prune forgets the oldest ended sessions beyond keptEnded.
+// prune forgets the oldest ended sessions beyond keptEnded. The caller
+// holds t.mu.
 func (t *sessionTable) prune() {
-	var ended []*session
-	for _, s := range t.byName {
-		if !s.running() {
-			ended = append(ended, s)
+	pruneEnded(t.byName, func(s *session) time.Time { return s.started })
+}
+
+// pruneEnded deletes from m its oldest entries that are no longer running,
+// oldest by started, until keptEnded ended ones are left; running ones
+// always stay.
+func pruneEnded[K comparable, V interface{ running() bool }](m map[K]V, started func(V) time.Time) {
+	var ended []K
+	for k, v := range m {
+		if !v.running() {
+			ended = append(ended, k)
 		}
 	}
 	if len(ended) <= keptEnded {
 		return
 	}
-	slices.SortFunc(ended, func(a, b *session) int { return a.started.Compare(b.started) })
-	for _, s := range ended[:len(ended)-keptEnded] {
-		delete(t.byName, s.name)
+	slices.SortFunc(ended, func(a, b K) int { return started(m[a]).Compare(started(m[b])) })
+	for _, k := range ended[:len(ended)-keptEnded] {
+		delete(m, k)
 	}
 }
 

@@ -198,3 +198,30 @@ func TestRingKeepsTheLatestBytes(t *testing.T) {
 		t.Error("read after close: not closed")
 	}
 }
+
+type pruneEntry struct {
+	run     bool
+	started time.Time
+}
+
+func (e pruneEntry) running() bool { return e.run }
+
+// TestPruneEndedForgetsTheOldestEnded: running entries stay however old;
+// of the ended ones, the newest keptEnded stay.
+func TestPruneEndedForgetsTheOldestEnded(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := map[int]pruneEntry{}
+	for i := range keptEnded + 8 {
+		m[i] = pruneEntry{started: base.Add(time.Duration(i) * time.Second)}
+	}
+	m[-1] = pruneEntry{run: true, started: base.Add(-time.Hour)}
+	pruneEnded(m, func(e pruneEntry) time.Time { return e.started })
+	if len(m) != keptEnded+1 || !m[-1].run {
+		t.Fatalf("%d entries left, running one kept: %v; want %d ended and the running one", len(m), m[-1].run, keptEnded)
+	}
+	for i := range 8 {
+		if _, ok := m[i]; ok {
+			t.Errorf("entry %d, among the 8 oldest ended, was kept", i)
+		}
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStreamReaderKeepsLinesForTheNextSession: a line read by a session
@@ -34,5 +36,52 @@ func TestStreamReaderKeepsLinesForTheNextSession(t *testing.T) {
 	close(out)
 	if a, b := <-got, <-got; a != `{"op":"hello"}` || b != `{"op":"status"}` {
 		t.Fatalf("next session got %q then %q", a, b)
+	}
+}
+
+// script is a reader that returns one chunk a read, nil standing for an
+// end of stream, and then ends.
+type script struct{ chunks []string }
+
+func (s *script) Read(b []byte) (int, error) {
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := s.chunks[0]
+	s.chunks = s.chunks[1:]
+	if c == "\x00" {
+		return 0, io.EOF
+	}
+	return copy(b, c), nil
+}
+
+// TestSerialReaderHoldsEOFOnlyWhileMultiplexed: on a virtio-serial port
+// an end of stream in the middle of a multiplexed connection, even in the
+// middle of a line, loses nothing; once a hello makes the connection
+// plain again, an end of stream ends it.
+func TestSerialReaderHoldsEOFOnlyWhileMultiplexed(t *testing.T) {
+	sr := newSerialReader(&script{[]string{
+		`{"v":2,"id":1,"op":"hello","features":["streams"]}` + "\n",
+		"\x00", `{"v":2,"id":2,"op":"fs-`, "\x00", "\x00", `stat"}` + "\n",
+		`{"v":1,"id":3,"op":"hello"}` + "\n",
+	}}, time.Millisecond)
+	out := make(chan item)
+	var got []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for it := range out {
+			got = append(got, string(it.line))
+		}
+	}()
+	err := sr.readLines(testCtx(t), out)
+	close(out)
+	<-done
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("readLines after the plain hello = %v; want the end of stream", err)
+	}
+	want := []string{`{"v":2,"id":1,"op":"hello","features":["streams"]}`, `{"v":2,"id":2,"op":"fs-stat"}`, `{"v":1,"id":3,"op":"hello"}`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("lines = %q; want %q", got, want)
 	}
 }
