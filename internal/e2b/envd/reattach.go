@@ -16,7 +16,8 @@ import (
 // restarted), the guest keeps them, and the table keeps their entries,
 // detached. The next call that needs one attaches to it again by pid over
 // the VM's current link; streams that followed it go on when that happens
-// soon enough.
+// soon enough. One that ended meanwhile with no stream following it is
+// gone, as a process that ends unfollowed on a link that stayed is.
 
 // rejoinWait is how long a detached process's followers wait for its link
 // to come back before their streams end with Unavailable.
