@@ -38,7 +38,9 @@ var (
 // E2B API with real VMs: every call the SDK makes goes through the three
 // variables `banger e2b env` prints, from inside the test's namespace.
 // One sandbox serves the scenarios that can share it (each boot costs
-// seconds); the others make their own.
+// seconds); the others make their own. Some scenarios alone:
+// -run 'TestE2BSDK$/^(pause|kill)$' (create always runs; kill removes
+// its sandbox, which the end checks is gone).
 func TestE2BSDK(t *testing.T) {
 	need(t)
 	sdk := needE2BSDK(t)
