@@ -21,6 +21,7 @@ import * as commands from './scenarios/commands.mjs'
 import * as files from './scenarios/files.mjs'
 import * as lifecycle from './scenarios/lifecycle.mjs'
 import * as errors from './scenarios/errors.mjs'
+import * as kept from './scenarios/kept.mjs'
 
 // scenarios in the order `all` runs them; shared ones take --sandbox.
 export const scenarios = {
@@ -35,6 +36,8 @@ export const scenarios = {
   list: { run: lifecycle.list, shared: true },
   host: { run: lifecycle.host, shared: true },
   token: { run: errors.token, shared: true },
+  leave: { run: kept.leaveScenario, shared: true },
+  rejoin: { run: kept.rejoinScenario, shared: true },
   apierrors: { run: errors.apierrors },
   timeout: { run: lifecycle.timeout },
   pause: { run: lifecycle.pause },

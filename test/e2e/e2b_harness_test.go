@@ -31,7 +31,7 @@ func TestE2BHarness(t *testing.T) {
 			t.Fatalf("the SDK or the scenarios do not load: %s", r)
 		}
 		listed := strings.Fields(strings.ReplaceAll(r.stdout, "(shares --sandbox)", ""))
-		for _, name := range slices.Concat([]string{"create", "kill"}, sharedScenarios, ownScenarios) {
+		for _, name := range slices.Concat([]string{"create", "kill"}, sharedScenarios, restartScenarios[:], ownScenarios) {
 			if !slices.Contains(listed, name) {
 				t.Errorf("scenario.mjs --list lacks %q: %s", name, r.stdout)
 			}

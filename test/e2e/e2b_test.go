@@ -25,18 +25,22 @@ const e2bAddr = "127.0.0.1:7778"
 const e2bNodeEnv = "BANGER_E2E_NODE"
 
 // The scenarios of test/e2b/scenario.mjs that TestE2BSDK runs, in order.
-// Those in sharedScenarios use the sandbox that create made; kill,
-// last, removes it.
+// Those in sharedScenarios use the sandbox that create made, and so do
+// restartScenarios, with bangerd restarted between the two; kill, last,
+// removes it.
 var (
-	sharedScenarios = []string{"commands", "stdin", "background", "pty", "files", "watch", "urls", "list", "host", "token"}
-	ownScenarios    = []string{"apierrors", "timeout", "pause", "fork", "three"}
+	sharedScenarios  = []string{"commands", "stdin", "background", "pty", "files", "watch", "urls", "list", "host", "token"}
+	restartScenarios = [2]string{"leave", "rejoin"}
+	ownScenarios     = []string{"apierrors", "timeout", "pause", "fork", "three"}
 )
 
 // TestE2BSDK runs the npm e2b SDK, pinned in test/e2b, against bangerd's
 // E2B API with real VMs: every call the SDK makes goes through the three
 // variables `banger e2b env` prints, from inside the test's namespace.
 // One sandbox serves the scenarios that can share it (each boot costs
-// seconds); the others make their own.
+// seconds); the others make their own. Some scenarios alone:
+// -run 'TestE2BSDK$/^(pause|kill)$' (create always runs; kill removes
+// its sandbox, which the end checks is gone).
 func TestE2BSDK(t *testing.T) {
 	need(t)
 	sdk := needE2BSDK(t)
@@ -52,6 +56,14 @@ func TestE2BSDK(t *testing.T) {
 	for _, name := range sharedScenarios {
 		t.Run(name, func(t *testing.T) { n.scenario(t, sdk, env, name, "--sandbox", id) })
 	}
+	t.Run("restart", func(t *testing.T) {
+		// Commands left running in the sandbox are found again by a
+		// bangerd that did not start them.
+		n.scenario(t, sdk, env, restartScenarios[0], "--sandbox", id)
+		n.must(t, "daemon", "stop")
+		n.must(t, "vm", "list") // any command starts bangerd again
+		n.scenario(t, sdk, env, restartScenarios[1], "--sandbox", id)
+	})
 	for _, name := range ownScenarios {
 		t.Run(name, func(t *testing.T) { n.scenario(t, sdk, env, name) })
 	}

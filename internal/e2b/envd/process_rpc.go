@@ -53,7 +53,7 @@ func (ps *processService) Connect(ctx context.Context, req *connect.Request[pb.C
 	defer p.unsubscribe(s)
 	// Subscribed first: what the guest kept while the process was
 	// detached goes to this stream.
-	if _, err := p.live(ctx); err != nil {
+	if _, err := p.liveFor(ctx, s); err != nil {
 		return rpcError(err)
 	}
 	send := func(ev *pb.ProcessEvent) error { return stream.Send(&pb.ConnectResponse{Event: ev}) }

@@ -16,7 +16,8 @@ import (
 // restarted), the guest keeps them, and the table keeps their entries,
 // detached. The next call that needs one attaches to it again by pid over
 // the VM's current link; streams that followed it go on when that happens
-// soon enough.
+// soon enough. One that ended meanwhile with no stream following it is
+// gone, as a process that ends unfollowed on a link that stayed is.
 
 // rejoinWait is how long a detached process's followers wait for its link
 // to come back before their streams end with Unavailable.
@@ -28,6 +29,14 @@ const attachTimeout = 10 * time.Second
 // live is the channel the process is followed on, attached again when
 // the process is detached.
 func (p *proc) live(ctx context.Context) (channel, error) {
+	return p.liveFor(ctx, nil)
+}
+
+// liveFor is live for a caller that follows the process with own (nil
+// for none). A process found ended when attached again is gone, as one
+// that ends while nobody follows it is, unless streams other than own
+// followed it across the lost link: they get its end.
+func (p *proc) liveFor(ctx context.Context, own *sub) (channel, error) {
 	if ch := p.current(); ch != nil {
 		return ch, nil
 	}
@@ -46,7 +55,7 @@ func (p *proc) live(ctx context.Context) (channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := ex.ExecAttach(ctx, int(p.pid))
+	c, info, err := ex.ExecAttach(ctx, int(p.pid))
 	if err != nil {
 		if k := errdefs.KindOf(err); k == errdefs.KindNotFound || k == errdefs.KindFailedPrecondition && errors.Is(err, agentclient.ErrNoExecKeep) {
 			p.finish(endEvent(nil, errdefs.Unavailable("the guest no longer has it: %v", err)))
@@ -54,9 +63,49 @@ func (p *proc) live(ctx context.Context) (channel, error) {
 		}
 		return nil, err
 	}
+	if !info.Running && !p.followedBesides(own) {
+		p.drop(c)
+		return nil, errdefs.NotFound("process %d has ended: it ended while nobody followed it", p.pid)
+	}
 	p.t.s.log.Debug("e2b process attached again", "vm", p.t.vm, "pid", p.pid)
 	p.follow(c)
 	return c, nil
+}
+
+// followedBesides says whether a stream other than own follows the
+// process.
+func (p *proc) followedBesides(own *sub) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, mine := p.subs[own]
+	if mine {
+		return len(p.subs) > 1
+	}
+	return len(p.subs) > 0
+}
+
+// drop forgets a process that ended while nobody followed it, attached
+// again on c: its streams end with NotFound, and c is read to the exit,
+// so that the guest forgets it too.
+func (p *proc) drop(c channel) {
+	p.t.remove(p)
+	p.mu.Lock()
+	subs := p.subs
+	p.ended, p.subs = true, nil
+	p.mu.Unlock()
+	for s := range subs {
+		s.cut(errdefs.NotFound("process %d has ended", p.pid))
+	}
+	p.t.s.log.Debug("e2b process ended unfollowed", "vm", p.t.vm, "pid", p.pid)
+	go func() {
+		defer c.Close()
+		for {
+			ev, err := c.Next(context.Background())
+			if err != nil || ev.Exit != nil || ev.End {
+				return
+			}
+		}
+	}()
 }
 
 // detached is the end of the channel of attach gen without an exit: the
@@ -135,8 +184,8 @@ func (s *Server) list(ctx context.Context, vm string) ([]*pb.ProcessInfo, error)
 	return t.list(running), nil
 }
 
-// adopt asks the guest for its kept processes, adds those t lacks as
-// detached entries, and returns the pids of those running.
+// adopt asks the guest for its kept processes, adds the running ones t
+// lacks as detached entries, and returns the pids of those running.
 func (s *Server) adopt(ctx context.Context, t *table) (map[uint32]bool, error) {
 	ex, err := s.execer(ctx, t.vm)
 	if err != nil {
@@ -149,9 +198,10 @@ func (s *Server) adopt(ctx context.Context, t *table) (map[uint32]bool, error) {
 	running := map[uint32]bool{}
 	for _, info := range kept {
 		pid := uint32(max(info.PID, 0))
-		if info.Running {
-			running[pid] = true
+		if !info.Running {
+			continue // ended unfollowed: gone
 		}
+		running[pid] = true
 		if pid != 0 && t.get(pid) == nil {
 			t.add(adopted(t, info))
 		}

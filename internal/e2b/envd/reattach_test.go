@@ -134,24 +134,91 @@ func TestProcessesOutliveARestartOfTheHost(t *testing.T) {
 	}
 }
 
-func TestAProcessThatEndedDetachedReportsItsExit(t *testing.T) {
+// A process that ends while nobody follows it is gone, whether or not
+// the link to the guest went meanwhile: the list leaves it out, Connect
+// and SendSignal find no process (E2B's SDK: kill() is false).
+func TestAProcessThatEndedUnfollowedIsGone(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		lost func(r *rig)
+		list bool
+	}{
+		{"its link kept", func(*rig) {}, true},
+		{"the link lost, connected to first", func(r *rig) { r.dropLink() }, false},
+		{"the link lost, listed first", func(r *rig) { r.dropLink() }, true},
+		{"the host restarted", func(r *rig) { r.dropLink(); r.restart() }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			g := newGate(t)
+			ctx, leave := context.WithCancel(testCtx(t))
+			ev := r.start(t, ctx, &pb.StartRequest{Process: shell(`echo up; ` + g.wait() + `echo bye; exit 4`)})
+			pid := ev.started()
+			ev.until("up")
+			r.leave(t, leave, pid)
+			c.lost(r)
+			g.open(t)
+			r.relink(t)
+			r.guestEnded(t, pid)
+			if l := r.list(t); c.list && len(l) != 0 {
+				t.Errorf("List once it ended = %v; want none", l)
+			}
+			checkCode(t, "Connect to it", r.connectErr(t, bySel(pid)), connect.CodeNotFound)
+			checkCode(t, "SendSignal to it", r.signal(t, pid), connect.CodeNotFound)
+			if l := r.list(t); len(l) != 0 {
+				t.Errorf("List at the end = %v; want none", l)
+			}
+		})
+	}
+}
+
+// A stream that followed a process across the lost link gets its end,
+// though the process ended while the link was down.
+func TestAStreamGetsTheEndOfAProcessThatEndedWhileTheLinkWasDown(t *testing.T) {
 	r := newRig(t)
 	g := newGate(t)
-	ctx, leave := context.WithCancel(testCtx(t))
-	ev := r.start(t, ctx, &pb.StartRequest{Process: shell(`echo up; ` + g.wait() + `echo bye; exit 4`)})
+	ev := r.start(t, testCtx(t), &pb.StartRequest{Process: shell(`echo up; ` + g.wait() + `echo bye; exit 4`)})
 	pid := ev.started()
 	ev.until("up")
-	r.leave(t, leave, pid)
 	r.dropLink()
 	g.open(t)
-	r.restart() // and a new host that never saw it, straight to Connect
+	r.guestEnded(t, pid)
 	r.relink(t)
-	eventually.True(t, func() bool { return len(r.list(t)) == 0 }) // ended: not listed
-	out, _, _, end := r.connect(t, bySel(pid)).output()
-	if out != "bye\n" || end.ExitCode != 4 || !end.Exited {
-		t.Errorf("Connect to a process that ended detached: %q, %v; want bye, exit 4", out, end)
+	if out, _, _, end := ev.output(); out != "bye\n" || end.ExitCode != 4 || !end.Exited {
+		t.Errorf("the stream that waited: %q, %v; want bye, exit 4", out, end)
 	}
-	checkCode(t, "SendSignal once its exit was reported", r.signal(t, pid), connect.CodeNotFound)
+}
+
+// guestEnded waits until the guest lists pid as ended, or no longer
+// lists it, over a link of its own.
+func (r *rig) guestEnded(t *testing.T, pid uint32) {
+	t.Helper()
+	m := agentMux(t, r.agent)
+	eventually.True(t, func() bool {
+		kept, err := m.ExecList(testCtx(t))
+		if err != nil {
+			t.Fatalf("ExecList: %v", err)
+		}
+		for _, k := range kept {
+			if uint32(k.PID) == pid {
+				return !k.Running
+			}
+		}
+		return true // collected
+	})
+}
+
+// connectErr is the error Connect to sel ends with.
+func (r *rig) connectErr(t *testing.T, sel *pb.ProcessSelector) error {
+	t.Helper()
+	s, err := r.proc.Connect(testCtx(t), connect.NewRequest(&pb.ConnectRequest{Process: sel}))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for s.Receive() {
+	}
+	return s.Err()
 }
 
 // leave ends the stream that follows pid and waits until the Server

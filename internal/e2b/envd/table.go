@@ -91,14 +91,19 @@ func (t *table) find(sel *pb.ProcessSelector) (*proc, error) {
 }
 
 // list describes the processes running, by pid: those the guest lists
-// as running when running is not nil, else all.
+// as running when running is not nil, else all. A detached process that
+// the guest no longer runs, and that no stream waits on, ended while
+// nobody followed it: it is forgotten.
 func (t *table) list(running map[uint32]bool) []*pb.ProcessInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]*pb.ProcessInfo, 0, len(t.procs))
-	for _, p := range t.procs {
-		if running == nil || running[p.pid] || !p.agentPID {
+	for pid, p := range t.procs {
+		switch {
+		case running == nil || running[pid] || !p.agentPID:
 			out = append(out, p.info())
+		case p.current() == nil && !p.followed():
+			delete(t.procs, pid)
 		}
 	}
 	slices.SortFunc(out, func(a, b *pb.ProcessInfo) int { return int(a.Pid) - int(b.Pid) })

@@ -2,6 +2,7 @@
 // reached from outside, several at once, kill.
 import { randomUUID } from 'node:crypto'
 import { Sandbox, SandboxNotFoundError, expect, httpGet, rejects, slowCallMs, waitFor } from '../lib.mjs'
+import { leave, rejoin } from './kept.mjs'
 
 // create: Sandbox.create answers once the sandbox runs commands. With
 // --keep the sandbox stays, for the scenarios that share it.
@@ -75,7 +76,8 @@ export async function timeout(ctx) {
 }
 
 // pause: pause saves the sandbox whole; connect resumes it with its
-// processes and memory, so a counter in a shell keeps counting.
+// processes and memory, so a counter in a shell keeps counting, and the
+// commands started before the pause are found again by pid.
 export async function pause(ctx) {
   const sbx = await ctx.create()
   const counter = '/dev/shm/e2b-counter' // tmpfs: memory, not disk
@@ -89,13 +91,15 @@ export async function pause(ctx) {
     before = await read(sbx)
     return { pid, counter: before }
   })
+  const kept = await leave(ctx, sbx)
   await ctx.check('pause; the sandbox lists as paused', async () => {
     expect((await sbx.pause({ requestTimeoutMs: slowCallMs })) === true, 'pause() returned false')
     const items = await Sandbox.list({ query: { state: ['paused'] } }).nextItems()
     expect(items.some((i) => i.sandboxId === sbx.sandboxId), `paused list: ${JSON.stringify(items.map((i) => i.sandboxId))}`)
   }, slowCallMs)
+  let back
   await ctx.check('Sandbox.connect resumes it; the counter goes on from where it was', async () => {
-    const back = await Sandbox.connect(sbx.sandboxId, { requestTimeoutMs: slowCallMs })
+    back = await Sandbox.connect(sbx.sandboxId, { requestTimeoutMs: slowCallMs })
     expect(back.sandboxId === sbx.sandboxId, `connect gave ${back.sandboxId}`)
     const resumed = await read(back)
     expect(resumed >= before, `counter ${resumed} after resume, was ${before}: memory was lost`)
@@ -104,6 +108,7 @@ export async function pause(ctx) {
     expect(r.stdout === 'alive\n', `process ${pid} after resume: ${JSON.stringify(r.stdout)}`)
     return { before, resumed }
   }, slowCallMs)
+  await rejoin(ctx, back, kept)
 }
 
 // fork: a running copy has the parent's disk and memory, then its own.
