@@ -130,6 +130,13 @@ func checkImage(t *testing.T, img string, entry Entry) {
 			t.Errorf("%s is not a symlink to %s:\n%s", link, target, out)
 		}
 	}
+	// Disabled units have no wants link left, whoever's package script made it.
+	wants := debugfs(t, img, "ls /etc/systemd/system/multi-user.target.wants")
+	for _, u := range entry.Recipe.Disable {
+		if strings.Contains(wants, u) {
+			t.Errorf("%s is disabled in the recipe but multi-user.target.wants has it:\n%s", u, wants)
+		}
+	}
 	if out := debugfs(t, img, "stat /etc/machine-id"); !strings.Contains(out, "Size: 0") {
 		t.Errorf("machine-id is not empty:\n%s", out)
 	}
@@ -174,6 +181,10 @@ func TestBuildGoldenE2E(t *testing.T) {
 		if out := debugfs(t, img, "stat "+f); !strings.Contains(out, "Inode:") {
 			t.Errorf("%s missing from the golden image:\n%s", f, out)
 		}
+	}
+	// Docker starts on first use, through its socket.
+	if out := debugfs(t, img, "stat /etc/systemd/system/sockets.target.wants/docker.socket"); !strings.Contains(out, `Fast link dest: "/lib/systemd/system/docker.socket"`) {
+		t.Errorf("docker.socket is not enabled:\n%s", out)
 	}
 	if res.AllocatedBytes > 1536<<20 {
 		t.Errorf("golden image takes %d bytes; the target is under 1.5 GiB", res.AllocatedBytes)

@@ -152,6 +152,9 @@ func TestBuildWithFakeRoot(t *testing.T) {
 	if strings.Contains(calls, "depmod") {
 		t.Error("depmod ran although the kernel ships modules.dep")
 	}
+	if strings.Contains(calls, "systemctl disable") {
+		t.Errorf("a recipe with no disable list ran systemctl disable:\n%s", calls)
+	}
 
 	f, err := os.Open(fb.runner.tarInput)
 	if err != nil {
@@ -178,6 +181,26 @@ func TestBuildWithFakeRoot(t *testing.T) {
 	}
 	if slices.Contains(names, "usr/local/bin/mise") {
 		t.Error("mise installed into an image without it")
+	}
+}
+
+// Package scripts enable units on install; the recipe's disable list
+// undoes that after its own enables and before its masks.
+func TestBuildDisablesUnits(t *testing.T) {
+	fb := newFakeBuild(t, `echo "I: Base system installed successfully."`)
+	fb.opts.Entry.Recipe.Disable = []string{"cron.service", "rsync.service"}
+	if _, err := fb.run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	at := func(verb string) int {
+		return slices.IndexFunc(fb.runner.calls, func(c string) bool { return strings.Contains(c, " systemctl "+verb+" ") })
+	}
+	enable, disable, mask := at("enable"), at("disable"), at("mask")
+	if disable < 0 || !strings.HasSuffix(fb.runner.calls[disable], "systemctl disable --quiet cron.service rsync.service") {
+		t.Fatalf("no systemctl disable of the recipe's units; commands:\n%s", strings.Join(fb.runner.calls, "\n"))
+	}
+	if !(enable < disable && disable < mask) {
+		t.Errorf("unit commands ran in the order enable %d, disable %d, mask %d; want enable, disable, mask", enable, disable, mask)
 	}
 }
 

@@ -26,6 +26,7 @@ type Recipe struct {
 	Variant  string   `toml:"variant"`  // debootstrap variant, "minbase"
 	Packages []string `toml:"packages"` // debootstrap --include list
 	Enable   []string `toml:"enable"`   // systemd units to enable
+	Disable  []string `toml:"disable"`  // units package scripts enabled that boot need not start
 	Mask     []string `toml:"mask"`     // units masked so a throwaway VM boots fast
 	Mise     bool     `toml:"mise"`     // install mise from the npm registry
 	Kernel   string   `toml:"kernel"`   // default kernel name, "debian-6.1-cloud"
@@ -80,6 +81,7 @@ func Lookup(name string) (Entry, error) {
 func (e Entry) clone() Entry {
 	e.Recipe.Packages = slices.Clone(e.Recipe.Packages)
 	e.Recipe.Enable = slices.Clone(e.Recipe.Enable)
+	e.Recipe.Disable = slices.Clone(e.Recipe.Disable)
 	e.Recipe.Mask = slices.Clone(e.Recipe.Mask)
 	return e
 }
@@ -158,14 +160,30 @@ func (e Entry) validate() error {
 			return fmt.Errorf("image %s: bad package name %q", e.Name, p)
 		}
 	}
-	for _, u := range slices.Concat(r.Enable, r.Mask) {
-		if !unitRE.MatchString(u) {
-			return fmt.Errorf("image %s: bad unit name %q", e.Name, u)
-		}
+	if err := r.validateUnits(); err != nil {
+		return fmt.Errorf("image %s: %w", e.Name, err)
 	}
-	for _, u := range r.Enable {
-		if slices.Contains(r.Mask, u) {
-			return fmt.Errorf("image %s: unit %s is both enabled and masked", e.Name, u)
+	return nil
+}
+
+// validateUnits checks the unit names, and that no unit is in two of the
+// enable, disable and mask lists: the build applies them in that order, so
+// a unit in two would silently end up as the last list says.
+func (r Recipe) validateUnits() error {
+	lists := []struct {
+		name  string
+		units []string
+	}{{"enable", r.Enable}, {"disable", r.Disable}, {"mask", r.Mask}}
+	seen := map[string]string{}
+	for _, l := range lists {
+		for _, u := range l.units {
+			if !unitRE.MatchString(u) {
+				return fmt.Errorf("bad unit name %q", u)
+			}
+			if prev, ok := seen[u]; ok && prev != l.name {
+				return fmt.Errorf("unit %s is in both %s and %s: keep it in one list", u, prev, l.name)
+			}
+			seen[u] = l.name
 		}
 	}
 	return nil

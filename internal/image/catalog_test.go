@@ -55,8 +55,17 @@ func TestGoldenHasDevTools(t *testing.T) {
 			t.Errorf("golden image lacks %s", p)
 		}
 	}
-	if !e.Recipe.Mise || !slices.Contains(e.Recipe.Enable, "docker.service") {
-		t.Errorf("golden image must have mise and an enabled Docker: %+v", e.Recipe)
+	if !e.Recipe.Mise {
+		t.Errorf("golden image must have mise: %+v", e.Recipe)
+	}
+	// Docker starts on first use, through its socket, not at boot.
+	if !slices.Contains(e.Recipe.Enable, "docker.socket") {
+		t.Errorf("golden image does not enable docker.socket: %+v", e.Recipe.Enable)
+	}
+	for _, u := range []string{"docker.service", "containerd.service"} {
+		if !slices.Contains(e.Recipe.Disable, u) || slices.Contains(e.Recipe.Enable, u) {
+			t.Errorf("golden image starts %s at boot; it should be disabled (enable %v, disable %v)", u, e.Recipe.Enable, e.Recipe.Disable)
+		}
 	}
 }
 
@@ -73,7 +82,9 @@ func TestSlimIsGoldenWithoutTheHeavyParts(t *testing.T) {
 	}
 	g := golden.Recipe
 	g.Packages = slices.DeleteFunc(g.Packages, func(p string) bool { return p == "docker.io" || p == "build-essential" || p == "python3" })
-	g.Enable = slices.DeleteFunc(g.Enable, func(u string) bool { return u == "docker.service" || u == "containerd.service" })
+	docker := func(u string) bool { return u == "docker.socket" || u == "docker.service" || u == "containerd.service" }
+	g.Enable = slices.DeleteFunc(g.Enable, docker)
+	g.Disable = slices.DeleteFunc(g.Disable, docker)
 	g.Mise, g.Size = false, slim.Recipe.Size
 	if g.Hash() != slim.Recipe.Hash() {
 		t.Errorf("slim recipe drifted from golden:\nslim   %+v\ngolden %+v", slim.Recipe, g)
@@ -121,20 +132,24 @@ kernel = "k"
 size = "1G"
 packages = ["a-b"]
 enable = ["a.service"]
+disable = ["c.service"]
 mask = ["b.timer"]
 `
 	if _, err := parseCatalog(fstest.MapFS{"catalog/x.toml": {Data: []byte(good)}}); err != nil {
 		t.Fatalf("good entry rejected: %v", err)
 	}
 	for name, c := range map[string]struct{ file, data, want string }{
-		"unknown key":      {"x", good + "extra = 1\n", "extra"},
-		"file name":        {"y", good, "name the file after it"},
-		"variant":          {"x", strings.Replace(good, "minbase", "fakechroot", 1), "variant"},
-		"size":             {"x", strings.Replace(good, `"1G"`, `"lots"`, 1), "size"},
-		"package":          {"x", strings.Replace(good, `"a-b"`, `"--force"`, 1), "package"},
-		"unit":             {"x", strings.Replace(good, `"a.service"`, `"a service"`, 1), "unit"},
-		"enabled + masked": {"x", strings.Replace(good, `"b.timer"`, `"a.service"`, 1), "both enabled and masked"},
-		"no kernel":        {"x", strings.Replace(good, `kernel = "k"`, ``, 1), "kernel"},
+		"unknown key":        {"x", good + "extra = 1\n", "extra"},
+		"file name":          {"y", good, "name the file after it"},
+		"variant":            {"x", strings.Replace(good, "minbase", "fakechroot", 1), "variant"},
+		"size":               {"x", strings.Replace(good, `"1G"`, `"lots"`, 1), "size"},
+		"package":            {"x", strings.Replace(good, `"a-b"`, `"--force"`, 1), "package"},
+		"unit":               {"x", strings.Replace(good, `"a.service"`, `"a service"`, 1), "unit"},
+		"enabled + masked":   {"x", strings.Replace(good, `"b.timer"`, `"a.service"`, 1), "a.service is in both enable and mask"},
+		"enabled + disabled": {"x", strings.Replace(good, `"c.service"`, `"a.service"`, 1), "a.service is in both enable and disable"},
+		"disabled + masked":  {"x", strings.Replace(good, `"b.timer"`, `"c.service"`, 1), "c.service is in both disable and mask"},
+		"disabled unit":      {"x", strings.Replace(good, `"c.service"`, `"c"`, 1), `bad unit name "c"`},
+		"no kernel":          {"x", strings.Replace(good, `kernel = "k"`, ``, 1), "kernel"},
 	} {
 		_, err := parseCatalog(fstest.MapFS{"catalog/" + c.file + ".toml": {Data: []byte(c.data)}})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

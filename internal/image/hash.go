@@ -45,6 +45,6 @@ func (r Recipe) canonical() Recipe {
 		}
 		return s
 	}
-	r.Packages, r.Enable, r.Mask = set(r.Packages), set(r.Enable), set(r.Mask)
+	r.Packages, r.Enable, r.Disable, r.Mask = set(r.Packages), set(r.Enable), set(r.Disable), set(r.Mask)
 	return r
 }

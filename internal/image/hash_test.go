@@ -33,13 +33,15 @@ func TestHashIsStableAndSensitive(t *testing.T) {
 	changes := map[string]Recipe{}
 	add := func(name string, f func(*Recipe)) {
 		c := r
-		c.Packages, c.Enable, c.Mask = slices.Clone(r.Packages), slices.Clone(r.Enable), slices.Clone(r.Mask)
+		c.Packages, c.Enable, c.Disable, c.Mask = slices.Clone(r.Packages), slices.Clone(r.Enable), slices.Clone(r.Disable), slices.Clone(r.Mask)
 		f(&c)
 		changes[name] = c
 	}
 	add("package added", func(c *Recipe) { c.Packages = append(c.Packages, "htop") })
 	add("package swapped", func(c *Recipe) { c.Packages[0] = "nano" })
 	add("unit masked", func(c *Recipe) { c.Mask = append(c.Mask, "cron.service") })
+	add("unit disabled", func(c *Recipe) { c.Disable = append(c.Disable, "cron.service") })
+	add("unit enabled", func(c *Recipe) { c.Enable = append(c.Enable, "cron.service") })
 	add("mise", func(c *Recipe) { c.Mise = !c.Mise })
 	add("size", func(c *Recipe) { c.Size = "8G" })
 	add("suite", func(c *Recipe) { c.Suite = "trixie" })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"banger/internal/errdefs"
@@ -113,19 +114,12 @@ func (b *builder) installFiles(ctx context.Context) error {
 	return installFiles(ctx, b.o.Runner, b.tree, files)
 }
 
-// configure enables and masks units, indexes the kernel modules when the
-// kernel did not, and locks root's password. Everything runs offline in
-// the chroot, without /proc.
+// configure enables, disables and masks units, indexes the kernel modules
+// when the kernel did not, and locks root's password. Everything runs
+// offline in the chroot, without /proc.
 func (b *builder) configure(ctx context.Context) error {
-	rec := b.o.Entry.Recipe
-	enable := append(append([]string{}, rec.Enable...), agentUnit, sshKeygenUnit)
-	if err := b.chroot(ctx, append([]string{"systemctl", "enable", "--quiet"}, enable...)...); err != nil {
+	if err := b.setUnits(ctx); err != nil {
 		return err
-	}
-	if len(rec.Mask) > 0 {
-		if err := b.chroot(ctx, append([]string{"systemctl", "mask", "--quiet"}, rec.Mask...)...); err != nil {
-			return err
-		}
 	}
 	if b.o.ModulesDir != "" {
 		// The guest's modprobe reads kmod's binary indexes, which a
@@ -142,6 +136,29 @@ func (b *builder) configure(ctx context.Context) error {
 	// No password: console logins are impossible and ssh takes keys only.
 	// "*" rather than "!", which sshd without PAM reads as a locked account.
 	return b.chroot(ctx, "usermod", "-p", "*", "root")
+}
+
+// setUnits applies the recipe's unit lists, in the order enable, disable,
+// mask (validate keeps each unit in one list). banger's own units are
+// always enabled.
+func (b *builder) setUnits(ctx context.Context) error {
+	rec := b.o.Entry.Recipe
+	for _, step := range []struct {
+		verb  string
+		units []string
+	}{
+		{"enable", append(slices.Clone(rec.Enable), agentUnit, sshKeygenUnit)},
+		{"disable", rec.Disable},
+		{"mask", rec.Mask},
+	} {
+		if len(step.units) == 0 {
+			continue
+		}
+		if err := b.chroot(ctx, append([]string{"systemctl", step.verb, "--quiet"}, step.units...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hasDepmod reports whether the tree has kmod's depmod.

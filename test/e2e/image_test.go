@@ -49,6 +49,7 @@ func TestGoldenImage(t *testing.T) {
 			t.Errorf("sshd drop-in lacks %q:\n%s", want, conf)
 		}
 	}
+	checkDockerUnits(t, img)
 
 	// The image boots on its kernel to systemd's multi-user target.
 	took := bootUntil(t, k.Path, k.InitrdPath, img, "Multi-User System", 4*time.Minute)
@@ -59,6 +60,61 @@ func TestGoldenImage(t *testing.T) {
 	out := h.must(t, "image", "pull", "debian-bookworm")
 	if d := time.Since(start); !strings.Contains(out, "already here") {
 		t.Errorf("second pull did not reuse the image (took %s):\n%s", d, out)
+	}
+
+	checkDockerOnDemand(t)
+}
+
+// checkDockerUnits looks at the image's unit links: Docker's socket is
+// enabled, its daemon and containerd are not, so boot does not start them.
+func checkDockerUnits(t *testing.T, img string) {
+	t.Helper()
+	const etc = "/etc/systemd/system/"
+	if out := debugfs(t, img, "stat "+etc+"sockets.target.wants/docker.socket"); !strings.Contains(out, `Fast link dest: "/lib/systemd/system/docker.socket"`) {
+		t.Errorf("docker.socket is not enabled in the golden image:\n%s", out)
+	}
+	wants := debugfs(t, img, "ls "+etc+"multi-user.target.wants")
+	if !strings.Contains(wants, "ssh.service") {
+		t.Fatalf("multi-user.target.wants lists no ssh.service; is this the unit directory?\n%s", wants)
+	}
+	for _, u := range []string{"docker.service", "containerd.service"} {
+		if strings.Contains(wants, u) {
+			t.Errorf("%s starts at boot (multi-user.target.wants has it); it should start on first use:\n%s", u, wants)
+		}
+	}
+}
+
+// checkDockerOnDemand boots a golden-image VM cold and checks that Docker
+// is not running until the first docker command, which then works without
+// any setup.
+func checkDockerOnDemand(t *testing.T) {
+	t.Helper()
+	_, n := goldenVMNet(t, "")
+	start := time.Now()
+	n.must(t, append([]string{"vm", "create", "--cold", "--name", "docker-first"}, e2eSize...)...)
+	t.Logf("cold vm create: %s", time.Since(start).Round(time.Millisecond))
+	guest := func(args ...string) result {
+		return n.run(append([]string{"vm", "exec", "docker-first", "--"}, args...)...)
+	}
+	if r := guest("systemctl", "is-system-running", "--wait"); !strings.Contains(r.stdout, "running") {
+		t.Logf("the guest's boot did not settle (%s); its units:\n%s", r, guest("systemctl", "--failed", "--no-pager").stdout)
+	}
+	t.Logf("boot: %s", guest("systemd-analyze", "time").stdout)
+	t.Logf("services running before any docker command:\n%s",
+		guest("systemctl", "list-units", "--type=service", "--state=running", "--no-pager", "--no-legend", "--plain").stdout)
+
+	units := []string{"docker.socket", "docker.service", "containerd.service"}
+	if got := guest(append([]string{"systemctl", "is-active"}, units...)...).stdout; strings.Join(strings.Fields(got), " ") != "active inactive inactive" {
+		t.Errorf("after boot, is-active %v says %q; want the socket active and both daemons inactive", units, got)
+	}
+	start = time.Now()
+	r := guest("docker", "info", "--format", "{{.ServerVersion}}")
+	if r.code != 0 || strings.TrimSpace(r.stdout) == "" {
+		t.Fatalf("the first docker info in a fresh guest: %s", r)
+	}
+	t.Logf("first docker info (starts dockerd): %s, server %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.stdout))
+	if got := guest(append([]string{"systemctl", "is-active"}, units...)...).stdout; strings.Join(strings.Fields(got), " ") != "active active active" {
+		t.Errorf("after the first docker command, is-active %v says %q; want all active", units, got)
 	}
 }
 

@@ -17,8 +17,8 @@ func TestSnapshot(t *testing.T) {
 	_, n := goldenVMNet(t, "")
 
 	n.must(t, append([]string{"vm", "create", "--name", "orig"}, e2eSize...)...)
-	// The golden image's Docker runs: its kernel modules (nf_tables,
-	// bridge) load in the guest.
+	// The golden image's Docker starts on this first use and runs: its
+	// kernel modules (nf_tables, bridge) load in the guest.
 	eventually(t, 90*time.Second, "docker info in the guest", func() error {
 		if r := n.run("vm", "exec", "orig", "--", "docker", "info", "--format", "{{.ServerVersion}}"); r.code != 0 {
 			return fmt.Errorf("%s", r)
