@@ -12,7 +12,7 @@ import (
 	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/label"
-	"banger/internal/network"
+	"banger/internal/network/netpolicy"
 	"banger/internal/vmname"
 )
 
@@ -120,7 +120,7 @@ func (o VMSpecOptions) shape() (api.CreateVMRequest, error) {
 			return api.CreateVMRequest{}, err
 		}
 	}
-	policy, err := network.ParsePolicy(o.Network)
+	policy, err := netpolicy.Parse(o.Network)
 	if err != nil {
 		return api.CreateVMRequest{}, fmt.Errorf("--network: %w", err)
 	}
@@ -128,7 +128,7 @@ func (o VMSpecOptions) shape() (api.CreateVMRequest, error) {
 	if err != nil {
 		return api.CreateVMRequest{}, err
 	}
-	if len(ports) > 0 && policy.Mode == network.PolicyNone {
+	if len(ports) > 0 && policy.Mode == netpolicy.None {
 		return api.CreateVMRequest{}, errdefs.InvalidArgument("-p with --network none: under none the host cannot reach the guest, so no port can be forwarded; pick another --network or drop -p")
 	}
 	if o.FromSnapshot != "" {
