@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,26 +56,34 @@ func (v sizeValue) Set(s string) error {
 	return nil
 }
 
-// addSpecFlags registers the shape flags with the resolved defaults, so
-// --help shows what a VM would get on this host with this config.
+// addSpecFlags registers the shape flags. Their defaults are resolved
+// when the command runs or prints its help, so --help shows what a VM
+// would get on this host with this config.
 func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
-	d := a.defaults
-	o.VCPU, o.MemoryMiB, o.DiskSize = d.VCPU.V, d.MemoryMiB.V, d.DiskSize.V
 	f := cmd.Flags()
 	f.StringVar(&o.Name, "name", "", "VM name, a DNS label (default: a generated name)")
-	f.StringVar(&o.Image, "image", a.cfg.DefaultImageName, "image to boot; pulled on demand")
+	f.StringVar(&o.Image, "image", "", "image to boot; pulled on demand")
 	f.StringVar(&o.Kernel, "kernel", "", "kernel to boot (default: the image's kernel)")
-	f.IntVar(&o.VCPU, "vcpu", o.VCPU, fmt.Sprintf("virtual CPUs [%s]", d.VCPU.From))
-	f.Var(memoryValue{&o.MemoryMiB}, "memory", fmt.Sprintf("%s [%s]", memoryUsage, d.MemoryMiB.From))
-	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
-	f.StringVar(&o.Network, "network", a.cfg.NetworkPolicy, "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
+	f.IntVar(&o.VCPU, "vcpu", 0, "virtual CPUs")
+	f.Var(memoryValue{&o.MemoryMiB}, "memory", memoryUsage)
+	f.Var(sizeValue{&o.DiskSize}, "disk-size", "size of the work disk mounted at /root, e.g. 16G")
+	f.StringVar(&o.Network, "network", "", "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from `SNAPSHOT`, made by banger vm snapshot, instead of booting an image")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "forward a host port to the guest: `[HOSTADDR:][HOSTPORT:]GUESTPORT[/udp]`, loopback unless HOSTADDR says otherwise (repeatable; see Ports below)")
 	f.StringArrayVarP(&o.Labels, "label", "l", nil, "label the VM, `KEY=VALUE` (repeatable; banger vm list --label finds it)")
 	f.Var(ttlValue{&o.TTL}, "ttl", "delete the VM, running or not, once this `DURATION` has passed (e.g. 30m, 2h, 7d; banger vm expire moves it)")
 	o.flags = f
-	o.cfgErr = a.cfgErr
+	deferDefaults(cmd, func() {
+		cfg, err := a.config()
+		d := a.vmDefaults()
+		o.cfgErr = err
+		setDefault(f, "image", cfg.DefaultImageName, "")
+		setDefault(f, "vcpu", strconv.Itoa(d.VCPU.V), string(d.VCPU.From))
+		setDefault(f, "memory", strconv.Itoa(d.MemoryMiB.V), string(d.MemoryMiB.From))
+		setDefault(f, "disk-size", d.DiskSize.V.String(), string(d.DiskSize.From))
+		setDefault(f, "network", cfg.NetworkPolicy, "")
+	})
 	_ = cmd.RegisterFlagCompletionFunc("image", a.complete.images)
 	_ = cmd.RegisterFlagCompletionFunc("kernel", a.complete.kernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
