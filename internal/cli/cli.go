@@ -93,7 +93,7 @@ func (a *app) call(ctx context.Context, fn func(*client.Client) error) error {
 
 // Run executes the banger command line with args (without the program name).
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	root := newRoot(newApp(stdin, stdout, stderr))
+	root := newRoot(newApp(stdin, stdout, stderr), args...)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -152,7 +152,9 @@ func Report(w io.Writer, err error) int {
 	return exitFailure
 }
 
-func newRoot(a *app) *cobra.Command {
+// newRoot makes the command tree for the command line args, the program
+// name left out; without args, the whole tree.
+func newRoot(a *app, args ...string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "banger",
 		Short: "One-command development sandboxes on microVMs",
@@ -170,21 +172,26 @@ Start with:
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(
-		newVMCmd(a),
-		newImageCmd(a),
-		newKernelCmd(a),
-		newSessionCmd(a),
-		newSnapshotCmd(a),
-		newDaemonCmd(a),
-		newWebCmd(a),
-		newE2BCmd(a),
-		newDoctorCmd(a),
-		newConfigCmd(a),
-		newCompletionCmd(a),
-		versionVerb{a}.command(),
-	)
+	addVerbs(root, args, rootVerbs(a))
 	versionVerb{a}.addFlag(root)
 	makeGroups(root)
 	return root
+}
+
+// rootVerbs are banger's commands.
+func rootVerbs(a *app) []verb {
+	return []verb{
+		{name: "vm", make: func(rest []string) *cobra.Command { return newVMCmd(a, rest) }},
+		{name: "image", make: made(newImageCmd, a)},
+		{name: "kernel", make: made(newKernelCmd, a)},
+		{name: "session", make: made(newSessionCmd, a)},
+		{name: "snapshot", make: made(newSnapshotCmd, a)},
+		{name: "daemon", make: made(newDaemonCmd, a)},
+		{name: "web", make: made(newWebCmd, a)},
+		{name: "e2b", make: made(newE2BCmd, a)},
+		{name: "doctor", make: made(newDoctorCmd, a)},
+		{name: "config", make: made(newConfigCmd, a)},
+		{name: "completion", make: made(newCompletionCmd, a)},
+		{name: "version", make: func([]string) *cobra.Command { return versionVerb{a}.command() }},
+	}
 }
