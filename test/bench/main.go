@@ -7,6 +7,9 @@
 // a network namespace the bench makes and removes. The environment tunes
 // a run:
 //
+//	BENCH_ONLY=cli          only the CLI's figures: its start beside a
+//	                        Go program's, and its daemon round trip
+//	                        (seconds, no root needed)
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
@@ -71,6 +74,16 @@ func run() error {
 
 	if err := benchRoundTrips(env, banger, filepath.Join(work, "run", "banger", "bangerd.sock")); err != nil {
 		return err
+	}
+	if err := benchCLIStart(env, bin); err != nil {
+		return err
+	}
+	switch only := os.Getenv("BENCH_ONLY"); only {
+	case "cli":
+		return nil
+	case "":
+	default:
+		return fmt.Errorf("BENCH_ONLY=%q: the only one is cli", only)
 	}
 	if os.Getenv("BENCH_IMAGES") == "0" {
 		fmt.Println("\n(image figures skipped: BENCH_IMAGES=0)")
