@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -46,11 +45,10 @@ type Client struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Timeout bounds each request; 0 means no bound beyond ctx.
 	Timeout time.Duration
-	// Warn, when set, receives the daemon's warnings (such as an invalid
-	// config.toml), each once per Client.
+	// Warn, when set, receives the daemon's warning (such as an invalid
+	// config.toml) with each answer that carries one: the caller decides
+	// how often to show it.
 	Warn func(string)
-
-	warned seenSet
 
 	http *http.Client
 }
@@ -143,30 +141,10 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, in any, ex
 		}
 		return nil, fmt.Errorf("talking to bangerd at %s: %w", socket, err)
 	}
-	if msg := resp.Header.Get(api.ConfigWarningHeader); msg != "" && c.Warn != nil && c.warned.first(msg) {
+	if msg := resp.Header.Get(api.ConfigWarningHeader); msg != "" && c.Warn != nil {
 		c.Warn(msg)
 	}
 	return resp, nil
-}
-
-// seenSet remembers strings, so that each daemon warning reaches Warn once.
-type seenSet struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-// first reports whether s is new, and remembers it.
-func (w *seenSet) first(s string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.seen[s] {
-		return false
-	}
-	if w.seen == nil {
-		w.seen = map[string]bool{}
-	}
-	w.seen[s] = true
-	return true
 }
 
 func (c *Client) decode(resp *http.Response, out any) error {
