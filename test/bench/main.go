@@ -49,6 +49,10 @@ func main() {
 }
 
 func run() error {
+	only := os.Getenv("BENCH_ONLY")
+	if only != "" && only != "cli" {
+		return fmt.Errorf("BENCH_ONLY=%q: the only one is cli", only)
+	}
 	work, err := os.MkdirTemp("", "banger-bench")
 	if err != nil {
 		return err
@@ -78,12 +82,8 @@ func run() error {
 	if err := benchCLIStart(env, bin); err != nil {
 		return err
 	}
-	switch only := os.Getenv("BENCH_ONLY"); only {
-	case "cli":
+	if only == "cli" {
 		return nil
-	case "":
-	default:
-		return fmt.Errorf("BENCH_ONLY=%q: the only one is cli", only)
 	}
 	if os.Getenv("BENCH_IMAGES") == "0" {
 		fmt.Println("\n(image figures skipped: BENCH_IMAGES=0)")
