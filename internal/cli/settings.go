@@ -46,7 +46,13 @@ func deferDefaults(cmd *cobra.Command, fill func()) {
 		once()
 		help(c, args)
 	})
-	cmd.PreRun = func(*cobra.Command, []string) { once() }
+	prev := cmd.PreRun // cobra runs PreRun only when PreRunE is unset
+	cmd.PreRun = func(c *cobra.Command, args []string) {
+		once()
+		if prev != nil {
+			prev(c, args)
+		}
+	}
 }
 
 // setDefault gives the flag name of f the default value and, when from is
