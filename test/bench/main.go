@@ -7,9 +7,9 @@
 // a network namespace the bench makes and removes. The environment tunes
 // a run:
 //
-//	BENCH_ONLY=cli          only the CLI's figures: its start beside a
-//	                        Go program's, and its daemon round trip
-//	                        (seconds, no root needed)
+//	BENCH_ONLY=cli          only the CLI's figures, in seconds: its
+//	                        start beside a Go program's, and its daemon
+//	                        round trip
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
