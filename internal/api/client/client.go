@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -116,6 +118,9 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, in any, ex
 	if err != nil {
 		return nil, err
 	}
+	if c.Dial == nil && socketMissing(socket) {
+		return nil, fmt.Errorf("%w (no answer on %s)", ErrNotRunning, socket)
+	}
 	body, err := marshalBody(in)
 	if err != nil {
 		return nil, err
@@ -166,6 +171,13 @@ func (c *Client) decode(resp *http.Response, out any) error {
 		return fmt.Errorf("decoding bangerd's answer: %w", err)
 	}
 	return nil
+}
+
+// socketMissing reports that no file is at socket, so that no daemon
+// answers there: a command finds out without setting up a connection.
+func socketMissing(socket string) bool {
+	_, err := os.Lstat(socket)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // isNotRunning tells a missing or dead socket from other failures.

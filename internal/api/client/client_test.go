@@ -86,3 +86,15 @@ func TestWarnGetsEachAnswersWarning(t *testing.T) {
 		t.Errorf("Warn got %q, want the warning once per answer", got)
 	}
 }
+
+// TestNoSocketIsNotRunning: with nothing at the socket's path, or its
+// directory missing, the daemon is not running.
+func TestNoSocketIsNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	for _, sock := range []string{filepath.Join(dir, "bangerd.sock"), filepath.Join(dir, "gone", "bangerd.sock")} {
+		c := client.Client{Socket: sock}
+		if _, err := c.ListVMs(context.Background()); !errors.Is(err, client.ErrNotRunning) {
+			t.Errorf("ListVMs with no %s = %v, want ErrNotRunning", sock, err)
+		}
+	}
+}
