@@ -18,7 +18,7 @@ import (
 )
 
 // app is what every command shares: the I/O streams, the directories, the
-// loaded config and the daemon controller.
+// config and the daemon controller.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -26,9 +26,13 @@ type app struct {
 	dirs    paths.Dirs
 	dirsErr error
 
-	cfg      *config.Config
-	cfgErr   error
-	defaults config.ResolvedDefaults
+	// config is config.toml, read on first use: the built-in config, with
+	// the error, when it is invalid. Commands that do not need it do not
+	// read it.
+	config func() (*config.Config, error)
+	// vmDefaults is the size of a new VM on this host with this config,
+	// worked out on first use.
+	vmDefaults func() config.ResolvedDefaults
 	// warned is set once a daemon warning was shown.
 	warned bool
 
@@ -41,15 +45,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	a.complete = completer{a}
 	a.dirs, a.dirsErr = paths.Default()
-	a.cfg = config.Default()
-	if a.dirsErr == nil {
-		if cfg, err := config.Load(a.dirs.ConfigFile()); err != nil {
-			a.cfgErr = err
-		} else {
-			a.cfg = cfg
-		}
-	}
-	a.defaults = config.ResolveVMDefaults(a.cfg.VMDefaults, config.DetectHost())
+	a.config = loadConfig(a.dirs, a.dirsErr)
+	a.vmDefaults = resolveVMDefaults(a.config)
 	a.ctl = daemonctl.New(a.dirs)
 	a.ctl.Notify = func(s string) { fmt.Fprintln(a.stderr, s) }
 	a.ctl.Client.Warn = a.warn
@@ -71,7 +68,8 @@ func (a *app) ready() error {
 	if a.dirsErr != nil {
 		return a.dirsErr
 	}
-	return a.cfgErr
+	_, err := a.config()
+	return err
 }
 
 // call runs fn against the daemon, starting or restarting it as needed.
@@ -84,15 +82,18 @@ func (a *app) call(ctx context.Context, fn func(*client.Client) error) error {
 		return a.dirsErr
 	}
 	err := a.ctl.Call(ctx, fn)
-	if err != nil && a.cfgErr != nil && !a.ctl.Running(ctx) {
-		return errors.Join(a.cfgErr, err)
+	if err == nil {
+		return nil
+	}
+	if _, cfgErr := a.config(); cfgErr != nil && !a.ctl.Running(ctx) {
+		return errors.Join(cfgErr, err)
 	}
 	return err
 }
 
 // Run executes the banger command line with args (without the program name).
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	root := newRoot(newApp(stdin, stdout, stderr))
+	root := newRoot(newApp(stdin, stdout, stderr), args...)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -151,7 +152,9 @@ func Report(w io.Writer, err error) int {
 	return exitFailure
 }
 
-func newRoot(a *app) *cobra.Command {
+// newRoot makes the command tree for the command line args, the program
+// name left out; without args, the whole tree.
+func newRoot(a *app, args ...string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "banger",
 		Short: "One-command development sandboxes on microVMs",
@@ -169,21 +172,26 @@ Start with:
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(
-		newVMCmd(a),
-		newImageCmd(a),
-		newKernelCmd(a),
-		newSessionCmd(a),
-		newSnapshotCmd(a),
-		newDaemonCmd(a),
-		newWebCmd(a),
-		newE2BCmd(a),
-		newDoctorCmd(a),
-		newConfigCmd(a),
-		newCompletionCmd(a),
-		newVersionCmd(a),
-	)
-	addVersionFlag(a, root)
+	addVerbs(root, args, rootVerbs(a))
+	versionVerb{a}.addFlag(root)
 	makeGroups(root)
 	return root
+}
+
+// rootVerbs are banger's commands.
+func rootVerbs(a *app) []verb {
+	return []verb{
+		{name: "vm", make: func(rest []string) *cobra.Command { return newVMCmd(a, rest) }},
+		{name: "image", make: made(newImageCmd, a)},
+		{name: "kernel", make: made(newKernelCmd, a)},
+		{name: "session", make: made(newSessionCmd, a)},
+		{name: "snapshot", make: made(newSnapshotCmd, a)},
+		{name: "daemon", make: made(newDaemonCmd, a)},
+		{name: "web", make: made(newWebCmd, a)},
+		{name: "e2b", make: made(newE2BCmd, a)},
+		{name: "doctor", make: made(newDoctorCmd, a)},
+		{name: "config", make: made(newConfigCmd, a)},
+		{name: "completion", make: made(newCompletionCmd, a)},
+		{name: "version", make: func([]string) *cobra.Command { return versionVerb{a}.command() }},
+	}
 }

@@ -32,5 +32,6 @@ func (a *app) configShow(w io.Writer) error {
 	if err := a.ready(); err != nil {
 		return err
 	}
-	return a.cfg.Encode(w)
+	cfg, _ := a.config()
+	return cfg.Encode(w)
 }

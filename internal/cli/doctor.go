@@ -70,13 +70,14 @@ func (a *app) doctor(ctx context.Context, opts DoctorOptions) error {
 }
 
 func (a *app) doctorOptions() doctor.Options {
-	d := a.defaults
+	d := a.vmDefaults()
+	cfg, _ := a.config() // the config check reports its error
 	return doctor.Options{
-		VMM:            string(a.cfg.VMM),
-		FirecrackerBin: a.cfg.FirecrackerBin,
+		VMM:            string(cfg.VMM),
+		FirecrackerBin: cfg.FirecrackerBin,
 		StateDir:       a.dirs.State,
 		ConfigPath:     a.dirs.ConfigFile(),
-		Keyring:        a.cfg.DebianKeyring,
+		Keyring:        cfg.DebianKeyring,
 		KVMDevice:      os.Getenv(doctor.KVMDeviceEnv),
 		Defaults: []doctor.DefaultField{
 			{Name: "vcpu", Value: fmt.Sprint(d.VCPU.V), Provenance: string(d.VCPU.From)},
@@ -94,15 +95,16 @@ func (a *app) doctorOptions() doctor.Options {
 			return doctor.DaemonStatus{Running: true, Version: info.Version, PID: info.PID, Socket: info.Socket, WebError: info.WebError}, nil
 		},
 		DaemonBin: daemonctl.BinaryPath,
-		VMNames:   a.vmNamesProbe(),
+		VMNames:   a.vmNamesProbe(cfg.BridgeSubnet),
 	}
 }
 
 // vmNamesProbe finds a running VM for the "vm names" check, from a daemon
-// that is already running, and bangerd's DNS address from the config.
-func (a *app) vmNamesProbe() doctor.VMNames {
+// that is already running, and bangerd's DNS address from the config's
+// bridge subnet.
+func (a *app) vmNamesProbe(subnet string) doctor.VMNames {
 	server := ""
-	if p, err := netip.ParsePrefix(a.cfg.BridgeSubnet); err == nil {
+	if p, err := netip.ParsePrefix(subnet); err == nil {
 		server = netip.AddrPortFrom(p.Masked().Addr().Next(), 53).String()
 	}
 	return doctor.VMNames{
@@ -130,8 +132,8 @@ func (a *app) vmNamesProbe() doctor.VMNames {
 func (a *app) configCheck() doctor.Check {
 	return doctor.Check{Name: "config", Run: func(context.Context) doctor.Result {
 		r := doctor.Result{Name: "config", Status: doctor.Pass, Summary: a.dirs.ConfigFile()}
-		if a.cfgErr != nil {
-			r.Status, r.Summary = doctor.Fail, a.cfgErr.Error()
+		if _, err := a.config(); err != nil {
+			r.Status, r.Summary = doctor.Fail, err.Error()
 			r.Fix = "correct the config file; every key is optional, so an empty file is valid"
 		}
 		return r

@@ -29,9 +29,12 @@ Sandboxes are VMs named e2b-..., labelled e2b=sandbox: ` + "`banger vm list`" + 
 them, and vm exec, vm ssh and vm logs work on them. See docs/e2b.md for what
 is supported.`,
 	}
-	cmd.AddCommand(newE2BEnvCmd(a))
+	cmd.AddCommand(e2bVerbs{a}.envCmd())
 	return cmd
 }
+
+// e2bVerbs are the verbs of `banger e2b`.
+type e2bVerbs struct{ a *app }
 
 // E2BEnvOptions are the inputs of `banger e2b env`.
 type E2BEnvOptions struct {
@@ -39,7 +42,7 @@ type E2BEnvOptions struct {
 	Stdout io.Writer
 }
 
-func newE2BEnvCmd(a *app) *cobra.Command {
+func (e e2bVerbs) envCmd() *cobra.Command {
 	opts := E2BEnvOptions{}
 	cmd := &cobra.Command{
 		Use:   "env",
@@ -52,19 +55,21 @@ banger's config directory, readable by you only; it is made on first use.
   banger e2b env --new-key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Stdout = a.stdout
-			return a.e2bEnv(cmd.Context(), opts)
+			opts.Stdout = e.a.stdout
+			return e.env(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.NewKey, "new-key", false, "replace the API key, refusing clients that hold the old one")
 	return cmd
 }
 
-func (a *app) e2bEnv(ctx context.Context, opts E2BEnvOptions) error {
-	if err := a.ready(); err != nil {
+// env prints the export lines, making the API key on first use.
+func (e e2bVerbs) env(ctx context.Context, opts E2BEnvOptions) error {
+	if err := e.a.ready(); err != nil {
 		return err
 	}
-	if a.cfg.E2BListenAddr == "" {
+	cfg, _ := e.a.config()
+	if cfg.E2BListenAddr == "" {
 		return errdefs.FailedPrecondition("the E2B API is off: set e2b_listen_addr = \"127.0.0.1:3333\" in config.toml, " +
 			"then run `banger daemon stop` so that the next command starts bangerd with it")
 	}
@@ -72,11 +77,11 @@ func (a *app) e2bEnv(ctx context.Context, opts E2BEnvOptions) error {
 	if opts.NewKey {
 		get = apikey.Secret.New
 	}
-	key, err := get(a.dirs.E2BKey())
+	key, err := get(e.a.dirs.E2BKey())
 	if err != nil {
 		return err
 	}
-	addr, err := a.e2bServing(ctx)
+	addr, err := e.serving(ctx, cfg.E2BListenAddr)
 	if err != nil {
 		return err
 	}
@@ -102,13 +107,13 @@ func clientAddr(listen string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// e2bServing starts bangerd if it is not running, as any command does, and
+// serving starts bangerd if it is not running, as any command does, and
 // returns where it serves the E2B API: the variables are of no use until
-// it does. A daemon started before the config's address changed serves
-// the old one, which is what works until it restarts.
-func (a *app) e2bServing(ctx context.Context) (string, error) {
+// it does. A daemon started before the config's address (listen) changed
+// serves the old one, which is what works until it restarts.
+func (e e2bVerbs) serving(ctx context.Context, listen string) (string, error) {
 	var info api.DaemonInfo
-	err := a.call(ctx, func(c *client.Client) (err error) {
+	err := e.a.call(ctx, func(c *client.Client) (err error) {
 		info, err = c.Daemon(ctx)
 		return err
 	})
@@ -119,8 +124,8 @@ func (a *app) e2bServing(ctx context.Context) (string, error) {
 		return "", errdefs.FailedPrecondition("bangerd does not serve the E2B API: %s", info.E2BError)
 	case info.E2BAddr == "":
 		return "", errdefs.FailedPrecondition("bangerd started before e2b_listen_addr was set, so it serves no E2B API: run `banger daemon stop`, then `banger e2b env` again")
-	case info.E2BAddr != a.cfg.E2BListenAddr:
-		a.warn(fmt.Sprintf("bangerd serves the E2B API at %s, not at e2b_listen_addr %s: run `banger daemon stop` to start it with config.toml's", info.E2BAddr, a.cfg.E2BListenAddr))
+	case info.E2BAddr != listen:
+		e.a.warn(fmt.Sprintf("bangerd serves the E2B API at %s, not at e2b_listen_addr %s: run `banger daemon stop` to start it with config.toml's", info.E2BAddr, listen))
 	}
 	return info.E2BAddr, nil
 }

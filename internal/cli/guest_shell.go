@@ -9,7 +9,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 )
 
 // guestShell opens a shell in VM name, or runs command there, and returns
@@ -34,7 +34,7 @@ func (a *app) guestShell(ctx context.Context, name string, tty bool, command []s
 	fmt.Fprintf(stderr, "banger: %s has no sshd; connecting through its guest agent\n", name)
 	if len(command) > 0 {
 		// ssh would hand the command to root's shell: so does this.
-		command = loginShellCommand(guestssh.QuoteCommand(command))
+		command = loginShellCommand(sshcmd.QuoteCommand(command))
 	}
 	return a.vmExec(ctx, VMExecOptions{
 		Name: name, Command: command, TTY: tty,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,8 +13,7 @@ import (
 )
 
 func newImageWarmCmd(a *app) *cobra.Command {
-	d := a.defaults
-	req := api.WarmImageRequest{VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V}
+	var req api.WarmImageRequest
 	cmd := &cobra.Command{
 		Use:   "warm NAME",
 		Short: "Save a booted guest of an image, so VMs of its size start warm",
@@ -34,8 +34,8 @@ them.`,
 		ValidArgsFunction: a.complete.imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if a.cfgErr != nil {
-				return fmt.Errorf("templates take their size from the config, and it is invalid: %w", a.cfgErr)
+			if _, err := a.config(); err != nil {
+				return fmt.Errorf("templates take their size from the config, and it is invalid: %w", err)
 			}
 			if err := checkTemplateSize(req.VCPU, req.MemoryMiB); err != nil {
 				return err
@@ -54,8 +54,14 @@ them.`,
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&req.VCPU, "vcpu", req.VCPU, fmt.Sprintf("virtual CPUs of the VMs to start warm [%s]", d.VCPU.From))
-	cmd.Flags().Var(memoryValue{&req.MemoryMiB}, "memory", fmt.Sprintf("%s, of the VMs to start warm [%s]", memoryUsage, d.MemoryMiB.From))
+	f := cmd.Flags()
+	f.IntVar(&req.VCPU, "vcpu", 0, "virtual CPUs of the VMs to start warm")
+	f.Var(memoryValue{&req.MemoryMiB}, "memory", memoryUsage+", of the VMs to start warm")
+	deferDefaults(cmd, func() {
+		d := a.vmDefaults()
+		setDefault(f, "vcpu", strconv.Itoa(d.VCPU.V), string(d.VCPU.From))
+		setDefault(f, "memory", strconv.Itoa(d.MemoryMiB.V), string(d.MemoryMiB.From))
+	})
 	return cmd
 }
 

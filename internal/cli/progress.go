@@ -6,7 +6,6 @@ import (
 	"os"
 	"sync"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"banger/internal/progress"
@@ -19,7 +18,7 @@ type progressView struct {
 	w    io.Writer
 	tty  bool
 	step string
-	bar  *progressbar.ProgressBar
+	bar  *byteBar
 	note bool // a note is on the current terminal line
 }
 
@@ -68,22 +67,15 @@ func (v *progressView) bytes(done, total int64) {
 		v.endLine()
 	}
 	if v.bar == nil {
-		v.bar = progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(v.w),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100e6),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-		)
+		v.bar = newByteBar(v.w, "", total)
 	}
-	_ = v.bar.Set64(done)
+	v.bar.set(done)
 }
 
 // endLine finishes a bar or an in-place note.
 func (v *progressView) endLine() {
 	if v.bar != nil {
-		_ = v.bar.Finish()
+		v.bar.finish()
 		fmt.Fprintln(v.w)
 		v.bar = nil
 	}

@@ -9,7 +9,11 @@ import (
 	"banger/internal/version"
 )
 
-func newVersionCmd(a *app) *cobra.Command {
+// versionVerb prints the versions of banger and bangerd, for `banger
+// version` and `banger --version`.
+type versionVerb struct{ a *app }
+
+func (v versionVerb) command() *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
 		Short:   "Print banger's version",
@@ -17,13 +21,14 @@ func newVersionCmd(a *app) *cobra.Command {
 		Example: "  banger version\n  banger --version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.printVersion(cmd.Context())
+			return v.print(cmd.Context())
 		},
 	}
 }
 
-// printVersion prints the CLI's version and the running daemon's.
-func (a *app) printVersion(ctx context.Context) error {
+// print prints the CLI's version and the running daemon's.
+func (v versionVerb) print(ctx context.Context) error {
+	a := v.a
 	fmt.Fprintf(a.stdout, "banger  %s\n", version.Version)
 	if a.dirsErr != nil {
 		return nil
@@ -38,17 +43,17 @@ func (a *app) printVersion(ctx context.Context) error {
 	return nil
 }
 
-// addVersionFlag gives root a --version flag that prints what `banger
-// version` does. A group invoked alone prints its help; so does root
-// without --version.
-func addVersionFlag(a *app, root *cobra.Command) {
+// addFlag gives root a --version flag that prints what `banger version`
+// does. A group invoked alone prints its help; so does root without
+// --version.
+func (v versionVerb) addFlag(root *cobra.Command) {
 	var show bool
 	root.Flags().BoolVar(&show, "version", false, "print the version of banger and bangerd, as banger version does")
 	root.Args = unknownSubcommand
 	root.DisableFlagsInUseLine = true
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if show {
-			return a.printVersion(cmd.Context())
+			return v.print(cmd.Context())
 		}
 		return cmd.Help()
 	}

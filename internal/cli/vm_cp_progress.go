@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-
-	"github.com/schollz/progressbar/v3"
 )
 
 // progressAfter is how many bytes a copy moves before its progress shows:
@@ -17,7 +15,7 @@ type copyProgress struct {
 	w     io.Writer
 	total int64 // -1 when unknown
 	done  int64
-	bar   *progressbar.ProgressBar
+	bar   *byteBar
 }
 
 // newCopyProgress returns the progress of a copy of size bytes (nil size:
@@ -58,21 +56,14 @@ func (p *copyProgress) add(n int64) {
 		return
 	}
 	if p.bar == nil {
-		p.bar = progressbar.NewOptions64(p.total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100e6),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetDescription("copying"),
-		)
+		p.bar = newByteBar(p.w, "copying", p.total)
 	}
-	_ = p.bar.Set64(min(p.done, max(p.total, p.done)))
+	p.bar.set(p.done)
 }
 
 func (p *copyProgress) finish() {
 	if p != nil && p.bar != nil {
-		_ = p.bar.Finish()
+		p.bar.finish()
 		fmt.Fprintln(p.w)
 	}
 }

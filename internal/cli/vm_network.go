@@ -9,7 +9,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/api/client"
-	"banger/internal/network"
+	"banger/internal/network/netpolicy"
 )
 
 // networkHelp explains the policies; vm create, vm run and vm network
@@ -64,7 +64,7 @@ gets it when it starts. ` + "`banger vm show NAME`" + ` says a VM's policy.
 }
 
 func (a *app) vmNetwork(ctx context.Context, opts VMNetworkOptions) error {
-	policy, err := network.ParsePolicy(opts.Network)
+	policy, err := netpolicy.Parse(opts.Network)
 	if err != nil {
 		return err
 	}
@@ -94,9 +94,9 @@ func (a *app) completeVMNetwork(cmd *cobra.Command, args []string, toComplete st
 // completePolicies offers the policy forms.
 func completePolicies(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return []string{
-		string(network.PolicyInternet) + "\tpublic addresses and other VMs",
-		string(network.PolicyNone) + "\tno network",
-		string(network.PolicyAllow) + "=\tonly the listed destinations",
-		string(network.PolicyOpen) + "\teverything, the LAN included",
+		string(netpolicy.Internet) + "\tpublic addresses and other VMs",
+		string(netpolicy.None) + "\tno network",
+		string(netpolicy.Allow) + "=\tonly the listed destinations",
+		string(netpolicy.Open) + "\teverything, the LAN included",
 	}, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }

@@ -11,7 +11,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 )
 
 // exitBangerFailure is vm run's status when banger itself fails, as
@@ -151,7 +151,7 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if agentRuns {
 		var argv []string
 		if len(command) > 0 {
-			argv = loginShellCommand(guestssh.QuoteCommand(command))
+			argv = loginShellCommand(sshcmd.QuoteCommand(command))
 		}
 		code, sshErr = a.vmExec(ctx, VMExecOptions{
 			Name: vm.Name, Command: argv, TTY: tty,

@@ -12,7 +12,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 )
 
 // addRunFlags registers vm run's flags that docker run users type: -i,
@@ -60,7 +60,7 @@ func (opts VMRunOptions) guestCommand(ws *api.WorkspaceCopy) []string {
 	if prelude := runPrelude(opts.Env, opts.Dir); prelude != "" {
 		rest := `exec "${SHELL:-/bin/sh}" -l`
 		if len(command) > 0 {
-			rest = guestssh.QuoteCommand(command)
+			rest = sshcmd.QuoteCommand(command)
 		}
 		command = []string{prelude + rest}
 	}
@@ -76,10 +76,10 @@ func (opts VMRunOptions) guestCommand(ws *api.WorkspaceCopy) []string {
 func runPrelude(env []string, dir string) string {
 	var b strings.Builder
 	if dir != "" {
-		b.WriteString(guestssh.QuoteCommand([]string{"cd", "--", dir}) + " || exit 126\n")
+		b.WriteString(sshcmd.QuoteCommand([]string{"cd", "--", dir}) + " || exit 126\n")
 	}
 	for _, e := range env {
-		b.WriteString(guestssh.QuoteCommand([]string{"export", e}) + "\n")
+		b.WriteString(sshcmd.QuoteCommand([]string{"export", e}) + "\n")
 	}
 	return b.String()
 }
@@ -92,7 +92,7 @@ func (a *app) vmRunDetached(ctx context.Context, vm api.VM, opts VMRunOptions) e
 	}}
 	if vm.Workspace != nil {
 		req.Name = sessionName(opts.Command[0])
-		req.Command = loginShellCommand(guestssh.QuoteCommand(opts.guestCommand(vm.Workspace)))
+		req.Command = loginShellCommand(sshcmd.QuoteCommand(opts.guestCommand(vm.Workspace)))
 		req.Env, req.Dir = nil, ""
 	}
 	if opts.TTY {

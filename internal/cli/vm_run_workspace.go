@@ -6,7 +6,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/errdefs"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 	"banger/internal/workspace"
 )
 
@@ -54,7 +54,7 @@ func workspaceCommand(ws api.WorkspaceCopy, command []string) []string {
 	src := workspace.Source{Top: ws.Top, Name: ws.Name, Sub: ws.Sub, From: ws.From, Commit: ws.Commit, Branch: ws.Branch}
 	snippet := ""
 	if len(command) > 0 {
-		snippet = guestssh.QuoteCommand(command)
+		snippet = sshcmd.QuoteCommand(command)
 	}
 	return []string{workspace.GuestScript(src, snippet)}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,7 @@ import (
 	"banger/internal/config"
 	"banger/internal/errdefs"
 	"banger/internal/label"
-	"banger/internal/network"
+	"banger/internal/network/netpolicy"
 	"banger/internal/vmname"
 )
 
@@ -55,26 +56,34 @@ func (v sizeValue) Set(s string) error {
 	return nil
 }
 
-// addSpecFlags registers the shape flags with the resolved defaults, so
-// --help shows what a VM would get on this host with this config.
+// addSpecFlags registers the shape flags. Their defaults are resolved
+// when the command runs or prints its help, so --help shows what a VM
+// would get on this host with this config.
 func (a *app) addSpecFlags(cmd *cobra.Command, o *VMSpecOptions) {
-	d := a.defaults
-	o.VCPU, o.MemoryMiB, o.DiskSize = d.VCPU.V, d.MemoryMiB.V, d.DiskSize.V
 	f := cmd.Flags()
 	f.StringVar(&o.Name, "name", "", "VM name, a DNS label (default: a generated name)")
-	f.StringVar(&o.Image, "image", a.cfg.DefaultImageName, "image to boot; pulled on demand")
+	f.StringVar(&o.Image, "image", "", "image to boot; pulled on demand")
 	f.StringVar(&o.Kernel, "kernel", "", "kernel to boot (default: the image's kernel)")
-	f.IntVar(&o.VCPU, "vcpu", o.VCPU, fmt.Sprintf("virtual CPUs [%s]", d.VCPU.From))
-	f.Var(memoryValue{&o.MemoryMiB}, "memory", fmt.Sprintf("%s [%s]", memoryUsage, d.MemoryMiB.From))
-	f.Var(sizeValue{&o.DiskSize}, "disk-size", fmt.Sprintf("size of the work disk mounted at /root, e.g. 16G [%s]", d.DiskSize.From))
-	f.StringVar(&o.Network, "network", a.cfg.NetworkPolicy, "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
+	f.IntVar(&o.VCPU, "vcpu", 0, "virtual CPUs")
+	f.Var(memoryValue{&o.MemoryMiB}, "memory", memoryUsage)
+	f.Var(sizeValue{&o.DiskSize}, "disk-size", "size of the work disk mounted at /root, e.g. 16G")
+	f.StringVar(&o.Network, "network", "", "what the VM may reach: internet, none, open or allow=LIST (see Network below)")
 	f.BoolVar(&o.Cold, "cold", false, "boot the kernel even when a warm template of this image and size could be restored")
 	f.StringVar(&o.FromSnapshot, "from-snapshot", "", "restore the VM from `SNAPSHOT`, made by banger vm snapshot, instead of booting an image")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "forward a host port to the guest: `[HOSTADDR:][HOSTPORT:]GUESTPORT[/udp]`, loopback unless HOSTADDR says otherwise (repeatable; see Ports below)")
 	f.StringArrayVarP(&o.Labels, "label", "l", nil, "label the VM, `KEY=VALUE` (repeatable; banger vm list --label finds it)")
 	f.Var(ttlValue{&o.TTL}, "ttl", "delete the VM, running or not, once this `DURATION` has passed (e.g. 30m, 2h, 7d; banger vm expire moves it)")
 	o.flags = f
-	o.cfgErr = a.cfgErr
+	deferDefaults(cmd, func() {
+		cfg, err := a.config()
+		d := a.vmDefaults()
+		o.cfgErr = err
+		setDefault(f, "image", cfg.DefaultImageName, "")
+		setDefault(f, "vcpu", strconv.Itoa(d.VCPU.V), string(d.VCPU.From))
+		setDefault(f, "memory", strconv.Itoa(d.MemoryMiB.V), string(d.MemoryMiB.From))
+		setDefault(f, "disk-size", d.DiskSize.V.String(), string(d.DiskSize.From))
+		setDefault(f, "network", cfg.NetworkPolicy, "")
+	})
 	_ = cmd.RegisterFlagCompletionFunc("image", a.complete.images)
 	_ = cmd.RegisterFlagCompletionFunc("kernel", a.complete.kernels)
 	_ = cmd.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
@@ -120,7 +129,7 @@ func (o VMSpecOptions) shape() (api.CreateVMRequest, error) {
 			return api.CreateVMRequest{}, err
 		}
 	}
-	policy, err := network.ParsePolicy(o.Network)
+	policy, err := netpolicy.Parse(o.Network)
 	if err != nil {
 		return api.CreateVMRequest{}, fmt.Errorf("--network: %w", err)
 	}
@@ -128,7 +137,7 @@ func (o VMSpecOptions) shape() (api.CreateVMRequest, error) {
 	if err != nil {
 		return api.CreateVMRequest{}, err
 	}
-	if len(ports) > 0 && policy.Mode == network.PolicyNone {
+	if len(ports) > 0 && policy.Mode == netpolicy.None {
 		return api.CreateVMRequest{}, errdefs.InvalidArgument("-p with --network none: under none the host cannot reach the guest, so no port can be forwarded; pick another --network or drop -p")
 	}
 	if o.FromSnapshot != "" {

@@ -13,7 +13,7 @@ import (
 
 	"banger/internal/api"
 	"banger/internal/errdefs"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 )
 
 // VMSSHOptions are the inputs of `banger vm ssh`.
@@ -100,7 +100,7 @@ func execSSH(target api.SSHTarget, tty bool, command []string, stdin io.Reader, 
 	if err != nil {
 		return 0, errdefs.FailedPrecondition("ssh is not installed: install the openssh-client package")
 	}
-	t := guestssh.Target{User: target.User, Host: target.Host, Key: target.Key, KnownHosts: target.KnownHosts, Alias: target.Alias}
+	t := sshcmd.Target{User: target.User, Host: target.Host, Key: target.Key, KnownHosts: target.KnownHosts, Alias: target.Alias}
 	cmd := exec.Command(bin, slices.Concat(sshOptions, t.Args(tty, command))...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	err = cmd.Run()

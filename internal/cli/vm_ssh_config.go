@@ -12,7 +12,7 @@ import (
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 )
 
 // VMSSHConfigOptions are the inputs of `banger vm ssh-config`.
@@ -104,10 +104,10 @@ func writeSSHConfig(ctx context.Context, c *client.Client, vms []api.VM, w io.Wr
 // sshConfigBlock is VM name's Host block: the options `banger vm ssh`
 // passes on ssh's command line, as ssh_config(5) lines.
 func sshConfigBlock(name string, t api.SSHTarget) string {
-	gt := guestssh.Target{User: t.User, Host: t.Host, Key: t.Key, KnownHosts: t.KnownHosts, Alias: t.Alias}
+	gt := sshcmd.Target{User: t.User, Host: t.Host, Key: t.Key, KnownHosts: t.KnownHosts, Alias: t.Alias}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Host %s %s.vm\n", name, name)
-	lines := []guestssh.Option{{Key: "HostName", Value: t.Host}, {Key: "User", Value: t.User}, {Key: "IdentityFile", Value: t.Key}}
+	lines := []sshcmd.Option{{Key: "HostName", Value: t.Host}, {Key: "User", Value: t.User}, {Key: "IdentityFile", Value: t.Key}}
 	for _, o := range append(lines, gt.Options()...) {
 		fmt.Fprintf(&b, "  %s %s\n", o.Key, sshConfigValue(o.Value))
 	}

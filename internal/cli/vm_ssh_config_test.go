@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"banger/internal/api"
-	"banger/internal/guestssh"
+	"banger/internal/guestssh/sshcmd"
 )
 
 var testTarget = api.SSHTarget{User: "root", Host: "172.16.0.2", Key: "/keys/id_ed25519", KnownHosts: "/vms/box/known hosts", Alias: "box"}
@@ -48,7 +48,7 @@ func TestSSHConfigMatchesVMSSH(t *testing.T) {
 		}
 	}
 	fromConfig := sshEffective(t, "-F", cfg, "box.vm")
-	gt := guestssh.Target{User: target.User, Host: target.Host, Key: target.Key, KnownHosts: target.KnownHosts, Alias: target.Alias}
+	gt := sshcmd.Target{User: target.User, Host: target.Host, Key: target.Key, KnownHosts: target.KnownHosts, Alias: target.Alias}
 	args := append([]string{"-F", "/dev/null"}, gt.Args(false, nil)...)
 	fromArgs := sshEffective(t, args...)
 	keys := []string{"hostname", "user", "identityfile", "port"}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
@@ -72,8 +71,11 @@ git. The patch is written as the guest gave it, at most 256 MiB; to a file
 with -o (replaced whole, or not at all), else to standard output, which must
 not be a terminal.`
 
-// shaLine matches a commit id, as the guest is trusted with nothing.
-var shaLine = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+// isCommitID reports whether s is a commit id (SHA-1 or SHA-256, in lower
+// case hex), as the guest is trusted with nothing.
+func isCommitID(s string) bool {
+	return (len(s) == 40 || len(s) == 64) && strings.Trim(s, "0123456789abcdef") == ""
+}
 
 func (w workspaceVerbs) vmWorkspaceExport(ctx context.Context, opts VMWorkspaceExportOptions) error {
 	a := w.a
@@ -124,7 +126,7 @@ func exportError(vm, name string, code int, err error) error {
 // writePatch writes the patch where opts say and tells the user what it
 // holds.
 func writePatch(opts VMWorkspaceExportOptions, patch []byte, base string) error {
-	if !shaLine.MatchString(base) {
+	if !isCommitID(base) {
 		base = "?"
 	}
 	if len(patch) == 0 {

@@ -153,3 +153,16 @@ func gitCmd(dir string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null")
 	return cmd
 }
+
+func TestIsCommitID(t *testing.T) {
+	sha1, sha256 := strings.Repeat("ab12", 10), strings.Repeat("0f", 32)
+	for s, want := range map[string]bool{
+		sha1: true, sha256: true,
+		"": false, sha1[:39]: false, sha1 + "0": false, strings.ToUpper(sha1): false,
+		sha1[:39] + "g": false, sha1[:39] + "\n": false, sha256 + sha1: false,
+	} {
+		if got := isCommitID(s); got != want {
+			t.Errorf("isCommitID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -54,7 +54,7 @@ func (a *app) webToken(opts WebTokenOptions) error {
 	if err := a.ready(); err != nil {
 		return err
 	}
-	if !a.cfg.WebAllowRemote {
+	if cfg, _ := a.config(); !cfg.WebAllowRemote {
 		return errdefs.FailedPrecondition("the web UI serves only this machine, which needs no token: " +
 			"to let other machines in, set web_listen_addr (e.g. \"0.0.0.0:7777\") and web_allow_remote = true in config.toml, then run `banger daemon stop`")
 	}

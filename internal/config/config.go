@@ -31,7 +31,7 @@ const (
 	DefaultBridgeName   = "banger0"
 	DefaultBridgeSubnet = "172.16.0.0/24"
 	// DefaultNetworkPolicy is what a new VM may reach when neither
-	// --network nor network_policy says: see internal/network.Policy.
+	// --network nor network_policy says: see internal/network/netpolicy.
 	DefaultNetworkPolicy = "internet"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode"
 
-	"banger/internal/network"
+	"banger/internal/network/netpolicy"
 )
 
 // Each check returns an error whose message says what is wrong with a value
@@ -120,7 +120,7 @@ func checkBridgeName(s string) error {
 
 // checkNetworkPolicy accepts what `vm create --network` does.
 func checkNetworkPolicy(s string) error {
-	_, err := network.ParsePolicy(s)
+	_, err := netpolicy.Parse(s)
 	return err
 }
 

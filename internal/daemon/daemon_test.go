@@ -216,8 +216,9 @@ func TestBadConfigKeepsTheLastGood(t *testing.T) {
 		t.Fatalf("CreateVM with a broken config = %v, want the last good firecracker_bin used", err)
 	}
 	want := "config.toml is invalid (line 3: vm_defaults.vcpu: "
-	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], want) || !strings.Contains(warnings[0], "uses the last good config") {
-		t.Fatalf("warnings = %q, want one starting %q", warnings, want)
+	if len(warnings) != 3 || !strings.HasPrefix(warnings[0], want) || !strings.Contains(warnings[0], "uses the last good config") ||
+		warnings[1] != warnings[0] || warnings[2] != warnings[0] {
+		t.Fatalf("warnings = %q, want one starting %q with each of the 3 answers", warnings, want)
 	}
 	if info, err := c.Daemon(ctx); err != nil || info.ConfigWarning != warnings[0] {
 		t.Fatalf("daemon info says %q, %v; want the warning", info.ConfigWarning, err)

@@ -191,17 +191,3 @@ func TestHostServersSkipsOwnAddressAndRereads(t *testing.T) {
 		t.Errorf("with no usable resolver, servers = %q", got)
 	}
 }
-
-func TestLookupA(t *testing.T) {
-	h, _ := newTestHandler(nil)
-	udp, _ := serve(t, h)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	got, err := LookupA(ctx, udp, "peer.vm")
-	if err != nil || !slices.Equal(got, []netip.Addr{netip.MustParseAddr("172.16.0.3")}) {
-		t.Errorf("LookupA(peer.vm) = %v, %v", got, err)
-	}
-	if _, err := LookupA(ctx, udp, "nosuch.vm"); err == nil || !strings.Contains(err.Error(), "NXDOMAIN") {
-		t.Errorf("LookupA(nosuch.vm) error = %v, want one saying NXDOMAIN", err)
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"banger/internal/dns"
 	"banger/internal/errdefs"
 )
 
@@ -23,7 +22,7 @@ type VMNames struct {
 	Server string
 	// Resolve looks a name up through the host's resolver; nil uses Go's.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
-	// Ask asks Server directly; nil uses dns.LookupA.
+	// Ask asks Server directly; nil uses lookupA.
 	Ask func(ctx context.Context, server, name string) ([]netip.Addr, error)
 }
 
@@ -57,7 +56,7 @@ func checkVMNames(ctx context.Context, o VMNames) Result {
 		}
 	}
 	if o.Ask == nil {
-		o.Ask = dns.LookupA
+		o.Ask = lookupA
 	}
 	host := name + ".vm"
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)

@@ -66,7 +66,7 @@ func addrOf(ip net.IP) netip.Addr {
 // a guest reaches the host only for DNS on the gateway, and only the
 // host, other guests or, for open guests, anyone start connections to it.
 func permitsFlow(c Config, g Guest, p Policy, local map[netip.Addr]bool, src, dst netip.Addr, proto uint8, dport uint16) bool {
-	mode := p.mode()
+	mode := p.Effective()
 	if src != g.IP && dst != g.IP {
 		return true
 	}

@@ -113,7 +113,7 @@ func (o Op) check() error {
 		if err := o.Guest.check(o.Config); err != nil {
 			return err
 		}
-		return o.Policy.check()
+		return o.Policy.Check()
 	case OpAllowResolved:
 		if err := o.Config.Validate(); err != nil {
 			return err

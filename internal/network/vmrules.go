@@ -87,10 +87,10 @@ func allowVMRules(tap string, p Policy) []ruleSpec {
 // chains and cost the VM only set elements.
 func RulesPerVM(p Policy) int {
 	n := 0
-	if p.mode() != PolicyNone {
+	if p.Effective() != PolicyNone {
 		n += len(bridgeVMRules(make(net.HardwareAddr, 6), netip.IPv4Unspecified()))
 	}
-	if p.mode() == PolicyAllow {
+	if p.Effective() == PolicyAllow {
 		n += len(allowVMRules("bg-x", p))
 	}
 	return n
@@ -99,7 +99,7 @@ func RulesPerVM(p Policy) int {
 // egressVerdict is what the egress map sends a guest's forwarded traffic
 // to under policy p.
 func egressVerdict(tap string, p Policy) *expr.Verdict {
-	switch p.mode() {
+	switch p.Effective() {
 	case PolicyOpen:
 		return &expr.Verdict{Kind: expr.VerdictAccept}
 	case PolicyAllow:

@@ -100,7 +100,7 @@ func (tx *vmTx) read(tap string) (vmState, error) {
 
 // replace queues the removal of old and the rules of g under policy p.
 func (tx *vmTx) replace(old vmState, g Guest, mac net.HardwareAddr, p Policy, comment string) error {
-	tap, mode := g.Tap, p.mode()
+	tap, mode := g.Tap, p.Effective()
 	keepResolved := mode == PolicyAllow && sameDomains(old.comment, comment)
 	if err := tx.remove(tap, old, mode == PolicyAllow, mode != PolicyNone, keepResolved); err != nil {
 		return err

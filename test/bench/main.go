@@ -7,6 +7,9 @@
 // a network namespace the bench makes and removes. The environment tunes
 // a run:
 //
+//	BENCH_ONLY=cli          only the CLI's figures, in seconds: its
+//	                        start beside a Go program's, and its daemon
+//	                        round trip
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
@@ -48,6 +51,10 @@ func main() {
 }
 
 func run() error {
+	only := os.Getenv("BENCH_ONLY")
+	if only != "" && only != "cli" {
+		return fmt.Errorf("BENCH_ONLY=%q: the only one is cli", only)
+	}
 	work, err := os.MkdirTemp("", "banger-bench")
 	if err != nil {
 		return err
@@ -73,6 +80,12 @@ func run() error {
 
 	if err := benchRoundTrips(env, banger, filepath.Join(work, "run", "banger", "bangerd.sock")); err != nil {
 		return err
+	}
+	if err := benchCLIStart(env, bin); err != nil {
+		return err
+	}
+	if only == "cli" {
+		return nil
 	}
 	if os.Getenv("BENCH_IMAGES") == "0" {
 		fmt.Println("\n(image figures skipped: BENCH_IMAGES=0)")

@@ -74,7 +74,7 @@ func TestScripts(t *testing.T) {
 
 // setup gives each script its own XDG tree, a short runtime dir for the
 // socket, the host-derived defaults to compare with, and a teardown that
-// stops any daemon the script left running.
+// stops every daemon the script left running.
 func setup(env *testscript.Env) error {
 	runtimeDir, err := os.MkdirTemp("", "bgr")
 	if err != nil {
@@ -97,7 +97,7 @@ func setup(env *testscript.Env) error {
 	env.Setenv("HOST_MEM", strconv.Itoa(mem))
 	env.Setenv("HOST_MEM_FROM", memFrom)
 	env.Defer(func() {
-		stopDaemon(filepath.Join(runtimeDir, "banger", "bangerd.pid"))
+		stopLeftovers(runtimeDir)
 		os.RemoveAll(runtimeDir)
 	})
 	return nil
@@ -122,27 +122,6 @@ func hostDefaults() (vcpu int, vcpuFrom string, memMiB int, memFrom string) {
 		}
 	}
 	return vcpu, vcpuFrom, memMiB, memFrom
-}
-
-// stopDaemon ends a daemon a script left behind, by the pid in its pid file.
-func stopDaemon(pidFile string) {
-	data, err := os.ReadFile(pidFile)
-	if err != nil {
-		return
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return
-	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
 // seedVM [-lasterror TEXT] [-state STATE] [-workspace DIR]

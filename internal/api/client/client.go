@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -46,11 +47,10 @@ type Client struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Timeout bounds each request; 0 means no bound beyond ctx.
 	Timeout time.Duration
-	// Warn, when set, receives the daemon's warnings (such as an invalid
-	// config.toml), each once per Client.
+	// Warn, when set, receives the daemon's warning (such as an invalid
+	// config.toml) with each answer that carries one: the caller decides
+	// how often to show it.
 	Warn func(string)
-
-	warned seenSet
 
 	http *http.Client
 }
@@ -118,6 +118,9 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, in any, ex
 	if err != nil {
 		return nil, err
 	}
+	if c.Dial == nil && socketMissing(socket) {
+		return nil, fmt.Errorf("%w (no answer on %s)", ErrNotRunning, socket)
+	}
 	body, err := marshalBody(in)
 	if err != nil {
 		return nil, err
@@ -143,30 +146,10 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, in any, ex
 		}
 		return nil, fmt.Errorf("talking to bangerd at %s: %w", socket, err)
 	}
-	if msg := resp.Header.Get(api.ConfigWarningHeader); msg != "" && c.Warn != nil && c.warned.first(msg) {
+	if msg := resp.Header.Get(api.ConfigWarningHeader); msg != "" && c.Warn != nil {
 		c.Warn(msg)
 	}
 	return resp, nil
-}
-
-// seenSet remembers strings, so that each daemon warning reaches Warn once.
-type seenSet struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-// first reports whether s is new, and remembers it.
-func (w *seenSet) first(s string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.seen[s] {
-		return false
-	}
-	if w.seen == nil {
-		w.seen = map[string]bool{}
-	}
-	w.seen[s] = true
-	return true
 }
 
 func (c *Client) decode(resp *http.Response, out any) error {
@@ -188,6 +171,13 @@ func (c *Client) decode(resp *http.Response, out any) error {
 		return fmt.Errorf("decoding bangerd's answer: %w", err)
 	}
 	return nil
+}
+
+// socketMissing reports that no file is at socket, so that no daemon
+// answers there: a command finds out without setting up a connection.
+func socketMissing(socket string) bool {
+	_, err := os.Lstat(socket)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // isNotRunning tells a missing or dead socket from other failures.

@@ -52,3 +52,49 @@ func TestZeroClient(t *testing.T) {
 		t.Errorf("Kernels().Get of a missing kernel = %v; want not found", err)
 	}
 }
+
+// TestWarnGetsEachAnswersWarning: the daemon's warning header reaches
+// Warn with every answer that carries it, an error's too.
+func TestWarnGetsEachAnswersWarning(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(api.ConfigWarningHeader, "config.toml is invalid")
+		if r.URL.Path == api.Prefix+"/vms/nosuch" {
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(api.ErrorResponse{Error: api.ErrorFrom(errdefs.NotFound("vm nosuch not found"))})
+			return
+		}
+		json.NewEncoder(w).Encode([]api.VM{})
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	var got []string
+	c := client.Client{Socket: sock, Warn: func(s string) { got = append(got, s) }}
+	ctx := context.Background()
+	if _, err := c.ListVMs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetVM(ctx, "nosuch"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("GetVM(nosuch) = %v, want not found", err)
+	}
+	if len(got) != 2 || got[0] != "config.toml is invalid" || got[1] != got[0] {
+		t.Errorf("Warn got %q, want the warning once per answer", got)
+	}
+}
+
+// TestNoSocketIsNotRunning: with nothing at the socket's path, or its
+// directory missing, the daemon is not running.
+func TestNoSocketIsNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	for _, sock := range []string{filepath.Join(dir, "bangerd.sock"), filepath.Join(dir, "gone", "bangerd.sock")} {
+		c := client.Client{Socket: sock}
+		if _, err := c.ListVMs(context.Background()); !errors.Is(err, client.ErrNotRunning) {
+			t.Errorf("ListVMs with no %s = %v, want ErrNotRunning", sock, err)
+		}
+	}
+}

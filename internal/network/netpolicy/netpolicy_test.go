@@ -1,4 +1,4 @@
-package network
+package netpolicy
 
 import (
 	"encoding/json"
@@ -11,41 +11,41 @@ import (
 	"banger/internal/errdefs"
 )
 
-func TestParsePolicy(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in    string
 		want  Policy
 		canon string
 	}{
-		{"", Policy{Mode: PolicyInternet}, "internet"},
-		{"internet", Policy{Mode: PolicyInternet}, "internet"},
-		{"none", Policy{Mode: PolicyNone}, "none"},
-		{"open", Policy{Mode: PolicyOpen}, "open"},
-		{"allow=10.1.2.0/24,example.com:443,203.0.113.7:22", Policy{Mode: PolicyAllow, Allow: []AllowRule{
+		{"", Policy{Mode: Internet}, "internet"},
+		{"internet", Policy{Mode: Internet}, "internet"},
+		{"none", Policy{Mode: None}, "none"},
+		{"open", Policy{Mode: Open}, "open"},
+		{"allow=10.1.2.0/24,example.com:443,203.0.113.7:22", Policy{Mode: Allow, Allow: []AllowRule{
 			{Prefix: netip.MustParsePrefix("10.1.2.0/24")},
 			{Domain: "example.com", Port: 443},
 			{Prefix: netip.MustParsePrefix("203.0.113.7/32"), Port: 22},
 		}}, "allow=10.1.2.0/24,example.com:443,203.0.113.7:22"},
-		{"allow= Example.COM. , 10.0.0.0/8:53", Policy{Mode: PolicyAllow, Allow: []AllowRule{
+		{"allow= Example.COM. , 10.0.0.0/8:53", Policy{Mode: Allow, Allow: []AllowRule{
 			{Domain: "example.com"},
 			{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Port: 53},
 		}}, "allow=example.com,10.0.0.0/8:53"},
-		{"allow=1.2.3.4/32", Policy{Mode: PolicyAllow, Allow: []AllowRule{{Prefix: netip.MustParsePrefix("1.2.3.4/32")}}}, "allow=1.2.3.4"},
+		{"allow=1.2.3.4/32", Policy{Mode: Allow, Allow: []AllowRule{{Prefix: netip.MustParsePrefix("1.2.3.4/32")}}}, "allow=1.2.3.4"},
 	}
 	for _, tt := range tests {
-		got, err := ParsePolicy(tt.in)
+		got, err := Parse(tt.in)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParsePolicy(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 			continue
 		}
 		if s := got.String(); s != tt.canon {
-			t.Errorf("ParsePolicy(%q).String() = %q, want %q", tt.in, s, tt.canon)
+			t.Errorf("Parse(%q).String() = %q, want %q", tt.in, s, tt.canon)
 		}
-		if back, err := ParsePolicy(got.String()); err != nil || !reflect.DeepEqual(back, got) {
-			t.Errorf("ParsePolicy(%q) = %+v, %v; want %+v", got.String(), back, err, got)
+		if back, err := Parse(got.String()); err != nil || !reflect.DeepEqual(back, got) {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", got.String(), back, err, got)
 		}
 	}
-	if d := (Policy{Mode: PolicyAllow, Allow: tests[4].want.Allow}).Domains(); len(d) != 1 || d[0].Domain != "example.com" {
+	if d := (Policy{Mode: Allow, Allow: tests[4].want.Allow}).Domains(); len(d) != 1 || d[0].Domain != "example.com" {
 		t.Errorf("Domains() = %+v, want example.com only", d)
 	}
 	if s := (Policy{}).String(); s != "internet" {
@@ -53,7 +53,7 @@ func TestParsePolicy(t *testing.T) {
 	}
 }
 
-func TestParsePolicyRejects(t *testing.T) {
+func TestParseRejects(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Internet", "unknown network policy"},
 		{"none=x", "unknown network policy"},
@@ -74,18 +74,18 @@ func TestParsePolicyRejects(t *testing.T) {
 		{"allow=" + strings.Repeat("a,", MaxAllowRules) + "a", "at most 64"},
 	}
 	for _, tt := range tests {
-		_, err := ParsePolicy(tt.in)
+		_, err := Parse(tt.in)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errdefs.ErrInvalidArgument) {
-			t.Errorf("ParsePolicy(%q) = %v, want invalid_argument containing %q", tt.in, err, tt.want)
+			t.Errorf("Parse(%q) = %v, want invalid_argument containing %q", tt.in, err, tt.want)
 		}
 		if err != nil && !strings.Contains(tt.want, "at most") && !strings.Contains(err.Error(), `"allow=LIST"`) {
-			t.Errorf("ParsePolicy(%q) error %q does not say the accepted forms", tt.in, err)
+			t.Errorf("Parse(%q) error %q does not say the accepted forms", tt.in, err)
 		}
 	}
 }
 
 func TestPolicyJSON(t *testing.T) {
-	p, _ := ParsePolicy("allow=example.com:443")
+	p, _ := Parse("allow=example.com:443")
 	b, err := json.Marshal(p)
 	if err != nil || string(b) != `"allow=example.com:443"` {
 		t.Fatalf("Marshal = %s, %v", b, err)
@@ -99,23 +99,23 @@ func TestPolicyJSON(t *testing.T) {
 	}
 }
 
-func FuzzParsePolicy(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"internet", "none", "open", "allow=10.1.2.0/24,example.com:443,203.0.113.7:22", "allow=a.b:1", "allow=1.2.3.4/32:80"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		p, err := ParsePolicy(in)
+		p, err := Parse(in)
 		if err != nil {
 			if !errors.Is(err, errdefs.ErrInvalidArgument) {
-				t.Fatalf("ParsePolicy(%q) = %v, want invalid_argument", in, err)
+				t.Fatalf("Parse(%q) = %v, want invalid_argument", in, err)
 			}
 			return
 		}
-		back, err := ParsePolicy(p.String())
+		back, err := Parse(p.String())
 		if err != nil || !reflect.DeepEqual(back, p) {
-			t.Fatalf("ParsePolicy(%q) = %+v, %v; want %+v (from %q)", p.String(), back, err, p, in)
+			t.Fatalf("Parse(%q) = %+v, %v; want %+v (from %q)", p.String(), back, err, p, in)
 		}
-		if err := p.check(); err != nil {
+		if err := p.Check(); err != nil {
 			t.Fatalf("parsed policy %+v fails check: %v", p, err)
 		}
 	})
