@@ -11,19 +11,27 @@ import (
 	"banger/internal/api"
 )
 
-// StatFile describes the absolute guest path p of running VM vm, not
-// following a final symbolic link.
-func (c *Client) StatFile(ctx context.Context, vm, p string) (api.GuestFile, error) {
-	var f api.GuestFile
-	err := c.Do(ctx, http.MethodGet, "/vms/"+url.PathEscape(vm)+"/files/stat?path="+url.QueryEscape(p), nil, &f)
-	return f, err
+// Files reaches single files of running VM VM through Client, with the
+// guest agent's file operations. Guest paths are absolute.
+type Files struct {
+	Client *Client
+	VM     string
 }
 
-// ReadFile opens the regular file p (a link to one too) of running VM vm.
-// The reader gives its bytes, then io.EOF, or the error that stopped
-// the read; ctx bounds the reading too. Close it when done.
-func (c *Client) ReadFile(ctx context.Context, vm, p string) (io.ReadCloser, api.GuestFile, error) {
-	pc, err := c.upgrade(ctx, "/vms/"+url.PathEscape(vm)+"/files/read", api.FileRequest{Path: p})
+func (f Files) route(name string) string { return "/vms/" + url.PathEscape(f.VM) + "/files/" + name }
+
+// Stat describes the guest path p, not following a final symbolic link.
+func (f Files) Stat(ctx context.Context, p string) (api.GuestFile, error) {
+	var out api.GuestFile
+	err := f.Client.Do(ctx, http.MethodGet, f.route("stat")+"?path="+url.QueryEscape(p), nil, &out)
+	return out, err
+}
+
+// Read opens the regular file p (a link to one too). The reader gives
+// its bytes, then io.EOF, or the error that stopped the read; ctx bounds
+// the reading too. Close it when done.
+func (f Files) Read(ctx context.Context, p string) (io.ReadCloser, api.GuestFile, error) {
+	pc, err := f.Client.upgrade(ctx, f.route("read"), api.FileRequest{Path: p})
 	if err != nil {
 		return nil, api.GuestFile{}, err
 	}
@@ -77,11 +85,11 @@ func (r *fileReader) Close() error {
 	return r.p.Close()
 }
 
-// WriteFile writes what r holds to a guest file of running VM vm, as req
-// says; the file appears whole once r is at its end, or not at all. An
-// error reading r stops the write and is returned as it is.
-func (c *Client) WriteFile(ctx context.Context, vm string, req api.WriteFileRequest, r io.Reader) (api.GuestFile, error) {
-	p, err := c.upgrade(ctx, "/vms/"+url.PathEscape(vm)+"/files/write", req)
+// Write writes what r holds to the guest file req.Path, as req says; the
+// file appears whole once r is at its end, or not at all. An error
+// reading r stops the write and is returned as it is.
+func (f Files) Write(ctx context.Context, req api.WriteFileRequest, r io.Reader) (api.GuestFile, error) {
+	p, err := f.Client.upgrade(ctx, f.route("write"), req)
 	if err != nil {
 		return api.GuestFile{}, err
 	}
@@ -90,12 +98,12 @@ func (c *Client) WriteFile(ctx context.Context, vm string, req api.WriteFileRequ
 	defer stop()
 	sent := make(chan error, 1)
 	go func() { sent <- p.sendAll(r) }()
-	f, err := p.awaitFile(req.Path)
+	out, err := p.awaitFile(req.Path)
 	p.Close() // a sender still waiting on bangerd gives up
 	if se, ok := errors.AsType[*sourceError](<-sent); ok {
 		return api.GuestFile{}, se.err
 	}
-	return f, ctxErr(ctx, err)
+	return out, ctxErr(ctx, err)
 }
 
 // awaitFile reads a file write's answer: the file, then status 0.

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"banger/internal/api"
+	"banger/internal/api/client"
 	"banger/internal/errdefs"
 )
 
 func TestFileRoutesRoundTrip(t *testing.T) {
 	c, _ := execDaemon(t)
 	ctx := copyCtx(t)
+	fb := client.Files{Client: c, VM: "box"}
 	if g, err := c.GuestInfo(ctx, "box"); err != nil || !slices.Contains(g.Features, api.FeatureWriteAttrs) {
 		t.Fatalf("GuestInfo = %+v, %v; want the feature %s", g, err, api.FeatureWriteAttrs)
 	}
@@ -28,19 +30,19 @@ func TestFileRoutesRoundTrip(t *testing.T) {
 	big := bytes.Repeat([]byte("#!/bin/sh\n"), 100_000) // past every window
 	mode, mtime := uint32(0o755), time.Date(2022, 3, 4, 5, 6, 7, 0, time.UTC)
 	p := filepath.Join(guest, "run.sh")
-	f, err := c.WriteFile(ctx, "box", api.WriteFileRequest{Path: p, Mode: &mode, Modified: &mtime}, bytes.NewReader(big))
+	f, err := fb.Write(ctx, api.WriteFileRequest{Path: p, Mode: &mode, Modified: &mtime}, bytes.NewReader(big))
 	if err != nil || f.Path != p || f.Size != int64(len(big)) || f.Permissions != "-rwxr-xr-x" {
-		t.Fatalf("WriteFile = %+v, %v", f, err)
+		t.Fatalf("Write = %+v, %v", f, err)
 	}
 	if st, err := os.Stat(p); err != nil || st.Mode() != 0o755 || !st.ModTime().Equal(mtime) {
 		t.Errorf("the guest's file: %v, %v; want mode 0755 and the time sent", st, err)
 	}
-	if f, err := c.StatFile(ctx, "box", p); err != nil || f.Type != api.FileRegular || f.Size != int64(len(big)) {
-		t.Errorf("StatFile = %+v, %v", f, err)
+	if f, err := fb.Stat(ctx, p); err != nil || f.Type != api.FileRegular || f.Size != int64(len(big)) {
+		t.Errorf("Stat = %+v, %v", f, err)
 	}
-	r, f, err := c.ReadFile(ctx, "box", p)
+	r, f, err := fb.Read(ctx, p)
 	if err != nil || f.Mode != uint32(0o755) || !f.Modified.Equal(mtime) {
-		t.Fatalf("ReadFile = %+v, %v", f, err)
+		t.Fatalf("Read = %+v, %v", f, err)
 	}
 	got, err := io.ReadAll(r)
 	r.Close()
@@ -49,7 +51,7 @@ func TestFileRoutesRoundTrip(t *testing.T) {
 	}
 	// Without a mode, a new file is 0644 as for E2B's /files.
 	plain := filepath.Join(guest, "plain")
-	if _, err := c.WriteFile(ctx, "box", api.WriteFileRequest{Path: plain}, strings.NewReader("x")); err != nil {
+	if _, err := fb.Write(ctx, api.WriteFileRequest{Path: plain}, strings.NewReader("x")); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(plain); st == nil || st.Mode() != 0o644 {
@@ -60,26 +62,28 @@ func TestFileRoutesRoundTrip(t *testing.T) {
 func TestFileRoutesErrors(t *testing.T) {
 	c, _ := execDaemon(t)
 	ctx := copyCtx(t)
+	fb := client.Files{Client: c, VM: "box"}
 	guest := t.TempDir()
 	missing := filepath.Join(guest, "nope")
-	if _, err := c.StatFile(ctx, "box", missing); !errors.Is(err, errdefs.ErrNotFound) {
-		t.Errorf("StatFile of a missing path: %v; want not found", err)
+	if _, err := fb.Stat(ctx, missing); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Stat of a missing path: %v; want not found", err)
 	}
-	if _, _, err := c.ReadFile(ctx, "box", guest); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "is a directory") {
-		t.Errorf("ReadFile of a directory: %v; want invalid argument", err)
+	if _, _, err := fb.Read(ctx, guest); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("Read of a directory: %v; want invalid argument", err)
 	}
-	if _, err := c.StatFile(ctx, "box", "etc/hosts"); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "write it from /") {
-		t.Errorf("StatFile of a relative path: %v; want invalid argument saying how to fix it", err)
+	if _, err := fb.Stat(ctx, "etc/hosts"); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "write it from /") {
+		t.Errorf("Stat of a relative path: %v; want invalid argument saying how to fix it", err)
 	}
-	if _, err := c.StatFile(ctx, "nosuch", "/etc"); !errors.Is(err, errdefs.ErrNotFound) {
-		t.Errorf("StatFile in a missing VM: %v; want not found", err)
+	nosuch := client.Files{Client: c, VM: "nosuch"}
+	if _, err := nosuch.Stat(ctx, "/etc"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Stat in a missing VM: %v; want not found", err)
 	}
-	if _, err := c.WriteFile(ctx, "box", api.WriteFileRequest{Path: guest}, strings.NewReader("x")); !errors.Is(err, errdefs.ErrInvalidArgument) {
-		t.Errorf("WriteFile onto a directory: %v; want invalid argument", err)
+	if _, err := fb.Write(ctx, api.WriteFileRequest{Path: guest}, strings.NewReader("x")); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("Write onto a directory: %v; want invalid argument", err)
 	}
 	broken := io.MultiReader(strings.NewReader("part"), errReader{})
 	p := filepath.Join(guest, "broken")
-	if _, err := c.WriteFile(ctx, "box", api.WriteFileRequest{Path: p}, broken); !errors.Is(err, errBroken) {
+	if _, err := fb.Write(ctx, api.WriteFileRequest{Path: p}, broken); !errors.Is(err, errBroken) {
 		t.Errorf("a broken source: %v; want its error", err)
 	}
 	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
@@ -109,12 +113,13 @@ func oldHello(c net.Conn) net.Conn {
 func TestFileWriteWithAModeNeedsTheFeature(t *testing.T) {
 	c, _ := execDaemonVia(t, oldHello)
 	ctx := copyCtx(t)
+	fb := client.Files{Client: c, VM: "box"}
 	if g, err := c.GuestInfo(ctx, "box"); err != nil || slices.Contains(g.Features, api.FeatureWriteAttrs) {
 		t.Fatalf("GuestInfo = %+v, %v; want no %s", g, err, api.FeatureWriteAttrs)
 	}
 	p := filepath.Join(t.TempDir(), "run.sh")
 	mode := uint32(0o755)
-	_, err := c.WriteFile(ctx, "box", api.WriteFileRequest{Path: p, Mode: &mode}, strings.NewReader("x"))
+	_, err := fb.Write(ctx, api.WriteFileRequest{Path: p, Mode: &mode}, strings.NewReader("x"))
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "banger image pull") {
 		t.Errorf("a write with a mode on an older agent: %v; want failed precondition saying how to update", err)
 	}
