@@ -67,7 +67,10 @@ links, never followed; devices, sockets and pipes are refused. Files
 belong to root in the guest and to you on the host, and files copied to
 the host lose setuid and setgid bits. A copy to the host stops before it
 would leave less than 64 MiB free, whatever the guest sends, and never
-writes outside DST. A failed copy leaves what it wrote so far.
+writes outside DST. A failed copy leaves what it wrote so far, but a
+single file (unless the VM's guest agent predates file operations) is
+written to a temporary file renamed into place at the end: its
+destination is whole, or as it was.
 
 Progress is drawn on standard error when it is a terminal.`
 
