@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
 	"banger/internal/errdefs"
 )
@@ -148,4 +151,25 @@ func checkNoTemp(t *testing.T, dir string) {
 	if left := tempFiles(dir); len(left) > 0 {
 		t.Errorf("temporary files left: %q", left)
 	}
+}
+
+func TestFSWriteWithAttrsSetsModeAndTime(t *testing.T) {
+	m, home := fsHost(t)
+	if !m.Has(agentproto.FeatureWriteAttrs) {
+		t.Fatalf("the agent granted %v; want %s too", m.Hello().Features, agentproto.FeatureWriteAttrs)
+	}
+	path := filepath.Join(home, "run.sh")
+	writeFile(t, path, "old")
+	os.Chmod(path, 0o600) // replaced: the request's mode wins
+	mtime := time.Date(2021, 2, 3, 4, 5, 6, 0, time.UTC)
+	a := agentclient.FileAttrs{Mode: 0o750 | fs.ModeSetgid, Modified: mtime}
+	fi, err := m.WriteFileAttrs(testCtx(t), "run.sh", strings.NewReader("#!/bin/sh\n"), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	if st.Mode() != 0o750|fs.ModeSetgid || !st.ModTime().Equal(mtime) || fi.Mode != uint32(st.Mode()) {
+		t.Errorf("run.sh has mode %v, time %v (answered %+v); want %v, %v", st.Mode(), st.ModTime(), fi, a.Mode, mtime)
+	}
+	checkNoTemp(t, home)
 }

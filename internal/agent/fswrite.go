@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"banger/internal/agent/agentproto"
 )
@@ -16,11 +17,17 @@ type fileWrite struct {
 	old    fs.FileInfo // the file replaced; nil for a new one
 	tmp    *os.File
 	err    error // the first write that failed
+	// mode and mtime are the request's (FeatureWriteAttrs), or nil.
+	mode  *uint32
+	mtime *time.Time
 }
 
 // fsWrite writes the channel's input to a file.
 func (sc *streamConn) fsWrite(req agentproto.Request) {
 	w, err := sc.s.startWrite(req.Path)
+	if err == nil {
+		w.mode, w.mtime = req.Mode, req.Modified
+	}
 	if err != nil {
 		sc.send(fsFailure(req, err))
 		return
@@ -91,16 +98,12 @@ func (w *fileWrite) Write(p []byte) (int, error) {
 }
 
 // commit gives the temporary file its mode (and owner, replacing a file)
-// and renames it into place.
+// and time, and renames it into place.
 func (w *fileWrite) commit() (agentproto.FileInfo, error) {
-	mode := fs.FileMode(0o644)
-	if w.old != nil {
-		mode = w.old.Mode() & permBits
-		if st, ok := w.old.Sys().(*syscall.Stat_t); ok {
-			_ = w.tmp.Chown(int(st.Uid), int(st.Gid))
-		}
+	err := w.tmp.Chmod(w.modeAndOwner())
+	if err == nil && w.mtime != nil {
+		err = os.Chtimes(w.tmp.Name(), time.Time{}, *w.mtime)
 	}
-	err := w.tmp.Chmod(mode)
 	if err == nil {
 		err = w.tmp.Sync()
 	}
@@ -115,6 +118,21 @@ func (w *fileWrite) commit() (agentproto.FileInfo, error) {
 		return agentproto.FileInfo{}, err
 	}
 	return statInfo(w.target)
+}
+
+// modeAndOwner is the mode the file gets: the request's, else a replaced
+// file's (whose owner it takes too), else 0644.
+func (w *fileWrite) modeAndOwner() fs.FileMode {
+	switch {
+	case w.mode != nil:
+		return fs.FileMode(*w.mode) & permBits
+	case w.old != nil:
+		if st, ok := w.old.Sys().(*syscall.Stat_t); ok {
+			_ = w.tmp.Chown(int(st.Uid), int(st.Gid))
+		}
+		return w.old.Mode() & permBits
+	}
+	return 0o644
 }
 
 // abort drops the temporary file.

@@ -61,7 +61,8 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 }
 
 // hello says who answers. A version 2 hello that asks for streams gets
-// them: the connection is multiplexed from the next line on.
+// them: the connection is multiplexed from the next line on; one that
+// also asks for fs-write's mode and time gets those too.
 func (s *Server) hello(req agentproto.Request) agentproto.Response {
 	h := &agentproto.Hello{
 		Agent:    version.Version,
@@ -71,6 +72,9 @@ func (s *Server) hello(req agentproto.Request) agentproto.Response {
 	}
 	if grantsStreams(req) {
 		h.Features = []string{agentproto.FeatureStreams}
+		if slices.Contains(req.Features, agentproto.FeatureWriteAttrs) {
+			h.Features = append(h.Features, agentproto.FeatureWriteAttrs)
+		}
 	}
 	return success(req, agentproto.Response{Hello: h})
 }

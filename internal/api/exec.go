@@ -80,6 +80,9 @@ type GuestInfo struct {
 	Protocol int    `json:"protocol"` // the highest protocol version it speaks
 	// Exec: the agent runs commands and sessions (banger vm exec).
 	Exec bool `json:"exec"`
+	// Features are the agent's optional capabilities in use, such as
+	// FeatureWriteAttrs.
+	Features []string `json:"features,omitempty"`
 	// SSH: the image has sshd; Ready: the guest can be used.
 	SSH      bool    `json:"ssh"`
 	Ready    bool    `json:"ready"`

@@ -32,8 +32,10 @@ const (
 	// FrameExit: JSON ExitStatus; the last frame.
 	FrameExit FrameKind = 'x'
 	// FrameError: JSON Error; the last frame, when the command's end is
-	// unknown (the guest went away).
+	// unknown (the guest went away) or a file route failed.
 	FrameError FrameKind = 'E'
+	// FrameFile: JSON GuestFile, the file a file route reads or wrote.
+	FrameFile FrameKind = 'f'
 )
 
 // MaxFramePayload bounds a frame's payload.

@@ -67,7 +67,10 @@ links, never followed; devices, sockets and pipes are refused. Files
 belong to root in the guest and to you on the host, and files copied to
 the host lose setuid and setgid bits. A copy to the host stops before it
 would leave less than 64 MiB free, whatever the guest sends, and never
-writes outside DST. A failed copy leaves what it wrote so far.
+writes outside DST. A failed copy leaves what it wrote so far, but a
+single file (unless the VM's guest agent predates file operations) is
+written to a temporary file renamed into place at the end: its
+destination is whole, or as it was.
 
 Progress is drawn on standard error when it is a terminal.`
 
@@ -111,21 +114,33 @@ func (c copier) vmCp(ctx context.Context, opts VMCpOptions) error {
 	return copier{a}.copyOut(ctx, opts)
 }
 
-// copyIn sends the host path as a tar stream for the guest to extract.
+// copyIn sends a regular host file with the file operations, anything
+// else as a tar stream for the guest to extract.
 func (c copier) copyIn(ctx context.Context, opts VMCpOptions) error {
-	a := c.a
 	src := tarcopy.Source{Path: opts.HostPath}
-	if _, err := src.Check(); err != nil {
+	fi, err := src.Check()
+	if err != nil {
 		return err
 	}
+	return c.a.call(ctx, func(c *client.Client) error {
+		if fi.Mode().IsRegular() && plainPath(opts.HostPath) {
+			files := client.Files{Client: c, VM: opts.VM}
+			if target := fileInTarget(ctx, files, opts.GuestPath, fi.Name()); target != "" {
+				return fileIn(ctx, files, opts, target, fi)
+			}
+		}
+		return tarIn(ctx, c, opts, src)
+	})
+}
+
+// tarIn sends the host path as a tar stream for the guest to extract.
+func tarIn(ctx context.Context, c *client.Client, opts VMCpOptions, src tarcopy.Source) error {
 	prog := newCopyProgress(opts.Stderr, src.Size)
 	defer prog.finish()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarcopy.Write(prog.writer(pw), src)) }()
 	defer pr.Close()
-	return a.call(ctx, func(c *client.Client) error {
-		return c.CopyIn(ctx, opts.VM, opts.GuestPath, pr)
-	})
+	return c.CopyIn(ctx, opts.VM, opts.GuestPath, pr)
 }
 
 // maxTrailer bounds what a copy-out reads past the end of the tar.
@@ -134,10 +149,10 @@ const maxTrailer = 1 << 20
 // errCopyStopped ends a copy-out whose extraction stopped first.
 var errCopyStopped = errors.New("the copy stopped")
 
-// copyOut extracts the guest's tar stream at the host path, under the
-// host's own checks: the guest is not trusted.
+// copyOut copies a regular guest file with the file operations, anything
+// else as a tar stream, under the host's own checks: the guest is not
+// trusted.
 func (c copier) copyOut(ctx context.Context, opts VMCpOptions) error {
-	a := c.a
 	if err := tarcopy.CheckDest(opts.HostPath); err != nil {
 		return err
 	}
@@ -145,6 +160,26 @@ func (c copier) copyOut(ctx context.Context, opts VMCpOptions) error {
 	if err != nil {
 		return err
 	}
+	isFile := false
+	err = c.a.call(ctx, func(c *client.Client) error {
+		files := client.Files{Client: c, VM: opts.VM}
+		if isFile = guestFileSource(ctx, files, opts.GuestPath); isFile {
+			return fileOut(ctx, files, opts, lim)
+		}
+		return nil
+	})
+	if isFile {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return c.tarOut(ctx, opts, lim)
+}
+
+// tarOut extracts the guest's tar stream at the host path.
+func (c copier) tarOut(ctx context.Context, opts VMCpOptions, lim tarcopy.Limits) error {
+	a := c.a
 	prog := newCopyProgress(opts.Stderr, nil)
 	defer prog.finish()
 	cctx, cancel := context.WithCancel(ctx)

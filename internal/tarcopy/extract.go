@@ -265,10 +265,12 @@ func (x *extractor) symlink(name string, h *tar.Header) error {
 }
 
 // mode is the entry's mode as it is kept.
-func (x *extractor) mode(h *tar.Header) fs.FileMode {
-	m := h.FileInfo().Mode()
+func (x *extractor) mode(h *tar.Header) fs.FileMode { return x.opts.keptMode(h.FileInfo().Mode()) }
+
+// keptMode is the part of a sender's mode m that is kept.
+func (o Options) keptMode(m fs.FileMode) fs.FileMode {
 	keep := fs.ModePerm | fs.ModeSticky
-	if x.opts.KeepSpecialBits {
+	if o.KeepSpecialBits {
 		keep |= fs.ModeSetuid | fs.ModeSetgid
 	}
 	return m & keep

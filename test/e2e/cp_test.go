@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"crypto/rand"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // manifestScript lists a tree's names, modes, types and link targets,
@@ -45,8 +47,9 @@ func hostManifest(t *testing.T, dir string) string {
 	return string(out)
 }
 
-// testCp copies a 50 MiB tree into the VM box and back, with the VM's
-// network policy none: the copy goes through the guest agent only.
+// testCp copies a 50 MiB tree into the VM box and back, and single
+// files, with the VM's network policy none: the copy goes through the
+// guest agent only.
 func testCp(t *testing.T, n *vmNet) {
 	t.Helper()
 	n.must(t, "vm", "network", "box", "none")
@@ -73,5 +76,43 @@ func testCp(t *testing.T, n *vmNet) {
 	}
 	if r := n.run("vm", "cp", "box:/no/such/file", dir); r.code == 0 || !strings.Contains(r.stderr, "/no/such/file does not exist") {
 		t.Errorf("vm cp of a missing guest path: %s", r)
+	}
+	testCpFile(t, n)
+}
+
+// testCpFile copies single executable files each way: they go through
+// the agent's file operations, and keep their bytes, modes and times.
+func testCpFile(t *testing.T, n *vmNet) {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "run.sh")
+	writeFile(t, script, "#!/bin/sh\necho ran from the host\n")
+	os.Chmod(script, 0o751)
+	mtime := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	os.Chtimes(script, mtime, mtime)
+	n.must(t, "vm", "cp", script, "box:/root/")
+	n.must(t, "vm", "cp", script, "box:/root/renamed.sh")
+	for _, p := range []string{"/root/run.sh", "/root/renamed.sh"} {
+		got := n.must(t, "vm", "exec", "box", "--", "sh", "-c", `stat -c '%a %Y' "$1" && "$1"`, "sh", p).stdout
+		if want := fmt.Sprintf("751 %d\nran from the host\n", mtime.Unix()); got != want {
+			t.Errorf("%s in the guest: %q; want %q (mode, time, then its output)", p, got, want)
+		}
+	}
+
+	n.must(t, "vm", "exec", "box", "--", "sh", "-c", `printf '#!/bin/sh\necho ran from the guest\n' > /root/g.sh && chmod 710 /root/g.sh`)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "g.sh")
+	writeFile(t, old, "an older file, replaced")
+	os.Chmod(old, 0o600)
+	n.must(t, "vm", "cp", "box:/root/g.sh", dir+"/")
+	n.must(t, "vm", "cp", "box:g.sh", filepath.Join(dir, "new.sh"))
+	for _, p := range []string{old, filepath.Join(dir, "new.sh")} {
+		fi, err := os.Stat(p)
+		out, xerr := exec.Command(p).Output()
+		if err != nil || fi.Mode() != 0o710 || xerr != nil || string(out) != "ran from the guest\n" {
+			t.Errorf("%s on the host: %v, %v; ran %q, %v; want mode 0710 and the guest's script", p, fi, err, out, xerr)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("the host directory holds %d entries; want g.sh and new.sh, no temporary file", len(ents))
 	}
 }

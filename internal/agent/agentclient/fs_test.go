@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
@@ -178,5 +179,37 @@ func TestExecReportsThePID(t *testing.T) {
 	g.write(agentproto.Response{V: 2, ID: req.ID, OK: true, PID: 4242})
 	if err := <-done; err != nil || ch.PID() != 4242 {
 		t.Fatalf("Exec = pid %d, %v; want 4242", ch.PID(), err)
+	}
+}
+
+func TestWriteFileAttrsSendsTheModeAndTime(t *testing.T) {
+	m, g := upgradedGranting(t, []string{agentproto.FeatureStreams, agentproto.FeatureWriteAttrs})
+	mtime := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	done := async(func() error {
+		_, err := m.WriteFileAttrs(testCtx(t), "/s", strings.NewReader("#!/bin/sh"), agentclient.FileAttrs{Mode: 0o755, Modified: mtime})
+		return err
+	})
+	req := g.read()
+	if req.Op != agentproto.OpFSWrite || req.Mode == nil || *req.Mode != 0o755 || req.Modified == nil || !req.Modified.Equal(mtime) {
+		t.Fatalf("WriteFileAttrs sent %+v; want fs-write with mode 0755 and the time", req.Request)
+	}
+	g.write(agentproto.Response{V: 2, ID: req.ID, OK: true})
+	for f := g.read(); !f.EOF; f = g.read() {
+	}
+	g.write(agentproto.Frame{Ch: req.ID, Out: jsonLine(agentproto.FileInfo{Path: "/s"})})
+	g.write(agentproto.Frame{Ch: req.ID, Exit: &agentproto.ExitStatus{}})
+	if err := <-done; err != nil {
+		t.Errorf("WriteFileAttrs: %v", err)
+	}
+}
+
+func TestWriteFileAttrsRefusesAnAgentFromBeforeThem(t *testing.T) {
+	m, _ := upgraded(t) // grants streams alone
+	_, err := m.WriteFileAttrs(testCtx(t), "/s", strings.NewReader("x"), agentclient.FileAttrs{Mode: 0o755})
+	if !errors.Is(err, agentclient.ErrNoWriteAttrs) || !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("WriteFileAttrs on an older agent = %v; want ErrNoWriteAttrs, failed precondition", err)
+	}
+	if m.Has(agentproto.FeatureWriteAttrs) || !m.Has(agentproto.FeatureStreams) {
+		t.Error("Has does not match the features granted")
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
+	"time"
 
 	"banger/internal/agent/agentproto"
 	"banger/internal/errdefs"
@@ -35,7 +37,42 @@ func (m *Mux) ReadFile(ctx context.Context, path string) (io.ReadCloser, agentpr
 // at all: a new one with mode 0644, a replaced one with the mode and
 // owner it had. A symbolic link is written through.
 func (m *Mux) WriteFile(ctx context.Context, path string, r io.Reader) (agentproto.FileInfo, error) {
-	ch, _, err := openFS(ctx, m, agentproto.Request{Op: agentproto.OpFSWrite, Path: path})
+	return m.writeFile(ctx, agentproto.Request{Op: agentproto.OpFSWrite, Path: path}, r)
+}
+
+// ErrNoWriteAttrs is the error of WriteFileAttrs on an agent from before
+// fs-write's mode and time; it is of kind failed precondition.
+var ErrNoWriteAttrs = errors.New("the VM's guest agent predates writing a file with a mode and time: rebuild the VM's image (banger image pull) and make the VM again")
+
+// FileAttrs are what WriteFileAttrs gives the file it writes.
+type FileAttrs struct {
+	// Mode's permission, setuid, setgid and sticky bits are the file's.
+	Mode fs.FileMode
+	// Modified, unless zero, is its modification time.
+	Modified time.Time
+}
+
+// WriteFileAttrs is WriteFile that gives the file, new or replaced, the
+// mode and time in a; it then belongs to the agent's user, as a copy
+// does. It needs an agent that granted agentproto.FeatureWriteAttrs
+// (see Has), and fails with ErrNoWriteAttrs before sending anything on
+// an older one.
+func (m *Mux) WriteFileAttrs(ctx context.Context, path string, r io.Reader, a FileAttrs) (agentproto.FileInfo, error) {
+	if !m.Has(agentproto.FeatureWriteAttrs) {
+		return agentproto.FileInfo{}, errdefs.Wrap(errdefs.KindFailedPrecondition, ErrNoWriteAttrs)
+	}
+	mode := uint32(a.Mode)
+	req := agentproto.Request{Op: agentproto.OpFSWrite, Path: path, Mode: &mode}
+	if !a.Modified.IsZero() {
+		req.Modified = &a.Modified
+	}
+	return m.writeFile(ctx, req, r)
+}
+
+// writeFile runs one fs-write of r.
+func (m *Mux) writeFile(ctx context.Context, req agentproto.Request, r io.Reader) (agentproto.FileInfo, error) {
+	path := req.Path
+	ch, _, err := openFS(ctx, m, req)
 	if err != nil {
 		return agentproto.FileInfo{}, err
 	}

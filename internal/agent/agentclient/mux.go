@@ -62,7 +62,7 @@ func WithLogger(log *slog.Logger) Option {
 // the Mux owns c's stream from then on; an agent too old for it gives
 // ErrNoStreams (of kind failed precondition) and c stays as it was.
 func Upgrade(ctx context.Context, c *Conn, opts ...Option) (*Mux, error) {
-	resp, err := c.call(ctx, agentproto.Request{V: 2, Op: agentproto.OpHello, Features: []string{agentproto.FeatureStreams}})
+	resp, err := c.call(ctx, agentproto.Request{V: 2, Op: agentproto.OpHello, Features: []string{agentproto.FeatureStreams, agentproto.FeatureWriteAttrs}})
 	if err != nil {
 		if resp.Code == agentproto.CodeUnsupportedVersion {
 			return nil, errdefs.Wrap(errdefs.KindFailedPrecondition, ErrNoStreams)
@@ -90,6 +90,10 @@ func newMux(s Stream, hello agentproto.Hello, nextID uint64, opts []Option) *Mux
 
 // Hello is the agent's answer to the upgrade.
 func (m *Mux) Hello() agentproto.Hello { return m.hello }
+
+// Has says whether the agent granted the optional feature (one of
+// agentproto's Feature names) in its hello.
+func (m *Mux) Has(feature string) bool { return slices.Contains(m.hello.Features, feature) }
 
 // Done is closed when the connection has ended; Err then says why.
 func (m *Mux) Done() <-chan struct{} { return m.done }

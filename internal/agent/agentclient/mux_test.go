@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,11 @@ func (g *fakeGuest) write(v any) {
 func upgraded(t *testing.T) (*agentclient.Mux, *fakeGuest) { return upgradedWith(t) }
 
 func upgradedWith(t *testing.T, opts ...agentclient.Option) (*agentclient.Mux, *fakeGuest) {
+	return upgradedGranting(t, []string{agentproto.FeatureStreams}, opts...)
+}
+
+// upgradedGranting is a Mux onto a fake guest that grants features.
+func upgradedGranting(t *testing.T, features []string, opts ...agentclient.Option) (*agentclient.Mux, *fakeGuest) {
 	host, guest := connpair.New(t)
 	g := &fakeGuest{t: t, c: guest, br: bufio.NewReader(guest)}
 	type result struct {
@@ -72,12 +78,12 @@ func upgradedWith(t *testing.T, opts ...agentclient.Option) (*agentclient.Mux, *
 		done <- result{m, err}
 	}()
 	hello := g.read()
-	if hello.V != 2 || hello.Op != agentproto.OpHello || len(hello.Features) != 1 || hello.Features[0] != agentproto.FeatureStreams {
+	if hello.V != 2 || hello.Op != agentproto.OpHello || !slices.Equal(hello.Features, []string{agentproto.FeatureStreams, agentproto.FeatureWriteAttrs}) {
 		t.Fatalf("upgrade hello = %+v", hello.Request)
 	}
 	// Noise from an earlier connection first: the host must skip it.
 	g.write(agentproto.Frame{Ch: 999, Out: []byte("stale")})
-	g.write(agentproto.Response{V: 2, ID: hello.ID, OK: true, Hello: &agentproto.Hello{Protocol: 2, Features: []string{agentproto.FeatureStreams}}})
+	g.write(agentproto.Response{V: 2, ID: hello.ID, OK: true, Hello: &agentproto.Hello{Protocol: 2, Features: features}})
 	r := <-done
 	if r.err != nil {
 		t.Fatalf("Upgrade: %v", r.err)

@@ -32,13 +32,26 @@ const (
 	// bytes go to a temporary file beside it, renamed into place at the
 	// end of the input; missing parents are made. A new file gets mode
 	// 0644, a replaced one keeps its mode and owner. The output is one
-	// JSON line, the FileInfo of the file written.
+	// JSON line, the FileInfo of the file written. With
+	// FeatureWriteAttrs, Request.Mode and Request.Modified set the
+	// file's permission bits and modification time instead.
 	OpFSWrite = "fs-write"
 	// fs-watch opens a channel whose output is what happens in the
 	// directory Request.Path (below it too, with Request.Recursive), as
 	// JSON lines of FSEvent, until the host ends the channel.
 	OpFSWatch = "fs-watch"
 )
+
+// FeatureWriteAttrs, asked for in a version 2 hello beside
+// FeatureStreams, lets fs-write take Request.Mode and Request.Modified. A
+// guest that grants it (it lists it in Hello.Features) gives the file it
+// writes, new or replaced, exactly Mode's bits (Go's fs.FileMode bits, of
+// which the permissions, setuid, setgid and sticky count; a replaced
+// file's owner is not kept then: it belongs to the agent's user, as a
+// copied file does) and the modification time Modified. Either may be
+// left out. An agent from before the feature does not grant it and would
+// ignore both fields; a host must not send them to it.
+const FeatureWriteAttrs = "fs-write-attrs"
 
 // CodePrecondition: the op cannot be carried out in the guest's present
 // state (its disk is full, permission is denied, a directory is not

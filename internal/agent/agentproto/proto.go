@@ -95,6 +95,13 @@
 //     ends like a copy's, with exit status 0 or a Copy code after a
 //     message on Err; fs-watch's ends when the host ends it.
 //
+//   - fs-write's mode and time: a host that asks, in its hello, for the
+//     feature [FeatureWriteAttrs] besides streams, and is granted it, may
+//     set Request.Mode and Request.Modified on fs-write (see fs.go). An
+//     agent from before them grants streams alone, and would write the
+//     file with the mode and time it always did; such a host must not
+//     send them.
+//
 //   - Kept processes (streams.go): an exec whose ExecSpec.Keep is set
 //     keeps its process when its channel is lost with the connection or
 //     abandoned by the host. Until a host attaches again, its standard
@@ -194,6 +201,10 @@ type Request struct {
 	Depth int `json:"depth,omitempty"`
 	// Recursive has fs-watch watch the directories below Path too.
 	Recursive bool `json:"recursive,omitempty"`
+	// Mode and Modified are what fs-write gives the file it writes, on a
+	// connection granted FeatureWriteAttrs (see fs.go).
+	Mode     *uint32    `json:"mode,omitempty"`
+	Modified *time.Time `json:"modified,omitempty"`
 	// PID is the kept process exec-attach joins.
 	PID int `json:"pid,omitempty"`
 }

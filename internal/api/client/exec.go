@@ -72,10 +72,12 @@ func (p *ProcessConn) Resize(rows, cols uint16) error {
 func (p *ProcessConn) Signal(sig string) error { return p.w.Write(api.FrameSignal, []byte(sig)) }
 
 // Output is one frame from bangerd: output, or the end. Exactly one of
-// Stdout, Stderr and Exit is set, or Err for an end without a status.
+// Stdout, Stderr, Exit and File is set.
 type Output struct {
 	Stdout, Stderr []byte
 	Exit           *api.ExitStatus
+	// File is set by the file routes only.
+	File *api.GuestFile
 }
 
 // Next waits for the next output. After the exit status it returns
@@ -100,6 +102,12 @@ func (p *ProcessConn) Next() (Output, error) {
 			return Output{}, fmt.Errorf("decoding the exit status: %w", err)
 		}
 		return Output{Exit: &st}, nil
+	case api.FrameFile:
+		var f api.GuestFile
+		if err := json.Unmarshal(payload, &f); err != nil {
+			return Output{}, fmt.Errorf("decoding bangerd's file: %w", err)
+		}
+		return Output{File: &f}, nil
 	case api.FrameError:
 		var e api.Error
 		if err := json.Unmarshal(payload, &e); err != nil {

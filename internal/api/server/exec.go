@@ -39,6 +39,7 @@ func (g *guestAPI) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/vms/{name}/sessions/{session}/logs", g.getSessionLogs)
 	mux.HandleFunc("POST "+p+"/vms/{name}/sessions/{session}/kill", g.postKillSession)
 	g.copyRoutes(mux)
+	g.fileRoutes(mux)
 	g.statsRoutes(mux)
 }
 

@@ -39,6 +39,13 @@ func (fakeVMM) State(context.Context, vmm.Spec) (vmm.State, error)  { return vmm
 // whose guest agent runs commands on this machine.
 func execDaemon(t *testing.T) (*client.Client, *testAPI) {
 	t.Helper()
+	return execDaemonVia(t, func(c net.Conn) net.Conn { return c })
+}
+
+// execDaemonVia is execDaemon whose agent sees each connection through
+// via, which may change what the host sends.
+func execDaemonVia(t *testing.T, via func(net.Conn) net.Conn) (*client.Client, *testAPI) {
+	t.Helper()
 	a := newTestAPI(t)
 	v := store.VM{Name: "box", State: vm.StateRunning, Image: "i", Kernel: "k", VMM: "qemu", VCPU: 1, MemoryMiB: 1, DiskBytes: 1, VID: "f00d"}
 	if err := a.store.CreateVM(a.ctx, v); err != nil {
@@ -61,7 +68,7 @@ func execDaemon(t *testing.T) (*client.Client, *testAPI) {
 			if err != nil {
 				return
 			}
-			srv.ServeConn(a.ctx, c)
+			srv.ServeConn(a.ctx, via(c))
 			c.Close()
 		}
 	}()

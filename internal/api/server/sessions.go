@@ -178,7 +178,7 @@ func (g *guestAPI) getGuest(w http.ResponseWriter, r *http.Request) {
 }
 
 func guestToAPI(h agentproto.Hello, st agentproto.Status, exec bool) api.GuestInfo {
-	return api.GuestInfo{Agent: h.Agent, Protocol: h.Protocol, Exec: exec, SSH: st.SSH, Ready: st.Ready, Hostname: st.Hostname, Uptime: st.Uptime}
+	return api.GuestInfo{Agent: h.Agent, Protocol: h.Protocol, Exec: exec, Features: h.Features, SSH: st.SSH, Ready: st.Ready, Hostname: st.Hostname, Uptime: st.Uptime}
 }
 
 func sessionToAPI(vm string, info agentproto.SessionInfo) api.Session {

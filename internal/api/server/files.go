@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+
+	"banger/internal/agent/agentclient"
+	"banger/internal/agent/agentproto"
+	"banger/internal/api"
+	"banger/internal/errdefs"
+)
+
+// fileChunk is the size of the output frames of a file read.
+const fileChunk = 32 << 10
+
+// fileRoutes adds the routes of one guest file (see api.FileRequest),
+// served with the agent client calls the E2B sandbox API's /files uses.
+func (g *guestAPI) fileRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+api.Prefix+"/vms/{name}/files/stat", g.getFileStat)
+	mux.HandleFunc("POST "+api.Prefix+"/vms/{name}/files/read", g.postFileRead)
+	mux.HandleFunc("POST "+api.Prefix+"/vms/{name}/files/write", g.postFileWrite)
+}
+
+func checkGuestPath(p string) error {
+	if !path.IsAbs(p) {
+		return errdefs.InvalidArgument("guest path %q is not absolute: write it from /", p)
+	}
+	return nil
+}
+
+func (g *guestAPI) getFileStat(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Query().Get("path")
+	if err := checkGuestPath(p); err != nil {
+		writeError(w, err)
+		return
+	}
+	m, err := g.guests.Agent(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	fi, err := m.Stat(r.Context(), p)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fileToAPI(fi))
+}
+
+// postFileRead streams a regular file's bytes as output frames.
+func (g *guestAPI) postFileRead(w http.ResponseWriter, r *http.Request) {
+	var req api.FileRequest
+	m, ok := g.streamRequest(w, r, &req)
+	if !ok {
+		return
+	}
+	if err := checkGuestPath(req.Path); err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	rc, info, err := m.ReadFile(ctx, req.Path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer rc.Close()
+	conn, brw, err := upgradeConn(w)
+	if err != nil {
+		g.log.Warn("switching to a stream", "err", err)
+		return
+	}
+	defer conn.Close()
+	go func() { // the client sends nothing; its leaving ends the read
+		for _, _, err := api.ReadFrame(brw.Reader); err == nil; _, _, err = api.ReadFrame(brw.Reader) {
+		}
+		cancel()
+	}()
+	fw := api.NewFrameWriter(conn)
+	if writeFileFrame(fw, info) != nil {
+		return
+	}
+	buf := make([]byte, fileChunk)
+	for {
+		n, err := rc.Read(buf)
+		if n > 0 && fw.Write(api.FrameStdout, buf[:n]) != nil {
+			return // the client is gone
+		}
+		if err != nil {
+			endFileStream(fw, err)
+			return
+		}
+	}
+}
+
+// postFileWrite writes the client's input frames to a guest file.
+func (g *guestAPI) postFileWrite(w http.ResponseWriter, r *http.Request) {
+	var req api.WriteFileRequest
+	m, ok := g.streamRequest(w, r, &req)
+	if !ok {
+		return
+	}
+	if err := checkGuestPath(req.Path); err != nil {
+		writeError(w, err)
+		return
+	}
+	withAttrs := req.Mode != nil || req.Modified != nil
+	if withAttrs && !m.Has(agentproto.FeatureWriteAttrs) {
+		writeError(w, errdefs.Wrap(errdefs.KindFailedPrecondition, agentclient.ErrNoWriteAttrs))
+		return
+	}
+	conn, brw, err := upgradeConn(w)
+	if err != nil {
+		g.log.Warn("switching to a stream", "err", err)
+		return
+	}
+	defer conn.Close()
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	go pipeInput(brw.Reader, pw)
+	info, err := writeGuestFile(r.Context(), m, req, pr)
+	fw := api.NewFrameWriter(conn)
+	if err == nil {
+		err = writeFileFrame(fw, info)
+	}
+	endFileStream(fw, err)
+}
+
+// errClientLeft ends a file write whose client hung up before the end
+// of its input.
+var errClientLeft = errors.New("the client hung up before the end of the file")
+
+// pipeInput passes the client's input frames to pw, ending it at the
+// end of input, or with errClientLeft.
+func pipeInput(r *bufio.Reader, pw *io.PipeWriter) {
+	for {
+		kind, payload, err := api.ReadFrame(r)
+		switch {
+		case err != nil:
+			pw.CloseWithError(errClientLeft)
+			return
+		case kind == api.FrameStdinEOF:
+			pw.Close()
+			return
+		case kind == api.FrameStdin:
+			if _, err := pw.Write(payload); err != nil {
+				return // the write ended early; its error goes to the client
+			}
+		}
+	}
+}
+
+// writeGuestFile runs one write, with the request's mode and time if set.
+func writeGuestFile(ctx context.Context, m *agentclient.Mux, req api.WriteFileRequest, r io.Reader) (agentproto.FileInfo, error) {
+	if req.Mode == nil && req.Modified == nil {
+		return m.WriteFile(ctx, req.Path, r)
+	}
+	var a agentclient.FileAttrs
+	if req.Mode != nil {
+		a.Mode = fs.FileMode(*req.Mode)
+	}
+	if req.Modified != nil {
+		a.Modified = *req.Modified
+	}
+	return m.WriteFileAttrs(ctx, req.Path, r, a)
+}
+
+func writeFileFrame(fw *api.FrameWriter, fi agentproto.FileInfo) error {
+	b, _ := json.Marshal(fileToAPI(fi))
+	return fw.Write(api.FrameFile, b)
+}
+
+// endFileStream sends a file route's last frame: exit status 0 at the
+// end of the file (err nil or io.EOF), else the error.
+func endFileStream(fw *api.FrameWriter, err error) {
+	if err == nil || errors.Is(err, io.EOF) {
+		b, _ := json.Marshal(api.ExitStatus{})
+		fw.Write(api.FrameExit, b)
+		return
+	}
+	b, _ := json.Marshal(api.ErrorFrom(err))
+	fw.Write(api.FrameError, b)
+}
+
+func fileToAPI(fi agentproto.FileInfo) api.GuestFile {
+	return api.GuestFile{
+		Name: fi.Name, Path: fi.Path, Type: fi.Type, Size: fi.Size, Mode: fi.Mode, Permissions: fi.Permissions,
+		Owner: fi.Owner, Group: fi.Group, Modified: fi.Modified, SymlinkTarget: fi.SymlinkTarget,
+	}
+}
