@@ -72,13 +72,9 @@ func Extract(r io.Reader, dest string, opts Options) (Stats, error) {
 	if top != Contents && (strings.Contains(top, "/") || !fs.ValidPath(top)) {
 		return Stats{}, errdefs.InvalidArgument("the copy stream starts with %q, not a single name", h.Name)
 	}
-	pl, err := place(dest, top, h.Typeflag == tar.TypeDir)
+	pl, root, err := openPlace(dest, top, h.Typeflag == tar.TypeDir)
 	if err != nil {
 		return Stats{}, err
-	}
-	root, err := os.OpenRoot(pl.dir)
-	if err != nil {
-		return Stats{}, fmt.Errorf("opening %s: %w", pl.dir, err)
 	}
 	defer root.Close()
 	x := &extractor{root: root, opts: opts, top: top, place: pl, dirs: map[string]bool{".": true}}

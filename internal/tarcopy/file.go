@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -39,13 +38,9 @@ func ExtractFile(r io.Reader, dest string, f File, opts Options) (Stats, error) 
 	if strings.Contains(top, "/") || !fs.ValidPath(top) || top == "." {
 		return Stats{}, errdefs.InvalidArgument("the copied file is named %q, not a single name", f.Name)
 	}
-	pl, err := place(dest, top, false)
+	pl, root, err := openPlace(dest, top, false)
 	if err != nil {
 		return Stats{}, err
-	}
-	root, err := os.OpenRoot(pl.dir)
-	if err != nil {
-		return Stats{}, fmt.Errorf("opening %s: %w", pl.dir, err)
 	}
 	defer root.Close()
 	x := &extractor{root: root, opts: opts, top: top, place: pl}

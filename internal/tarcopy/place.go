@@ -73,3 +73,17 @@ func parentOf(dest string) placement {
 	clean := filepath.Clean(dest)
 	return placement{dir: filepath.Dir(clean), top: filepath.Base(clean)}
 }
+
+// openPlace is place, and the directory the copy goes into opened as a
+// root that nothing written through can leave.
+func openPlace(dest, top string, isDir bool) (placement, *os.Root, error) {
+	pl, err := place(dest, top, isDir)
+	if err != nil {
+		return pl, nil, err
+	}
+	root, err := os.OpenRoot(pl.dir)
+	if err != nil {
+		return pl, nil, fmt.Errorf("opening %s: %w", pl.dir, err)
+	}
+	return pl, root, nil
+}
