@@ -10,6 +10,12 @@
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
+//	BENCH_COLD=0            skip the cold vm create and vm run rounds
+//	                        and their baseline boot by hand; with it
+//	                        and BENCH_POLICY=0 a run does little more
+//	                        than the warm, restore and memory figures
+//	BENCH_POLICY=0          skip the network policy figures (two dozen
+//	                        warm runs)
 //	BENCH_MEMORY=0          skip the VM memory figures (RSS and PSS of
 //	                        cold and restored VMs, five clones at once)
 //	BENCH_CP=0              skip the vm cp figure (200 MiB into a VM)

@@ -144,17 +144,13 @@ func (b *vmBench) cleanup() {
 	b.ns.delete()
 }
 
-// measure runs the three VM figures and returns their rows.
+// measure runs the VM figures and returns their rows.
 func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	// The first CLI call starts the daemon inside the namespace.
 	if _, err := b.cli("vm", "list"); err != nil {
 		return nil, err
 	}
-	creates, raw, err := b.measureCreates()
-	if err != nil {
-		return nil, err
-	}
-	runs, err := b.measureRuns(raw)
+	rows, cold, err := b.measureCold(sizes)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +158,7 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
-	warm, err := b.measureWarm(runs.banger)
+	warm, err := b.measureWarm(cold)
 	if err != nil {
 		return nil, err
 	}
@@ -170,12 +166,10 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy, err := b.measurePolicy()
+	policy, err := b.measurePolicyUnlessSkipped()
 	if err != nil {
 		return nil, err
 	}
-	rows := runRows(runs)
-	rows = append(rows, createRows(creates, sizes)...)
 	rows = append(rows, warm...)
 	rows = append(rows, memory...)
 	rows = append(rows, policy...)
