@@ -41,21 +41,23 @@ func (b *vmBench) measureWarm(cold samples) ([]oneShot, error) {
 		return nil, err
 	}
 	var warm samples
-	var names []string
+	var runs []warmRun
 	for r := 0; r < b.rounds; r++ {
 		name := fmt.Sprintf("warm-%d", r)
 		b.logf("vm run --rm %s, warm", name)
-		total, _, err := b.timedCLI([]string{"==> restoring from the warm template"}, "vm", "run", "--rm", "--name", name, "--", "true")
+		marks := []string{"==> restoring from the warm template", "==> " + name + " is ready"}
+		total, at, err := b.timedCLI(marks, "vm", "run", "--rm", "--name", name, "--", "true")
 		if err != nil {
 			return nil, err
 		}
-		warm, names = append(warm, total), append(names, name)
+		warm = append(warm, total)
+		runs = append(runs, warmRun{name: name, total: total, toRestore: at[0], toReady: at[1]})
 	}
 	bytes, err := b.templateBytes()
 	if err != nil {
 		return nil, err
 	}
-	restore, err := b.measureRestore(names)
+	restore, err := b.measureRestore(runs)
 	if err != nil {
 		return nil, err
 	}
