@@ -59,9 +59,10 @@ type vmBench struct {
 
 // benchVMs measures VMs: `vm run --rm -- true` against QEMU booted by
 // hand with the same command line, `vm create` from the golden image
-// against an image four times larger, the daemon's memory with three
-// VMs running, the cost of the network policy, and the E2B SDK against
-// the CLI. The image is pulled in the host's namespace; every VM runs
+// against an image four times larger, warm runs and their restore
+// against QEMU restoring the same template by hand, the memory of VMs
+// and the daemon, the cost of the network policy, and the E2B SDK
+// against the CLI. The image is pulled in the host's namespace; every VM runs
 // in a namespace the bench makes and removes, even on failure.
 func benchVMs(work, bin string) error {
 	if r := vmSkipReason(); r != "" {
