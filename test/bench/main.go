@@ -11,8 +11,18 @@
 //	                        start beside a Go program's, and its daemon
 //	                        round trip
 //	BENCH_IMAGES=0          skip the image figures (a cold image build)
+//	BENCH_WORKSPACE=0       skip the workspace figures (a repository
+//	                        copied into a VM, against tar over ssh)
 //	BENCH_VMS=0             skip the VM figures
 //	BENCH_VM_ROUNDS=N       boots per VM figure (default 3)
+//	BENCH_COLD=0            skip the cold vm create and vm run rounds
+//	                        and their baseline boot by hand (the warm /
+//	                        cold row says so); with BENCH_POLICY=0,
+//	                        BENCH_WORKSPACE=0, BENCH_CP=0, BENCH_PORTS=0
+//	                        and BENCH_E2B=0 a run does little more than
+//	                        the warm, restore and memory figures
+//	BENCH_POLICY=0          skip the network policy figures (two dozen
+//	                        warm runs)
 //	BENCH_MEMORY=0          skip the VM memory figures (RSS and PSS of
 //	                        cold and restored VMs, five clones at once)
 //	BENCH_CP=0              skip the vm cp figure (200 MiB into a VM)

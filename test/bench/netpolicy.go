@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,15 @@ import (
 // 1.22x (nine times in ten) with no difference between the policies;
 // twelve, compared by their faster halves, from 0.92x to 1.08x.
 const policyRounds = 12
+
+// measurePolicyUnlessSkipped is measurePolicy, unless BENCH_POLICY=0.
+func (b *vmBench) measurePolicyUnlessSkipped() ([]oneShot, error) {
+	if os.Getenv("BENCH_POLICY") == "0" {
+		fmt.Println("\n(network policy figures skipped: BENCH_POLICY=0)")
+		return nil, nil
+	}
+	return b.measurePolicy()
+}
 
 // measurePolicy prices the network policy: `vm run --rm -- true` under
 // the default, internet, against open (no filtering but anti-spoofing),

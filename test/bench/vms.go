@@ -59,9 +59,10 @@ type vmBench struct {
 
 // benchVMs measures VMs: `vm run --rm -- true` against QEMU booted by
 // hand with the same command line, `vm create` from the golden image
-// against an image four times larger, the daemon's memory with three
-// VMs running, the cost of the network policy, and the E2B SDK against
-// the CLI. The image is pulled in the host's namespace; every VM runs
+// against an image four times larger, warm runs and their restore
+// against QEMU restoring the same template by hand, the memory of VMs
+// and the daemon, the cost of the network policy, and the E2B SDK
+// against the CLI. The image is pulled in the host's namespace; every VM runs
 // in a namespace the bench makes and removes, even on failure.
 func benchVMs(work, bin string) error {
 	if r := vmSkipReason(); r != "" {
@@ -144,17 +145,19 @@ func (b *vmBench) cleanup() {
 	b.ns.delete()
 }
 
-// measure runs the three VM figures and returns their rows.
+// measure runs the VM figures and returns their rows.
 func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	// The first CLI call starts the daemon inside the namespace.
 	if _, err := b.cli("vm", "list"); err != nil {
 		return nil, err
 	}
-	creates, raw, err := b.measureCreates()
+	rows, cold, err := b.measureCold(sizes)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := b.measureRuns(raw)
+	// Warm before the VMs made at once: it makes the template, and the
+	// first VM of the run, one at a time, when the cold figures are off.
+	warm, err := b.measureWarm(cold)
 	if err != nil {
 		return nil, err
 	}
@@ -162,20 +165,14 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
-	warm, err := b.measureWarm(runs.banger)
-	if err != nil {
-		return nil, err
-	}
 	memory, err := b.measureMemoryUnlessSkipped()
 	if err != nil {
 		return nil, err
 	}
-	policy, err := b.measurePolicy()
+	policy, err := b.measurePolicyUnlessSkipped()
 	if err != nil {
 		return nil, err
 	}
-	rows := runRows(runs)
-	rows = append(rows, createRows(creates, sizes)...)
 	rows = append(rows, warm...)
 	rows = append(rows, memory...)
 	rows = append(rows, policy...)
