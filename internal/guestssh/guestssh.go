@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 
@@ -30,6 +31,8 @@ import (
 // is none. An existing private key without its .pub file is read to derive
 // it, so users may point ssh_key_path at any unencrypted key.
 func EnsureKey(path string) ([]byte, error) {
+	keyMu.Lock() // creates of VMs run at once; one makes the pair
+	defer keyMu.Unlock()
 	if err := checkPrivateKey(path); err != nil {
 		return nil, err
 	}
@@ -39,6 +42,19 @@ func EnsureKey(path string) ([]byte, error) {
 		}
 		return pub, nil
 	}
+	pub, err := publicOf(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return generate(path)
+	}
+	return pub, err
+}
+
+// keyMu makes EnsureKey's check-then-create one step within a process;
+// generate's links do it between processes.
+var keyMu sync.Mutex
+
+// publicOf derives the public half of the private key at path.
+func publicOf(path string) ([]byte, error) {
 	priv, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -51,10 +67,8 @@ func EnsureKey(path string) ([]byte, error) {
 			return nil, errdefs.InvalidArgument("ssh key %s: %v", path, err)
 		}
 		return ssh.MarshalAuthorizedKey(signer.PublicKey()), nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("reading ssh key: %w", err)
 	}
-	return generate(path)
+	return nil, fmt.Errorf("reading ssh key: %w", err)
 }
 
 // checkPrivateKey refuses, with the fix, a private key that OpenSSH would
@@ -100,30 +114,44 @@ func generate(path string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating ssh key dir: %w", err)
 	}
-	if err := writeNew(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	// Each half is written whole beside its place, then linked there,
+	// which fails if the name exists: of two processes making a pair at
+	// once one wins, and the other reads the winner's private key, never
+	// half of it.
+	if err := linkNew(path, pem.EncodeToMemory(block), 0o600); errors.Is(err, fs.ErrExist) {
+		return publicOf(path)
+	} else if err != nil {
 		return nil, err
 	}
-	if err := writeNew(path+".pub", pub, 0o644); err != nil {
+	if err := linkNew(path+".pub", pub, 0o644); err != nil && !errors.Is(err, fs.ErrExist) {
 		os.Remove(path)
 		return nil, err
 	}
 	return pub, nil
 }
 
-// writeNew writes a file that must not exist yet, so two daemons racing
-// to create the key cannot leave a mismatched pair.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+// linkNew puts a file with data at path, which must not exist yet.
+func linkNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", path, err)
 	}
+	defer os.Remove(f.Name())
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return fmt.Errorf("creating %s: %w", path, err)
 	}
 	return nil
 }

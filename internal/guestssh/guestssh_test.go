@@ -1,11 +1,13 @@
 package guestssh
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -116,5 +118,48 @@ func TestKnownHosts(t *testing.T) {
 	}
 	if err := WriteKnownHosts(kh, "x", nil); err == nil {
 		t.Fatal("no host keys was accepted")
+	}
+}
+
+// VMs created at once on a fresh machine all ask for the key; one pair is
+// made and every caller gets its public half.
+func TestEnsureKeyAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ssh", "id_ed25519")
+	const n = 8
+	pubs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { pubs[i], errs[i] = EnsureKey(path) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("EnsureKey %d of %d at once: %v", i, n, errs[i])
+		}
+		if !bytes.Equal(pubs[i], pubs[0]) {
+			t.Fatalf("EnsureKey callers got different keys: %q and %q", pubs[0], pubs[i])
+		}
+	}
+}
+
+// Another process that made the pair first wins: generate reads its
+// private key instead of failing or writing a second pair.
+func TestGenerateLosingTheRaceReadsTheWinnersKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "id_ed25519")
+	want, err := generate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + ".pub") // the winner has not written its .pub yet
+	got, err := generate(path)
+	if err != nil {
+		t.Fatalf("generate after another process made the key: %v", err)
+	}
+	if k1, _, _, _, _ := ssh.ParseAuthorizedKey(want); k1 == nil || !bytes.Contains(got, bytes.Fields(ssh.MarshalAuthorizedKey(k1))[1]) {
+		t.Errorf("generate returned %q, want the winner's key %q", got, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".id_ed25519*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
