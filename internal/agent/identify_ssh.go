@@ -17,40 +17,65 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
+	"banger/internal/agent/agentproto"
 	"banger/internal/atomicfile"
 )
 
 // newHostKey replaces the template's ssh host keys with a fresh ed25519
-// key and restarts sshd, so no two clones share a host key.
-func newHostKey(ctx context.Context) error {
+// key, id.HostKey when the host sent one, so no two clones share a host
+// key. It returns what makes sshd load it, nil without sshd.
+func newHostKey(id agentproto.Identity) (reload func(context.Context) error, err error) {
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		return nil
+		return nil, nil
+	}
+	priv, pub, err := hostKeyPair(id.HostKey)
+	if err != nil {
+		return nil, err
 	}
 	old, _ := filepath.Glob("/etc/ssh/ssh_host_*")
 	for _, p := range old {
 		os.Remove(p)
 	}
+	name := id.Hostname
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " root@" + name + "\n"
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", priv, 0o600); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
+		return nil, err
+	}
+	return reloadSSHD, nil
+}
+
+// hostKeyPair is the private key in OpenSSH PEM form and its public
+// half: those of sent, else of a key made here.
+func hostKeyPair(sent []byte) ([]byte, ssh.PublicKey, error) {
+	if len(sent) > 0 {
+		signer, err := ssh.ParsePrivateKey(sent)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the host's ssh host key: %w", err)
+		}
+		if signer.PublicKey().Type() != ssh.KeyAlgoED25519 {
+			return nil, nil, fmt.Errorf("the host's ssh host key is %s, not ed25519", signer.PublicKey().Type())
+		}
+		return sent, signer.PublicKey(), nil
+	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	sshPub, err := ssh.NewPublicKey(pub)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	hostname, _ := os.Hostname()
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " root@" + hostname + "\n"
-	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", pem.EncodeToMemory(block), 0o600); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
-		return err
-	}
-	return reloadSSHD(ctx)
+	return pem.EncodeToMemory(block), sshPub, nil
 }
 
 // sshdPIDFile is where Debian's sshd writes its listener's pid.
