@@ -164,7 +164,7 @@ func (c *creation) steps() ([]step, error) {
 	if _, ok := l.drv.(vmm.Snapshotter); !ok || req.Cold {
 		return append(steps, cold...), nil
 	}
-	w := &warmStart{c: c}
+	w := &warmStart{c: c, r: restoreFrom{noSSHWait: req.AgentExec}}
 	return append(steps, either("starting from the warm template", m.log, c.prog, w.steps(), cold, w.fallCold)), nil
 }
 
