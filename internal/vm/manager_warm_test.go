@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/config"
 	"banger/internal/vmm"
 	"banger/internal/vmm/vmmtest"
 )
@@ -315,5 +316,25 @@ func TestManagerWarmHostKeysAndAgentExec(t *testing.T) {
 	}
 	if pubs[0] == pubs[1] {
 		t.Error("two restored VMs were sent the same ssh host key")
+	}
+}
+
+// A work disk that cannot be built fails a warm create, named, without a
+// cold boot (which would need the same disk), and leaves nothing; the
+// root disk copied meanwhile goes too.
+func TestManagerWarmWorkDiskFailureDoesNotBootCold(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("a", false) // the template
+	h.cfg.FileSync = []config.FileSync{{Host: filepath.Join(t.TempDir(), "missing"), Guest: "~/x"}}
+	_, err := h.create("b", false)
+	if err == nil || !strings.Contains(err.Error(), "preparing disks") {
+		t.Fatalf("Create = %v; want a failure preparing disks", err)
+	}
+	if h.calls("Start", "b") != 0 || h.calls("Restore", "b") != 0 {
+		t.Errorf("VMM calls %q: VM b was started though its work disk could not be made", h.vmm.Methods())
+	}
+	h.assertGone("b")
+	if left, _ := os.ReadDir(h.dirs.VMDir("b")); len(left) != 0 {
+		t.Errorf("VM b's disks are left: %v", mtNames(left))
 	}
 }
