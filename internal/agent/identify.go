@@ -124,15 +124,15 @@ func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 		{"work disk", func() error { return mountWorkDisk(id.WorkDevice) }},
 		{"network", func() error { return configureNetwork(ctx, id) }},
 		{"ssh host key", func() error {
-			reload, err := newHostKey(id)
-			if err != nil || reload == nil {
+			hasSSHD, err := newHostKey(id)
+			if err != nil || !hasSSHD {
 				return err
 			}
 			if !id.NoSSHWait {
-				return reload(ctx)
+				return reloadSSHD(ctx)
 			}
 			go func() {
-				err := times.timed(identityStep{"sshd reload, after the answer", func() error { return reload(context.WithoutCancel(ctx)) }})
+				err := times.timed(identityStep{"sshd reload, after the answer", func() error { return reloadSSHDQuietly(context.WithoutCancel(ctx)) }})
 				if err != nil {
 					slog.Error("identify: reloading sshd", "err", err)
 				}
