@@ -16,8 +16,8 @@ import (
 // reloadNetworkd has networkd read its files again, which applies the
 // new one: networkd reconfigures a link whose .network file changed (a
 // reconfigure on top of it would take the address away for a moment).
-// It asks over D-Bus, as networkctl does, without the cost of starting
-// networkctl (seconds under emulation); networkctl when D-Bus fails.
+// It asks over D-Bus, as networkctl does, without starting a networkctl
+// process; networkctl when D-Bus fails.
 func reloadNetworkd(ctx context.Context) error {
 	err := reloadNetworkdBus(ctx)
 	if err == nil {
