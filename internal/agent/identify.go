@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,8 @@ type identifyOnce struct {
 }
 
 // identify gives a guest restored from a template its own identity, then
-// answers like wait-ready.
+// answers like wait-ready, or, asked not to wait for sshd, with the
+// guest's status as it is.
 func (s *Server) identify(ctx context.Context, req agentproto.Request) agentproto.Response {
 	if req.Identity == nil {
 		return failure(req, agentproto.CodeBadRequest, "identify without an identity")
@@ -38,6 +40,10 @@ func (s *Server) identify(ctx context.Context, req agentproto.Request) agentprot
 	if err := s.opts.Identify(ctx, *req.Identity); err != nil {
 		s.log.Error("identify", "err", err)
 		return failure(req, agentproto.CodeFailed, "taking the new identity: "+err.Error())
+	}
+	if req.Identity.NoSSHWait {
+		st := s.statusNoSSHWait()
+		return success(req, agentproto.Response{Status: &st})
 	}
 	return s.waitReady(ctx, req)
 }
@@ -59,52 +65,94 @@ func (s *Server) prepareSnapshot(req agentproto.Request) agentproto.Response {
 // identifyLog records how long each identity step took.
 const identifyLog = "/run/banger/identify.log"
 
-// identifyGuest is Options.Identify on a real guest. The order matters:
-// the clock and the entropy first (the keys made later depend on them),
-// the work disk before sshd restarts (authorized_keys lives there).
+// identityStep is one step of identifyGuest.
+type identityStep struct {
+	name string
+	run  func() error
+}
+
+// stepTimes collects what each identity step took, for identifyLog.
+type stepTimes struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// timed runs st and records its time.
+func (t *stepTimes) timed(st identityStep) error {
+	began := time.Now()
+	err := st.run()
+	t.add(st.name, time.Since(began))
+	return err
+}
+
+func (t *stepTimes) add(name string, d time.Duration) {
+	t.mu.Lock()
+	t.lines = append(t.lines, fmt.Sprintf("%s %v", name, d.Round(time.Millisecond)))
+	t.mu.Unlock()
+}
+
+// write writes the times so far to identifyLog, for whoever wonders
+// where a restore's time went.
+func (t *stepTimes) write() {
+	t.mu.Lock()
+	b := []byte(strings.Join(t.lines, "\n") + "\n")
+	t.mu.Unlock()
+	_ = atomicfile.WriteFile(identifyLog, b, 0o644)
+}
+
+// identifyGuest is Options.Identify on a real guest. The clock and the
+// entropy come first (the keys made later depend on them); the other
+// steps do not depend on each other and wait on the disks, networkd and
+// sshd, so they run together (sshd reads authorized_keys, on the work
+// disk, only when a user logs in). With id.NoSSHWait, sshd reloads after
+// the answer.
 func identifyGuest(ctx context.Context, id agentproto.Identity) error {
-	type step struct {
-		name string
-		run  func() error
-	}
-	first := []step{
+	times := &stepTimes{}
+	defer times.write()
+	for _, st := range []identityStep{
 		{"clock", func() error { return setClock(id.TimeUnixNano) }},
 		{"entropy", func() error { return addEntropy(id.Entropy) }},
-		{"machine id", newMachineID},
-		{"boot id", newBootID},
-		{"hostname", func() error { return setHostname(id.Hostname) }},
-	}
-	var timesMu sync.Mutex
-	var times []string
-	timed := func(st step) error {
-		began := time.Now()
-		err := st.run()
-		timesMu.Lock()
-		times = append(times, fmt.Sprintf("%s %v", st.name, time.Since(began).Round(time.Millisecond)))
-		timesMu.Unlock()
-		return err
-	}
-	// What each step took, for whoever wonders where a restore's time went.
-	defer func() { _ = atomicfile.WriteFile(identifyLog, []byte(strings.Join(times, "\n")+"\n"), 0o644) }()
-	for _, st := range first {
-		if err := timed(st); err != nil {
+	} {
+		if err := times.timed(st); err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
-	// These wait on other programs (networkd, sshd, the disk) and do not
-	// depend on each other: run together, they cost the slowest one.
-	then := []step{
+	steps := []identityStep{
+		{"machine id", newMachineID},
+		{"boot id", newBootID},
+		{"hostname", func() error { return setHostname(id.Hostname) }},
 		{"work disk", func() error { return mountWorkDisk(id.WorkDevice) }},
 		{"network", func() error { return configureNetwork(ctx, id) }},
-		{"ssh host key", func() error { return newHostKey(ctx) }},
+		{"ssh host key", func() error {
+			hasSSHD, err := newHostKey(id)
+			if err != nil || !hasSSHD {
+				return err
+			}
+			if !id.NoSSHWait {
+				return reloadSSHD(ctx)
+			}
+			go func() {
+				err := times.timed(identityStep{"sshd reload, after the answer", func() error { return reloadSSHDQuietly(context.WithoutCancel(ctx)) }})
+				if err != nil {
+					slog.Error("identify: reloading sshd", "err", err)
+				}
+				times.write()
+			}()
+			return nil
+		}},
 	}
-	errs := make([]error, len(then))
+	return runTogether(times, steps)
+}
+
+// runTogether runs steps at once and joins their errors.
+func runTogether(times *stepTimes, steps []identityStep) error {
+	errs := make([]error, len(steps))
 	var wg sync.WaitGroup
-	for i, st := range then {
+	for i, st := range steps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := timed(st); err != nil {
+			if err := times.timed(st); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", st.name, err)
 			}
 		}()

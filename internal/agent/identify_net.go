@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -23,7 +22,11 @@ import (
 // applies it the same way, DNS included.
 const networkFile = "/run/systemd/network/70-eth0.network"
 
-// configureNetwork gives the interface its MAC and address.
+// configureNetwork gives the interface its MAC and address. The address
+// and route are set over netlink at once, any other address taken away;
+// networkd, where there is one, is then asked over D-Bus to reload (which
+// applies the new file, DNS included, keeping the address and route as
+// they match it), and waited for.
 func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 	if id.Address == "" {
 		return nil
@@ -48,21 +51,16 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 	if err := atomicfile.WriteFile(networkFile, []byte(networkUnit(prefix, id)), 0o644); err != nil {
 		return err
 	}
-	if _, err := exec.LookPath("networkctl"); err != nil {
-		// No networkd (an OCI image): set the address by hand.
-		return setAddress(link, prefix, id.Gateway)
-	}
-	// reload alone applies the new file: networkd reconfigures a link
-	// whose .network file changed (a reconfigure on top of it would take
-	// the address away again for a moment, after we saw it).
-	if out, err := exec.CommandContext(ctx, "networkctl", "reload").CombinedOutput(); err != nil {
-		return fmt.Errorf("networkctl reload: %w: %s", err, out)
-	}
-	if err := waitAddress(ctx, link, prefix.Addr(), id.Gateway != ""); err != nil {
+	if err := setAddress(link, prefix, id.Gateway); err != nil {
 		return err
 	}
-	announce(link, prefix.Addr())
-	return nil
+	if _, err := exec.LookPath("networkctl"); err != nil {
+		return nil // no networkd (an OCI image)
+	}
+	if err := reloadNetworkd(ctx); err != nil {
+		return err
+	}
+	return waitAddress(ctx, link, prefix.Addr(), id.Gateway != "")
 }
 
 // setMAC gives link the address mac, if the host sent one.
@@ -102,11 +100,15 @@ func networkUnit(prefix netip.Prefix, id agentproto.Identity) string {
 	return b.String()
 }
 
-// setAddress puts prefix and the default route through gateway on link
-// without networkd, then announces the address.
+// setAddress puts prefix and the default route through gateway on link,
+// taking away every other IPv4 address (the template's), then announces
+// the address.
 func setAddress(link netlink.Link, prefix netip.Prefix, gateway string) error {
 	addr, err := netlink.ParseAddr(prefix.String())
 	if err != nil {
+		return err
+	}
+	if err := dropOtherAddrs(link, prefix.Addr()); err != nil {
 		return err
 	}
 	if err := netlink.AddrReplace(link, addr); err != nil {
@@ -114,11 +116,31 @@ func setAddress(link netlink.Link, prefix netip.Prefix, gateway string) error {
 	}
 	if gateway != "" {
 		gw := net.ParseIP(gateway)
-		if err := netlink.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
-			return err
+		// As networkd sets a Gateway= route, so that it takes this one
+		// for its own when it applies the file.
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw, Protocol: unix.RTPROT_STATIC}
+		if err := netlink.RouteReplace(r); err != nil {
+			return fmt.Errorf("default route via %s: %w", gw, err)
 		}
 	}
 	announce(link, prefix.Addr())
+	return nil
+}
+
+// dropOtherAddrs removes link's IPv4 addresses other than keep.
+func dropOtherAddrs(link netlink.Link, keep netip.Addr) error {
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == keep {
+			continue
+		}
+		if err := netlink.AddrDel(link, &a); err != nil {
+			return fmt.Errorf("removing the template's address %s: %w", a.IPNet, err)
+		}
+	}
 	return nil
 }
 
@@ -178,16 +200,6 @@ func hasAddr(link netlink.Link, addr netip.Addr) bool {
 	return false
 }
 
-// networkdConfigured reports whether networkd has finished configuring
-// link (its state file says so); true where networkd keeps no such file.
-func networkdConfigured(link netlink.Link) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/run/systemd/netif/links/%d", link.Attrs().Index))
-	if err != nil {
-		return true
-	}
-	return strings.Contains(string(b), "ADMIN_STATE=configured")
-}
-
 func hasDefaultRoute(link netlink.Link) bool {
 	routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
 	if err != nil {
@@ -199,19 +211,4 @@ func hasDefaultRoute(link netlink.Link) bool {
 		}
 	}
 	return false
-}
-
-// waitAddress waits for networkd to put addr on link and, with route,
-// the default route, which it adds last.
-func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr, route bool) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if hasAddr(link, addr) && (!route || hasDefaultRoute(link)) && networkdConfigured(link) {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("networkd did not set %s on eth0", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

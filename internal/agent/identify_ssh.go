@@ -17,40 +17,65 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
+	"banger/internal/agent/agentproto"
 	"banger/internal/atomicfile"
 )
 
 // newHostKey replaces the template's ssh host keys with a fresh ed25519
-// key and restarts sshd, so no two clones share a host key.
-func newHostKey(ctx context.Context) error {
+// key, id.HostKey when the host sent one, so no two clones share a host
+// key; sshd has yet to load it. It reports whether the guest has sshd.
+func newHostKey(id agentproto.Identity) (bool, error) {
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		return nil
+		return false, nil
+	}
+	priv, pub, err := hostKeyPair(id.HostKey)
+	if err != nil {
+		return false, err
 	}
 	old, _ := filepath.Glob("/etc/ssh/ssh_host_*")
 	for _, p := range old {
 		os.Remove(p)
 	}
+	name := id.Hostname
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " root@" + name + "\n"
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", priv, 0o600); err != nil {
+		return false, err
+	}
+	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// hostKeyPair is the private key in OpenSSH PEM form and its public
+// half: those of sent, else of a key made here.
+func hostKeyPair(sent []byte) ([]byte, ssh.PublicKey, error) {
+	if len(sent) > 0 {
+		signer, err := ssh.ParsePrivateKey(sent)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the host's ssh host key: %w", err)
+		}
+		if signer.PublicKey().Type() != ssh.KeyAlgoED25519 {
+			return nil, nil, fmt.Errorf("the host's ssh host key is %s, not ed25519", signer.PublicKey().Type())
+		}
+		return sent, signer.PublicKey(), nil
+	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	sshPub, err := ssh.NewPublicKey(pub)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	hostname, _ := os.Hostname()
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " root@" + hostname + "\n"
-	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", pem.EncodeToMemory(block), 0o600); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
-		return err
-	}
-	return reloadSSHD(ctx)
+	return pem.EncodeToMemory(block), sshPub, nil
 }
 
 // sshdPIDFile is where Debian's sshd writes its listener's pid.
@@ -62,9 +87,8 @@ const sshdPIDFile = "/run/sshd.pid"
 // connection reaches the old key after the host is told the new one.
 // Without a pid file, systemd restarts it.
 func reloadSSHD(ctx context.Context) error {
-	b, err := os.ReadFile(sshdPIDFile)
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || perr != nil || pid <= 1 {
+	pid := sshdPID()
+	if pid <= 1 {
 		return restartSSHD(ctx)
 	}
 	before := listeningInodes(22)
@@ -80,6 +104,31 @@ func reloadSSHD(ctx context.Context) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return errors.New("sshd did not listen again after reloading its host key")
+}
+
+// sshdPID is sshd's listener's pid, or 0.
+func sshdPID() int {
+	b, err := os.ReadFile(sshdPIDFile)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || perr != nil {
+		return 0
+	}
+	return pid
+}
+
+// reloadSSHDQuietly is reloadSSHD at the lowest CPU priority, for a
+// reload after the answer: it then takes the guest's CPU (one, often)
+// only when the commands the host runs meanwhile leave it idle. sshd's
+// priority is put back once it listens again.
+func reloadSSHDQuietly(ctx context.Context) error {
+	if pid := sshdPID(); pid > 1 {
+		if prio, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil {
+			if unix.Setpriority(unix.PRIO_PROCESS, pid, 19) == nil {
+				defer unix.Setpriority(unix.PRIO_PROCESS, pid, 20-prio) // the syscall gives 20 - nice
+			}
+		}
+	}
+	return reloadSSHD(ctx)
 }
 
 func restartSSHD(ctx context.Context) error {

@@ -20,11 +20,24 @@ const hostKeyName = "ssh_host_ed25519_key.pub"
 
 // status looks at the guest now.
 func (s *Server) status(ctx context.Context) agentproto.Status {
+	st := s.statusNoSSHWait()
+	if st.SSH {
+		if reason := s.sshdReadiness(ctx); reason != "" {
+			st.Ready, st.Reason = false, reason
+		}
+	}
+	return st
+}
+
+// statusNoSSHWait is the guest's status for a caller that does not use
+// sshd: ready, whether or not sshd accepts connections yet.
+func (s *Server) statusNoSSHWait() agentproto.Status {
 	st := agentproto.Status{
 		Hostname:  s.opts.Hostname(),
 		Addresses: []string{},
 		HostKeys:  s.hostKeys(),
 		Uptime:    s.uptime(),
+		Ready:     true,
 	}
 	if addrs, err := s.opts.Addresses(); err != nil {
 		s.log.Warn("listing addresses", "err", err)
@@ -32,12 +45,6 @@ func (s *Server) status(ctx context.Context) agentproto.Status {
 		st.Addresses = addrs
 	}
 	st.SSH = s.opts.SSHDPath != "" && fileExists(s.opts.SSHDPath)
-	st.Ready, st.Reason = true, ""
-	if st.SSH {
-		if reason := s.sshdReadiness(ctx); reason != "" {
-			st.Ready, st.Reason = false, reason
-		}
-	}
 	return st
 }
 

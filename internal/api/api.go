@@ -198,6 +198,11 @@ type CreateVMRequest struct {
 	Network string `json:"network,omitempty"`
 	// Cold boots the kernel even when a warm template could be restored.
 	Cold bool `json:"cold,omitempty"`
+	// AgentExec says the caller runs its commands through the guest agent
+	// (vm run -- CMD), not ssh: a VM restored from a warm template is then
+	// answered once its guest took its identity, without waiting for its
+	// sshd, which may take a moment more to answer.
+	AgentExec bool `json:"agent_exec,omitempty"`
 	// Workspace, when set, asks for a copy of a git repository in /root.
 	Workspace *Workspace `json:"workspace,omitempty"`
 	// FromSnapshot restores the VM from a snapshot instead of booting an

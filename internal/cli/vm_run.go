@@ -129,6 +129,7 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 		return 0, errdefs.InvalidArgument("--from-snapshot and a workspace PATH: a VM made from a snapshot keeps the snapshot's /root; drop one of them")
 	}
 	req.Workspace = ws
+	req.AgentExec = len(opts.Command) > 0 // run through the agent: no wait for sshd
 	tty := opts.TTY || len(opts.Command) == 0 && isTerminalReader(opts.Stdin)
 	printSpec(opts.Stderr, req)
 	vm, err := a.createAndWait(ctx, req, opts.Stderr)

@@ -48,15 +48,17 @@ func MountWork(dev, stage, home string) (first bool, err error) {
 		unix.Unmount(stage, 0)
 		return false, err
 	}
-	// Mounted again rather than moved: MS_MOVE is refused under a shared
-	// mount, which is what systemd makes of every mount. Detached, not
-	// waited for: on a running system something may still glance at the
-	// new mount (its filesystem stays mounted at home regardless).
+	// Bound at home rather than moved: MS_MOVE is refused under a shared
+	// mount, which is what systemd makes of every mount. A bind keeps the
+	// filesystem mounted, where a second mount would read it all again.
+	// The stage is detached, not waited for: on a running system something
+	// may still glance at it.
+	if err := unix.Mount(stage, home, "", unix.MS_BIND, ""); err != nil {
+		unix.Unmount(stage, unix.MNT_DETACH)
+		return false, fmt.Errorf("mount --bind %s %s: %w", stage, home, err)
+	}
 	if err := unix.Unmount(stage, unix.MNT_DETACH); err != nil {
 		return false, fmt.Errorf("umount %s: %w", stage, err)
-	}
-	if err := unix.Mount(dev, home, "ext4", 0, ""); err != nil {
-		return false, fmt.Errorf("mount -t ext4 %s %s: %w", dev, home, err)
 	}
 	return first, nil
 }

@@ -164,7 +164,7 @@ func (c *creation) steps() ([]step, error) {
 	if _, ok := l.drv.(vmm.Snapshotter); !ok || req.Cold {
 		return append(steps, cold...), nil
 	}
-	w := &warmStart{c: c}
+	w := &warmStart{c: c, r: restoreFrom{noSSHWait: req.AgentExec}}
 	return append(steps, either("starting from the warm template", m.log, c.prog, w.steps(), cold, w.fallCold)), nil
 }
 
@@ -276,18 +276,14 @@ func (w *warmStart) steps() []step {
 			}
 			return err
 		}},
-		{name: "preparing disks", do: func(ctx context.Context) error {
-			if err := c.prepareWork(ctx); err != nil {
-				return coldFailsToo{err}
-			}
-			return nil
-		}},
-		w.rootStep(),
+		w.disksStep(),
 	}, c.l.restoreSteps(&w.r)...)
 }
 
-// rootStep copies the template's root disk as the VM's.
-func (w *warmStart) rootStep() step {
+// disksStep builds the VM's work disk and copies the template's root
+// disk as the VM's, at once: neither needs the other. A work disk that
+// cannot be built fails the create (a cold boot needs it too).
+func (w *warmStart) disksStep() step {
 	c := w.c
 	rootFile := func() string { return filepath.Join(c.m.layout.vmDir(c.v.Name), templateRootName(w.t.RootMode)) }
 	return step{
@@ -296,7 +292,16 @@ func (w *warmStart) rootStep() step {
 		do: func(ctx context.Context) error {
 			c.v.RootMode = w.t.RootMode
 			w.r.workDevice = c.m.layout.rootOf(*c.v, c.l.im).WorkDevice()
-			return vmdisk.CopyDisk(ctx, filepath.Join(w.dir, templateRootName(w.t.RootMode)), rootFile())
+			if err := os.MkdirAll(c.m.layout.vmDir(c.v.Name), 0o700); err != nil {
+				return err
+			}
+			work := make(chan error, 1)
+			go func() { work <- c.prepareWork(ctx) }()
+			err := vmdisk.CopyDisk(ctx, filepath.Join(w.dir, templateRootName(w.t.RootMode)), rootFile())
+			if werr := <-work; werr != nil {
+				return &stepError{step: "preparing disks", err: coldFailsToo{werr}}
+			}
+			return err
 		},
 		undo: func(context.Context) { os.Remove(rootFile()) }, // the cold boot makes a fresh one
 	}

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
 	"banger/internal/agent/agentproto"
+	"banger/internal/config"
 	"banger/internal/vmm"
 	"banger/internal/vmm/vmmtest"
 )
@@ -284,5 +287,54 @@ func TestManagerWarmClonesMapTheTemplatesMemory(t *testing.T) {
 	}
 	if n := len(h.m.Templates("deb")); n != 0 {
 		t.Errorf("a template whose memory file is gone is still listed (%d): a clone would restore garbage", n)
+	}
+}
+
+// Each restored guest is handed an ssh host key of its own, made by the
+// host; a create for a caller that runs its command through the agent
+// asks the guest not to wait for sshd, and only then.
+func TestManagerWarmHostKeysAndAgentExec(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("a", false)
+	req := h.request("b", false)
+	req.AgentExec = true
+	if _, err := h.m.Create(h.ctx, req, nil); err != nil {
+		t.Fatalf("creating VM b for the agent's exec: %v", err)
+	}
+	h.assertRunning("b")
+	ida, idb := h.mtIdentity("a"), h.mtIdentity("b")
+	if ida.NoSSHWait || !idb.NoSSHWait {
+		t.Errorf("NoSSHWait: a %v, b %v; want it only for the create that runs through the agent", ida.NoSSHWait, idb.NoSSHWait)
+	}
+	var pubs []string
+	for _, id := range []agentproto.Identity{ida, idb} {
+		signer, err := ssh.ParsePrivateKey(id.HostKey)
+		if err != nil || signer.PublicKey().Type() != ssh.KeyAlgoED25519 {
+			t.Fatalf("host key sent to %s: %v; want an ed25519 key in OpenSSH form", id.Hostname, err)
+		}
+		pubs = append(pubs, string(signer.PublicKey().Marshal()))
+	}
+	if pubs[0] == pubs[1] {
+		t.Error("two restored VMs were sent the same ssh host key")
+	}
+}
+
+// A work disk that cannot be built fails a warm create, named, without a
+// cold boot (which would need the same disk), and leaves nothing; the
+// root disk copied meanwhile goes too.
+func TestManagerWarmWorkDiskFailureDoesNotBootCold(t *testing.T) {
+	h := mtManager(t)
+	h.mustCreate("a", false) // the template
+	h.cfg.FileSync = []config.FileSync{{Host: filepath.Join(t.TempDir(), "missing"), Guest: "~/x"}}
+	_, err := h.create("b", false)
+	if err == nil || !strings.Contains(err.Error(), "preparing disks") {
+		t.Fatalf("Create = %v; want a failure preparing disks", err)
+	}
+	if h.calls("Start", "b") != 0 || h.calls("Restore", "b") != 0 {
+		t.Errorf("VMM calls %q: VM b was started though its work disk could not be made", h.vmm.Methods())
+	}
+	h.assertGone("b")
+	if left, _ := os.ReadDir(h.dirs.VMDir("b")); len(left) != 0 {
+		t.Errorf("VM b's disks are left: %v", mtNames(left))
 	}
 }

@@ -2,8 +2,13 @@ package vm
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
@@ -26,6 +31,9 @@ type restoreFrom struct {
 	// unplugged keeps a guest saved with another VM's addresses off the
 	// bridge until it has taken this VM's.
 	unplugged bool
+	// noSSHWait answers without waiting for the guest's sshd, when the
+	// agent can run commands: for a caller that runs them through it.
+	noSSHWait bool
 }
 
 // restoreSteps restore the VM from r, which earlier steps may fill in;
@@ -40,7 +48,7 @@ func (l *launch) restoreSteps(r *restoreFrom) []step {
 			do:   func(ctx context.Context) error { return l.m.net.plug(ctx, *l.v) },
 		})
 	}
-	return append(steps, l.runningStep())
+	return append(steps, l.runningStep(r))
 }
 
 // loadStep has the VMM load the saved state into the VM's machine.
@@ -85,6 +93,10 @@ func (l *launch) identifyStep(r *restoreFrom) step {
 			if err != nil {
 				return err
 			}
+			if id.HostKey, err = newHostKey(); err != nil {
+				return err
+			}
+			id.NoSSHWait = r.noSSHWait
 			st, err := identify(ctx, l.drv, l.spec, id)
 			if err != nil {
 				return err
@@ -105,22 +117,49 @@ func (l *launch) identifyStep(r *restoreFrom) step {
 	}
 }
 
-// runningStep waits for the restored guest's sshd, when it has one, and
-// records the VM running, watched.
-func (l *launch) runningStep() step {
+// runningStep records the restored VM running, watched, once its sshd
+// answers from the host, when it has one. With r.noSSHWait it does not
+// wait for sshd when the guest's agent runs commands (the caller runs
+// its own through it; the link made to find out is the one it uses).
+func (l *launch) runningStep(r *restoreFrom) step {
 	return step{
 		name: "waiting for the guest's sshd",
 		do: func(ctx context.Context) error {
-			if l.status.SSH {
+			wait := l.status.SSH && !r.noSSHWait
+			if wait {
 				if err := waitGuestSSH(ctx, l.m.log, *l.v); err != nil {
 					return err
 				}
 			}
 			l.m.watch(*l.v, l.drv, l.spec)
 			l.v.State = StateRunning
-			return l.m.store.UpdateVM(ctx, *l.v)
+			if err := l.m.store.UpdateVM(ctx, *l.v); err != nil {
+				return err
+			}
+			if !l.status.SSH || wait {
+				return nil
+			}
+			if _, err := l.m.Agent(ctx, l.v.Name); err != nil {
+				l.m.log.Info("the guest agent cannot run commands; waiting for sshd", "vm", l.v.Name, "err", err)
+				return waitGuestSSH(ctx, l.m.log, *l.v)
+			}
+			return nil
 		},
 	}
+}
+
+// newHostKey makes a restored guest's ssh host key: an ed25519 private
+// key in OpenSSH PEM form.
+func newHostKey() ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(block), nil
 }
 
 // identify sends the restored guest its identity and waits for it to be

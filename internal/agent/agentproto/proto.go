@@ -225,6 +225,14 @@ type Identity struct {
 	Entropy []byte `json:"entropy"`
 	// WorkDevice is the block device to mount at /root.
 	WorkDevice string `json:"work_device,omitempty"`
+	// HostKey is the guest's new ssh host key, an ed25519 private key in
+	// OpenSSH PEM form, made by the host so the guest need not spend its
+	// time making one; empty: the guest makes its own.
+	HostKey []byte `json:"host_key,omitempty"`
+	// NoSSHWait answers once the identity is taken, without waiting for
+	// sshd to listen again with the new host key (it reloads meanwhile):
+	// for a caller that runs its commands through the agent.
+	NoSSHWait bool `json:"no_ssh_wait,omitempty"`
 }
 
 // Timeout is TimeoutMS as a duration.
