@@ -84,3 +84,21 @@ func (n *netNS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	r := <-done
 	return r.conn, r.err
 }
+
+// startByHand starts a QEMU command line in the namespace, its output in
+// logPath. exited is closed when it ends; stop kills it and waits.
+func (n *netNS) startByHand(ctx context.Context, argv []string, logPath string) (exited <-chan struct{}, stop func(), err error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := n.command(ctx, argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); log.Close(); close(done) }()
+	return done, func() { cmd.Process.Kill(); <-done }, nil
+}

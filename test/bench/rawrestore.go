@@ -145,21 +145,12 @@ func (m restoreMachine) restoreByHand(ctx context.Context, ns *netNS, dir string
 	if err := m.makeDisks(ctx, disks); err != nil {
 		return 0, fmt.Errorf("making the restore baseline's disks: %w", err)
 	}
-	argv := m.baselineArgv(run, disks)
-	log, err := os.Create(filepath.Join(dir, "qemu.log"))
+	start := time.Now()
+	exited, stop, err := ns.startByHand(ctx, m.baselineArgv(run, disks), filepath.Join(dir, "qemu.log"))
 	if err != nil {
 		return 0, err
 	}
-	defer log.Close()
-	cmd := ns.command(ctx, argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() { cmd.Process.Kill(); <-exited }()
+	defer stop()
 	state := filepath.Join(m.templateDir, paths.StateName)
 	if err := loadByHand(strings.ReplaceAll(m.qmp, m.runDir, run), state, exited); err != nil {
 		qlog, _ := os.ReadFile(filepath.Join(dir, "qemu.log"))

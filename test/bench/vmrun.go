@@ -214,20 +214,12 @@ func (b *vmBench) rawBoot(q rawQEMU, dir string) (time.Duration, error) {
 	}
 	defer b.ns.ip("link", "del", rawBridge)
 	defer b.ns.ip("link", "del", q.tap)
-	log, err := os.Create(filepath.Join(dir, "qemu.log"))
+	start := time.Now()
+	exited, stop, err := b.ns.startByHand(b.ctx, argv, filepath.Join(dir, "qemu.log"))
 	if err != nil {
 		return 0, err
 	}
-	defer log.Close()
-	cmd := b.ns.command(b.ctx, argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() { cmd.Process.Kill(); <-exited }()
+	defer stop()
 	if err := b.waitSSH(q, exited); err != nil {
 		qlog, _ := os.ReadFile(filepath.Join(dir, "qemu.log"))
 		console, _ := os.ReadFile(filepath.Join(run, "console.log"))
