@@ -3,12 +3,18 @@ package qemu
 import (
 	"path/filepath"
 	"strings"
+	"time"
 
 	"banger/internal/vmm"
 )
 
 // pollInterval is how often waits look at a socket again.
 const pollInterval = vmm.PollInterval
+
+// startPoll is how often a starting QEMU is asked whether its QMP socket
+// answers or its saved state is in: a restore takes a few hundred
+// milliseconds, so the usual interval would be a good share of it.
+const startPoll = 5 * time.Millisecond
 
 // pidFile is how the driver finds spec's QEMU process.
 func pidFile(spec vmm.Spec) vmm.PIDFile {

@@ -150,7 +150,7 @@ func (l *loading) run(ctx context.Context, uri string) error {
 func (l *loading) waitLoaded(ctx context.Context, c *qmpClient) error {
 	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
 	defer cancel()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(startPoll)
 	defer t.Stop()
 	for {
 		status, err := c.queryStatus(ctx)

@@ -126,7 +126,7 @@ func (d *Driver) spawn(spec vmm.Spec, a Accel, extra ...string) (exited <-chan s
 func waitQMP(ctx context.Context, spec vmm.Spec, exited <-chan struct{}) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(startPoll)
 	defer t.Stop()
 	for {
 		status, err := qmpStatus(ctx, qmpPath(spec))
