@@ -205,18 +205,7 @@ func (t *keptTable) restore(k *kept) {
 
 // list describes the kept processes, oldest first.
 func (t *keptTable) list() []agentproto.ProcessInfo {
-	t.mu.Lock()
-	all := make([]*kept, 0, len(t.byPID))
-	for _, k := range t.byPID {
-		all = append(all, k)
-	}
-	t.mu.Unlock()
-	slices.SortFunc(all, func(a, b *kept) int { return a.started.Compare(b.started) })
-	out := make([]agentproto.ProcessInfo, 0, len(all))
-	for _, k := range all {
-		out = append(out, k.describe())
-	}
-	return out
+	return describeOldestFirst(&t.mu, t.byPID, func(k *kept) time.Time { return k.started }, (*kept).describe)
 }
 
 // prune forgets the oldest ended processes beyond keptEnded.

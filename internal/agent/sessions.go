@@ -173,6 +173,23 @@ func pruneEnded[K comparable, V interface{ running() bool }](m map[K]V, started 
 	}
 }
 
+// describeOldestFirst describes m's entries, oldest by started first,
+// reading m under mu.
+func describeOldestFirst[K comparable, V, D any](mu *sync.Mutex, m map[K]V, started func(V) time.Time, describe func(V) D) []D {
+	mu.Lock()
+	all := make([]V, 0, len(m))
+	for _, v := range m {
+		all = append(all, v)
+	}
+	mu.Unlock()
+	slices.SortFunc(all, func(a, b V) int { return started(a).Compare(started(b)) })
+	out := make([]D, 0, len(all))
+	for _, v := range all {
+		out = append(out, describe(v))
+	}
+	return out
+}
+
 func (t *sessionTable) get(name string) (*session, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -184,18 +201,7 @@ func (t *sessionTable) get(name string) (*session, error) {
 }
 
 func (t *sessionTable) list() []agentproto.SessionInfo {
-	t.mu.Lock()
-	all := make([]*session, 0, len(t.byName))
-	for _, s := range t.byName {
-		all = append(all, s)
-	}
-	t.mu.Unlock()
-	slices.SortFunc(all, func(a, b *session) int { return a.started.Compare(b.started) })
-	out := make([]agentproto.SessionInfo, 0, len(all))
-	for _, s := range all {
-		out = append(out, t.info(s))
-	}
-	return out
+	return describeOldestFirst(&t.mu, t.byName, func(s *session) time.Time { return s.started }, t.info)
 }
 
 // kill signals a running session's process group; an ended session is
