@@ -63,6 +63,30 @@ func WriteFrom(path string, perm os.FileMode, fill func(w io.Writer) error) erro
 	return rename(f.Name(), path)
 }
 
+// WriteFileLater is WriteFile without its syncs, for a set of small files
+// made lasting together by one syncfs(2) of their filesystem afterwards:
+// a reader still sees the old content or the new, never a part, but a
+// crash before that sync may leave the old. Each sync costs a disk flush,
+// which a slow guest pays dearly for.
+func WriteFileLater(path string, data []byte, perm os.FileMode) error {
+	f, err := create(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // gone already once renamed
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
 // Make replaces path with a file that fill makes by name, for content a
 // program writes, such as mkfs or cp. fill gets the name of a new empty
 // file (mode 0600) beside path, which it may write or replace. When fill

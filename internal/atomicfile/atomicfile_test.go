@@ -151,6 +151,29 @@ func TestWriteFileModeIgnoresUmask(t *testing.T) {
 	}
 }
 
+func TestWriteFileLaterReplacesWithTheMode(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hostname")
+	for _, data := range []string{"template\n", "clone-1\n"} {
+		if err := WriteFileLater(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != data {
+			t.Fatalf("after writing %q the file holds %q (%v)", data, got, err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("after WriteFileLater with 0644 under umask 077: %v, %v", fi, err)
+	}
+	if err := WriteFileLater(filepath.Join(path, "x"), []byte("new"), 0o644); err == nil {
+		t.Error("writing under a file succeeded")
+	}
+	assertNoTemps(t, dir)
+}
+
 // The guest agent uses this package: it must stay a leaf on the standard
 // library.
 func TestImportsOnlyTheStandardLibrary(t *testing.T) {
