@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -104,8 +103,10 @@ func (t *stepTimes) write() {
 // entropy come first (the keys made later depend on them); the other
 // steps do not depend on each other and wait on the disks, networkd and
 // sshd, so they run together (sshd reads authorized_keys, on the work
-// disk, only when a user logs in). With id.NoSSHWait, sshd reloads after
-// the answer.
+// disk, only when a user logs in). Their files are synced once, at the
+// end. What only makes a daemon catch up with them waits until after the
+// answer when nothing in between needs it: sshd's reload with
+// id.NoSSHWait, networkd's when it has the gateway and DNS already.
 func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 	times := &stepTimes{}
 	defer times.write()
@@ -117,31 +118,37 @@ func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
+	later := &laterSteps{}
 	steps := []identityStep{
 		{"machine id", newMachineID},
 		{"boot id", newBootID},
 		{"hostname", func() error { return setHostname(id.Hostname) }},
 		{"work disk", func() error { return mountWorkDisk(id.WorkDevice) }},
-		{"network", func() error { return configureNetwork(ctx, id) }},
-		{"ssh host key", func() error {
-			hasSSHD, err := newHostKey(id)
-			if err != nil || !hasSSHD {
-				return err
-			}
-			if !id.NoSSHWait {
-				return reloadSSHD(ctx)
-			}
-			go func() {
-				err := times.timed(identityStep{"sshd reload, after the answer", func() error { return reloadSSHDQuietly(context.WithoutCancel(ctx)) }})
-				if err != nil {
-					slog.Error("identify: reloading sshd", "err", err)
-				}
-				times.write()
-			}()
-			return nil
-		}},
+		{"network", func() error { return configureNetwork(ctx, id, later) }},
+		{"ssh host key", func() error { return newSSHHostKey(ctx, id, later) }},
 	}
-	return runTogether(times, steps)
+	if err := runTogether(times, steps); err != nil {
+		return err
+	}
+	if err := times.timed(identityStep{"sync", syncRoot}); err != nil {
+		return fmt.Errorf("syncing the new identity to disk: %w", err)
+	}
+	later.start(times)
+	return nil
+}
+
+// newSSHHostKey puts the new host key in place and has sshd load it:
+// before the answer, or after it with id.NoSSHWait.
+func newSSHHostKey(ctx context.Context, id agentproto.Identity, later *laterSteps) error {
+	hasSSHD, err := newHostKey(id)
+	if err != nil || !hasSSHD {
+		return err
+	}
+	if !id.NoSSHWait {
+		return reloadSSHD(ctx)
+	}
+	later.add(identityStep{"sshd reload", quietly(ctx, reloadSSHDQuietly)})
+	return nil
 }
 
 // runTogether runs steps at once and joins their errors.

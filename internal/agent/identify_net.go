@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -23,11 +22,13 @@ import (
 const networkFile = "/run/systemd/network/70-eth0.network"
 
 // configureNetwork gives the interface its MAC and address. The address
-// and route are set over netlink at once, any other address taken away;
-// networkd, where there is one, is then asked over D-Bus to reload (which
-// applies the new file, DNS included, keeping the address and route as
-// they match it), and waited for.
-func configureNetwork(ctx context.Context, id agentproto.Identity) error {
+// and route are set over netlink at once, any other address taken away.
+// A clone of a warm template owns eth0 (networkd leaves it alone there,
+// see guestabi.TemplateParam): it also turns IPv6 off on it, as networkd
+// does on a cold boot, and tells resolved the DNS servers. Where networkd
+// manages eth0 (a VM from a snapshot of a cold-booted one), it gets the
+// file it should apply; see networkdApply.
+func configureNetwork(ctx context.Context, id agentproto.Identity, later *laterSteps) error {
 	if id.Address == "" {
 		return nil
 	}
@@ -42,25 +43,56 @@ func configureNetwork(ctx context.Context, id agentproto.Identity) error {
 	if err := setMAC(link, id.MAC); err != nil {
 		return err
 	}
+	managed := networkdManages(link)
+	if !managed {
+		noIPv6("eth0")
+	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(networkFile), 0o755); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(networkFile, []byte(networkUnit(prefix, id)), 0o644); err != nil {
-		return err
+	if managed {
+		if err := os.MkdirAll(filepath.Dir(networkFile), 0o755); err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFileLater(networkFile, []byte(networkUnit(prefix, id)), 0o644); err != nil {
+			return err
+		}
 	}
 	if err := setAddress(link, prefix, id.Gateway); err != nil {
 		return err
 	}
-	if _, err := exec.LookPath("networkctl"); err != nil {
-		return nil // no networkd (an OCI image)
+	if !managed {
+		return setResolvers(ctx, link, id.DNS)
 	}
-	if err := reloadNetworkd(ctx); err != nil {
-		return err
+	return networkdApply(ctx, link, prefix, id, later)
+}
+
+// networkdApply has networkd apply networkFile, over D-Bus (which keeps
+// the address and route, as they match it). When networkd already has
+// the gateway and DNS servers, nothing it does changes what the guest
+// uses: the reload is left to after the answer. Otherwise it is waited
+// for.
+func networkdApply(ctx context.Context, link netlink.Link, prefix netip.Prefix, id agentproto.Identity, later *laterSteps) error {
+	apply := func(ctx context.Context) error {
+		if err := reloadNetworkd(ctx); err != nil {
+			return err
+		}
+		return waitAddress(ctx, link, prefix.Addr(), id.Gateway != "")
 	}
-	return waitAddress(ctx, link, prefix.Addr(), id.Gateway != "")
+	if sameResolution(networkdLinkFile(link), id) {
+		later.add(identityStep{"networkd reload", func() error {
+			return niced(pidsNamed("systemd-network"), quietly(ctx, apply))
+		}})
+		return nil
+	}
+	return apply(ctx)
+}
+
+// noIPv6 turns IPv6 off on the interface, best effort: banger's guests
+// get IPv4 addresses only, and a link-local address would put traffic on
+// the bridge that nothing asked for.
+func noIPv6(ifname string) {
+	_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1\n"), 0o644)
 }
 
 // setMAC gives link the address mac, if the host sent one.

@@ -6,11 +6,14 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/vishvananda/netlink"
+
+	"banger/internal/agent/agentproto"
 )
 
 // reloadNetworkd has networkd read its files again, which applies the
@@ -72,4 +75,84 @@ func networkdApplied(state, file string) bool {
 		}
 	}
 	return configured && ours
+}
+
+// linkState is networkd's state file of link, "" when there is none.
+func linkState(link netlink.Link) string {
+	b, err := os.ReadFile(fmt.Sprintf("/run/systemd/netif/links/%d", link.Attrs().Index))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// networkdManages reports whether networkd runs and manages link.
+func networkdManages(link netlink.Link) bool {
+	return managedIn(linkState(link))
+}
+
+// managedIn reports whether a link state file says networkd manages the
+// link: an unmanaged link's says so, and no file means no networkd.
+func managedIn(state string) bool {
+	return state != "" && !strings.Contains(state, "\nADMIN_STATE=unmanaged\n")
+}
+
+// networkdLinkFile is the .network file networkd configured link with,
+// as its state file names it, once it has finished; "" otherwise.
+func networkdLinkFile(link netlink.Link) string {
+	var configured bool
+	var file string
+	for _, line := range strings.Split(linkState(link), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "ADMIN_STATE=configured" {
+			configured = true
+		}
+		if f, ok := strings.CutPrefix(line, "NETWORK_FILE="); ok {
+			file = f
+		}
+	}
+	if !configured {
+		return ""
+	}
+	return file
+}
+
+// sameResolution reports whether the .network file at path gives the
+// gateway and DNS servers id has, so that applying id's file would change
+// only the address, which is set already. Any doubt (no file, one that
+// cannot be read) is a no.
+func sameResolution(path string, id agentproto.Identity) bool {
+	if path == "" {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var gateways, dns []string
+	for _, line := range strings.Split(string(b), "\n") {
+		key, value, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		switch key {
+		case "Gateway":
+			gateways = append(gateways, value)
+		case "DNS":
+			dns = append(dns, strings.Fields(value)...)
+		}
+	}
+	want := []string{}
+	if id.Gateway != "" {
+		want = append(want, id.Gateway)
+	}
+	return slices.Equal(gateways, want) && sameSet(dns, id.DNS)
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }

@@ -41,10 +41,10 @@ func newHostKey(id agentproto.Identity) (bool, error) {
 		name, _ = os.Hostname()
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " root@" + name + "\n"
-	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key", priv, 0o600); err != nil {
+	if err := atomicfile.WriteFileLater("/etc/ssh/ssh_host_ed25519_key", priv, 0o600); err != nil {
 		return false, err
 	}
-	if err := atomicfile.WriteFile("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
+	if err := atomicfile.WriteFileLater("/etc/ssh/ssh_host_ed25519_key.pub", []byte(line), 0o644); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -117,18 +117,13 @@ func sshdPID() int {
 }
 
 // reloadSSHDQuietly is reloadSSHD at the lowest CPU priority, for a
-// reload after the answer: it then takes the guest's CPU (one, often)
-// only when the commands the host runs meanwhile leave it idle. sshd's
-// priority is put back once it listens again.
+// reload after the answer.
 func reloadSSHDQuietly(ctx context.Context) error {
+	var pids []int
 	if pid := sshdPID(); pid > 1 {
-		if prio, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil {
-			if unix.Setpriority(unix.PRIO_PROCESS, pid, 19) == nil {
-				defer unix.Setpriority(unix.PRIO_PROCESS, pid, 20-prio) // the syscall gives 20 - nice
-			}
-		}
+		pids = append(pids, pid)
 	}
-	return reloadSSHD(ctx)
+	return niced(pids, func() error { return reloadSSHD(ctx) })
 }
 
 func restartSSHD(ctx context.Context) error {

@@ -64,7 +64,7 @@ func newMachineID() error {
 	if _, err := rand.Read(b); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile("/etc/machine-id", []byte(hex.EncodeToString(b)+"\n"), 0o444)
+	return atomicfile.WriteFileLater("/etc/machine-id", []byte(hex.EncodeToString(b)+"\n"), 0o444)
 }
 
 // bootIDPath is the kernel's boot id. It is made once per boot and cannot
@@ -101,7 +101,7 @@ func setHostname(name string) error {
 	if err := unix.Sethostname([]byte(name)); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFileLater("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
 		return err
 	}
 	hosts, err := os.ReadFile("/etc/hosts")
@@ -115,7 +115,7 @@ func setHostname(name string) error {
 		}
 		out = append(out, line)
 	}
-	return atomicfile.WriteFile("/etc/hosts", []byte(strings.Join(out, "\n")+"\n"), 0o644)
+	return atomicfile.WriteFileLater("/etc/hosts", []byte(strings.Join(out, "\n")+"\n"), 0o644)
 }
 
 func mountWorkDisk(dev string) error {

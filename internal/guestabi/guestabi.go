@@ -36,6 +36,11 @@ const (
 	OverlayParam = "banger.overlay"
 	// WorkParam names the work disk, mounted at /root: banger.work=/dev/vdc.
 	WorkParam = "banger.work"
+	// TemplateParam, a bare word, marks a warm template's boot, and so
+	// every clone restored from it: networkd leaves eth0 alone (images
+	// carry a .network file matching it), and each clone's agent gives
+	// the interface its address, route and DNS servers itself.
+	TemplateParam = "banger.template"
 )
 
 // WorkMarker is the file at the top of a work disk that banger-init

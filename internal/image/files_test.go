@@ -116,6 +116,19 @@ func TestNetworkFallbackSortsLast(t *testing.T) {
 	})
 }
 
+// A template's file must win over everything else, the generator's and
+// the agent's files included, and only with the template's parameter.
+func TestTemplateNetworkSortsFirst(t *testing.T) {
+	for _, other := range []string{"70-eth0.network", "90-eth0.network", networkFile} {
+		if templateNetwork >= other {
+			t.Errorf("%s sorts after %s", templateNetwork, other)
+		}
+	}
+	wantKeys(t, templateNetwork, unitKeys(t, templateEthNetwork()), map[string]string{
+		"Match.Name": "eth0", "Match.KernelCommandLine": "banger.template", "Link.Unmanaged": "yes",
+	})
+}
+
 func TestHosts(t *testing.T) {
 	h := hostsFile("box")
 	for _, want := range []string{"127.0.0.1\tlocalhost\n", "127.0.1.1\tbox\n", "::1\tlocalhost"} {

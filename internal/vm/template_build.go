@@ -15,6 +15,7 @@ import (
 	"banger/internal/agent/agentproto"
 	"banger/internal/atomicfile"
 	"banger/internal/errdefs"
+	"banger/internal/guestabi"
 	"banger/internal/paths"
 	"banger/internal/progress"
 	"banger/internal/store"
@@ -112,7 +113,7 @@ func (b *templateMaker) disksStep() step {
 			}
 			placeholder := filepath.Join(b.dir, "work.placeholder")
 			b.root = root
-			b.spec.Cmdline = root.Cmdline() + " systemd.hostname=" + templateHostname
+			b.spec.Cmdline = root.Cmdline() + " systemd.hostname=" + templateHostname + " " + guestabi.TemplateParam
 			b.spec.Disks = append(root.Disks(), vmm.Disk{ID: "work", Path: placeholder})
 			b.spec.NICs = []vmm.NIC{{ID: "net0", MAC: templateMAC}}
 			return makeSparse(placeholder, templateWorkSize)

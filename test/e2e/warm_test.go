@@ -63,6 +63,15 @@ func TestWarmStart(t *testing.T) {
 	// Each reaches the other; each has its own disks; the clock is now.
 	n.ssh(t, "w1", "ping -c 1 -W 5 "+v2.IP)
 	n.ssh(t, "w2", "ping -c 1 -W 5 "+v1.IP)
+	// A clone's agent gives eth0 its DNS servers (networkd leaves the
+	// link to it): names resolve through them at once. IPv6 stays off, as
+	// on a cold boot.
+	if out := n.ssh(t, "w1", "getent hosts w2.vm"); !strings.HasPrefix(out, v2.IP+" ") {
+		t.Errorf("getent hosts w2.vm in w1: %q, want %s", out, v2.IP)
+	}
+	if out := n.ssh(t, "w2", "ip -6 -o addr show dev eth0"); strings.TrimSpace(out) != "" {
+		t.Errorf("a clone has IPv6 addresses on eth0: %q", out)
+	}
 	n.ssh(t, "w1", "echo one > /root/mine && echo one > /etc/mine && sync")
 	if out := n.ssh(t, "w2", "ls /root/mine /etc/mine 2>&1 || true"); !strings.Contains(out, "No such file") || strings.Contains(out, "\n/") {
 		t.Errorf("a file written in w1 shows in w2: %q", out)
