@@ -64,6 +64,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*sdk.ServerSession]*session
+	ending   sync.WaitGroup // a session's state, until it is cleaned up
 	closed   bool
 }
 
@@ -97,11 +98,10 @@ deleted when this MCP session ends unless you created them with keep=true.`
 // until the client leaves or ctx ends, then deletes the session's
 // sandboxes.
 func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteCloser) error {
-	ss, err := s.mcp.Connect(ctx, &sdk.IOTransport{Reader: r, Writer: w}, nil)
+	ss, err := s.connect(ctx, &sdk.IOTransport{Reader: r, Writer: w})
 	if err != nil {
-		return fmt.Errorf("starting the MCP session: %w", err)
+		return err
 	}
-	s.sessionOf(ss)
 	stop := context.AfterFunc(ctx, func() { ss.Close() })
 	defer stop()
 	err = ss.Wait()
@@ -110,6 +110,16 @@ func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteClos
 		return nil
 	}
 	return err
+}
+
+// connect starts a session over t.
+func (s *Server) connect(ctx context.Context, t sdk.Transport) (*sdk.ServerSession, error) {
+	ss, err := s.mcp.Connect(ctx, t, nil)
+	if err != nil {
+		return nil, fmt.Errorf("starting the MCP session: %w", err)
+	}
+	s.sessionOf(ss)
+	return ss, nil
 }
 
 // sessionOf is ss's state, made on first use: a new session also gets a
@@ -126,19 +136,30 @@ func (s *Server) sessionOf(ss *sdk.ServerSession) *session {
 	}
 	st := newSession(s)
 	s.sessions[ss] = st
+	s.ending.Add(1)
 	s.log.Info("mcp: session started", "session", st.id)
 	go func() {
 		ss.Wait()
-		s.mu.Lock()
-		delete(s.sessions, ss)
-		s.mu.Unlock()
-		st.end()
+		s.endSession(ss)
 	}()
 	return st
 }
 
+// endSession ends ss's state, unless Close did.
+func (s *Server) endSession(ss *sdk.ServerSession) {
+	s.mu.Lock()
+	st, ok := s.sessions[ss]
+	delete(s.sessions, ss)
+	s.mu.Unlock()
+	if ok {
+		st.end()
+		s.ending.Done()
+	}
+}
+
 // Close ends every session, deleting the sandboxes they made and did
-// not keep. The server serves nothing after.
+// not keep, and waits until every session that ended is cleaned up.
+// The server serves nothing after.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -148,11 +169,13 @@ func (s *Server) Close() {
 		delete(s.sessions, ss)
 	}
 	s.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, st := range all {
-		wg.Go(st.end)
+		go func() {
+			st.end()
+			s.ending.Done()
+		}()
 	}
-	wg.Wait()
+	s.ending.Wait()
 }
 
 // call runs fn against bangerd.
