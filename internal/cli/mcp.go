@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"banger/internal/api"
+	"banger/internal/api/client"
 	"banger/internal/errdefs"
 	"banger/internal/mcp"
 	"banger/internal/network/netpolicy"
@@ -73,6 +74,11 @@ func (a *app) mcpServe(ctx context.Context, opts MCPOptions) error {
 		return a.dirsErr
 	}
 	log := slog.New(slog.NewTextHandler(opts.Stderr, nil))
+	// Start bangerd now, so that the first tool call does not wait for it
+	// (and the calls that run at once find it up).
+	if err := a.call(ctx, func(c *client.Client) error { _, err := c.Daemon(ctx); return err }); err != nil {
+		log.Warn("mcp: bangerd is not answering; each tool call will try again", "err", err)
+	}
 	srv := mcp.New(mcp.Options{Call: a.call, Defaults: a.mcpDefaults, Version: version.Version, Log: log})
 	if opts.Listen == "" {
 		return srv.ServeStdio(ctx, io.NopCloser(opts.Stdin), nopWriteCloser{opts.Stdout})

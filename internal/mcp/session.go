@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -74,15 +73,21 @@ func (st *session) end() {
 		}
 	}
 	st.mu.Unlock()
-	slices.Sort(doomed)
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, name := range doomed {
-		err := st.srv.call(ctx, func(c *client.Client) error { return c.DeleteVM(ctx, name, true) })
-		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-			st.srv.log.Warn("mcp: deleting a session's sandbox", "session", st.id, "vm", name, "err", err)
-			continue
-		}
-		st.srv.log.Info("mcp: deleted a session's sandbox", "session", st.id, "vm", name)
+		wg.Go(func() { st.deleteVM(ctx, name) })
 	}
+	wg.Wait()
+}
+
+// deleteVM deletes one of the session's sandboxes as it ends.
+func (st *session) deleteVM(ctx context.Context, name string) {
+	err := st.srv.call(ctx, func(c *client.Client) error { return c.DeleteVM(ctx, name, true) })
+	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		st.srv.log.Warn("mcp: deleting a session's sandbox", "session", st.id, "vm", name, "err", err)
+		return
+	}
+	st.srv.log.Info("mcp: deleted a session's sandbox", "session", st.id, "vm", name)
 }
