@@ -199,4 +199,3 @@ func mcpChecks(t *testing.T, m *mcpClient, name string) {
 		t.Errorf("the guest sees %v; want the written file in the workspace", out)
 	}
 }
-
