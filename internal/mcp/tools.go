@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -123,21 +124,27 @@ func (s *Server) knownSandboxes(ctx context.Context, st *session) string {
 
 // reporter sends the call's progress notifications, when the client
 // asked for them. Progress only grows: a report at or below the last
-// counts one more.
+// counts one more. A message repeated within reportEvery is dropped (a
+// download reports each chunk).
 type reporter struct {
-	call *toolCall
-	last float64
+	call    *toolCall
+	last    float64
+	lastMsg string
+	lastAt  time.Time
 }
+
+// reportEvery is how often one message may repeat.
+const reportEvery = time.Second
 
 func (p *reporter) report(ctx context.Context, msg string, done, total float64) {
 	token := p.call.req.Params.GetProgressToken()
-	if token == nil {
+	if token == nil || msg == p.lastMsg && time.Since(p.lastAt) < reportEvery {
 		return
 	}
 	if done <= p.last {
 		done = p.last + 1
 	}
-	p.last = done
+	p.last, p.lastMsg, p.lastAt = done, msg, time.Now()
 	p.call.req.Session.NotifyProgress(ctx, &sdk.ProgressNotificationParams{
 		ProgressToken: token, Message: msg, Progress: done, Total: total,
 	})
