@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
+	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"banger/internal/api"
-	"banger/internal/api/client"
+	"banger/internal/daemonctl"
 	"banger/internal/errdefs"
-	"banger/internal/mcp"
-	"banger/internal/network/netpolicy"
-	"banger/internal/version"
+	"banger/internal/mcp/mcpcmd"
 )
 
 // MCPOptions are the inputs of `banger mcp`.
@@ -22,8 +19,6 @@ type MCPOptions struct {
 	// Listen, when set, is a loopback address to serve streamable HTTP
 	// on; else MCP is served on standard input and output.
 	Listen string
-	Stdin  io.Reader
-	Stdout io.Writer
 	Stderr io.Writer
 }
 
@@ -38,7 +33,7 @@ func newMCPCmd(a *app) *cobra.Command {
   claude mcp add banger -- banger mcp  add it to Claude Code`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Stdin, opts.Stdout, opts.Stderr = a.stdin, a.stdout, a.stderr
+			opts.Stderr = a.stderr
 			return a.mcpServe(cmd.Context(), opts)
 		},
 	}
@@ -62,54 +57,29 @@ Sandboxes a session makes carry the label mcp.banger/session=ID and are
 deleted when the session ends (or banger mcp stops), unless the agent made
 them with keep=true. Tools act only on sandboxes made by banger mcp, never on
 your other VMs. New sandboxes take their image, size and network policy from
-config.toml, as ` + "`banger vm create`" + ` does. Logs go to standard error.`
+config.toml, as ` + "`banger vm create`" + ` does. Logs go to standard error.
 
-func (a *app) mcpServe(ctx context.Context, opts MCPOptions) error {
+The server runs as ` + "`bangerd mcp`" + `, which this command becomes: bangerd
+holds the MCP code, so that no other banger command pays for loading it.`
+
+// execMCP replaces this process with the server (a variable for tests).
+var execMCP = defaultExecMCP
+
+var defaultExecMCP = syscall.Exec
+
+func (a *app) mcpServe(_ context.Context, opts MCPOptions) error {
 	if opts.Listen != "" {
-		if err := mcp.CheckListenAddr(opts.Listen); err != nil {
+		if err := mcpcmd.CheckListenAddr(opts.Listen); err != nil {
 			return err
 		}
 	}
-	if a.dirsErr != nil {
-		return a.dirsErr
-	}
-	log := slog.New(slog.NewTextHandler(opts.Stderr, nil))
-	// Start bangerd now, so that the first tool call does not wait for it
-	// (and the calls that run at once find it up).
-	if err := a.call(ctx, func(c *client.Client) error { _, err := c.Daemon(ctx); return err }); err != nil {
-		log.Warn("mcp: bangerd is not answering; each tool call will try again", "err", err)
-	}
-	srv := mcp.New(mcp.Options{Call: a.call, Defaults: a.mcpDefaults, Version: version.Version, Log: log})
-	if opts.Listen == "" {
-		return srv.ServeStdio(ctx, io.NopCloser(opts.Stdin), nopWriteCloser{opts.Stdout})
-	}
-	ln, err := net.Listen("tcp", opts.Listen)
+	bin, err := daemonctl.BinaryPath()
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", opts.Listen, err)
+		return err
 	}
-	fmt.Fprintf(opts.Stderr, "banger: serving MCP at http://%s%s\n", ln.Addr(), mcp.Path)
-	return srv.ServeHTTP(ctx, ln)
+	argv := append([]string{"bangerd"}, mcpcmd.Args(opts.Listen)...)
+	if err := execMCP(bin, argv, os.Environ()); err != nil {
+		return errdefs.FailedPrecondition("running %s %s: %v; reinstall banger (`make install`)", bin, mcpcmd.Command, err)
+	}
+	return fmt.Errorf("%s returned without running", bin)
 }
-
-// mcpDefaults is a create request with the config's defaults, as vm
-// create fills its flags.
-func (a *app) mcpDefaults(context.Context) (api.CreateVMRequest, error) {
-	cfg, err := a.config()
-	if err != nil {
-		return api.CreateVMRequest{}, errdefs.FailedPrecondition("new sandboxes take their defaults from banger's config, and it is invalid: %v; ask the user to fix config.toml", err)
-	}
-	d := a.vmDefaults()
-	policy, err := netpolicy.Parse(cfg.NetworkPolicy)
-	if err != nil {
-		return api.CreateVMRequest{}, err
-	}
-	return api.CreateVMRequest{
-		Image: cfg.DefaultImageName, VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V,
-		DiskBytes: int64(d.DiskSize.V), Network: policy.String(),
-	}, nil
-}
-
-// nopWriteCloser is w, which the MCP session must not close.
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }

@@ -6,30 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"banger/internal/errdefs"
 	"banger/internal/localpeer"
 )
 
 // Path is where the HTTP mode serves MCP.
 const Path = "/mcp"
-
-// CheckListenAddr refuses an address that is not a loopback IP and port:
-// the HTTP mode serves this machine's user only.
-func CheckListenAddr(addr string) error {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return errdefs.InvalidArgument("--listen %q: want a loopback IP and port, such as 127.0.0.1:7778", addr)
-	}
-	if !ap.Addr().Unmap().IsLoopback() {
-		return errdefs.InvalidArgument("--listen %s: banger mcp serves this machine only; listen on 127.0.0.1 or [::1]", addr)
-	}
-	return nil
-}
 
 // Handler serves MCP over streamable HTTP at Path, behind the web UI's
 // caller checks (see guard). addr is where it listens.
