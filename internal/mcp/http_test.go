@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"banger/internal/eventually"
 )
 
 // serveHTTP serves h's server on a loopback port.
@@ -24,7 +26,9 @@ func serveHTTP(t *testing.T, h *harness) string {
 	return "http://" + ln.Addr().String() + Path
 }
 
-func TestHTTPServesToolsAndRefusesOtherHostsAndOrigins(t *testing.T) {
+// TestHTTPServesSessionsAndRefusesOtherHostsAndOrigins: a session over
+// HTTP has its sandboxes deleted when the client ends it.
+func TestHTTPServesSessionsAndRefusesOtherHostsAndOrigins(t *testing.T) {
 	h := newHarness(t, 0)
 	url := serveHTTP(t, h)
 	c := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, nil)
@@ -32,10 +36,15 @@ func TestHTTPServesToolsAndRefusesOtherHostsAndOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connecting over HTTP: %v", err)
 	}
-	defer cs.Close()
-	if _, err := cs.ListTools(context.Background(), nil); err != nil {
-		t.Fatalf("listing tools over HTTP: %v", err)
+	res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "sandbox_create"})
+	if err != nil || res.IsError {
+		t.Fatalf("sandbox_create over HTTP: %v %v", err, res)
 	}
+	if len(h.fake.names()) != 1 {
+		t.Fatalf("VMs after sandbox_create over HTTP: %v", h.fake.names())
+	}
+	cs.Close() // DELETE ends the session
+	eventually.True(t, func() bool { return len(h.fake.names()) == 0 })
 	for _, tc := range []struct {
 		name, host, origin string
 		want               int
