@@ -17,6 +17,7 @@ import (
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
 	"banger/internal/progress"
+	"banger/internal/workspace"
 )
 
 // fakeDaemon is a stand-in bangerd on a unix socket: VMs in memory,
@@ -301,6 +302,9 @@ func (f *fakeDaemon) exec(w http.ResponseWriter, r *http.Request) {
 // fakeCommand is the guest: "exit N", "echo WORDS", "flood N" (N bytes
 // of stdout), "sleep" (until a signal), and anything else exits 0.
 func fakeCommand(req api.ExecRequest, fw *api.FrameWriter, signals <-chan string) {
+	if guestScript(req, fw) {
+		return
+	}
 	line := req.Command[len(req.Command)-1]
 	verb, arg, _ := strings.Cut(line, " ")
 	switch verb {
@@ -321,4 +325,27 @@ func fakeCommand(req api.ExecRequest, fw *api.FrameWriter, signals <-chan string
 	default:
 		writeExit(fw, 0, "")
 	}
+}
+
+// guestScript plays the scripts the tools run: a listing, an export's
+// parts. It reports false for anything else.
+func guestScript(req api.ExecRequest, fw *api.FrameWriter) bool {
+	if len(req.Command) < 5 {
+		return false
+	}
+	switch {
+	case req.Command[2] == listScript && req.Command[4] == "/root/nodir":
+		fw.Write(api.FrameStderr, []byte("/root/nodir is not a directory\n"))
+		writeExit(fw, 20, "")
+	case req.Command[2] == listScript:
+		fw.Write(api.FrameStdout, []byte("f 5 notes.txt\x00d 4096 src\x00l 7 src/link\x00"))
+		writeExit(fw, 0, "")
+	case slices.Equal(req.Command[:4], workspace.ExportCommand("")[:4]):
+		part := map[string]string{"base": strings.Repeat("ab", 20) + "\n", "commits": "", "diff": "diff --git a/x b/x\n"}
+		fw.Write(api.FrameStdout, []byte(part[req.Command[4]]))
+		writeExit(fw, 0, "")
+	default:
+		return false
+	}
+	return true
 }
