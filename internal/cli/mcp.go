@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"syscall"
 
@@ -19,7 +18,6 @@ type MCPOptions struct {
 	// Listen, when set, is a loopback address to serve streamable HTTP
 	// on; else MCP is served on standard input and output.
 	Listen string
-	Stderr io.Writer
 }
 
 func newMCPCmd(a *app) *cobra.Command {
@@ -33,7 +31,6 @@ func newMCPCmd(a *app) *cobra.Command {
   claude mcp add banger -- banger mcp  add it to Claude Code`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Stderr = a.stderr
 			return a.mcpServe(cmd.Context(), opts)
 		},
 	}
