@@ -23,6 +23,8 @@ import (
 	"banger/internal/atomicfile"
 	"banger/internal/config"
 	"banger/internal/e2b"
+	"banger/internal/mcp"
+	"banger/internal/mcp/mcpcmd"
 	"banger/internal/network"
 	"banger/internal/paths"
 	"banger/internal/store"
@@ -41,6 +43,9 @@ const shutdownGrace = 10 * time.Second
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "net" {
 		return network.RunHelper(args) // the privileged helper, run through sudo
+	}
+	if len(args) > 0 && args[0] == mcpcmd.Command {
+		return mcp.Main(ctx, args[1:], os.Stdin, stdout, stderr) // `banger mcp`, a client of the daemon
 	}
 	fs := flag.NewFlagSet("bangerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)

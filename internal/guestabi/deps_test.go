@@ -69,6 +69,7 @@ var daemonOnly = []string{
 	"banger/internal/guestssh",
 	"banger/internal/image/...",
 	"banger/internal/library/...",
+	"banger/internal/mcp", // `banger mcp` execs `bangerd mcp` (see mcpcmd)
 	"banger/internal/network",
 	"banger/internal/oci/...",
 	"banger/internal/store/...",
@@ -78,6 +79,7 @@ var daemonOnly = []string{
 	"github.com/google/go-containerregistry/...",
 	"github.com/google/nftables/...",
 	"github.com/miekg/dns/...",
+	"github.com/modelcontextprotocol/go-sdk/...",
 	"github.com/vishvananda/netlink/...",
 	"golang.org/x/crypto/ssh/...",
 	"google.golang.org/protobuf/...",

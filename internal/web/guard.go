@@ -3,69 +3,22 @@ package web
 import (
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
+
+	"banger/internal/localpeer"
 )
 
-// hostPolicy decides which Host headers the UI answers. A page on another
-// site can point its own DNS name at 127.0.0.1 (DNS rebinding) and then
-// read our answers as same-origin; its requests still carry its own name in
-// Host, so only names we know are ours are accepted.
-type hostPolicy struct {
-	name     string // the configured host when it is a DNS name, lowercased
-	loopback bool   // the UI listens on loopback only
-	anyIP    bool   // it listens on every interface: any IP literal is ours
-	ip       netip.Addr
-}
+// hostPolicy decides which Host headers the UI answers (see
+// localpeer.Hosts).
+type hostPolicy = localpeer.Hosts
 
 func newHostPolicy(addr string) (hostPolicy, error) {
-	host, _, err := net.SplitHostPort(addr)
+	h, err := localpeer.NewHosts(addr)
 	if err != nil {
-		return hostPolicy{}, fmt.Errorf("web_listen_addr %q is not host:port: %w", addr, err)
+		return h, fmt.Errorf("web_listen_addr: %w", err)
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		if ip.IsUnspecified() {
-			return hostPolicy{anyIP: true}, nil
-		}
-		return hostPolicy{ip: ip, loopback: ip.IsLoopback()}, nil
-	}
-	if host == "" {
-		return hostPolicy{anyIP: true}, nil
-	}
-	name := normName(host)
-	return hostPolicy{name: name, loopback: name == "localhost"}, nil
+	return h, nil
 }
-
-func normName(h string) string { return strings.ToLower(strings.TrimSuffix(h, ".")) }
-
-// allows reports whether a request's Host names this UI: localhost or a
-// loopback address always (the UI is reachable there, or the request could
-// not have arrived with it), the configured name or address, and any IP
-// address when the UI listens on every interface. IP literals cannot be
-// rebound, so accepting them there opens nothing.
-func (p hostPolicy) allows(hostHeader string) bool {
-	host := hostHeader
-	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
-		return false
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		return ip.IsLoopback() || p.anyIP || ip == p.ip
-	}
-	name := normName(host)
-	return name == "localhost" || (p.name != "" && name == p.name)
-}
-
-// crossOrigin is the standard library's check of Sec-Fetch-Site and
-// Origin against Host, for requests that are not GET, HEAD or OPTIONS.
-var crossOrigin = http.NewCrossOriginProtection()
 
 // csrfField is the form field (and csrfHeader the header) that carries
 // the token.
@@ -90,7 +43,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
-		if !s.hosts.allows(r.Host) {
+		if !s.hosts.Allows(r.Host) {
 			s.log.Warn("web: refused host", "host", r.Host, "remote", r.RemoteAddr)
 			s.fail(w, r, http.StatusMisdirectedRequest, fmt.Sprintf("host %q is not this web UI's address: open it by the address in web_listen_addr, or 127.0.0.1", r.Host))
 			return
@@ -121,14 +74,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 
 // checkOrigin refuses a state-changing request from another origin.
 func (s *Server) checkOrigin(r *http.Request) string {
-	if r.Header.Get("Origin") == "null" {
-		return "cross-origin request refused: it came from a page without an origin"
-	}
-	if err := crossOrigin.Check(r); err != nil {
+	msg := localpeer.CrossOrigin(r, "the banger web UI's own pages")
+	if msg != "" {
 		s.log.Warn("web: refused cross-origin request", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
-		return "cross-origin request refused: only the banger web UI's own pages may change things"
 	}
-	return ""
+	return msg
 }
 
 func safeMethod(m string) bool {

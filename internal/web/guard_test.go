@@ -62,7 +62,7 @@ func TestHostPolicyFollowsListenAddr(t *testing.T) {
 		if err != nil {
 			t.Fatalf("newHostPolicy(%q): %v", tt.addr, err)
 		}
-		if got := p.allows(tt.host); got != tt.ok {
+		if got := p.Allows(tt.host); got != tt.ok {
 			t.Errorf("listening on %s, Host %q allowed = %t, want %t", tt.addr, tt.host, got, tt.ok)
 		}
 	}

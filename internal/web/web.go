@@ -106,7 +106,7 @@ func New(o Options) (*Server, error) {
 	}
 	return &Server{
 		b: o.Backend, log: o.Log, hosts: hosts, tokenFile: o.TokenFile,
-		peers: localpeer.Rules{Name: "web UI", LogPrefix: "web", Guests: o.Guests, AllowRemote: !hosts.loopback, Log: o.Log},
+		peers: localpeer.Rules{Name: "web UI", LogPrefix: "web", Guests: o.Guests, AllowRemote: !hosts.Loopback(), Log: o.Log},
 		csrf:  newToken(), pages: pg, ops: newOps("VM"), pulls: newOps("image"),
 	}, nil
 }

@@ -292,6 +292,9 @@ func (b *vmBench) measureRSS() (idle, busy int64, err error) {
 	if err := benchExec(cli, names[0]); err != nil {
 		return 0, 0, err
 	}
+	if err := benchMCPUnlessSkipped(cli, names[0]); err != nil {
+		return 0, 0, err
+	}
 	if err := benchCp(cli, names[0], b.work); err != nil {
 		return 0, 0, err
 	}
