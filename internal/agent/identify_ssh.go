@@ -2,9 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +16,7 @@ import (
 
 	"banger/internal/agent/agentproto"
 	"banger/internal/atomicfile"
+	"banger/internal/sshkey"
 )
 
 // newHostKey replaces the template's ssh host keys with a fresh ed25519
@@ -63,19 +61,7 @@ func hostKeyPair(sent []byte) ([]byte, ssh.PublicKey, error) {
 		}
 		return sent, signer.PublicKey(), nil
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return nil, nil, err
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(block), sshPub, nil
+	return sshkey.New("")
 }
 
 // sshdPIDFile is where Debian's sshd writes its listener's pid.

@@ -8,9 +8,6 @@ package guestssh
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"banger/internal/atomicfile"
+	"banger/internal/sshkey"
 
 	"banger/internal/errdefs"
 )
@@ -98,15 +96,7 @@ func checkPrivateKey(path string) error {
 }
 
 func generate(path string) ([]byte, error) {
-	pubKey, privKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(privKey, "banger")
-	if err != nil {
-		return nil, err
-	}
-	sshPub, err := ssh.NewPublicKey(pubKey)
+	priv, sshPub, err := sshkey.New("banger")
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +108,7 @@ func generate(path string) ([]byte, error) {
 	// which fails if the name exists: of two processes making a pair at
 	// once one wins, and the other reads the winner's private key, never
 	// half of it.
-	if err := linkNew(path, pem.EncodeToMemory(block), 0o600); errors.Is(err, fs.ErrExist) {
+	if err := linkNew(path, priv, 0o600); errors.Is(err, fs.ErrExist) {
 		return publicOf(path)
 	} else if err != nil {
 		return nil, err

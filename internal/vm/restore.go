@@ -2,17 +2,13 @@ package vm
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
 	"banger/internal/guestssh"
+	"banger/internal/sshkey"
 	"banger/internal/vmm"
 )
 
@@ -151,15 +147,8 @@ func (l *launch) runningStep(r *restoreFrom) step {
 // newHostKey makes a restored guest's ssh host key: an ed25519 private
 // key in OpenSSH PEM form.
 func newHostKey() ([]byte, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(block), nil
+	priv, _, err := sshkey.New("")
+	return priv, err
 }
 
 // identify sends the restored guest its identity and waits for it to be
