@@ -4,10 +4,16 @@ import "time"
 
 // The file routes reach one file in a running VM through its guest agent,
 // with the same agent operations as the E2B sandbox API's /files (see
-// agentproto's fs-stat, fs-read and fs-write). Guest paths are absolute.
+// agentproto's fs-stat, fs-list, fs-read and fs-write). Guest paths are
+// absolute.
 //
 //   - GET /v1/vms/{name}/files/stat?path=P answers the GuestFile of P,
 //     not following a final symbolic link.
+//   - GET /v1/vms/{name}/files/list?path=P&depth=D&limit=N answers the
+//     FileList of the directory P (a link to one too): its entries and
+//     those of its subdirectories down to D levels (default 1, at most
+//     MaxListDepth), depth first and sorted by name within each
+//     directory, at most N of them (default and limit MaxListFiles).
 //   - POST /v1/vms/{name}/files/read, a FileRequest upgraded to a stream
 //     (see UpgradeProtocol): a FrameFile of the regular file P (a link to
 //     one too), its bytes as output frames, then exit status 0, or
@@ -17,6 +23,19 @@ import "time"
 //     ends the file, which the guest renames into place then; bangerd
 //     answers a FrameFile of what was written and exit status 0, or
 //     FrameError.
+
+// Bounds of a file listing.
+const (
+	MaxListDepth = 8
+	MaxListFiles = 10000
+)
+
+// FileList is a directory listing. Truncated says the directory held
+// more entries than were asked for; Files are the first of them.
+type FileList struct {
+	Files     []GuestFile `json:"files"`
+	Truncated bool        `json:"truncated,omitempty"`
+}
 
 // FileRequest names one guest file.
 type FileRequest struct {

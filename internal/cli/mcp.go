@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,12 +19,15 @@ type MCPOptions struct {
 	// Listen, when set, is a loopback address to serve streamable HTTP
 	// on; else MCP is served on standard input and output.
 	Listen string
+	// IdleTimeout ends an HTTP session that sends no request for this
+	// long, deleting its sandboxes; 0 keeps idle sessions.
+	IdleTimeout time.Duration
 }
 
 func newMCPCmd(a *app) *cobra.Command {
-	opts := MCPOptions{}
+	opts := MCPOptions{IdleTimeout: mcpcmd.DefaultIdleTimeout}
 	cmd := &cobra.Command{
-		Use:   "mcp [--listen 127.0.0.1:PORT]",
+		Use:   "mcp [--listen 127.0.0.1:PORT [--idle-timeout DURATION]]",
 		Short: "Serve sandboxes to coding agents over the Model Context Protocol",
 		Long:  mcpHelp,
 		Example: `  banger mcp                           what an agent launches (stdio)
@@ -35,6 +39,7 @@ func newMCPCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "serve streamable HTTP on this loopback `ADDRESS` (127.0.0.1:PORT) instead of standard input and output")
+	cmd.Flags().DurationVar(&opts.IdleTimeout, "idle-timeout", mcpcmd.DefaultIdleTimeout, "with --listen, end a session that sends no request for this long and delete its sandboxes (0: never)")
 	return cmd
 }
 
@@ -48,7 +53,8 @@ By default MCP is spoken on standard input and output, one session, which
 ends when the agent closes its end. With --listen, streamable HTTP is served
 at http://ADDRESS/mcp on a loopback address only, to this user's processes
 only, with the web UI's checks (Host, Origin, the caller's uid); any number
-of sessions.
+of sessions. A session that sends no request for --idle-timeout (a tool
+call in progress counts as one) ends as if its client had ended it.
 
 Sandboxes a session makes carry the label mcp.banger/session=ID and are
 deleted when the session ends (or banger mcp stops), unless the agent made
@@ -65,6 +71,9 @@ var execMCP = defaultExecMCP
 var defaultExecMCP = syscall.Exec
 
 func (a *app) mcpServe(_ context.Context, opts MCPOptions) error {
+	if err := mcpcmd.CheckIdleTimeout(opts.IdleTimeout); err != nil {
+		return err
+	}
 	if opts.Listen != "" {
 		if err := mcpcmd.CheckListenAddr(opts.Listen); err != nil {
 			return err
@@ -74,7 +83,7 @@ func (a *app) mcpServe(_ context.Context, opts MCPOptions) error {
 	if err != nil {
 		return err
 	}
-	argv := append([]string{"bangerd"}, mcpcmd.Args(opts.Listen)...)
+	argv := append([]string{"bangerd"}, mcpcmd.Args(opts.Listen, opts.IdleTimeout)...)
 	if err := execMCP(bin, argv, os.Environ()); err != nil {
 		return errdefs.FailedPrecondition("running %s %s: %v; reinstall banger (`make install`)", bin, mcpcmd.Command, err)
 	}

@@ -25,8 +25,16 @@ func TestMCPBecomesBangerdMCP(t *testing.T) {
 		return Run(context.Background(), append([]string{"mcp"}, args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	}
 	run("--listen", "127.0.0.1:7778")
-	if gotBin != "/opt/banger/bangerd" || !slices.Equal(gotArgv, []string{"bangerd", "mcp", "--listen", "127.0.0.1:7778"}) {
-		t.Errorf("banger mcp --listen ran %s %q; want bangerd mcp --listen 127.0.0.1:7778", gotBin, gotArgv)
+	if want := []string{"bangerd", "mcp", "--listen", "127.0.0.1:7778", "--idle-timeout", "30m0s"}; gotBin != "/opt/banger/bangerd" || !slices.Equal(gotArgv, want) {
+		t.Errorf("banger mcp --listen ran %s %q; want %q", gotBin, gotArgv, want)
+	}
+	run("--listen", "127.0.0.1:7778", "--idle-timeout", "5m")
+	if want := []string{"bangerd", "mcp", "--listen", "127.0.0.1:7778", "--idle-timeout", "5m0s"}; !slices.Equal(gotArgv, want) {
+		t.Errorf("banger mcp --idle-timeout 5m ran %q; want %q", gotArgv, want)
+	}
+	gotArgv = nil
+	if err := run("--listen", "127.0.0.1:7778", "--idle-timeout", "-5m"); err == nil || gotArgv != nil {
+		t.Errorf("banger mcp --idle-timeout -5m = %v, ran %q; want it refused before anything runs", err, gotArgv)
 	}
 	gotArgv = nil
 	if err := run("--listen", "0.0.0.0:7778"); err == nil || !strings.Contains(err.Error(), "127.0.0.1") || gotArgv != nil {

@@ -3,6 +3,7 @@ package mcp
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -42,6 +43,7 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 	mux.HandleFunc("POST "+p+"/vms", f.createVM)
 	mux.HandleFunc("DELETE "+p+"/vms/{name}", f.deleteVM)
 	mux.HandleFunc("POST "+p+"/vms/{name}/exec", f.exec)
+	mux.HandleFunc("GET "+p+"/vms/{name}/files/list", f.listFiles)
 	mux.HandleFunc("POST "+p+"/vms/{name}/files/read", f.readFile)
 	mux.HandleFunc("POST "+p+"/vms/{name}/files/write", f.writeFile)
 	mux.HandleFunc("POST "+p+"/vms/{name}/snapshot", f.snapshot)
@@ -243,6 +245,43 @@ func (f *fakeDaemon) readFile(w http.ResponseWriter, r *http.Request) {
 	writeExit(fw, 0, "")
 }
 
+// listFiles lists the same three entries in any directory (down to
+// the depth asked), 2500 files in /root/big, and fails for /root/nodir,
+// a file, and /root/old, as an agent from before file operations.
+func (f *fakeDaemon) listFiles(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	dir := q.Get("path")
+	depth, _ := strconv.Atoi(q.Get("depth"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	switch dir {
+	case "/root/nodir":
+		writeErr(w, http.StatusBadRequest, errdefs.InvalidArgument("%s is not a directory", dir))
+		return
+	case "/root/old":
+		writeErr(w, http.StatusPreconditionFailed, errdefs.Wrap(errdefs.KindFailedPrecondition, errors.New("the VM's guest agent predates file operations: rebuild the VM's image")))
+		return
+	}
+	all := []api.GuestFile{{Path: dir + "/notes.txt", Type: "file", Size: 5}, {Path: dir + "/src", Type: "dir", Size: 4096}, {Path: dir + "/src/link", Type: "symlink", Size: 7}}
+	if dir == "/root/big" {
+		all = nil
+		for i := range 2500 {
+			all = append(all, api.GuestFile{Path: dir + "/f" + strconv.Itoa(i), Type: "file"})
+		}
+	}
+	out := api.FileList{Files: []api.GuestFile{}}
+	for _, fi := range all {
+		if strings.Count(strings.TrimPrefix(fi.Path, dir), "/") > depth {
+			continue
+		}
+		if len(out.Files) == limit {
+			out.Truncated = true
+			break
+		}
+		out.Files = append(out.Files, fi)
+	}
+	writeJSON(w, out)
+}
+
 // writeFile stores the input frames under the path.
 func (f *fakeDaemon) writeFile(w http.ResponseWriter, r *http.Request) {
 	var req api.WriteFileRequest
@@ -327,19 +366,12 @@ func fakeCommand(req api.ExecRequest, fw *api.FrameWriter, signals <-chan string
 	}
 }
 
-// guestScript plays the scripts the tools run: a listing, an export's
-// parts. It reports false for anything else.
+// guestScript plays the scripts the tools run: an export's parts. It reports false for anything else.
 func guestScript(req api.ExecRequest, fw *api.FrameWriter) bool {
 	if len(req.Command) < 5 {
 		return false
 	}
 	switch {
-	case req.Command[2] == listScript && req.Command[4] == "/root/nodir":
-		fw.Write(api.FrameStderr, []byte("/root/nodir is not a directory\n"))
-		writeExit(fw, 20, "")
-	case req.Command[2] == listScript:
-		fw.Write(api.FrameStdout, []byte("f 5 notes.txt\x00d 4096 src\x00l 7 src/link\x00"))
-		writeExit(fw, 0, "")
 	case slices.Equal(req.Command[:4], workspace.ExportCommand("")[:4]):
 		part := map[string]string{"base": strings.Repeat("ab", 20) + "\n", "commits": "", "diff": "diff --git a/x b/x\n"}
 		fw.Write(api.FrameStdout, []byte(part[req.Command[4]]))

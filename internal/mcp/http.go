@@ -17,13 +17,19 @@ import (
 const Path = "/mcp"
 
 // Handler serves MCP over streamable HTTP at Path, behind the web UI's
-// caller checks (see guard). addr is where it listens.
+// caller checks (see guard), ending sessions idle for
+// Options.IdleTimeout. addr is where it listens.
 func (s *Server) Handler(addr string) (http.Handler, error) {
 	hosts, err := localpeer.NewHosts(addr)
 	if err != nil {
 		return nil, err
 	}
-	mcpH := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s.mcp }, &sdk.StreamableHTTPOptions{Logger: s.log})
+	// A tool call in progress holds its request open, so a long run is
+	// not idleness; a session whose client sends nothing more ends, and
+	// its sandboxes go as on a DELETE.
+	mcpH := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s.mcp }, &sdk.StreamableHTTPOptions{
+		Logger: s.log, SessionTimeout: s.opts.IdleTimeout,
+	})
 	mux := http.NewServeMux()
 	mux.Handle(Path, mcpH)
 	peers := localpeer.Rules{Name: "banger MCP server", LogPrefix: "mcp", Log: s.log}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -85,4 +87,29 @@ func TestClipKeepsStartAndEnd(t *testing.T) {
 	if small.String() != "whole" || small.cut() != 0 {
 		t.Errorf("short output = %q; want it whole", small.String())
 	}
+}
+
+// TestHTTPEndsAnIdleSession: a client that vanishes without ending its
+// session loses it after the idle timeout, and its unkept sandboxes go.
+func TestHTTPEndsAnIdleSession(t *testing.T) {
+	h := newHarness(t, 0)
+	h.srv.opts.IdleTimeout = time.Second
+	url := serveHTTP(t, h)
+	c := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &sdk.StreamableClientTransport{Endpoint: url}, nil)
+	if err != nil {
+		t.Fatalf("connecting over HTTP: %v", err)
+	}
+	for _, args := range []map[string]any{{"name": "kept", "keep": true}, {"name": "gone"}} {
+		res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "sandbox_create", Arguments: args})
+		if err != nil || res.IsError {
+			t.Fatalf("sandbox_create %v over HTTP: %v %v", args, err, res)
+		}
+	}
+	// The client sends nothing more, and never ends its session.
+	eventually.True(t, func() bool { return slices.Equal(h.fake.names(), []string{"kept"}) })
+	if _, err := cs.ListTools(context.Background(), nil); err == nil {
+		t.Error("the idle session still answers; want it ended")
+	}
+	cs.Close()
 }

@@ -1,21 +1,21 @@
 package mcp
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"banger/internal/api"
+	"banger/internal/api/client"
 	"banger/internal/errdefs"
 )
 
 const listFilesHelp = `List a directory of a sandbox: each entry's path (relative to the directory),
-type (file, dir, symlink, other) and size, down to depth levels (default 1,
-at most 5). path is absolute, or relative to the sandbox's workdir (the
-default). At most 2000 entries; a note says when there were more.`
+type (file, dir, symlink, other) and size, down to depth levels (default 1, at
+most 5), depth first and sorted by name. path is absolute, or relative to the
+sandbox's workdir (the default). At most 2000 entries; a note says when there
+were more.`
 
 // Bounds of a listing.
 const (
@@ -45,12 +45,6 @@ type listFilesOut struct {
 	Note      string      `json:"note,omitempty"`
 }
 
-// listScript lists directory $1 to depth $2, NUL-separated, as
-// "TYPE SIZE PATH" with find's type letters; status 20 when $1 is not a
-// directory.
-const listScript = `[ -d "$1" ] || { echo "$1 is not a directory" >&2; exit 20; }
-cd "$1" && exec find . -mindepth 1 -maxdepth "$2" -printf '%y %s %P\0'`
-
 func (s *Server) listFiles(ctx context.Context, call *toolCall, in listFilesIn) (listFilesOut, error) {
 	depth := in.Depth
 	if depth == 0 {
@@ -67,56 +61,31 @@ func (s *Server) listFiles(ctx context.Context, call *toolCall, in listFilesIn) 
 	if err != nil {
 		return listFilesOut{}, err
 	}
-	req := api.ExecRequest{Command: []string{"/bin/sh", "-c", listScript, "sh", dir, strconv.Itoa(depth)}}
-	res, err := s.execute(ctx, sb.vm.Name, req, execLimits{timeout: time.Minute, output: s.opts.MaxOutput}, nil)
+	var l api.FileList
+	err = s.call(ctx, func(c *client.Client) (err error) {
+		l, err = client.Files{Client: c, VM: sb.vm.Name}.List(ctx, dir, depth, maxListEntries)
+		return err
+	})
 	switch {
+	case errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrInvalidArgument):
+		return listFilesOut{}, fmt.Errorf("listing %s in sandbox %s: %w; sandbox_list_files of its parent shows what is there", dir, sb.vm.Name, err)
+	case errors.Is(err, errdefs.ErrFailedPrecondition):
+		return listFilesOut{}, fmt.Errorf("listing %s in sandbox %s: %w; meanwhile sandbox_run of `ls -la %s` lists it", dir, sb.vm.Name, err, dir)
 	case err != nil:
 		return listFilesOut{}, fmt.Errorf("listing %s in sandbox %s: %w", dir, sb.vm.Name, err)
-	case res.Code == 20:
-		return listFilesOut{}, errdefs.InvalidArgument("%s in sandbox %s is not a directory (or does not exist): sandbox_list_files of its parent shows what is there", dir, sb.vm.Name)
-	case res.Code != 0:
-		return listFilesOut{}, fmt.Errorf("listing %s in sandbox %s: find exited with status %d: %s", dir, sb.vm.Name, res.Code, strings.TrimSpace(res.Stderr.String()))
 	}
-	return parseListing(dir, res.Stdout), nil
+	return listingOf(dir, l), nil
 }
 
-// parseListing reads find's output; an entry cut by the output limit is
-// left out.
-func parseListing(dir string, out *clip) listFilesOut {
-	res := listFilesOut{Dir: dir, Entries: []fileEntry{}}
-	data := out.head
-	if out.cut() == 0 {
-		data = append(bytes.Clone(out.head), out.tail...)
+// listingOf gives a listing's entries relative to dir.
+func listingOf(dir string, l api.FileList) listFilesOut {
+	out := listFilesOut{Dir: dir, Entries: make([]fileEntry, 0, len(l.Files)), Truncated: l.Truncated}
+	for _, f := range l.Files {
+		rel := strings.TrimPrefix(strings.TrimPrefix(f.Path, dir), "/")
+		out.Entries = append(out.Entries, fileEntry{Path: rel, Type: f.Type, Size: f.Size})
 	}
-	recs := bytes.Split(data, []byte{0})
-	recs = recs[:len(recs)-1] // what follows the last NUL is cut, or nothing
-	for _, r := range recs {
-		typ, rest, _ := strings.Cut(string(r), " ")
-		size, name, _ := strings.Cut(rest, " ")
-		n, _ := strconv.ParseInt(size, 10, 64)
-		if len(res.Entries) == maxListEntries {
-			res.Truncated = true
-			break
-		}
-		res.Entries = append(res.Entries, fileEntry{Path: toText(name), Type: fileType(typ), Size: n})
+	if out.Truncated {
+		out.Note = fmt.Sprintf("only the first %d entries are listed: list a subdirectory, or less deep", len(out.Entries))
 	}
-	if out.cut() > 0 {
-		res.Truncated = true
-	}
-	if res.Truncated {
-		res.Note = fmt.Sprintf("only the first %d entries are listed: list a subdirectory, or less deep", len(res.Entries))
-	}
-	return res
-}
-
-func fileType(letter string) string {
-	switch letter {
-	case "f":
-		return "file"
-	case "d":
-		return "dir"
-	case "l":
-		return "symlink"
-	}
-	return "other"
+	return out
 }

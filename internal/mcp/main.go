@@ -27,7 +27,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	fs := flag.NewFlagSet("banger mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "serve streamable HTTP on this loopback address")
+	idle := fs.Duration("idle-timeout", mcpcmd.DefaultIdleTimeout, "with --listen, end a session that sends no request for this long (0: never)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := mcpcmd.CheckIdleTimeout(*idle); err != nil {
 		return err
 	}
 	if *listen != "" {
@@ -48,7 +52,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err := ctl.Call(ctx, func(c *client.Client) error { _, err := c.Daemon(ctx); return err }); err != nil {
 		log.Warn("mcp: bangerd is not answering; each tool call will try again", "err", err)
 	}
-	srv := New(Options{Call: ctl.Call, Defaults: configDefaults(dirs), Version: version.Version, Log: log})
+	srv := New(Options{Call: ctl.Call, Defaults: configDefaults(dirs), Version: version.Version, IdleTimeout: *idle, Log: log})
 	if *listen == "" {
 		return srv.ServeStdio(ctx, io.NopCloser(stdin), nopWriteCloser{stdout})
 	}

@@ -3,21 +3,32 @@ package mcp
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-func TestListFilesParsesEntriesAndRefusesAFile(t *testing.T) {
+func TestListFilesGivesEntriesAndErrorsAnAgentCanActOn(t *testing.T) {
 	h := newHarness(t, 0)
 	var sb sandboxOut
 	h.ok("sandbox_create", nil, &sb)
 	var out listFilesOut
 	h.ok("sandbox_list_files", map[string]any{"sandbox": sb.Name}, &out)
 	want := []fileEntry{{"notes.txt", "file", 5}, {"src", "dir", 4096}, {"src/link", "symlink", 7}}
-	if out.Dir != "/root" || len(out.Entries) != 3 || out.Entries[0] != want[0] || out.Entries[1] != want[1] || out.Entries[2] != want[2] {
-		t.Errorf("listing = %+v; want %v in /root", out, want)
+	if out.Dir != "/root" || !slices.Equal(out.Entries, want[:2]) || out.Truncated {
+		t.Errorf("listing = %+v; want %v in /root", out, want[:2])
+	}
+	h.ok("sandbox_list_files", map[string]any{"sandbox": sb.Name, "path": "/", "depth": 2}, &out)
+	want = []fileEntry{{"notes.txt", "file", 5}, {"src", "dir", 4096}, {"src/link", "symlink", 7}}
+	if out.Dir != "/" || !slices.Equal(out.Entries, want) {
+		t.Errorf("listing of / at depth 2 = %+v; want %v", out, want)
+	}
+	h.ok("sandbox_list_files", map[string]any{"sandbox": sb.Name, "path": "big"}, &out)
+	if len(out.Entries) != maxListEntries || !out.Truncated || !strings.Contains(out.Note, "list a subdirectory") {
+		t.Errorf("listing of 2500 files: %d entries, truncated %v, note %q; want %d and a note", len(out.Entries), out.Truncated, out.Note, maxListEntries)
 	}
 	h.fails("sandbox_list_files", map[string]any{"sandbox": sb.Name, "path": "nodir"}, "not a directory")
+	h.fails("sandbox_list_files", map[string]any{"sandbox": sb.Name, "path": "old"}, "ls -la /root/old")
 	h.fails("sandbox_list_files", map[string]any{"sandbox": sb.Name, "depth": 9}, "depth 9")
 }
 

@@ -49,6 +49,9 @@ type Options struct {
 	Defaults func(ctx context.Context) (api.CreateVMRequest, error)
 	// Version is banger's, reported to clients.
 	Version string
+	// IdleTimeout ends an HTTP session that sends no request for this
+	// long, as if its client had ended it; 0 keeps idle sessions.
+	IdleTimeout time.Duration
 	// MaxOutput overrides DefaultMaxOutput (tests).
 	MaxOutput int
 	// Log receives the server's own events; nil drops them.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"banger/internal/api"
 )
@@ -24,6 +25,23 @@ func (f Files) route(name string) string { return "/vms/" + url.PathEscape(f.VM)
 func (f Files) Stat(ctx context.Context, p string) (api.GuestFile, error) {
 	var out api.GuestFile
 	err := f.Client.Do(ctx, http.MethodGet, f.route("stat")+"?path="+url.QueryEscape(p), nil, &out)
+	return out, err
+}
+
+// List lists the directory p (a link to one too) down to depth levels
+// (1: its own entries), at most limit entries; 0 asks for the defaults
+// (see api.FileList). An agent from before file operations gives an
+// error of kind failed precondition.
+func (f Files) List(ctx context.Context, p string, depth, limit int) (api.FileList, error) {
+	q := url.Values{"path": {p}}
+	if depth != 0 {
+		q.Set("depth", strconv.Itoa(depth))
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out api.FileList
+	err := f.Client.Do(ctx, http.MethodGet, f.route("list")+"?"+q.Encode(), nil, &out)
 	return out, err
 }
 

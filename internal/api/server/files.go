@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 
 	"banger/internal/agent/agentclient"
 	"banger/internal/agent/agentproto"
@@ -23,6 +24,7 @@ const fileChunk = 32 << 10
 // served with the agent client calls the E2B sandbox API's /files uses.
 func (g *guestAPI) fileRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+api.Prefix+"/vms/{name}/files/stat", g.getFileStat)
+	mux.HandleFunc("GET "+api.Prefix+"/vms/{name}/files/list", g.getFileList)
 	mux.HandleFunc("POST "+api.Prefix+"/vms/{name}/files/read", g.postFileRead)
 	mux.HandleFunc("POST "+api.Prefix+"/vms/{name}/files/write", g.postFileWrite)
 }
@@ -51,6 +53,53 @@ func (g *guestAPI) getFileStat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, fileToAPI(fi))
+}
+
+// getFileList lists a directory, cut at the limit asked for.
+func (g *guestAPI) getFileList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := q.Get("path")
+	depth, err := listBound(q.Get("depth"), "depth", 1, api.MaxListDepth)
+	if err == nil {
+		err = checkGuestPath(p)
+	}
+	limit := api.MaxListFiles
+	if err == nil {
+		limit, err = listBound(q.Get("limit"), "limit", api.MaxListFiles, api.MaxListFiles)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m, err := g.guests.Agent(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	files, err := m.ListDir(r.Context(), p, depth)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := api.FileList{Files: make([]api.GuestFile, 0, min(len(files), limit))}
+	for _, fi := range files[:min(len(files), limit)] {
+		out.Files = append(out.Files, fileToAPI(fi))
+	}
+	out.Truncated = len(files) > limit
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listBound reads a listing's query number, def when empty, which must
+// lie in 1..most.
+func listBound(v, what string, def, most int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		return 0, errdefs.InvalidArgument("%s %q: give a number from 1 to %d", what, v, most)
+	}
+	return n, nil
 }
 
 // postFileRead streams a regular file's bytes as output frames.

@@ -127,3 +127,95 @@ func TestFileWriteWithAModeNeedsTheFeature(t *testing.T) {
 		t.Error("the older agent wrote the file anyway")
 	}
 }
+
+func TestFileListRoundTrip(t *testing.T) {
+	c, _ := execDaemon(t)
+	ctx := copyCtx(t)
+	fb := client.Files{Client: c, VM: "box"}
+	guest := t.TempDir()
+	for _, d := range []string{"src/deep/er", "docs"} {
+		os.MkdirAll(filepath.Join(guest, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(guest, "src", "main.go"), []byte("package main\n"), 0o644)
+	os.WriteFile(filepath.Join(guest, "src", "deep", "er", "x"), nil, 0o644)
+	os.Symlink("src/main.go", filepath.Join(guest, "link"))
+	paths := func(l api.FileList) (out []string) {
+		for _, f := range l.Files {
+			out = append(out, strings.TrimPrefix(f.Path, guest+"/")+":"+f.Type)
+		}
+		return out
+	}
+	l, err := fb.List(ctx, guest, 0, 0)
+	if want := []string{"docs:dir", "link:symlink", "src:dir"}; err != nil || !slices.Equal(paths(l), want) || l.Truncated {
+		t.Errorf("List at the default depth = %v (truncated %v), %v; want %v", paths(l), l.Truncated, err, want)
+	}
+	l, err = fb.List(ctx, guest, 2, 0)
+	want := []string{"docs:dir", "link:symlink", "src:dir", "src/deep:dir", "src/main.go:file"}
+	if err != nil || !slices.Equal(paths(l), want) {
+		t.Errorf("List at depth 2 = %v, %v; want %v", paths(l), err, want)
+	}
+	if l.Files[4].Size != int64(len("package main\n")) || l.Files[4].Permissions != "-rw-r--r--" {
+		t.Errorf("src/main.go is listed as %+v; want its size and permissions", l.Files[4])
+	}
+	l, err = fb.List(ctx, guest, 3, 4)
+	if err != nil || !slices.Equal(paths(l), want[:4]) || !l.Truncated {
+		t.Errorf("List of at most 4 = %v (truncated %v), %v; want the first 4, truncated", paths(l), l.Truncated, err)
+	}
+}
+
+func TestFileListErrors(t *testing.T) {
+	c, _ := execDaemon(t)
+	ctx := copyCtx(t)
+	fb := client.Files{Client: c, VM: "box"}
+	guest := t.TempDir()
+	os.WriteFile(filepath.Join(guest, "f"), nil, 0o644)
+	for _, tc := range []struct {
+		what         string
+		path         string
+		depth, limit int
+		is           error
+		says         string
+	}{
+		{"a relative path", "tmp", 1, 0, errdefs.ErrInvalidArgument, "write it from /"},
+		{"a negative depth", guest, -1, 0, errdefs.ErrInvalidArgument, "from 1 to 8"},
+		{"too deep", guest, api.MaxListDepth + 1, 0, errdefs.ErrInvalidArgument, "depth \"9\""},
+		{"too many", guest, 1, api.MaxListFiles + 1, errdefs.ErrInvalidArgument, "limit"},
+		{"a file", filepath.Join(guest, "f"), 1, 0, errdefs.ErrInvalidArgument, "not a directory"},
+		{"a missing directory", filepath.Join(guest, "nope"), 1, 0, errdefs.ErrNotFound, "nope"},
+	} {
+		if _, err := fb.List(ctx, tc.path, tc.depth, tc.limit); !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("List of %s: %v; want %v saying %q", tc.what, err, tc.is, tc.says)
+		}
+	}
+	nosuch := client.Files{Client: c, VM: "nosuch"}
+	if _, err := nosuch.List(ctx, "/", 1, 0); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("List in a missing VM: %v; want not found", err)
+	}
+}
+
+// noFSList has the agent see fs-list as an op it does not know, as an
+// agent from before file operations would.
+func noFSList(c net.Conn) net.Conn {
+	host, agent := net.Pipe()
+	go func() {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadBytes('\n')
+			line = bytes.ReplaceAll(line, []byte(`"op":"fs-list"`), []byte(`"op":"fs-list-unknown"`))
+			if _, werr := host.Write(line); err != nil || werr != nil {
+				host.Close()
+				return
+			}
+		}
+	}()
+	go func() { io.Copy(c, host); c.Close() }()
+	return agent
+}
+
+func TestFileListOnAnOlderAgentSaysHowToUpdate(t *testing.T) {
+	c, _ := execDaemonVia(t, noFSList)
+	_, err := client.Files{Client: c, VM: "box"}.List(copyCtx(t), t.TempDir(), 1, 0)
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "banger image pull") {
+		t.Errorf("List on an agent without fs-list: %v; want failed precondition saying how to update", err)
+	}
+}

@@ -6,12 +6,25 @@ package mcpcmd
 
 import (
 	"net/netip"
+	"time"
 
 	"banger/internal/errdefs"
 )
 
 // Command is bangerd's subcommand that runs the server.
 const Command = "mcp"
+
+// DefaultIdleTimeout is how long an HTTP session may send no request
+// before it ends and its sandboxes are deleted.
+const DefaultIdleTimeout = 30 * time.Minute
+
+// CheckIdleTimeout refuses a negative --idle-timeout.
+func CheckIdleTimeout(d time.Duration) error {
+	if d < 0 {
+		return errdefs.InvalidArgument("--idle-timeout %s: give a duration such as 30m, or 0 to keep idle sessions", d)
+	}
+	return nil
+}
 
 // CheckListenAddr refuses an address that is not a loopback IP and port:
 // the HTTP mode serves this machine's user only.
@@ -27,11 +40,12 @@ func CheckListenAddr(addr string) error {
 }
 
 // Args are bangerd's arguments for the server `banger mcp --listen
-// listen` asks for ("" for stdio).
-func Args(listen string) []string {
+// listen --idle-timeout idle` asks for (listen "" for stdio, where idle
+// does not apply).
+func Args(listen string, idle time.Duration) []string {
 	args := []string{Command}
 	if listen != "" {
-		args = append(args, "--listen", listen)
+		args = append(args, "--listen", listen, "--idle-timeout", idle.String())
 	}
 	return args
 }
