@@ -75,6 +75,7 @@ func (p *virtioPort) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
 // staleEOF makes the guest read one end of stream while host stays
 // connected, as the late notice that an earlier host closed the port
 // does, and returns once the guest has read it. host's newline wakes the
