@@ -152,7 +152,7 @@ func buildOne(ctx context.Context, toolsDir, out, name string, progress io.Write
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags(), "-o", out, packages[name])
 	cmd.Dir = toolsDir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false", "CGO_ENABLED=0")
 	var tail tailBuffer
 	cmd.Stdout, cmd.Stderr = &tail, &tail
 	done := make(chan struct{})
