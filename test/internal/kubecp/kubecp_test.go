@@ -46,6 +46,7 @@ func TestSchedulerBindsOnlyTolerantPods(t *testing.T) {
 		if p.Spec.NodeName != node {
 			return fmt.Errorf("node %q, phase %s", p.Spec.NodeName, p.Status.Phase)
 		}
+		t.Logf("pod %s: bound to node %s", tolerant, node)
 		return nil
 	})
 	waitPod(ctx, t, cs, intolerant, "found unschedulable", func(p *corev1.Pod) error {
@@ -54,6 +55,7 @@ func TestSchedulerBindsOnlyTolerantPods(t *testing.T) {
 				if !strings.Contains(c.Message, "taint") {
 					return fmt.Errorf("unschedulable for another reason: %s", c.Message)
 				}
+				t.Logf("pod %s: %s", intolerant, c.Message)
 				return nil
 			}
 		}
