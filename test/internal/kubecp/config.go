@@ -1,0 +1,77 @@
+package kubecp
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// writeKubeconfig writes a kubeconfig file for the user of the client
+// certificate user, trusting ca, to path.
+func writeKubeconfig(path string, ca []byte, user pair) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["kubecp"] = &clientcmdapi.Cluster{Server: Server, CertificateAuthorityData: ca}
+	cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{ClientCertificateData: user.cert, ClientKeyData: user.key}
+	cfg.Contexts["kubecp"] = &clientcmdapi.Context{Cluster: "kubecp", AuthInfo: "user"}
+	cfg.CurrentContext = "kubecp"
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return fmt.Errorf("writing the kubeconfig %s: %w", path, err)
+	}
+	return nil
+}
+
+// UserKubeconfig writes a kubeconfig file, for programs in the namespace,
+// that authenticates with a new client certificate for user in groups,
+// such as "system:node:NAME" in "system:nodes". It returns its path.
+func (cp *ControlPlane) UserKubeconfig(user string, groups ...string) (string, error) {
+	p, err := client(&cp.certs.ca, user, groups...)
+	if err != nil {
+		return "", err
+	}
+	name := strings.NewReplacer(":", "-", "/", "-").Replace(user)
+	path := filepath.Join(cp.Dir, "kubeconfig-"+name)
+	if err := writeKubeconfig(path, cp.certs.ca.cert, p); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// toolsDir finds tools/kube in the repository that holds the working
+// directory (a test's is its package's directory).
+func toolsDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module banger\n") {
+			return filepath.Join(dir, "tools", "kube")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("kubecp: no banger repository above the working directory, so no tools/kube to build the control plane from")
+		}
+		dir = parent
+	}
+}
+
+// cacheDir is $BANGER_TEST_CACHE/kube, which CI keeps between runs, else
+// a directory under the user's cache: a build is too slow to throw away.
+func cacheDir(t testing.TB) string {
+	t.Helper()
+	if c := os.Getenv("BANGER_TEST_CACHE"); c != "" {
+		return filepath.Join(c, "kube")
+	}
+	c, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("kubecp: set BANGER_TEST_CACHE to a directory to keep the control plane's binaries in: %v", err)
+	}
+	return filepath.Join(c, "banger-test", "kube")
+}
