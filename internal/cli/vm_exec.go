@@ -101,6 +101,16 @@ func (opts *VMExecOptions) setArgs(args []string, dash int) error {
 
 // vmExec runs the command and returns its exit status.
 func (a *app) vmExec(ctx context.Context, opts VMExecOptions) (int, error) {
+	p, err := a.startExec(ctx, opts)
+	if err != nil {
+		return 0, err
+	}
+	return runExec(p, opts)
+}
+
+// startExec starts the command of opts in the guest. An error means it
+// did not start.
+func (a *app) startExec(ctx context.Context, opts VMExecOptions) (*client.ProcessConn, error) {
 	req := api.ExecRequest{Command: opts.Command, Env: opts.Env, Dir: opts.Dir, TTY: opts.TTY}
 	if opts.TTY {
 		req.Term = os.Getenv("TERM")
@@ -114,9 +124,12 @@ func (a *app) vmExec(ctx context.Context, opts VMExecOptions) (int, error) {
 		p, err = c.Exec(ctx, opts.Name, req)
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
+	return p, err
+}
+
+// runExec relays a started command's streams until it ends and returns
+// its exit code.
+func runExec(p *client.ProcessConn, opts VMExecOptions) (int, error) {
 	defer p.Close()
 	end, err := pumpProcess(p, processIO{
 		Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,

@@ -139,28 +139,7 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if opts.Detach {
 		return 0, a.vmRunDetached(ctx, vm, opts)
 	}
-	command := opts.guestCommand(vm.Workspace)
-	var code int
-	var sshErr error
-	agentRuns := false
-	// A guest without a network has its shell through the agent too.
-	offline := vm.Network == "none"
-	if len(opts.Command) > 0 || offline {
-		g, ok := a.guestInfo(ctx, vm.Name)
-		agentRuns = ok && g.Exec
-	}
-	if agentRuns {
-		var argv []string
-		if len(command) > 0 {
-			argv = loginShellCommand(sshcmd.QuoteCommand(command))
-		}
-		code, sshErr = a.vmExec(ctx, VMExecOptions{
-			Name: vm.Name, Command: argv, TTY: tty,
-			Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
-		})
-	} else {
-		code, sshErr = a.guestShell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
-	}
+	code, sshErr := a.runInGuest(ctx, vm, tty, opts)
 	if opts.Remove {
 		// The session is over: delete even when Ctrl-C ended it.
 		dctx := context.WithoutCancel(ctx)
@@ -172,6 +151,29 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 		fmt.Fprintf(opts.Stderr, "banger: VM %s is still running: `banger vm ssh %s` reconnects, `banger vm delete --force %s` removes it\n", vm.Name, vm.Name, vm.Name)
 	}
 	return code, sshErr
+}
+
+// runInGuest runs vm run's command, or its shell, in the new VM: through
+// the agent for a command (no ssh handshake) or on a VM without a
+// network, else over ssh. An agent that cannot run commands refuses
+// before anything starts, and ssh takes over.
+func (a *app) runInGuest(ctx context.Context, vm api.VM, tty bool, opts VMRunOptions) (int, error) {
+	command := opts.guestCommand(vm.Workspace)
+	if len(opts.Command) > 0 || vm.Network == "none" {
+		var argv []string
+		if len(command) > 0 {
+			argv = loginShellCommand(sshcmd.QuoteCommand(command))
+		}
+		eo := VMExecOptions{Name: vm.Name, Command: argv, TTY: tty, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
+		p, err := a.startExec(ctx, eo)
+		if err == nil {
+			return runExec(p, eo)
+		}
+		if errdefs.KindOf(err) != errdefs.KindFailedPrecondition {
+			return 0, err
+		}
+	}
+	return a.guestShell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
 }
 
 // loginShellCommand is the argv that runs script in root's login shell
