@@ -137,11 +137,12 @@ func identifyGuest(ctx context.Context, id agentproto.Identity) error {
 	return nil
 }
 
-// newSSHHostKey puts the new host key in place and has sshd load it:
-// before the answer, or after it with id.NoSSHWait.
+// newSSHHostKey puts the new host key in place and, where sshd holds
+// its host keys in memory, has it load the new one: before the answer,
+// or after it with id.NoSSHWait.
 func newSSHHostKey(ctx context.Context, id agentproto.Identity, later *laterSteps) error {
 	hasSSHD, err := newHostKey(id)
-	if err != nil || !hasSSHD {
+	if err != nil || !hasSSHD || !sshdHoldsKeys(sshdSessionPaths) {
 		return err
 	}
 	if !id.NoSSHWait {

@@ -64,6 +64,27 @@ func hostKeyPair(sent []byte) ([]byte, ssh.PublicKey, error) {
 	return sshkey.New("")
 }
 
+// sshdSessionPaths are where OpenSSH 9.8 and later install sshd-session,
+// the program each connection runs, on the distributions banger's images
+// come from.
+var sshdSessionPaths = []string{"/usr/lib/openssh/sshd-session", "/usr/libexec/openssh/sshd-session", "/usr/libexec/sshd-session"}
+
+// sshdHoldsKeys reports whether the guest's sshd serves the host keys it
+// loaded when it started. Up to OpenSSH 9.7 (Debian 12 has 9.2) each
+// connection executes sshd again, which reads the host keys from their
+// files then: a new key is served at once, and reloading sshd (seconds
+// of the guest's only CPU under emulation) buys nothing. From 9.8 the
+// listener loads the keys and hands them to sshd-session, whose presence
+// tells the two apart.
+func sshdHoldsKeys(sessionPaths []string) bool {
+	for _, p := range sessionPaths {
+		if fileExists(p) {
+			return true
+		}
+	}
+	return false
+}
+
 // sshdPIDFile is where Debian's sshd writes its listener's pid.
 const sshdPIDFile = "/run/sshd.pid"
 

@@ -7,6 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,23 @@ func TestHostKeyPair(t *testing.T) {
 	}
 	if _, _, err := hostKeyPair([]byte("not a key")); err == nil || !strings.Contains(err.Error(), "host's ssh host key") {
 		t.Fatalf("hostKeyPair(garbage) = %v; want an error naming the host's key", err)
+	}
+}
+
+// TestSSHDHoldsKeys: sshd is reloaded for a new host key only where it
+// keeps its keys in memory, OpenSSH 9.8 and later, which ship
+// sshd-session.
+func TestSSHDHoldsKeys(t *testing.T) {
+	dir := t.TempDir()
+	session := filepath.Join(dir, "sshd-session")
+	paths := []string{filepath.Join(dir, "elsewhere", "sshd-session"), session}
+	if sshdHoldsKeys(paths) {
+		t.Error("without sshd-session (OpenSSH 9.7 or older, which reads its keys per connection) sshd would be reloaded")
+	}
+	if err := os.WriteFile(session, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !sshdHoldsKeys(paths) {
+		t.Error("with sshd-session (OpenSSH 9.8 or later) sshd would keep serving the template's key")
 	}
 }
