@@ -36,15 +36,28 @@ func checkGuestPath(p string) error {
 	return nil
 }
 
-func (g *guestAPI) getFileStat(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Query().Get("path")
-	if err := checkGuestPath(p); err != nil {
-		writeError(w, err)
-		return
+// pathAgent checks a request's guest path p, after err from reading the
+// rest of its query, and finds the VM's agent link. It reports false when
+// it has answered with an error.
+func (g *guestAPI) pathAgent(w http.ResponseWriter, r *http.Request, p string, err error) (*agentclient.Mux, bool) {
+	if err == nil {
+		err = checkGuestPath(p)
 	}
-	m, err := g.guests.Agent(r.Context(), r.PathValue("name"))
+	var m *agentclient.Mux
+	if err == nil {
+		m, err = g.guests.Agent(r.Context(), r.PathValue("name"))
+	}
 	if err != nil {
 		writeError(w, err)
+		return nil, false
+	}
+	return m, true
+}
+
+func (g *guestAPI) getFileStat(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Query().Get("path")
+	m, ok := g.pathAgent(w, r, p, nil)
+	if !ok {
 		return
 	}
 	fi, err := m.Stat(r.Context(), p)
@@ -60,20 +73,12 @@ func (g *guestAPI) getFileList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := q.Get("path")
 	depth, err := listBound(q.Get("depth"), "depth", 1, api.MaxListDepth)
-	if err == nil {
-		err = checkGuestPath(p)
-	}
 	limit := api.MaxListFiles
 	if err == nil {
 		limit, err = listBound(q.Get("limit"), "limit", api.MaxListFiles, api.MaxListFiles)
 	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	m, err := g.guests.Agent(r.Context(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, err)
+	m, ok := g.pathAgent(w, r, p, err)
+	if !ok {
 		return
 	}
 	files, err := m.ListDir(r.Context(), p, depth)
