@@ -1,0 +1,147 @@
+package kubelet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	vkerrdefs "github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	vkapi "github.com/virtual-kubelet/virtual-kubelet/node/api"
+	corev1 "k8s.io/api/core/v1"
+
+	"banger/internal/atomicfile"
+)
+
+// maxKeptLog bounds a finished pod's kept output, and what a log request
+// without follow reads into memory to cut its tail.
+const maxKeptLog = 16 << 20
+
+// logFile is where a finished pod's output is kept, "" when nowhere.
+func (p *Provider) logFile(pod *corev1.Pod) string {
+	uid := string(pod.UID)
+	if p.cfg.LogDir == "" || uid == "" || strings.Trim(uid, "0123456789abcdefABCDEF-") != "" {
+		return ""
+	}
+	return filepath.Join(p.cfg.LogDir, uid+".log")
+}
+
+// keepLogs copies the session's output out of vm before it is deleted.
+func (p *Provider) keepLogs(ctx context.Context, r *podRun, vm string) {
+	f := p.logFile(r.pod)
+	if f == "" {
+		return
+	}
+	var buf bytes.Buffer
+	err := p.cfg.Daemon.SessionLogs(ctx, vm, sessionName, false, &limitWriter{w: &buf, n: maxKeptLog})
+	if err != nil && !errors.Is(err, errLimit) {
+		p.cfg.Log.Debug("no output to keep", "vm", vm, "err", err)
+		return
+	}
+	if err := os.MkdirAll(p.cfg.LogDir, 0o700); err == nil {
+		err = atomicfile.WriteFile(f, buf.Bytes(), 0o600)
+	}
+	if err != nil {
+		p.cfg.Log.Warn("keeping a pod's output", "file", f, "err", err)
+	}
+}
+
+// GetContainerLogs streams the command's output: from its VM while it
+// runs, from the kept copy once it is done.
+func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, containerName string, opts vkapi.ContainerLogOpts) (io.ReadCloser, error) {
+	pod, err := p.GetPod(ctx, namespace, podName)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Previous {
+		return nil, vkerrdefs.InvalidInput("previous: a banger node keeps only the current run's output")
+	}
+	done := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	if done {
+		f, err := os.Open(p.logFile(pod))
+		if err != nil {
+			return nil, vkerrdefs.NotFoundf("no output kept for pod %s/%s", namespace, podName)
+		}
+		return cut(f, opts)
+	}
+	vm := vmName(pod)
+	if !opts.Follow {
+		return cut(p.sessionLogs(ctx, vm, false, maxKeptLog), opts)
+	}
+	limit := opts.LimitBytes
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	return p.sessionLogs(ctx, vm, true, limit), nil
+}
+
+// sessionLogs reads the session's output, at most limit bytes of it.
+func (p *Provider) sessionLogs(ctx context.Context, vm string, follow bool, limit int) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		err := p.cfg.Daemon.SessionLogs(ctx, vm, sessionName, follow, &limitWriter{w: pw, n: limit})
+		if errors.Is(err, errLimit) {
+			err = nil
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// cut applies a log request's tail and byte limit to the whole output r.
+func cut(r io.ReadCloser, opts vkapi.ContainerLogOpts) (io.ReadCloser, error) {
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, maxKeptLog))
+	if err != nil {
+		return nil, fmt.Errorf("reading the command's output: %w", err)
+	}
+	if opts.Tail > 0 {
+		b = tail(b, opts.Tail)
+	}
+	if opts.LimitBytes > 0 && len(b) > opts.LimitBytes {
+		b = b[:opts.LimitBytes]
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// tail is the last n lines of b.
+func tail(b []byte, n int) []byte {
+	end := len(b)
+	if end > 0 && b[end-1] == '\n' {
+		end--
+	}
+	for i := end - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			if n--; n == 0 {
+				return b[i+1:]
+			}
+		}
+	}
+	return b
+}
+
+// limitWriter takes n bytes, then fails the writes, ending a copy.
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+var errLimit = errors.New("output limit reached")
+
+func (l *limitWriter) Write(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errLimit
+	}
+	if len(b) > l.n {
+		n, _ := l.w.Write(b[:l.n])
+		l.n = 0
+		return n, errLimit
+	}
+	l.n -= len(b)
+	return l.w.Write(b)
+}
