@@ -62,7 +62,7 @@ func (p *Provider) adopt(ctx context.Context, get PodGetter, vm api.VM) error {
 		r.pod.Status = baseStatus(pod, p.cfg.HostIP, time.Now())
 	}
 	a := &adoptedVM{vm: vm}
-	if s, err := p.session(ctx, vm.Name); err == nil {
+	if s, err := p.guest().session(ctx, vm.Name); err == nil {
 		a.session = &s
 		setRunning(&r.pod.Status, vm, s.Started)
 	}

@@ -25,7 +25,7 @@ func (p *Provider) teardown(r *podRun, grace time.Duration) {
 	var exit *api.ExitStatus
 	if st.Phase != corev1.PodSucceeded && st.Phase != corev1.PodFailed {
 		p.event(r, corev1.EventTypeNormal, "Killing", "stopping the command and deleting VM "+r.vm)
-		exit = p.stop(ctx, r.vm, grace)
+		exit = p.guest().stop(ctx, r.vm, grace)
 		p.release(ctx, r, r.vm)
 	}
 	p.update(r, func(st *corev1.PodStatus) {
@@ -47,24 +47,32 @@ func (p *Provider) teardown(r *podRun, grace time.Duration) {
 	p.dropLogs(r)
 }
 
+// guest reaches the pods' VMs through bangerd.
+type guest struct {
+	d    Daemon
+	poll time.Duration
+}
+
+func (p *Provider) guest() guest { return guest{d: p.cfg.Daemon, poll: p.cfg.Poll} }
+
 // stop ends the session: TERM, then KILL after grace. It returns how the
 // command ended, nil when it never ran or the VM did not say.
-func (p *Provider) stop(ctx context.Context, vm string, grace time.Duration) *api.ExitStatus {
-	s, err := p.cfg.Daemon.KillSession(ctx, vm, sessionName, "TERM")
+func (g guest) stop(ctx context.Context, vm string, grace time.Duration) *api.ExitStatus {
+	s, err := g.d.KillSession(ctx, vm, sessionName, "TERM")
 	if err != nil {
 		return nil
 	}
 	deadline := time.Now().Add(grace)
 	for s.State != api.SessionExited && time.Now().Before(deadline) {
-		if !sleep(ctx, min(p.cfg.Poll, time.Until(deadline))) {
+		if !sleep(ctx, min(g.poll, time.Until(deadline))) {
 			return nil
 		}
-		if s, err = p.session(ctx, vm); err != nil {
+		if s, err = g.session(ctx, vm); err != nil {
 			return nil
 		}
 	}
 	if s.State != api.SessionExited {
-		if _, err := p.cfg.Daemon.KillSession(ctx, vm, sessionName, "KILL"); err != nil {
+		if _, err := g.d.KillSession(ctx, vm, sessionName, "KILL"); err != nil {
 			return nil
 		}
 		return &api.ExitStatus{Code: 137, Signal: "KILL"}
@@ -73,8 +81,8 @@ func (p *Provider) stop(ctx context.Context, vm string, grace time.Duration) *ap
 }
 
 // session is the pod's session in vm.
-func (p *Provider) session(ctx context.Context, vm string) (api.Session, error) {
-	sessions, err := p.cfg.Daemon.ListSessions(ctx, vm)
+func (g guest) session(ctx context.Context, vm string) (api.Session, error) {
+	sessions, err := g.d.ListSessions(ctx, vm)
 	if err != nil {
 		return api.Session{}, err
 	}
@@ -87,8 +95,8 @@ func (p *Provider) session(ctx context.Context, vm string) (api.Session, error) 
 }
 
 // execQuiet runs argv in vm and waits for it to succeed.
-func (p *Provider) execQuiet(ctx context.Context, vm string, argv []string) error {
-	proc, err := p.cfg.Daemon.Exec(ctx, vm, api.ExecRequest{Command: argv})
+func (g guest) execQuiet(ctx context.Context, vm string, argv []string) error {
+	proc, err := g.d.Exec(ctx, vm, api.ExecRequest{Command: argv})
 	if err != nil {
 		return err
 	}

@@ -71,20 +71,20 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 	}
 	vm := vmName(pod)
 	if !opts.Follow {
-		return cut(p.sessionLogs(ctx, vm, false, maxKeptLog), opts)
+		return cut(p.guest().logs(ctx, vm, false, maxKeptLog), opts)
 	}
 	limit := opts.LimitBytes
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
-	return p.sessionLogs(ctx, vm, true, limit), nil
+	return p.guest().logs(ctx, vm, true, limit), nil
 }
 
-// sessionLogs reads the session's output, at most limit bytes of it.
-func (p *Provider) sessionLogs(ctx context.Context, vm string, follow bool, limit int) io.ReadCloser {
+// logs reads the session's output, at most limit bytes of it.
+func (g guest) logs(ctx context.Context, vm string, follow bool, limit int) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
-		err := p.cfg.Daemon.SessionLogs(ctx, vm, sessionName, follow, &limitWriter{w: pw, n: limit})
+		err := g.d.SessionLogs(ctx, vm, sessionName, follow, &limitWriter{w: pw, n: limit})
 		if errors.Is(err, errLimit) {
 			err = nil
 		}

@@ -89,7 +89,7 @@ func (p *Provider) boot(ctx context.Context, r *podRun) (api.VM, bool) {
 	}
 	if len(r.plan.Dirs) > 0 {
 		argv := append([]string{"mkdir", "-p", "--"}, r.plan.Dirs...)
-		if err := p.execQuiet(ctx, vm.Name, argv); err != nil {
+		if err := p.guest().execQuiet(ctx, vm.Name, argv); err != nil {
 			return api.VM{}, p.fail(ctx, r, reasonVMFailed, fmt.Sprintf("making the emptyDir mount points: %v", err))
 		}
 	}
