@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"syscall"
 
@@ -27,11 +28,34 @@ flags given, once bangerd runs; ` + "`banger kubelet --help`" + ` lists them.
 See docs/kubernetes.md.`,
 		Example: `  banger kubelet --kubeconfig ~/.kube/config
   banger kubelet --help`,
+		Args:               cobra.ArbitraryArgs,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if slices.ContainsFunc(args, func(s string) bool { return s == "-h" || s == "--help" }) {
+				return a.kubeletHelp(cmd)
+			}
 			return a.kubelet(cmd.Context(), args)
 		},
 	}
+}
+
+// kubeletHelp prints banger-kubelet's help, with its flags; without the
+// binary, this command's own and where it is missing.
+func (a *app) kubeletHelp(cmd *cobra.Command) error {
+	bin, err := paths.KubeletBinary()
+	if err != nil {
+		if herr := cmd.Help(); herr != nil {
+			return herr
+		}
+		fmt.Fprintf(a.stdout, "\nIts flags are banger-kubelet's, which is missing: %v\n", err)
+		return nil
+	}
+	c := exec.CommandContext(cmd.Context(), bin, "--help")
+	c.Stdout, c.Stderr = a.stdout, a.stderr
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("running %s --help: %w", bin, err)
+	}
+	return nil
 }
 
 // kubelet starts bangerd when needed, then becomes banger-kubelet.
@@ -40,14 +64,12 @@ func (a *app) kubelet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(args, func(s string) bool { return s == "-h" || s == "--help" }) {
-		err := a.call(ctx, func(c *client.Client) error {
-			_, err := c.Daemon(ctx)
-			return err
-		})
-		if err != nil {
-			return err
-		}
+	err = a.call(ctx, func(c *client.Client) error {
+		_, err := c.Daemon(ctx)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	env := os.Environ()
 	if exe, err := os.Executable(); err == nil {

@@ -43,7 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func newCommand(stderr io.Writer) *cobra.Command {
 	f := flags{reserveCPUs: 1, maxPods: 32, reserveMemory: config.GiB, reserveDisk: 10 * config.GiB}
 	cmd := &cobra.Command{
-		Use:   "kubelet",
+		Use:   "banger-kubelet",
 		Short: "Join a Kubernetes cluster as a node whose pods are banger VMs",
 		Long: `Register this host as a Kubernetes node, backed by bangerd: each pod scheduled
 here runs as one banger VM, its container's command in the VM. The node
