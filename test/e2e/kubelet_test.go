@@ -38,8 +38,6 @@ type kubeNode struct {
 	stop       func()
 }
 
-const kubeNodeName = "banger-e2e"
-
 var buildKubelet = sync.OnceValue(func() error {
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X banger/internal/version.Version=e2e",
 		"-o", h.bin+"/", "banger/cmd/banger-kubelet")
@@ -112,22 +110,6 @@ func (k *kubeNode) start(t *testing.T) {
 	}
 }
 
-// waitFor polls cond every half second until it holds or d has passed.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s (last error: %v)", what, d, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 func (k *kubeNode) testNode(t *testing.T) {
 	var node *corev1.Node
 	waitFor(t, 2*time.Minute, "the node registers and is Ready", func() (bool, error) {
@@ -150,22 +132,6 @@ func ready(n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-// pod is a pod for the banger node: tolerating its taint, booting the
-// debian-bookworm image the test pulled.
-func pod(name string, policy corev1.RestartPolicy, cmd ...string) *corev1.Pod {
-	no := false
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default",
-			Annotations: map[string]string{"kubelet.banger/image": "debian-bookworm"}},
-		Spec: corev1.PodSpec{
-			RestartPolicy: policy, AutomountServiceAccountToken: &no,
-			Tolerations: []corev1.Toleration{{Key: "virtual-kubelet.io/provider", Operator: corev1.TolerationOpEqual,
-				Value: "banger", Effect: corev1.TaintEffectNoSchedule}},
-			Containers: []corev1.Container{{Name: "main", Image: "debian:bookworm", Command: cmd}},
-		},
-	}
 }
 
 // create makes p and waits until its phase is want.
