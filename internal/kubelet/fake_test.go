@@ -250,6 +250,10 @@ func (v fakeVolumes) Secret(ns, name string) (*corev1.Secret, error) {
 	return nil, fmt.Errorf("secret %q not found", name)
 }
 
+func (v fakeVolumes) Token(ctx context.Context, req tokenRequest, pod *corev1.Pod) (string, error) {
+	return "token-of-" + req.ServiceAccount + "-for-" + pod.Name, nil
+}
+
 // testPod is a pod running cmd with the given restart policy.
 func testPod(name string, policy corev1.RestartPolicy, cmd ...string) *corev1.Pod {
 	return &corev1.Pod{

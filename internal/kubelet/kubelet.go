@@ -53,7 +53,7 @@ func Serve(ctx context.Context, o Options) error {
 	newProvider := func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
 		prov = NewProvider(ProviderConfig{
 			Daemon: o.Daemon, Node: o.Spec.Name, HostIP: o.Spec.IP, Sizes: o.Sizes,
-			Volumes: listerVolumes{pc.ConfigMaps, pc.Secrets}, Events: rec, Log: o.Log, LogDir: o.LogDir,
+			Volumes: clusterVolumes{pc.ConfigMaps, pc.Secrets, o.Kube}, Events: rec, Log: o.Log, LogDir: o.LogDir,
 		})
 		return prov, &nodeStatus{doctor: o.Doctor, interval: o.DoctorEvery, node: pc.Node}, nil
 	}

@@ -37,14 +37,28 @@ func refuse(pod *corev1.Pod) error {
 		return err
 	}
 	for i, v := range s.Volumes {
-		if v.ConfigMap == nil && v.Secret == nil && v.EmptyDir == nil {
-			return fmt.Errorf("spec.volumes[%d] (%q): only configMap, secret and emptyDir volumes are supported on a banger node (a service account token volume: set automountServiceAccountToken: false)", i, v.Name)
-		}
-		if v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumHugePages {
-			return fmt.Errorf("spec.volumes[%d].emptyDir.medium: huge pages are not supported", i)
+		if err := refuseVolume(fmt.Sprintf("spec.volumes[%d]", i), v); err != nil {
+			return err
 		}
 	}
 	return refuseContainer(&s.Containers[0], s.Volumes)
+}
+
+// refuseVolume refuses volume types a copy of files cannot stand for.
+func refuseVolume(field string, v corev1.Volume) error {
+	switch {
+	case v.ConfigMap != nil, v.Secret != nil:
+		return nil
+	case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumHugePages:
+		return fmt.Errorf("%s.emptyDir.medium: huge pages are not supported", field)
+	case v.EmptyDir != nil:
+		return nil
+	case v.DownwardAPI != nil:
+		return refuseDownward(field+".downwardAPI", v.DownwardAPI.Items)
+	case v.Projected != nil:
+		return refuseProjected(field, v.Projected)
+	}
+	return fmt.Errorf("%s (%q): only configMap, secret, downwardAPI, projected and emptyDir volumes are supported on a banger node", field, v.Name)
 }
 
 // refuseSecurity refuses a pod security context asking for another user

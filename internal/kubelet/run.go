@@ -81,11 +81,8 @@ func (p *Provider) boot(ctx context.Context, r *podRun) (api.VM, bool) {
 		return api.VM{}, p.fail(ctx, r, reasonVMFailed, fmt.Sprintf("creating VM %s: %v", req.Name, err))
 	}
 	p.event(r, corev1.EventTypeNormal, "Booted", fmt.Sprintf("VM %s runs at %s", vm.Name, vm.IP))
-	for _, f := range r.plan.Files {
-		mode := f.Mode
-		if err := p.cfg.Daemon.WriteFile(ctx, vm.Name, api.WriteFileRequest{Path: f.Path, Mode: &mode}, f.Data); err != nil {
-			return api.VM{}, p.fail(ctx, r, reasonVMFailed, fmt.Sprintf("writing the volume file %s: %v", f.Path, err))
-		}
+	if err := p.writeFiles(ctx, r, vm.Name); err != nil {
+		return api.VM{}, p.fail(ctx, r, reasonVMFailed, err.Error())
 	}
 	if len(r.plan.Dirs) > 0 {
 		argv := append([]string{"mkdir", "-p", "--"}, r.plan.Dirs...)
@@ -94,6 +91,25 @@ func (p *Provider) boot(ctx context.Context, r *podRun) (api.VM, bool) {
 		}
 	}
 	return vm, true
+}
+
+// writeFiles puts the pod's volume files in its VM, asking for the
+// service account tokens they hold now.
+func (p *Provider) writeFiles(ctx context.Context, r *podRun, vm string) error {
+	for _, f := range r.plan.Files {
+		if f.Token != nil {
+			tok, err := p.cfg.Volumes.Token(ctx, *f.Token, r.pod)
+			if err != nil {
+				return fmt.Errorf("requesting a token of service account %s for %s: %w", f.Token.ServiceAccount, f.Path, err)
+			}
+			f.Data = []byte(tok)
+		}
+		mode := f.Mode
+		if err := p.cfg.Daemon.WriteFile(ctx, vm, api.WriteFileRequest{Path: f.Path, Mode: &mode}, f.Data); err != nil {
+			return fmt.Errorf("writing the volume file %s: %w", f.Path, err)
+		}
+	}
+	return nil
 }
 
 // command works out the pod's argv, environment and directory, with

@@ -15,8 +15,6 @@ import (
 	"slices"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	corev1listers "k8s.io/client-go/listers/core/v1"
 )
 
 // TLSOptions secure the kubelet API, which the API server calls for
@@ -99,18 +97,4 @@ func selfSigned(name, ip string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
-}
-
-// listerVolumes finds ConfigMaps and Secrets in the informers' caches.
-type listerVolumes struct {
-	configMaps corev1listers.ConfigMapLister
-	secrets    corev1listers.SecretLister
-}
-
-func (l listerVolumes) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
-	return l.configMaps.ConfigMaps(ns).Get(name)
-}
-
-func (l listerVolumes) Secret(ns, name string) (*corev1.Secret, error) {
-	return l.secrets.Secrets(ns).Get(name)
 }

@@ -46,11 +46,13 @@ type plan struct {
 	Dirs          []string // emptyDir mount points to make
 }
 
-// guestFile is one file a ConfigMap or Secret volume puts in the guest.
+// guestFile is one file a volume puts in the guest: Data, or the token
+// Token asks for.
 type guestFile struct {
-	Path string
-	Mode uint32
-	Data []byte
+	Path  string
+	Mode  uint32
+	Data  []byte
+	Token *tokenRequest
 }
 
 // vmName is the VM of a pod: its namespace and name as far as they fit

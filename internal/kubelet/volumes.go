@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"sort"
@@ -9,10 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// volumeSource finds the ConfigMaps and Secrets a pod's volumes name.
+// volumeSource finds the ConfigMaps and Secrets a pod's volumes name,
+// and makes the service account tokens they ask for.
 type volumeSource interface {
 	ConfigMap(namespace, name string) (*corev1.ConfigMap, error)
 	Secret(namespace, name string) (*corev1.Secret, error)
+	Token(ctx context.Context, req tokenRequest, pod *corev1.Pod) (string, error)
 }
 
 // Default modes of a volume's files, as the kubelet gives them.
@@ -21,8 +24,9 @@ const (
 	maxVolumeBytes  = 4 << 20 // a ConfigMap or Secret is at most 1 MiB in etcd; leave room
 )
 
-// volumeFiles lists the files the container's ConfigMap and Secret
-// mounts put in the guest, and the emptyDir mount points to make.
+// volumeFiles lists the files the container's ConfigMap, Secret,
+// downward API and projected mounts put in the guest, and the emptyDir
+// mount points to make.
 func volumeFiles(pod *corev1.Pod, src volumeSource) ([]guestFile, []string, error) {
 	vols := map[string]corev1.Volume{}
 	for _, v := range pod.Spec.Volumes {
@@ -31,63 +35,80 @@ func volumeFiles(pod *corev1.Pod, src volumeSource) ([]guestFile, []string, erro
 	var files []guestFile
 	var dirs []string
 	for i, m := range pod.Spec.Containers[0].VolumeMounts {
-		field := fmt.Sprintf("spec.containers[0].volumeMounts[%d]", i)
 		v := vols[m.Name]
-		switch {
-		case v.EmptyDir != nil:
+		if v.EmptyDir != nil {
 			dirs = append(dirs, path.Join(m.MountPath, m.SubPath))
 			continue
-		case v.ConfigMap == nil && v.Secret == nil:
-			continue // refuse has named it already
 		}
-		data, mode, items, err := volumeData(pod.Namespace, v, src)
+		fs, err := mountVolume(pod, m, v, src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s (volume %q): %w", field, m.Name, err)
-		}
-		fs, err := mountFiles(m, data, mode, items)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s (volume %q): %w", field, m.Name, err)
+			return nil, nil, fmt.Errorf("spec.containers[0].volumeMounts[%d] (volume %q): %w", i, m.Name, err)
 		}
 		files = append(files, fs...)
 	}
 	return files, dirs, nil
 }
 
-// volumeData reads a ConfigMap or Secret volume's keys. A missing
-// optional one gives no files.
-func volumeData(ns string, v corev1.Volume, src volumeSource) (map[string][]byte, *int32, []corev1.KeyToPath, error) {
-	data := map[string][]byte{}
-	if c := v.ConfigMap; c != nil {
-		cm, err := src.ConfigMap(ns, c.Name)
+// mountVolume lists the files one mount of v puts in the guest.
+func mountVolume(pod *corev1.Pod, m corev1.VolumeMount, v corev1.Volume, src volumeSource) ([]guestFile, error) {
+	switch {
+	case v.ConfigMap != nil:
+		data, err := configMapData(pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Optional, src)
 		if err != nil {
-			if c.Optional != nil && *c.Optional {
-				return data, c.DefaultMode, nil, nil
-			}
-			return nil, nil, nil, fmt.Errorf("reading ConfigMap %s: %w", c.Name, err)
+			return nil, err
 		}
-		for k, s := range cm.Data {
-			data[k] = []byte(s)
+		return mountFiles(m, data, v.ConfigMap.DefaultMode, v.ConfigMap.Items)
+	case v.Secret != nil:
+		data, err := secretData(pod.Namespace, v.Secret.SecretName, v.Secret.Optional, src)
+		if err != nil {
+			return nil, err
 		}
-		for k, b := range cm.BinaryData {
-			data[k] = b
-		}
-		return data, c.DefaultMode, c.Items, nil
+		return mountFiles(m, data, v.Secret.DefaultMode, v.Secret.Items)
+	case v.DownwardAPI != nil:
+		return downwardFiles(pod, m, v.DownwardAPI)
+	case v.Projected != nil:
+		return projectedFiles(pod, m, v.Projected, src)
 	}
-	s := v.Secret
-	sec, err := src.Secret(ns, s.SecretName)
+	return nil, nil // refuse has named it already
+}
+
+// configMapData reads a ConfigMap's keys; a missing optional one has
+// none.
+func configMapData(ns, name string, optional *bool, src volumeSource) (map[string][]byte, error) {
+	data := map[string][]byte{}
+	cm, err := src.ConfigMap(ns, name)
 	if err != nil {
-		if s.Optional != nil && *s.Optional {
-			return data, s.DefaultMode, nil, nil
+		if optional != nil && *optional {
+			return data, nil
 		}
-		return nil, nil, nil, fmt.Errorf("reading Secret %s: %w", s.SecretName, err)
+		return nil, fmt.Errorf("reading ConfigMap %s: %w", name, err)
+	}
+	for k, s := range cm.Data {
+		data[k] = []byte(s)
+	}
+	for k, b := range cm.BinaryData {
+		data[k] = b
+	}
+	return data, nil
+}
+
+// secretData reads a Secret's keys; a missing optional one has none.
+func secretData(ns, name string, optional *bool, src volumeSource) (map[string][]byte, error) {
+	data := map[string][]byte{}
+	sec, err := src.Secret(ns, name)
+	if err != nil {
+		if optional != nil && *optional {
+			return data, nil
+		}
+		return nil, fmt.Errorf("reading Secret %s: %w", name, err)
 	}
 	for k, b := range sec.Data {
 		data[k] = b
 	}
-	for k, str := range sec.StringData {
-		data[k] = []byte(str)
+	for k, s := range sec.StringData {
+		data[k] = []byte(s)
 	}
-	return data, s.DefaultMode, s.Items, nil
+	return data, nil
 }
 
 // mountFiles places a volume's keys under the mount point: every key, or
