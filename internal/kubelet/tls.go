@@ -14,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"time"
-
 )
 
 // TLSOptions secure the kubelet API, which the API server calls for
