@@ -41,6 +41,12 @@ func TestAdoptTakesRunningPodsBackWithoutRestartingThem(t *testing.T) {
 	if err := w.Adopt(ctx, podGetter(cs)); err != nil {
 		t.Fatal(err)
 	}
+	// virtual-kubelet hands the pod over as it lists it.
+	handed := pod.DeepCopy()
+	handed.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", RestartCount: 2}}
+	if err := w.CreatePod(ctx, handed); err != nil {
+		t.Fatal(err)
+	}
 	st := w.await(t, pod, phase(corev1.PodRunning))
 	if run := st.ContainerStatuses[0].State.Running; run == nil || !run.StartedAt.Time.Equal(started) {
 		t.Errorf("running state = %+v, want started at %v", run, started)
@@ -51,8 +57,11 @@ func TestAdoptTakesRunningPodsBackWithoutRestartingThem(t *testing.T) {
 	if got := append(d.called("create "), d.called("start ")...); len(got) > 0 {
 		t.Errorf("adopting made or started something: %q", got)
 	}
+	if n := st.ContainerStatuses[0].RestartCount; n != 2 {
+		t.Errorf("restart count = %d, want the 2 the cluster had", n)
+	}
 	d.exit(vm, 0, "")
-	w.await(t, pod, func(st corev1.PodStatus) bool { return st.ContainerStatuses[0].RestartCount == 1 })
+	w.await(t, pod, func(st corev1.PodStatus) bool { return st.ContainerStatuses[0].RestartCount == 3 })
 }
 
 func TestAdoptDeletesVMsWhosePodIsGoneOrReplaced(t *testing.T) {

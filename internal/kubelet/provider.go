@@ -9,7 +9,10 @@ import (
 	vkerrdefs "github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
+
+	"banger/internal/api"
 )
 
 // ProviderConfig is what a Provider works with.
@@ -50,6 +53,9 @@ type Provider struct {
 	mu     sync.Mutex
 	pods   map[string]*podRun // by namespace/name
 	notify func(*corev1.Pod)
+	// left are the running VMs of this node's pods that a previous
+	// kubelet left, by pod UID, until their pods are handed over again.
+	left map[types.UID]api.VM
 }
 
 var (
@@ -79,7 +85,7 @@ func NewProvider(cfg ProviderConfig) *Provider {
 		cfg.Events = &record.FakeRecorder{}
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Provider{cfg: cfg, life: life, close: stop, pods: map[string]*podRun{}}
+	return &Provider{cfg: cfg, life: life, close: stop, pods: map[string]*podRun{}, left: map[types.UID]api.VM{}}
 }
 
 // Close stops watching the pods. Their VMs keep running: a new provider
@@ -103,6 +109,10 @@ func key(namespace, name string) string { return namespace + "/" + name }
 // honour fails at once, its reason naming the field.
 func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	pod = pod.DeepCopy()
+	restarts := int32(0)
+	if len(pod.Status.ContainerStatuses) > 0 {
+		restarts = pod.Status.ContainerStatuses[0].RestartCount
+	}
 	pod.Status = baseStatus(pod, p.cfg.HostIP, time.Now())
 	r := &podRun{pod: pod, vm: vmName(pod), done: make(chan struct{})}
 	err := refuse(pod)
@@ -116,6 +126,15 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 		close(r.done)
 		p.cfg.Events.Event(pod, corev1.EventTypeWarning, ReasonUnsupported, err.Error())
 		p.update(r, func(st *corev1.PodStatus) { setPodFailed(st, ReasonUnsupported, err.Error()) })
+		return nil
+	}
+	if a := p.leftover(ctx, pod.UID); a != nil {
+		container(&pod.Status).RestartCount = restarts
+		if a.session != nil {
+			setRunning(&pod.Status, a.vm, a.session.Started)
+		}
+		p.cfg.Log.Info("adopted a running pod", "vm", a.vm.Name, "pod", pod.Namespace+"/"+pod.Name)
+		p.start(r, a)
 		return nil
 	}
 	setWaiting(&pod.Status, reasonCreating, "")
