@@ -115,8 +115,9 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	}
 	pod.Status = baseStatus(pod, p.cfg.HostIP, time.Now())
 	r := &podRun{pod: pod, vm: vmName(pod), done: make(chan struct{})}
-	err := refuse(pod)
+	reason, err := ReasonUnsupported, refuse(pod)
 	if err == nil {
+		reason = reasonConfig
 		r.plan, err = translate(pod, p.cfg.Node, p.cfg.Sizes, p.cfg.Volumes)
 	}
 	if !p.add(r) {
@@ -124,8 +125,8 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if err != nil {
 		close(r.done)
-		p.cfg.Events.Event(pod, corev1.EventTypeWarning, ReasonUnsupported, err.Error())
-		p.update(r, func(st *corev1.PodStatus) { setPodFailed(st, ReasonUnsupported, err.Error()) })
+		p.cfg.Events.Event(pod, corev1.EventTypeWarning, reason, err.Error())
+		p.update(r, func(st *corev1.PodStatus) { setPodFailed(st, reason, err.Error()) })
 		return nil
 	}
 	if a := p.leftover(ctx, pod.UID); a != nil {

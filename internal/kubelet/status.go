@@ -18,6 +18,7 @@ const (
 	reasonError      = "Error"
 	reasonVMFailed   = "VMFailed"
 	reasonVMGone     = "VMGone"
+	reasonConfig     = "CreateContainerConfigError"
 )
 
 // containerID names a pod's command the way statuses show it.
