@@ -55,7 +55,7 @@ func Serve(ctx context.Context, o Options) error {
 			Daemon: o.Daemon, Node: o.Spec.Name, HostIP: o.Spec.IP, Sizes: o.Sizes,
 			Volumes: clusterVolumes{pc.ConfigMaps, pc.Secrets, o.Kube}, Events: rec, Log: o.Log, LogDir: o.LogDir,
 		})
-		return prov, &nodeStatus{doctor: o.Doctor, interval: o.DoctorEvery, node: pc.Node}, nil
+		return prov, &nodeStatus{doctor: o.Doctor, interval: o.DoctorEvery, node: pc.Node.DeepCopy()}, nil
 	}
 	n, err := nodeutil.NewNode(o.Spec.Name, newProvider, o.nodeOpts(rec)...)
 	if err != nil {

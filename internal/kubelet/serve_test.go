@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,24 +21,8 @@ import (
 func TestServeRegistersTheNodeAndRunsItsPods(t *testing.T) {
 	cs := fake.NewClientset()
 	d := newFakeDaemon()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, Options{
-			Kube: cs, Daemon: d, Sizes: Sizes{VCPU: 1, MemoryMiB: 512},
-			Spec: NodeSpec{Name: "node-1", IP: "10.0.0.5", Port: 10250, Driver: "qemu", Accel: "tcg",
-				Host: Host{CPUs: 4, MemoryBytes: 8 << 30, DiskBytes: 100 << 30}, Reserve: Reserve{CPUs: 1, Pods: 10}},
-			Doctor:      func(context.Context) ([]doctor.Result, error) { return nil, nil },
-			DoctorEvery: time.Hour, Listen: ":10250", LogDir: t.TempDir(),
-			Log: slog.New(slog.DiscardHandler),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	ctx := context.Background()
+	serve(t, cs, d, func(context.Context) ([]doctor.Result, error) { return nil, nil })
 	var node *corev1.Node
 	eventually.True(t, func() bool {
 		n, err := cs.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
@@ -71,4 +56,40 @@ func TestServeRegistersTheNodeAndRunsItsPods(t *testing.T) {
 	if term := pod.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 3 {
 		t.Errorf("terminated = %+v, want exit code 3", term)
 	}
+}
+
+func TestNodeConditionsFollowDoctorsRuns(t *testing.T) {
+	cs := fake.NewClientset()
+	serve(t, cs, newFakeDaemon(), func(context.Context) ([]doctor.Result, error) {
+		return []doctor.Result{{Name: "daemon", Status: doctor.Fail, Summary: "bangerd is not running"}}, nil
+	})
+	eventually.True(t, func() bool {
+		n, err := cs.CoreV1().Nodes().Get(context.Background(), "node-1", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		c := find(n.Status.Conditions, corev1.NodeReady)
+		return c.Status == corev1.ConditionFalse && strings.Contains(c.Message, "bangerd is not running")
+	})
+}
+
+// serve runs a node on cs and d, with doc for doctor, until the test ends.
+func serve(t *testing.T, cs *fake.Clientset, d Daemon, doc Doctor) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, Options{
+			Kube: cs, Daemon: d, Sizes: Sizes{VCPU: 1, MemoryMiB: 512},
+			Spec: NodeSpec{Name: "node-1", IP: "10.0.0.5", Port: 10250, Driver: "qemu", Accel: "tcg",
+				Host: Host{CPUs: 4, MemoryBytes: 8 << 30, DiskBytes: 100 << 30}, Reserve: Reserve{CPUs: 1, Pods: 10}},
+			Doctor: doc, DoctorEvery: 10 * time.Millisecond, Listen: ":10250", LogDir: t.TempDir(),
+			Log: slog.New(slog.DiscardHandler),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 }
