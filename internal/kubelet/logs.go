@@ -58,8 +58,8 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 	if err != nil {
 		return nil, err
 	}
-	if opts.Previous {
-		return nil, vkerrdefs.InvalidInput("previous: a banger node keeps only the current run's output")
+	if err := refuseLogOpts(opts); err != nil {
+		return nil, err
 	}
 	done := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 	if done {
@@ -91,6 +91,21 @@ func (g guest) logs(ctx context.Context, vm string, follow bool, limit int) io.R
 		pw.CloseWithError(err)
 	}()
 	return pr
+}
+
+// refuseLogOpts names a log option this node cannot honour.
+func refuseLogOpts(o vkapi.ContainerLogOpts) error {
+	switch {
+	case o.Previous:
+		return vkerrdefs.InvalidInput("previous: a banger node keeps only the current run's output")
+	case o.Timestamps:
+		return vkerrdefs.InvalidInput("timestamps: a banger node does not time each line of output")
+	case o.SinceSeconds > 0 || !o.SinceTime.IsZero():
+		return vkerrdefs.InvalidInput("since: a banger node does not time each line of output")
+	case o.Follow && o.Tail > 0:
+		return vkerrdefs.InvalidInput("tail with follow: a banger node follows the output from its start; drop --tail")
+	}
+	return nil
 }
 
 // cut applies a log request's tail and byte limit to the whole output r.

@@ -37,3 +37,14 @@ func TestLimitWriterStopsACopy(t *testing.T) {
 		t.Errorf("copied %q with %v, want %q and the limit error", b.String(), err, "abcd")
 	}
 }
+
+func TestLogOptionsItCannotHonourAreRefused(t *testing.T) {
+	for _, o := range []vkapi.ContainerLogOpts{{Previous: true}, {Timestamps: true}, {SinceSeconds: 60}, {Follow: true, Tail: 10}} {
+		if err := refuseLogOpts(o); err == nil {
+			t.Errorf("log options %+v are not refused", o)
+		}
+	}
+	if err := refuseLogOpts(vkapi.ContainerLogOpts{Follow: true, LimitBytes: 10}); err != nil {
+		t.Errorf("follow with a byte limit is refused: %v", err)
+	}
+}
