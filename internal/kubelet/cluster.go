@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -39,4 +40,34 @@ func (c clusterVolumes) Token(ctx context.Context, req tokenRequest, pod *corev1
 		return "", err
 	}
 	return out.Status.Token, nil
+}
+
+// KubeVolumes is a VolumeSource that reads ConfigMaps and Secrets from
+// the API server each time, for a provider run without informers.
+func KubeVolumes(kube kubernetes.Interface) VolumeSource { return kubeVolumes{kube} }
+
+type kubeVolumes struct{ kube kubernetes.Interface }
+
+func (k kubeVolumes) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
+	return k.kube.CoreV1().ConfigMaps(ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+func (k kubeVolumes) Secret(ns, name string) (*corev1.Secret, error) {
+	return k.kube.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+func (k kubeVolumes) Token(ctx context.Context, req tokenRequest, pod *corev1.Pod) (string, error) {
+	return clusterVolumes{kube: k.kube}.Token(ctx, req, pod)
+}
+
+// noVolumes is the VolumeSource of a provider given none: every
+// ConfigMap, Secret and token is missing.
+type noVolumes struct{}
+
+var errNoVolumes = errors.New("this provider has no cluster to read volumes from")
+
+func (noVolumes) ConfigMap(ns, name string) (*corev1.ConfigMap, error) { return nil, errNoVolumes }
+func (noVolumes) Secret(ns, name string) (*corev1.Secret, error)       { return nil, errNoVolumes }
+func (noVolumes) Token(context.Context, tokenRequest, *corev1.Pod) (string, error) {
+	return "", errNoVolumes
 }

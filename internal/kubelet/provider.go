@@ -84,6 +84,9 @@ func NewProvider(cfg ProviderConfig) *Provider {
 	if cfg.Events == nil {
 		cfg.Events = &record.FakeRecorder{}
 	}
+	if cfg.Volumes == nil {
+		cfg.Volumes = noVolumes{}
+	}
 	life, stop := context.WithCancel(context.Background())
 	return &Provider{cfg: cfg, life: life, close: stop, pods: map[string]*podRun{}, left: map[types.UID]api.VM{}}
 }

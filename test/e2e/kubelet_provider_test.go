@@ -87,7 +87,7 @@ func serveFake(t *testing.T, cs *fake.Clientset, d kubelet.Daemon, logs string) 
 // without restarting its command, run a command in it, and delete it.
 func adoptExecDelete(t *testing.T, n *vmNet, cs *fake.Clientset, d kubelet.Daemon, long *corev1.Pod) {
 	ctx := context.Background()
-	p := kubelet.NewProvider(kubelet.ProviderConfig{Daemon: d, Node: kubeNodeName, Sizes: kubelet.Sizes{VCPU: 1, MemoryMiB: 1024}})
+	p := kubelet.NewProvider(kubelet.ProviderConfig{Daemon: d, Node: kubeNodeName, Sizes: kubelet.Sizes{VCPU: 1, MemoryMiB: 1024}, Volumes: kubelet.KubeVolumes(cs)})
 	t.Cleanup(p.Close)
 	get := func(ctx context.Context, ns, name string) (*corev1.Pod, error) {
 		return cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
