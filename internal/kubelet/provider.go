@@ -112,11 +112,14 @@ func key(namespace, name string) string { return namespace + "/" + name }
 // honour fails at once, its reason naming the field.
 func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	pod = pod.DeepCopy()
-	restarts := int32(0)
+	restarts, started := int32(0), time.Now()
 	if len(pod.Status.ContainerStatuses) > 0 {
 		restarts = pod.Status.ContainerStatuses[0].RestartCount
 	}
-	pod.Status = baseStatus(pod, p.cfg.HostIP, time.Now())
+	if pod.Status.StartTime != nil {
+		started = pod.Status.StartTime.Time // a pod handed over again
+	}
+	pod.Status = baseStatus(pod, p.cfg.HostIP, started)
 	r := &podRun{pod: pod, vm: vmName(pod), done: make(chan struct{})}
 	reason, err := ReasonUnsupported, refuse(pod)
 	if err == nil {

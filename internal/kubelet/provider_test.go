@@ -215,3 +215,21 @@ func (a attachIO) Stdout() io.WriteCloser        { return a.out }
 func (a attachIO) Stderr() io.WriteCloser        { return a.out }
 func (a attachIO) TTY() bool                     { return false }
 func (a attachIO) Resize() <-chan vkapi.TermSize { return nil }
+
+func TestActiveDeadlineStopsThePod(t *testing.T) {
+	d := newFakeDaemon()
+	w := newWatched(t, d)
+	pod := testPod("slow", corev1.RestartPolicyAlways, "sleep", "1d")
+	zero := int64(0)
+	pod.Spec.ActiveDeadlineSeconds, pod.Spec.TerminationGracePeriodSeconds = &zero, &zero
+	if err := w.CreatePod(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	st := w.await(t, pod, phase(corev1.PodFailed))
+	if st.Reason != "DeadlineExceeded" {
+		t.Errorf("reason = %q, want DeadlineExceeded", st.Reason)
+	}
+	if got := d.called("kill " + vmName(pod) + " TERM"); len(got) != 1 {
+		t.Errorf("TERM sent %d times, want once", len(got))
+	}
+}

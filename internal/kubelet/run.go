@@ -170,6 +170,9 @@ func (p *Provider) wait(ctx context.Context, r *podRun, vm api.VM, s api.Session
 			return sessionEnd{}, false
 		case <-t.C:
 		}
+		if d, ok := deadline(r.pod); ok && time.Now().After(d) {
+			return p.overtime(ctx, r, vm, s), true
+		}
 		end, done, err := p.look(ctx, vm, s)
 		if err != nil {
 			p.cfg.Log.Warn("looking at a pod's command", "vm", vm.Name, "err", err)
@@ -209,15 +212,45 @@ func (p *Provider) look(ctx context.Context, vm api.VM, s api.Session) (sessionE
 // again; when not, the pod is done: its output is kept and its VM deleted.
 func (p *Provider) ended(ctx context.Context, r *podRun, vm api.VM, end sessionEnd) bool {
 	t := terminated(vm.Name, end.exit, end.started, end.ended, end.reason, end.message)
-	if end.reason != reasonVMGone && restarts(r.pod.Spec.RestartPolicy, end.exit) {
+	if end.reason != reasonVMGone && end.reason != reasonDeadline && restarts(r.pod.Spec.RestartPolicy, end.exit) {
 		p.event(r, corev1.EventTypeWarning, "BackOff", fmt.Sprintf("the command exited with %d; restarting it", end.exit.Code))
 		p.update(r, func(st *corev1.PodStatus) { setRestarting(st, t, "the command exited with "+fmt.Sprint(end.exit.Code)) })
 		return true
 	}
 	p.release(ctx, r, vm.Name)
 	p.event(r, corev1.EventTypeNormal, "Completed", fmt.Sprintf("the command exited with %d; VM %s deleted", end.exit.Code, vm.Name))
-	p.update(r, func(st *corev1.PodStatus) { setFinished(st, t) })
+	p.update(r, func(st *corev1.PodStatus) {
+		setFinished(st, t)
+		if end.reason == reasonDeadline {
+			st.Phase, st.Reason, st.Message = corev1.PodFailed, reasonDeadline, end.message
+		}
+	})
 	return false
+}
+
+// deadline is when the pod's activeDeadlineSeconds runs out.
+func deadline(pod *corev1.Pod) (time.Time, bool) {
+	ads, start := pod.Spec.ActiveDeadlineSeconds, pod.Status.StartTime
+	if ads == nil || start == nil {
+		return time.Time{}, false
+	}
+	return start.Add(time.Duration(*ads) * time.Second), true
+}
+
+// overtime stops a command whose pod outlived its activeDeadlineSeconds,
+// as a deletion would.
+func (p *Provider) overtime(ctx context.Context, r *podRun, vm api.VM, s api.Session) sessionEnd {
+	grace := 30 * time.Second
+	if g := r.pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = time.Duration(*g) * time.Second
+	}
+	p.event(r, corev1.EventTypeNormal, reasonDeadline, "the pod ran past its activeDeadlineSeconds; stopping it")
+	exit := p.guest().stop(ctx, vm.Name, grace)
+	if exit == nil {
+		exit = &api.ExitStatus{Code: 137, Signal: "KILL"}
+	}
+	return sessionEnd{exit: *exit, started: s.Started, ended: time.Now(), reason: reasonDeadline,
+		message: fmt.Sprintf("the pod was active longer than its activeDeadlineSeconds (%d)", *r.pod.Spec.ActiveDeadlineSeconds)}
 }
 
 // fail ends the pod with reason before its command could run, deleting

@@ -19,6 +19,7 @@ const (
 	reasonVMFailed   = "VMFailed"
 	reasonVMGone     = "VMGone"
 	reasonConfig     = "CreateContainerConfigError"
+	reasonDeadline   = "DeadlineExceeded"
 )
 
 // containerID names a pod's command the way statuses show it.
