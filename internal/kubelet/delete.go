@@ -3,7 +3,6 @@ package kubelet
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -44,7 +43,7 @@ func (p *Provider) teardown(r *podRun, grace time.Duration) {
 		setFinished(st, terminated(r.vm, e, started, time.Now(), "", "the pod was deleted"))
 	})
 	p.forget(r)
-	p.dropLogs(r)
+	p.kept().drop(r.pod)
 }
 
 // guest reaches the pods' VMs through bangerd.
@@ -116,15 +115,6 @@ func (g guest) execQuiet(ctx context.Context, vm string, argv []string) error {
 			return errors.New(string(stderr))
 		case o.Exit != nil:
 			return nil
-		}
-	}
-}
-
-// dropLogs removes a gone pod's kept output.
-func (p *Provider) dropLogs(r *podRun) {
-	if f := p.logFile(r.pod); f != "" {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			p.cfg.Log.Warn("removing a pod's kept output", "file", f, "err", err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,32 +23,53 @@ import (
 // without follow reads into memory to cut its tail.
 const maxKeptLog = 16 << 20
 
-// logFile is where a finished pod's output is kept, "" when nowhere.
-func (p *Provider) logFile(pod *corev1.Pod) string {
-	uid := string(pod.UID)
-	if p.cfg.LogDir == "" || uid == "" || strings.Trim(uid, "0123456789abcdefABCDEF-") != "" {
-		return ""
-	}
-	return filepath.Join(p.cfg.LogDir, uid+".log")
+// keptLogs is where the output of finished pods is kept, their VMs
+// gone: a file per pod, named after its UID, in dir ("" keeps none).
+type keptLogs struct {
+	dir string
+	d   Daemon
+	log *slog.Logger
 }
 
-// keepLogs copies the session's output out of vm before it is deleted.
-func (p *Provider) keepLogs(ctx context.Context, r *podRun, vm string) {
-	f := p.logFile(r.pod)
+func (p *Provider) kept() keptLogs {
+	return keptLogs{dir: p.cfg.LogDir, d: p.cfg.Daemon, log: p.cfg.Log}
+}
+
+// file is where a finished pod's output is kept, "" when nowhere.
+func (k keptLogs) file(pod *corev1.Pod) string {
+	uid := string(pod.UID)
+	if k.dir == "" || uid == "" || strings.Trim(uid, "0123456789abcdefABCDEF-") != "" {
+		return ""
+	}
+	return filepath.Join(k.dir, uid+".log")
+}
+
+// keep copies the session's output out of vm before it is deleted.
+func (k keptLogs) keep(ctx context.Context, pod *corev1.Pod, vm string) {
+	f := k.file(pod)
 	if f == "" {
 		return
 	}
 	var buf bytes.Buffer
-	err := p.cfg.Daemon.SessionLogs(ctx, vm, sessionName, false, &limitWriter{w: &buf, n: maxKeptLog})
+	err := k.d.SessionLogs(ctx, vm, sessionName, false, &limitWriter{w: &buf, n: maxKeptLog})
 	if err != nil && !errors.Is(err, errLimit) {
-		p.cfg.Log.Debug("no output to keep", "vm", vm, "err", err)
+		k.log.Debug("no output to keep", "vm", vm, "err", err)
 		return
 	}
-	if err := os.MkdirAll(p.cfg.LogDir, 0o700); err == nil {
+	if err := os.MkdirAll(k.dir, 0o700); err == nil {
 		err = atomicfile.WriteFile(f, buf.Bytes(), 0o600)
 	}
 	if err != nil {
-		p.cfg.Log.Warn("keeping a pod's output", "file", f, "err", err)
+		k.log.Warn("keeping a pod's output", "file", f, "err", err)
+	}
+}
+
+// drop removes a gone pod's kept output.
+func (k keptLogs) drop(pod *corev1.Pod) {
+	if f := k.file(pod); f != "" {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			k.log.Warn("removing a pod's kept output", "file", f, "err", err)
+		}
 	}
 }
 
@@ -63,7 +85,7 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 	}
 	done := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 	if done {
-		f, err := os.Open(p.logFile(pod))
+		f, err := os.Open(p.kept().file(pod))
 		if err != nil {
 			return nil, vkerrdefs.NotFoundf("no output kept for pod %s/%s", namespace, podName)
 		}

@@ -267,7 +267,7 @@ func (p *Provider) fail(ctx context.Context, r *podRun, reason, msg string) bool
 
 // release keeps the session's output and deletes the VM.
 func (p *Provider) release(ctx context.Context, r *podRun, vm string) {
-	p.keepLogs(ctx, r, vm)
+	p.kept().keep(ctx, r.pod, vm)
 	if err := p.cfg.Daemon.DeleteVM(ctx, vm); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		p.cfg.Log.Warn("deleting a finished pod's VM", "vm", vm, "err", err)
 	}
