@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 
 	dto "github.com/prometheus/client_model/go"
 	vkerrdefs "github.com/virtual-kubelet/virtual-kubelet/errdefs"
@@ -132,10 +134,31 @@ func (p *Provider) GetMetricsResource(context.Context) ([]*dto.MetricFamily, err
 	return nil, errNotOffered
 }
 
-// PortForward is not offered: a pod's ports answer at its IP, and
-// hostPort publishes them on the host.
-func (p *Provider) PortForward(ctx context.Context, namespace, pod string, port int32, stream io.ReadWriteCloser) error {
-	return vkerrdefs.InvalidInput("port-forward is not supported on a banger node; reach the pod at its IP, or publish the port with hostPort")
+// PortForward connects a `kubectl port-forward` stream to port on the
+// pod's IP, the VM's address, which this host reaches.
+func (p *Provider) PortForward(ctx context.Context, namespace, podName string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	pod, err := p.GetPod(ctx, namespace, podName)
+	if err != nil {
+		return err
+	}
+	if pod.Status.PodIP == "" {
+		return vkerrdefs.InvalidInputf("pod %s/%s has no IP yet", namespace, podName)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(port))))
+	if err != nil {
+		return fmt.Errorf("connecting to port %d of pod %s/%s: %w", port, namespace, podName, err)
+	}
+	defer conn.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(conn, stream); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(stream, conn); done <- struct{}{} }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 var errNotOffered = errors.New("not offered by a banger node")

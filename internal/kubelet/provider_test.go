@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -231,5 +232,37 @@ func TestActiveDeadlineStopsThePod(t *testing.T) {
 	}
 	if got := d.called("kill " + vmName(pod) + " TERM"); len(got) != 1 {
 		t.Errorf("TERM sent %d times, want once", len(got))
+	}
+}
+
+func TestPortForwardReachesThePodsIP(t *testing.T) {
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			_, _ = io.WriteString(c, "hello from the guest")
+			c.Close()
+		}
+	}()
+	w := newWatched(t, newFakeDaemon())
+	pod := testPod("fwd", corev1.RestartPolicyAlways, "serve")
+	if err := w.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t, pod, phase(corev1.PodRunning))
+	w.mu.Lock()
+	w.pods["ci/fwd"].pod.Status.PodIP = "127.0.0.1" // where the fake guest listens
+	w.mu.Unlock()
+	port := int32(l.Addr().(*net.TCPAddr).Port)
+	here, there := net.Pipe()
+	go func() { _ = w.PortForward(ctx, "ci", "fwd", port, there) }()
+	b, _ := io.ReadAll(here)
+	if string(b) != "hello from the guest" {
+		t.Errorf("forwarded %q", b)
 	}
 }
