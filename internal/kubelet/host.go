@@ -3,6 +3,7 @@ package kubelet
 import (
 	"fmt"
 	"net"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -22,27 +23,46 @@ func DetectHost(stateDir string) (Host, error) {
 
 // DetectIP is the address of this host that other machines most likely
 // reach: the first global unicast IPv4 address of an interface that is
-// up, else the first IPv6 one, else 127.0.0.1 (a cluster on this host).
+// up and is not a bridge or tap of VMs or containers, else the first
+// such IPv6 one, else 127.0.0.1 (a cluster on this host).
 func DetectIP() string {
-	addrs, err := net.InterfaceAddrs()
+	ifaces, err := net.Interfaces()
 	if err != nil {
 		return "127.0.0.1"
 	}
 	var v6 string
-	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok || !n.IP.IsGlobalUnicast() {
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || virtualInterface(iface.Name) {
 			continue
 		}
-		if n.IP.To4() != nil {
-			return n.IP.String()
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
 		}
-		if v6 == "" {
-			v6 = n.IP.String()
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			switch {
+			case !ok || !n.IP.IsGlobalUnicast():
+			case n.IP.To4() != nil:
+				return n.IP.String()
+			case v6 == "":
+				v6 = n.IP.String()
+			}
 		}
 	}
 	if v6 != "" {
 		return v6
 	}
 	return "127.0.0.1"
+}
+
+// virtualInterface tells the host side of VM and container networks
+// (banger's bridge and taps, Docker's, libvirt's, veth pairs) by name.
+func virtualInterface(name string) bool {
+	for _, prefix := range []string{"banger", "tap", "docker", "br-", "virbr", "veth", "cni", "flannel", "cali"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -91,3 +91,11 @@ func find(cs []corev1.NodeCondition, typ corev1.NodeConditionType) corev1.NodeCo
 	}
 	return corev1.NodeCondition{}
 }
+
+func TestVirtualInterfacesAreNotTheNodesAddress(t *testing.T) {
+	for name, want := range map[string]bool{"banger0": true, "tap-vm1": true, "docker0": true, "eth0": false, "enp3s0": false, "wlan0": false} {
+		if got := virtualInterface(name); got != want {
+			t.Errorf("virtualInterface(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
