@@ -30,6 +30,8 @@
 //	                        through a forward, then direct)
 //	BENCH_E2B=0             skip the E2B SDK figures (they need node
 //	                        and `npm ci --prefix test/e2b`)
+//	BENCH_KUBELET=0         skip the kubelet figure (a pod to Running
+//	                        on a banger node, against a warm vm run)
 //	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
 //	                        figures find the golden image already built
 package main
