@@ -18,20 +18,24 @@ import (
 	"banger/internal/kubelet"
 )
 
-// measureKubeletUnlessSkipped is measureKubelet unless BENCH_KUBELET=0.
-func (b *vmBench) measureKubeletUnlessSkipped(warm samples) ([]oneShot, error) {
+// kubeletBench is the kubelet's figure, on the VM figures' daemon.
+type kubeletBench struct{ b *vmBench }
+
+// measureUnlessSkipped is measure unless BENCH_KUBELET=0.
+func (k kubeletBench) measureUnlessSkipped(warm samples) ([]oneShot, error) {
 	if os.Getenv("BENCH_KUBELET") == "0" {
 		return []oneShot{{name: "kubelet pod created to Running, warm", value: "skipped (BENCH_KUBELET=0)"}}, nil
 	}
-	return b.measureKubelet(warm)
+	return k.measure(warm)
 }
 
-// measureKubelet times a pod from its creation to Running on a banger
+// measure times a pod from its creation to Running on a banger
 // node (the kubelet's provider against the bench's daemon, a client-go
 // fake clientset for the cluster: no API server or scheduler in the
 // figure), restored from the warm template, beside `vm run --rm -- true`
 // warm from the rows above.
-func (b *vmBench) measureKubelet(warm samples) ([]oneShot, error) {
+func (k kubeletBench) measure(warm samples) ([]oneShot, error) {
+	b := k.b
 	cfg, err := config.Load(filepath.Join(envValue(b.env, "XDG_CONFIG_HOME"), "banger", "config.toml"))
 	if err != nil {
 		return nil, err
@@ -55,7 +59,7 @@ func (b *vmBench) measureKubelet(warm samples) ([]oneShot, error) {
 	var pods samples
 	for r := 0; r < b.rounds; r++ {
 		b.logf("kubelet pod bench-%d, warm", r)
-		took, err := b.podToRunning(ctx, cs, fmt.Sprintf("bench-%d", r))
+		took, err := k.podToRunning(ctx, cs, fmt.Sprintf("bench-%d", r))
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +73,7 @@ func (b *vmBench) measureKubelet(warm samples) ([]oneShot, error) {
 
 // podToRunning creates a pod, times it to Running, then deletes it and
 // waits for its VM to go.
-func (b *vmBench) podToRunning(ctx context.Context, cs *fake.Clientset, name string) (time.Duration, error) {
+func (k kubeletBench) podToRunning(ctx context.Context, cs *fake.Clientset, name string) (time.Duration, error) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID(fmt.Sprintf("00000000-0000-0000-0000-%012d", time.Now().UnixNano()%1e12)),
 			Annotations: map[string]string{kubelet.AnnotationImage: goldenImage}},
@@ -92,7 +96,7 @@ func (b *vmBench) podToRunning(ctx context.Context, cs *fake.Clientset, name str
 		return 0, err
 	}
 	_, err = pollUntil(ctx, time.Minute, func() bool {
-		vms, err := b.api.ListVMs(ctx, kubelet.LabelPodUID+"="+string(pod.UID))
+		vms, err := k.b.api.ListVMs(ctx, kubelet.LabelPodUID+"="+string(pod.UID))
 		return err == nil && len(vms) == 0
 	})
 	return took, err

@@ -176,7 +176,7 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
-	kube, err := b.measureKubeletUnlessSkipped(b.warmRuns)
+	kube, err := kubeletBench{b}.measureUnlessSkipped(b.warmRuns)
 	if err != nil {
 		return nil, err
 	}
