@@ -92,3 +92,29 @@ func TestAdoptDeletesVMsWhosePodIsGoneOrReplaced(t *testing.T) {
 		t.Errorf("adopted %d pods, want none", len(pods))
 	}
 }
+
+func TestAdoptedVMWithoutItsCommandGetsItsFilesAndCommand(t *testing.T) {
+	ctx := context.Background()
+	d := newFakeDaemon()
+	pod := testPod("half", corev1.RestartPolicyAlways, "serve")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/app"}}
+	vm := leftVM(d, pod, time.Now())
+	delete(d.sessions, vm) // the last kubelet stopped before starting it
+	w := newWatched(t, d)
+	w.cfg.Volumes = fakeVolumes{configMaps: map[string]*corev1.ConfigMap{"cfg": {Data: map[string]string{"k": "v"}}}}
+	if err := w.Adopt(ctx, podGetter(fake.NewClientset(pod))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t, pod, phase(corev1.PodRunning))
+	if got := d.called("write " + vm + " /etc/app/k"); len(got) != 1 {
+		t.Errorf("volume file writes = %q, want one", got)
+	}
+	if got := d.called("create "); len(got) > 0 {
+		t.Errorf("made another VM: %q", got)
+	}
+}

@@ -36,6 +36,10 @@ func (p *Provider) run(ctx context.Context, r *podRun, adopted *adoptedVM) {
 	var s *api.Session
 	if adopted != nil {
 		vm, s = adopted.vm, adopted.session
+		// A VM left before its command started may lack its files too.
+		if s == nil && !p.prepare(ctx, r, vm) {
+			return
+		}
 	} else {
 		var ok bool
 		if vm, ok = p.boot(ctx, r); !ok {
@@ -81,16 +85,22 @@ func (p *Provider) boot(ctx context.Context, r *podRun) (api.VM, bool) {
 		return api.VM{}, p.fail(ctx, r, reasonVMFailed, fmt.Sprintf("creating VM %s: %v", req.Name, err))
 	}
 	p.event(r, corev1.EventTypeNormal, "Booted", fmt.Sprintf("VM %s runs at %s", vm.Name, vm.IP))
+	return vm, p.prepare(ctx, r, vm)
+}
+
+// prepare puts the pod's volumes in its VM: the files, and the emptyDir
+// mount points. Doing it again does no harm.
+func (p *Provider) prepare(ctx context.Context, r *podRun, vm api.VM) bool {
 	if err := p.writeFiles(ctx, r, vm.Name); err != nil {
-		return api.VM{}, p.fail(ctx, r, reasonVMFailed, err.Error())
+		return p.fail(ctx, r, reasonVMFailed, err.Error())
 	}
 	if len(r.plan.Dirs) > 0 {
 		argv := append([]string{"mkdir", "-p", "--"}, r.plan.Dirs...)
 		if err := p.guest().execQuiet(ctx, vm.Name, argv); err != nil {
-			return api.VM{}, p.fail(ctx, r, reasonVMFailed, fmt.Sprintf("making the emptyDir mount points: %v", err))
+			return p.fail(ctx, r, reasonVMFailed, fmt.Sprintf("making the emptyDir mount points: %v", err))
 		}
 	}
-	return vm, true
+	return true
 }
 
 // writeFiles puts the pod's volume files in its VM, asking for the
