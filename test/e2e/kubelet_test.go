@@ -72,9 +72,12 @@ func startKubeNode(t *testing.T, n *vmNet) *kubeNode {
 	}
 	// The API server's kubelet client certificate is signed by the
 	// cluster's CA, the one the kubeconfig trusts.
-	ca := filepath.Join(t.TempDir(), "ca.crt")
-	if err := os.WriteFile(ca, cfg.TLSClientConfig.CAData, 0o600); err != nil {
-		t.Fatal(err)
+	ca := cfg.TLSClientConfig.CAFile
+	if len(cfg.TLSClientConfig.CAData) > 0 {
+		ca = filepath.Join(t.TempDir(), "ca.crt")
+		if err := os.WriteFile(ca, cfg.TLSClientConfig.CAData, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	k := &kubeNode{n: n, kube: kube, rest: cfg, kubeconfig: kubeconfig, clientCA: ca}
 	k.start(t)
