@@ -92,6 +92,11 @@ func (f *flags) serve(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	v, err := kube.Discovery().ServerVersion()
+	if err != nil {
+		return fmt.Errorf("reaching the cluster: %w; check --kubeconfig or $KUBECONFIG", err)
+	}
+	log.Info("cluster reached", "version", v.GitVersion)
 	dirs, err := paths.Default()
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	vklog "github.com/virtual-kubelet/virtual-kubelet/log"
+	vkslog "github.com/virtual-kubelet/virtual-kubelet/log/slog"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
@@ -44,6 +46,9 @@ type Options struct {
 // Serve registers the node, adopts the VMs a previous run left, and runs
 // the node's pods until ctx ends. The VMs outlive it.
 func Serve(ctx context.Context, o Options) error {
+	// virtual-kubelet's controllers log through the context: to o.Log,
+	// so that a cluster out of reach says so.
+	ctx = vklog.WithLogger(ctx, vkslog.FromSlog(o.Log))
 	eb := record.NewBroadcaster(record.WithContext(ctx))
 	eb.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Kube.CoreV1().Events(corev1.NamespaceAll)})
 	defer eb.Shutdown()
