@@ -106,6 +106,9 @@ func (f *flags) serve(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	o.Kube, o.Log = kube, log
+	if o.TLS == nil {
+		log.Warn("the kubelet API is off, and with it kubectl logs, exec and port-forward: give --client-ca to serve it")
+	}
 	return Serve(ctx, o)
 }
 
