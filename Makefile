@@ -16,13 +16,13 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 help: ## list the documented targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build banger, bangerd and banger-vsock-agent (static) into bin/
-	$(GOBUILD) -o bin/ ./cmd/banger ./cmd/bangerd ./cmd/banger-vsock-agent
+build: ## build banger, bangerd, banger-vsock-agent and banger-kubelet (static) into bin/
+	$(GOBUILD) -o bin/ ./cmd/banger ./cmd/bangerd ./cmd/banger-vsock-agent ./cmd/banger-kubelet
 
 install: build host-deps ## install to $(PREFIX) (DESTDIR honoured) and apt-install missing host tools
 	install -d $(BINDIR) $(LIBDIR)
 	install -m 0755 bin/banger bin/bangerd $(BINDIR)/
-	install -m 0755 bin/banger-vsock-agent $(LIBDIR)/
+	install -m 0755 bin/banger-vsock-agent bin/banger-kubelet $(LIBDIR)/
 	@echo "installed banger $(VERSION) to $(BINDIR); run 'banger doctor' to check this host"
 
 host-deps: ## install the Debian packages banger needs when they are missing
@@ -32,7 +32,7 @@ host-deps: ## install the Debian packages banger needs when they are missing
 
 uninstall: ## stop the daemon and remove the installed binaries (user data stays)
 	-@[ -x $(BINDIR)/banger ] && $(BINDIR)/banger daemon stop
-	rm -f $(BINDIR)/banger $(BINDIR)/bangerd $(LIBDIR)/banger-vsock-agent
+	rm -f $(BINDIR)/banger $(BINDIR)/bangerd $(LIBDIR)/banger-vsock-agent $(LIBDIR)/banger-kubelet
 	-rmdir $(LIBDIR) 2>/dev/null
 	@echo "banger is uninstalled. Your data is still in place; remove it for a full purge:"
 	@echo "  $${XDG_CONFIG_HOME:-$$HOME/.config}/banger       config, managed SSH keys"

@@ -190,6 +190,7 @@ func rootVerbs(a *app) []verb {
 		{name: "web", make: made(newWebCmd, a)},
 		{name: "e2b", make: made(newE2BCmd, a)},
 		{name: "mcp", make: made(newMCPCmd, a)},
+		{name: "kubelet", make: made(newKubeletCmd, a)},
 		{name: "doctor", make: made(newDoctorCmd, a)},
 		{name: "config", make: made(newConfigCmd, a)},
 		{name: "completion", make: made(newCompletionCmd, a)},

@@ -49,6 +49,15 @@ var hostOnly = []string{
 	"banger/internal/workspace/...",
 }
 
+// kubeletOnly is banger-kubelet's: client-go's init and size would cost
+// every banger command its start, and bangerd has no use for it.
+var kubeletOnly = []string{
+	"banger/internal/kubelet/...",
+	"github.com/virtual-kubelet/...",
+	"k8s.io/...",
+	"sigs.k8s.io/...",
+}
+
 // moduleDecoders read compressed kernel modules: the daemon needs them to
 // build an initramfs, the CLI never does.
 var moduleDecoders = []string{
@@ -91,9 +100,10 @@ func TestBinariesLinkOnlyTheirSide(t *testing.T) {
 		bin    string
 		banned []string
 	}{
-		{"banger/cmd/banger", slices.Concat(guestOnly, moduleDecoders, daemonOnly)},
-		{"banger/cmd/bangerd", guestOnly},
-		{"banger/cmd/banger-vsock-agent", hostOnly},
+		{"banger/cmd/banger", slices.Concat(guestOnly, moduleDecoders, daemonOnly, kubeletOnly)},
+		{"banger/cmd/bangerd", slices.Concat(guestOnly, kubeletOnly)},
+		{"banger/cmd/banger-vsock-agent", slices.Concat(hostOnly, kubeletOnly)},
+		{"banger/cmd/banger-kubelet", slices.Concat(guestOnly, moduleDecoders)},
 	} {
 		t.Run(r.bin[strings.LastIndexByte(r.bin, '/')+1:], func(t *testing.T) {
 			g := depGraph(t, r.bin)

@@ -98,3 +98,7 @@ func (d Dirs) OCICache() string { return filepath.Join(d.Cache, "oci") }
 
 // SSHKey is banger's own ssh key, used unless ssh_key_path names another.
 func (d Dirs) SSHKey() string { return filepath.Join(d.Config, "ssh", "id_ed25519") }
+
+// KubeletLogs keeps the output of the pods whose command ended, whose
+// VMs banger kubelet deleted: one UID.log each.
+func (d Dirs) KubeletLogs() string { return filepath.Join(d.State, "kubelet", "logs") }

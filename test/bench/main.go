@@ -32,6 +32,8 @@
 //	                        and `npm ci --prefix test/e2b`)
 //	BENCH_MCP=0             skip the MCP figure (sandbox_run of true
 //	                        through banger mcp, against vm exec)
+//	BENCH_KUBELET=0         skip the kubelet figure (a pod to Running
+//	                        on a banger node, against a warm vm run)
 //	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
 //	                        figures find the golden image already built
 package main

@@ -55,6 +55,9 @@ type vmBench struct {
 	api    *client.Client
 	rounds int
 	start  time.Time
+	// warmRuns are the warm `vm run` figures, for the rows compared
+	// with them.
+	warmRuns samples
 }
 
 // benchVMs measures VMs: `vm run --rm -- true` against QEMU booted by
@@ -173,7 +176,12 @@ func (b *vmBench) measure(sizes imageSizes) ([]oneShot, error) {
 	if err != nil {
 		return nil, err
 	}
+	kube, err := kubeletBench{b}.measureUnlessSkipped(b.warmRuns)
+	if err != nil {
+		return nil, err
+	}
 	rows = append(rows, warm...)
+	rows = append(rows, kube...)
 	rows = append(rows, memory...)
 	rows = append(rows, policy...)
 	return append(rows,

@@ -53,6 +53,7 @@ func (b *vmBench) measureWarm(cold samples) ([]oneShot, error) {
 		warm = append(warm, total)
 		runs = append(runs, warmRun{name: name, total: total, toRestore: at[0], toReady: at[1]})
 	}
+	b.warmRuns = warm
 	bytes, err := b.templateBytes()
 	if err != nil {
 		return nil, err
