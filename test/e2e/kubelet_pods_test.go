@@ -1,5 +1,3 @@
-//go:build kubecp
-
 package e2e
 
 import (

@@ -1,5 +1,3 @@
-//go:build kubecp
-
 package e2e
 
 import (
@@ -65,21 +63,14 @@ func TestKubelet(t *testing.T) {
 // startKubeNode starts the control plane and `banger kubelet` in n.
 func startKubeNode(t *testing.T, n *vmNet) *kubeNode {
 	t.Helper()
-	kubeconfig, cfg := kubecp.Start(t, n.name)
-	kube, err := kubernetes.NewForConfig(cfg)
+	cp := kubecp.Start(t, n.name)
+	kube, err := kubernetes.NewForConfig(cp.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The API server's kubelet client certificate is signed by the
-	// cluster's CA, the one the kubeconfig trusts.
-	ca := cfg.TLSClientConfig.CAFile
-	if len(cfg.TLSClientConfig.CAData) > 0 {
-		ca = filepath.Join(t.TempDir(), "ca.crt")
-		if err := os.WriteFile(ca, cfg.TLSClientConfig.CAData, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	k := &kubeNode{n: n, kube: kube, rest: cfg, kubeconfig: kubeconfig, clientCA: ca}
+	// cluster's CA, which signs every certificate of the control plane.
+	k := &kubeNode{n: n, kube: kube, rest: cp.Config, kubeconfig: cp.Kubeconfig, clientCA: filepath.Join(cp.Dir, "ca.crt")}
 	k.start(t)
 	t.Cleanup(func() { k.stop() })
 	return k
