@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"github.com/vishvananda/netlink"
 
 	"banger/internal/agent/agentproto"
@@ -33,13 +32,7 @@ func reloadNetworkd(ctx context.Context) error {
 }
 
 func reloadNetworkdBus(ctx context.Context) error {
-	conn, err := dbus.ConnectSystemBus(dbus.WithContext(ctx))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Object("org.freedesktop.network1", "/org/freedesktop/network1").
-		CallWithContext(ctx, "org.freedesktop.network1.Manager.Reload", 0).Err
+	return busObject(ctx, "org.freedesktop.network1", "/org/freedesktop/network1", "org.freedesktop.network1.Manager.Reload")
 }
 
 // waitAddress waits for networkd to have applied networkFile to link,

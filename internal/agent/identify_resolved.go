@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
-
-// systemBusSocket is where a guest with D-Bus has its system bus.
-const systemBusSocket = "/run/dbus/system_bus_socket"
 
 // resolvedLink is what resolved is told about a link: its DNS servers, in
 // resolved's D-Bus form (address family, bytes), and that it carries the
@@ -53,17 +49,9 @@ func setResolvers(ctx context.Context, link netlink.Link, dns []string) error {
 	if err != nil || len(l.servers) == 0 {
 		return err
 	}
-	if _, err := os.Stat(systemBusSocket); err != nil {
-		return nil
-	}
-	conn, err := dbus.ConnectSystemBus(dbus.WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("connecting to D-Bus to set the DNS servers: %w", err)
-	}
-	defer conn.Close()
-	err = l.apply(ctx, conn.Object("org.freedesktop.resolve1", "/org/freedesktop/resolve1"))
-	if isServiceUnknown(err) {
-		return nil // no resolved
+	err = l.apply(ctx)
+	if errors.Is(err, errNoBus) || isServiceUnknown(err) {
+		return nil // no D-Bus, or no resolved
 	}
 	if err != nil {
 		return fmt.Errorf("telling resolved the DNS servers: %w", err)
@@ -71,8 +59,9 @@ func setResolvers(ctx context.Context, link netlink.Link, dns []string) error {
 	return nil
 }
 
-// apply makes the calls, through obj (resolved's manager object).
-func (l resolvedLink) apply(ctx context.Context, obj dbus.BusObject) error {
+// apply makes the calls. A link resolved learns of has multicast DNS off
+// already.
+func (l resolvedLink) apply(ctx context.Context) error {
 	const manager = "org.freedesktop.resolve1.Manager."
 	for _, c := range []struct {
 		method string
@@ -80,9 +69,8 @@ func (l resolvedLink) apply(ctx context.Context, obj dbus.BusObject) error {
 	}{
 		{"SetLinkDNS", l.servers},
 		{"SetLinkDefaultRoute", true},
-		{"SetLinkMulticastDNS", "no"},
 	} {
-		if err := obj.CallWithContext(ctx, manager+c.method, 0, l.ifindex, c.arg).Err; err != nil {
+		if err := busObject(ctx, "org.freedesktop.resolve1", "/org/freedesktop/resolve1", manager+c.method, l.ifindex, c.arg); err != nil {
 			return fmt.Errorf("%s: %w", c.method, err)
 		}
 	}

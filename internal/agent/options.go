@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"banger/internal/agent/agentproto"
 )
 
@@ -50,7 +48,8 @@ type Options struct {
 	Identify func(context.Context, agentproto.Identity) error
 	// SetClock sets the guest's wall clock; nil refuses set-clock requests.
 	SetClock func(time.Time) error
-	// Sync flushes the guest's filesystems before a snapshot; nil skips it.
+	// Sync readies the guest to be saved: it flushes the filesystems (and
+	// in a real guest opens what clones reuse); nil skips it.
 	Sync func()
 	// Hostname is the guest's name as the agent reports it; nil means
 	// this machine's.
@@ -101,7 +100,7 @@ func DefaultOptions() Options {
 		Poweroff:       poweroff,
 		Identify:       identifyGuest,
 		SetClock:       setGuestClock,
-		Sync:           unix.Sync,
+		Sync:           prepareGuestSnapshot,
 		PollInterval:   100 * time.Millisecond,
 		SessionDir:     "/root/.cache/banger/sessions",
 		SessionRing:    1 << 20,

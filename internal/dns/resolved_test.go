@@ -1,77 +1,18 @@
 package dns
 
 import (
-	"bufio"
+	"banger/internal/dbustest"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
 )
-
-// privateBus runs a dbus-daemon of the test's own and returns its address.
-func privateBus(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed (Debian package dbus-daemon); it stands in for the system bus")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "bus.conf")
-	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+filepath.Join(dir, "bus")+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--print-address")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the test, even on a panic
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading dbus-daemon's address: %v", err)
-	}
-	return strings.TrimSpace(addr)
-}
-
-func connect(t *testing.T, addr string) *dbus.Conn {
-	t.Helper()
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
 
 // fakeResolved implements the methods of org.freedesktop.resolve1.Manager
 // that banger calls, with resolved's D-Bus signatures, and records them.
@@ -133,16 +74,16 @@ func (f *fakeResolved) RevertLink(msg dbus.Message, i int32) *dbus.Error {
 }
 
 func TestRouteLinkCallsResolved(t *testing.T) {
-	addr := privateBus(t)
+	addr := dbustest.PrivateBus(t)
 	fake := &fakeResolved{}
-	server := connect(t, addr)
+	server := dbustest.Connect(t, addr)
 	if err := server.Export(fake, resolvedPath, strings.TrimSuffix(resolvedManager, ".")); err != nil {
 		t.Fatal(err)
 	}
 	if reply, err := server.RequestName(resolvedName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("owning %s: %v %v", resolvedName, reply, err)
 	}
-	r := resolved{conn: connect(t, addr)}
+	r := resolved{conn: dbustest.Connect(t, addr)}
 	if err := r.here(); err != nil {
 		t.Fatalf("resolved in this process is not found here: %v", err)
 	}
@@ -168,7 +109,7 @@ func TestRouteLinkCallsResolved(t *testing.T) {
 }
 
 func TestRouteLinkWithoutResolved(t *testing.T) {
-	r := resolved{conn: connect(t, privateBus(t))}
+	r := resolved{conn: dbustest.Connect(t, dbustest.PrivateBus(t))}
 	if err := r.here(); !errors.Is(err, ErrNoResolved) {
 		t.Errorf("here() with no resolved on the bus = %v, want ErrNoResolved", err)
 	}
