@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -48,7 +49,9 @@ func (k *kubeNode) testLongRunning(t *testing.T) {
 		}
 	}
 	a, b = k.await(t, "long-a", corev1.PodRunning), k.await(t, "long-b", corev1.PodRunning)
-	if out, err := exec.Command("ip", "netns", "exec", k.n.name, "ping", "-c", "1", "-W", "5", a.Status.PodIP).CombinedOutput(); err != nil {
+	// The golden image's sshd listens on the pod's IP.
+	probe := fmt.Sprintf("timeout 10 bash -c '</dev/tcp/%s/22'", a.Status.PodIP)
+	if out, err := exec.Command("ip", "netns", "exec", k.n.name, "bash", "-c", probe).CombinedOutput(); err != nil {
 		t.Errorf("the pod's IP %s does not answer from the host: %v\n%s", a.Status.PodIP, err, out)
 	}
 	if got := k.exec(t, "long-a", "hostname"); got == "" {

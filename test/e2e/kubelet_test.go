@@ -70,7 +70,9 @@ func startKubeNode(t *testing.T, n *vmNet) *kubeNode {
 	}
 	// The API server's kubelet client certificate is signed by the
 	// cluster's CA, which signs every certificate of the control plane.
-	k := &kubeNode{n: n, kube: kube, rest: cp.Config, kubeconfig: cp.Kubeconfig, clientCA: filepath.Join(cp.Dir, "ca.crt")}
+	// exec's SPDY stream dials for itself, through a forwarder from the
+	// test's namespace.
+	k := &kubeNode{n: n, kube: kube, rest: cp.ForwardedConfig(t), kubeconfig: cp.Kubeconfig, clientCA: filepath.Join(cp.Dir, "ca.crt")}
 	k.start(t)
 	t.Cleanup(func() { k.stop() })
 	return k

@@ -1,0 +1,80 @@
+package kubecp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+
+	"k8s.io/client-go/rest"
+)
+
+// ForwardedConfig is Config for clients that dial for themselves: the
+// SPDY and WebSocket streams of exec, attach and port-forward ignore
+// rest.Config's Dial. It listens on 127.0.0.1 in the host's namespace
+// and carries each connection to the apiserver inside the namespace,
+// until the test ends. The apiserver's certificate names 127.0.0.1, so
+// TLS checks hold unchanged.
+func (cp *ControlPlane) ForwardedConfig(t testing.TB) *rest.Config {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		forward(ctx, ln, DialIn(cp.NS), target.Host, &wg)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		ln.Close()
+		wg.Wait()
+	})
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.Host = "https://" + ln.Addr().String()
+	cfg.Dial = nil
+	return cfg
+}
+
+// forward accepts connections on ln until it is closed and joins each to
+// a connection dial makes to addr.
+func forward(ctx context.Context, ln net.Listener, dial func(context.Context, string, string) (net.Conn, error), addr string, wg *sync.WaitGroup) {
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			up, err := dial(ctx, "tcp", addr)
+			if err != nil {
+				return
+			}
+			defer up.Close()
+			// Either side ending, or the test, ends both.
+			closeBoth := func() { c.Close(); up.Close() }
+			stop := context.AfterFunc(ctx, closeBoth)
+			defer stop()
+			done := make(chan struct{})
+			go func() { io.Copy(up, c); closeBoth(); close(done) }()
+			io.Copy(c, up)
+			closeBoth()
+			<-done
+		}()
+	}
+}
