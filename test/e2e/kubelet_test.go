@@ -64,15 +64,16 @@ func TestKubelet(t *testing.T) {
 func startKubeNode(t *testing.T, n *vmNet) *kubeNode {
 	t.Helper()
 	cp := kubecp.Start(t, n.name)
-	kube, err := kubernetes.NewForConfig(cp.Config)
+	// exec's SPDY stream dials for itself, so the test's clients go
+	// through a forwarder into the namespace.
+	cfg := cp.ForwardedConfig(t)
+	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The API server's kubelet client certificate is signed by the
 	// cluster's CA, which signs every certificate of the control plane.
-	// exec's SPDY stream dials for itself, through a forwarder from the
-	// test's namespace.
-	k := &kubeNode{n: n, kube: kube, rest: cp.ForwardedConfig(t), kubeconfig: cp.Kubeconfig, clientCA: filepath.Join(cp.Dir, "ca.crt")}
+	k := &kubeNode{n: n, kube: kube, rest: cfg, kubeconfig: cp.Kubeconfig, clientCA: filepath.Join(cp.Dir, "ca.crt")}
 	k.start(t)
 	t.Cleanup(func() { k.stop() })
 	return k
