@@ -66,15 +66,26 @@ func forward(ctx context.Context, ln net.Listener, dial func(context.Context, st
 				return
 			}
 			defer up.Close()
-			// Either side ending, or the test, ends both.
-			closeBoth := func() { c.Close(); up.Close() }
-			stop := context.AfterFunc(ctx, closeBoth)
+			// A side that ends its sending half-closes the other, so
+			// that everything sent before reaches the far end (closing
+			// with its bytes unread would reset the connection and lose
+			// them); the test's end closes both.
+			stop := context.AfterFunc(ctx, func() { c.Close(); up.Close() })
 			defer stop()
 			done := make(chan struct{})
-			go func() { io.Copy(up, c); closeBoth(); close(done) }()
-			io.Copy(c, up)
-			closeBoth()
+			go func() { pipe(up, c); close(done) }()
+			pipe(c, up)
 			<-done
 		}()
+	}
+}
+
+// pipe copies from src to dst until src ends, then half-closes dst.
+func pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	if tc, ok := dst.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	} else {
+		dst.Close()
 	}
 }
