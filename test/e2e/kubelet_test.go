@@ -172,7 +172,9 @@ func (k *kubeNode) exec(t *testing.T, name string, cmd ...string) string {
 	t.Helper()
 	req := k.kube.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name(name).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	ex, err := remotecommand.NewSPDYExecutor(k.rest, "POST", req.URL())
+	// WebSocket first, as kubectl does; the apiserver speaks SPDY to the
+	// kubelet.
+	ex, err := remotecommand.NewWebSocketExecutor(k.rest, "GET", req.URL().String())
 	if err != nil {
 		t.Fatal(err)
 	}
