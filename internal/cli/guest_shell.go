@@ -12,10 +12,14 @@ import (
 	"banger/internal/guestssh/sshcmd"
 )
 
-// guestShell opens a shell in VM name, or runs command there, and returns
+// guest reaches a VM's guest for the commands that run things in it.
+type guest struct{ a *app }
+
+// shell opens a shell in VM name, or runs command there, and returns
 // its status, on a terminal when tty: over ssh when the guest has sshd, else through the guest
 // agent, as `vm exec` does (images without sshd, most OCI images).
-func (a *app) guestShell(ctx context.Context, name string, tty bool, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+func (g guest) shell(ctx context.Context, name string, tty bool, command []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	a := g.a
 	var target api.SSHTarget
 	err := a.call(ctx, func(c *client.Client) (err error) {
 		target, err = c.VMSSH(ctx, name)
@@ -28,7 +32,7 @@ func (a *app) guestShell(ctx context.Context, name string, tty bool, command []s
 		return 0, err
 	}
 	// No sshd, but an agent that runs commands: go through it.
-	if g, ok := a.guestInfo(ctx, name); !ok || g.SSH || !g.Exec {
+	if gi, ok := g.info(ctx, name); !ok || gi.SSH || !gi.Exec {
 		return 0, err
 	}
 	fmt.Fprintf(stderr, "banger: %s has no sshd; connecting through its guest agent\n", name)
@@ -36,19 +40,19 @@ func (a *app) guestShell(ctx context.Context, name string, tty bool, command []s
 		// ssh would hand the command to root's shell: so does this.
 		command = loginShellCommand(sshcmd.QuoteCommand(command))
 	}
-	return a.vmExec(ctx, VMExecOptions{
+	return g.exec(ctx, VMExecOptions{
 		Name: name, Command: command, TTY: tty,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 	})
 }
 
-// guestInfo is what VM name's guest agent reports; false when it cannot
+// info is what VM name's guest agent reports; false when it cannot
 // be asked.
-func (a *app) guestInfo(ctx context.Context, name string) (api.GuestInfo, bool) {
-	var g api.GuestInfo
-	err := a.call(ctx, func(c *client.Client) (err error) {
-		g, err = c.GuestInfo(ctx, name)
+func (g guest) info(ctx context.Context, name string) (api.GuestInfo, bool) {
+	var gi api.GuestInfo
+	err := g.a.call(ctx, func(c *client.Client) (err error) {
+		gi, err = c.GuestInfo(ctx, name)
 		return err
 	})
-	return g, err == nil
+	return gi, err == nil
 }

@@ -48,7 +48,7 @@ func newVMExecCmd(a *app) *cobra.Command {
 			if err := opts.setArgs(args, cmd.ArgsLenAtDash()); err != nil {
 				return &ExitError{Code: exitExecFailure, Err: err}
 			}
-			code, err := a.vmExec(cmd.Context(), opts)
+			code, err := guest{a}.exec(cmd.Context(), opts)
 			return exitStatus(code, err, exitExecFailure)
 		},
 	}
@@ -99,18 +99,19 @@ func (opts *VMExecOptions) setArgs(args []string, dash int) error {
 	return nil
 }
 
-// vmExec runs the command and returns its exit status.
-func (a *app) vmExec(ctx context.Context, opts VMExecOptions) (int, error) {
-	p, err := a.startExec(ctx, opts)
+// exec runs the command and returns its exit status.
+func (g guest) exec(ctx context.Context, opts VMExecOptions) (int, error) {
+	p, err := g.start(ctx, opts)
 	if err != nil {
 		return 0, err
 	}
 	return runExec(p, opts)
 }
 
-// startExec starts the command of opts in the guest. An error means it
+// start starts the command of opts in the guest. An error means it
 // did not start.
-func (a *app) startExec(ctx context.Context, opts VMExecOptions) (*client.ProcessConn, error) {
+func (g guest) start(ctx context.Context, opts VMExecOptions) (*client.ProcessConn, error) {
+	a := g.a
 	req := api.ExecRequest{Command: opts.Command, Env: opts.Env, Dir: opts.Dir, TTY: opts.TTY}
 	if opts.TTY {
 		req.Term = os.Getenv("TERM")

@@ -139,7 +139,7 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	if opts.Detach {
 		return 0, a.vmRunDetached(ctx, vm, opts)
 	}
-	code, sshErr := a.runInGuest(ctx, vm, tty, opts)
+	code, sshErr := guest{a}.run(ctx, vm, tty, opts)
 	if opts.Remove {
 		// The session is over: delete even when Ctrl-C ended it.
 		dctx := context.WithoutCancel(ctx)
@@ -153,11 +153,11 @@ func (a *app) vmRun(ctx context.Context, opts VMRunOptions) (int, error) {
 	return code, sshErr
 }
 
-// runInGuest runs vm run's command, or its shell, in the new VM: through
+// run runs vm run's command, or its shell, in the new VM: through
 // the agent for a command (no ssh handshake) or on a VM without a
 // network, else over ssh. An agent that cannot run commands refuses
 // before anything starts, and ssh takes over.
-func (a *app) runInGuest(ctx context.Context, vm api.VM, tty bool, opts VMRunOptions) (int, error) {
+func (g guest) run(ctx context.Context, vm api.VM, tty bool, opts VMRunOptions) (int, error) {
 	command := opts.guestCommand(vm.Workspace)
 	if len(opts.Command) > 0 || vm.Network == "none" {
 		var argv []string
@@ -165,7 +165,7 @@ func (a *app) runInGuest(ctx context.Context, vm api.VM, tty bool, opts VMRunOpt
 			argv = loginShellCommand(sshcmd.QuoteCommand(command))
 		}
 		eo := VMExecOptions{Name: vm.Name, Command: argv, TTY: tty, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
-		p, err := a.startExec(ctx, eo)
+		p, err := g.start(ctx, eo)
 		if err == nil {
 			return runExec(p, eo)
 		}
@@ -173,7 +173,7 @@ func (a *app) runInGuest(ctx context.Context, vm api.VM, tty bool, opts VMRunOpt
 			return 0, err
 		}
 	}
-	return a.guestShell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
+	return g.shell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
 }
 
 // loginShellCommand is the argv that runs script in root's login shell

@@ -55,16 +55,16 @@ func TestRunInGuestFallsBackOnlyBeforeAStart(t *testing.T) {
 			})
 			serveStandIn(t, mux)
 			a := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-			code, err := a.runInGuest(context.Background(), api.VM{Name: "box", Network: "default"}, false,
+			code, err := guest{a}.run(context.Background(), api.VM{Name: "box", Network: "default"}, false,
 				VMRunOptions{Command: []string{"true"}, Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
 			if sshAsked.Load() != c.wantSSH {
 				t.Errorf("ssh asked for: %v, want %v (err %v)", sshAsked.Load(), c.wantSSH, err)
 			}
 			if c.execErr == nil && (err != nil || code != c.wantCode || guestAsked.Load()) {
-				t.Errorf("runInGuest = %d, %v, guest info asked %v; want exit %d straight through the agent", code, err, guestAsked.Load(), c.wantCode)
+				t.Errorf("guest.run = %d, %v, guest info asked %v; want exit %d straight through the agent", code, err, guestAsked.Load(), c.wantCode)
 			}
 			if c.execErr != nil && err == nil {
-				t.Errorf("runInGuest = %d, nil; want an error", code)
+				t.Errorf("guest.run = %d, nil; want an error", code)
 			}
 		})
 	}

@@ -88,7 +88,7 @@ func (a *app) vmSSH(ctx context.Context, opts VMSSHOptions) (int, error) {
 	if len(opts.SSHOptions) > 0 {
 		return a.sshWithOptions(ctx, opts)
 	}
-	return a.guestShell(ctx, opts.Name, len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
+	return guest{a}.shell(ctx, opts.Name, len(opts.Command) == 0 && isTerminalReader(opts.Stdin), opts.Command, opts.Stdin, opts.Stdout, opts.Stderr)
 }
 
 // execSSH runs OpenSSH against target and returns the remote status,
