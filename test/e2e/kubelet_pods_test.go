@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"banger/test/internal/kubecp"
 )
 
 func (k *kubeNode) testJob(t *testing.T) {
@@ -55,18 +57,15 @@ func (k *kubeNode) testLongRunning(t *testing.T) {
 		t.Errorf("the pod's IP %s does not answer from the host: %v\n%s", a.Status.PodIP, err, out)
 	}
 	t.Run("exec", func(t *testing.T) {
-		// Open bug: through the apiserver (SPDY or WebSocket alike), the
-		// output of one of these two quick commands comes back empty,
-		// with no error, a different one from run to run; the provider
-		// relays it whole when called directly (kubelet_provider_test.go).
-		// Until that is found, this is skipped, not passed; the ConfigMap
-		// file is checked through banger below.
-		t.Skip("open bug: kubectl exec through the apiserver sometimes returns a quick command's output empty")
-		if got := k.exec(t, "long-a", "hostname"); got == "" {
-			t.Error("exec hostname printed nothing")
-		}
-		if got := k.exec(t, "long-a", "cat", "/etc/app/greeting"); got != "hello from a ConfigMap" {
-			t.Errorf("the ConfigMap file holds %q", got)
+		// kubectl speaks WebSocket first, which the apiserver turns into
+		// SPDY towards the kubelet; older clients speak SPDY throughout.
+		for _, client := range []kubecp.ExecClient{kubecp.WebSocket, kubecp.SPDY} {
+			if got := k.exec(t, client, "long-a", "hostname"); got == "" {
+				t.Errorf("exec hostname with %s printed nothing", client)
+			}
+			if got := k.exec(t, client, "long-a", "cat", "/etc/app/greeting"); got != "hello from a ConfigMap" {
+				t.Errorf("exec cat with %s: the ConfigMap file holds %q", client, got)
+			}
 		}
 	})
 	vm := strings.TrimSpace(k.n.must(t, "vm", "list", "-q", "--label", "kubelet.banger/pod-uid="+string(a.UID)).stdout)

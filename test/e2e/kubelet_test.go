@@ -16,9 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/remotecommand"
 
 	"banger/test/internal/kubecp"
 )
@@ -167,20 +165,13 @@ func (k *kubeNode) logs(t *testing.T, name string) string {
 	return string(b)
 }
 
-// exec is what `kubectl exec` prints of cmd in a pod.
-func (k *kubeNode) exec(t *testing.T, name string, cmd ...string) string {
+// exec is what `kubectl exec` prints of cmd in a pod on stdout, with
+// client.
+func (k *kubeNode) exec(t *testing.T, client kubecp.ExecClient, name string, cmd ...string) string {
 	t.Helper()
-	req := k.kube.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name(name).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	// WebSocket first, as kubectl does; the apiserver speaks SPDY to the
-	// kubelet.
-	ex, err := remotecommand.NewWebSocketExecutor(k.rest, "GET", req.URL().String())
+	stdout, stderr, err := kubecp.Exec(context.Background(), k.rest, client, "default", name, "main", cmd...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, stderr)
 	}
-	var out bytes.Buffer
-	if err := ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: &out, Stderr: &out}); err != nil {
-		t.Fatalf("exec %q in %s: %v\n%s", cmd, name, err, out.String())
-	}
-	return strings.TrimSpace(out.String())
+	return strings.TrimSpace(stdout)
 }
