@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"banger/internal/config"
@@ -43,9 +46,15 @@ func (k kubeletBench) measure(warm samples) ([]oneShot, error) {
 		return nil, err
 	}
 	defer cp.Stop()
-	rows, err := k.measureOn(cp, warm)
+	logPath := filepath.Join(cp.Dir, "banger-kubelet.log")
+	log, err := os.Create(logPath)
 	if err != nil {
-		return nil, fmt.Errorf("kubelet figure: %w\n%s", err, cp.Logs(20))
+		return nil, err
+	}
+	defer log.Close()
+	rows, err := k.measureOn(cp, slog.New(slog.NewTextHandler(log, nil)), warm)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet figure: %w\n%skubelet's log ends with:\n%s", err, cp.Logs(20), tail(logPath, 20))
 	}
 	return rows, nil
 }
@@ -74,7 +83,7 @@ func (k kubeletBench) startControlPlane() (*kubecp.ControlPlane, error) {
 }
 
 // measureOn runs the kubelet against cp and times b.rounds pods.
-func (k kubeletBench) measureOn(cp *kubecp.ControlPlane, warm samples) ([]oneShot, error) {
+func (k kubeletBench) measureOn(cp *kubecp.ControlPlane, log *slog.Logger, warm samples) ([]oneShot, error) {
 	b := k.b
 	// Two clients, so that the bench's watches and polls do not spend
 	// the kubelet's request budget.
@@ -88,7 +97,7 @@ func (k kubeletBench) measureOn(cp *kubecp.ControlPlane, warm samples) ([]oneSho
 	}
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
-	opts, err := k.options(kube)
+	opts, err := k.options(kube, log)
 	if err != nil {
 		return nil, err
 	}
@@ -116,22 +125,25 @@ func (k kubeletBench) measureOn(cp *kubecp.ControlPlane, warm samples) ([]oneSho
 }
 
 // options are the kubelet's, as `banger kubelet` would set them on this
-// host, with doctor's checks left out.
-func (k kubeletBench) options(cs kubernetes.Interface) (kubelet.Options, error) {
+// host, with doctor's checks left out: the node is Ready from the start.
+func (k kubeletBench) options(cs kubernetes.Interface, log *slog.Logger) (kubelet.Options, error) {
 	cfg, err := config.Load(filepath.Join(envValue(k.b.env, "XDG_CONFIG_HOME"), "banger", "config.toml"))
 	if err != nil {
 		return kubelet.Options{}, err
 	}
 	d := config.ResolveVMDefaults(cfg.VMDefaults, config.DetectHost())
+	now := metav1.Now()
 	return kubelet.Options{
 		Kube: cs, Daemon: kubelet.Client{C: k.b.api},
 		Spec: kubelet.NodeSpec{Name: benchNode, IP: "127.0.0.1", Port: 10250, Driver: "qemu", Accel: "tcg",
-			Host: kubelet.Host{CPUs: 4, MemoryBytes: 8 << 30, DiskBytes: 50 << 30}, Reserve: kubelet.Reserve{Pods: 4}},
+			Host: kubelet.Host{CPUs: 4, MemoryBytes: 8 << 30, DiskBytes: 50 << 30}, Reserve: kubelet.Reserve{Pods: 4},
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+				Reason: "BenchReady", Message: "the bench runs no doctor", LastHeartbeatTime: now, LastTransitionTime: now}}},
 		Sizes:  kubelet.Sizes{VCPU: d.VCPU.V, MemoryMiB: d.MemoryMiB.V, DiskBytes: int64(d.DiskSize.V)},
 		Doctor: func(context.Context) ([]doctor.Result, error) { return nil, nil }, DoctorEvery: time.Hour,
 		// No TLS: the kubelet API (logs, exec) is not served, and the
 		// address is only checked.
-		Listen: "127.0.0.1:10250", Log: slog.New(slog.DiscardHandler),
+		Listen: "127.0.0.1:10250", Log: log,
 	}, nil
 }
 
@@ -149,4 +161,14 @@ func pollUntil(ctx context.Context, limit, every time.Duration, cond func() bool
 		}
 	}
 	return nil
+}
+
+// tail is the last n lines of the file at path.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(unreadable: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
