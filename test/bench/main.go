@@ -33,9 +33,15 @@
 //	BENCH_MCP=0             skip the MCP figure (sandbox_run of true
 //	                        through banger mcp, against vm exec)
 //	BENCH_KUBELET=0         skip the kubelet figure (a pod to Running
-//	                        on a banger node, against a warm vm run)
+//	                        on a banger node through a real
+//	                        kube-apiserver and kube-scheduler, against
+//	                        a warm vm run)
 //	BANGER_BENCH_CACHE=DIR  a cache dir kept across runs, so the VM
 //	                        figures find the golden image already built
+//	                        and the kubelet figure the control plane's
+//	                        binaries (under DIR/kube, as in the tests'
+//	                        cache; else BANGER_TEST_CACHE's: a cold
+//	                        build of them takes about half an hour)
 package main
 
 import (

@@ -1,11 +1,11 @@
 package kubecp
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -43,35 +43,38 @@ func (cp *ControlPlane) UserKubeconfig(user string, groups ...string) (string, e
 
 // toolsDir finds tools/kube in the repository that holds the working
 // directory (a test's is its package's directory).
-func toolsDir(t testing.TB) string {
-	t.Helper()
+func toolsDir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", fmt.Errorf("kubecp: finding tools/kube: %w", err)
 	}
 	for {
 		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && strings.HasPrefix(string(data), "module banger\n") {
-			return filepath.Join(dir, "tools", "kube")
+			return filepath.Join(dir, "tools", "kube"), nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("kubecp: no banger repository above the working directory, so no tools/kube to build the control plane from")
+			return "", errors.New("kubecp: no banger repository above the working directory, so no tools/kube to build the control plane from: run from the repository")
 		}
 		dir = parent
 	}
 }
 
-// cacheDir is $BANGER_TEST_CACHE/kube, which CI keeps between runs, else
-// a directory under the user's cache: a build is too slow to throw away.
-func cacheDir(t testing.TB) string {
-	t.Helper()
-	if c := os.Getenv("BANGER_TEST_CACHE"); c != "" {
-		return filepath.Join(c, "kube")
+// CacheDir is where the control plane's binaries are kept under the cache
+// root: root/kube, one directory per key. An empty root is
+// $BANGER_TEST_CACHE, which CI keeps between runs, else a directory under
+// the user's cache: a build is too slow to throw away.
+func CacheDir(root string) (string, error) {
+	if root == "" {
+		root = os.Getenv("BANGER_TEST_CACHE")
+	}
+	if root != "" {
+		return filepath.Join(root, "kube"), nil
 	}
 	c, err := os.UserCacheDir()
 	if err != nil {
-		t.Fatalf("kubecp: set BANGER_TEST_CACHE to a directory to keep the control plane's binaries in: %v", err)
+		return "", fmt.Errorf("kubecp: set BANGER_TEST_CACHE to a directory to keep the control plane's binaries in: %w", err)
 	}
-	return filepath.Join(c, "banger-test", "kube")
+	return filepath.Join(c, "banger-test", "kube"), nil
 }

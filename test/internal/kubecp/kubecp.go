@@ -1,7 +1,8 @@
 // Package kubecp runs a real Kubernetes control plane (etcd,
-// kube-apiserver, kube-scheduler) for banger's end-to-end tests, inside a
-// network namespace the test made, so that Kubernetes itself registers
-// nodes and schedules pods, not a fake clientset.
+// kube-apiserver, kube-scheduler) for banger's end-to-end tests and its
+// bench, inside a network namespace the caller made, so that Kubernetes
+// itself registers nodes and schedules pods, not a fake clientset. Tests
+// call Start; programs that are not tests call Run and Stop.
 //
 // The recipe:
 //
@@ -15,7 +16,8 @@
 //     the etcd the apiserver's client is pinned to). They are built with
 //     `go build -trimpath` and the version stamped by -X on
 //     k8s.io/component-base/version (gitVersion, gitMajor, gitMinor).
-//   - The built binaries are cached under $BANGER_TEST_CACHE/kube/KEY,
+//   - The built binaries are cached under $BANGER_TEST_CACHE/kube/KEY (a
+//     program passes its own cache root to CacheDir),
 //     KEY being a digest of every file of tools/kube (go.mod, go.sum, the
 //     etcd main), the Go version and the build flags; a build goes to a
 //     temporary directory renamed into place, under a lock, and removes
@@ -38,8 +40,9 @@
 //     to the apiserver through Config, whose Dial makes each connection
 //     from an OS thread in the namespace; programs run inside the namespace
 //     use the kubeconfig file Kubeconfig names.
-//   - Every process is stopped by its PID when the test ends, and the end
-//     of each one's log is printed if the test failed.
+//   - Every process is stopped by its PID when the test ends (or at Stop),
+//     and the end of each one's log is printed if the test failed (or is
+//     in Run's error).
 //
 // A node needs capacity and allocatable (cpu, memory, pods) to be given
 // pods, since no kubelet reports them here but the one under test.
@@ -47,10 +50,13 @@ package kubecp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,27 +84,87 @@ type ControlPlane struct {
 	procs []*proc
 }
 
+// Options say where a control plane runs and where its binaries come
+// from, for Run.
+type Options struct {
+	// NS is the network namespace to run in; it must exist, with
+	// loopback up.
+	NS string
+	// Dir receives the certificates, the kubeconfig, etcd's data and the
+	// processes' logs; it must exist.
+	Dir string
+	// Tools is the tools module, tools/kube; "" finds it in the banger
+	// repository that holds the working directory.
+	Tools string
+	// Cache holds the built binaries, one directory per key; "" is
+	// CacheDir("").
+	Cache string
+	// Progress receives a cold build's progress; nil is os.Stderr.
+	Progress io.Writer
+}
+
 // Start builds the control plane if its binaries are not cached, and runs
 // it in the network namespace ns until the test ends.
 func Start(t testing.TB, ns string) *ControlPlane {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	bin, err := Binaries(ctx, toolsDir(t), cacheDir(t), os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	began := time.Now()
-	cp, err := setUp(t.TempDir(), ns)
+	cp, err := Run(context.Background(), Options{NS: ns, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cp.stop(t) })
-	if err := cp.run(ctx, bin); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() {
+		cp.Stop()
+		if t.Failed() {
+			t.Log(cp.Logs(40))
+		}
+	})
 	t.Logf("kubecp: Kubernetes %s control plane ready in namespace %s after %s", Version, ns, time.Since(began).Round(time.Millisecond))
 	return cp
+}
+
+// Run is Start for programs that are not tests: it builds the control
+// plane if its binaries are not cached and runs it in o.NS until Stop.
+// When it fails, nothing it started is left running, and the error ends
+// with the processes' logs.
+func Run(ctx context.Context, o Options) (*ControlPlane, error) {
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	bin, err := Binaries(ctx, o.Tools, o.Cache, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := setUp(o.Dir, o.NS)
+	if err != nil {
+		return nil, err
+	}
+	if err := cp.run(ctx, bin); err != nil {
+		cp.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, cp.Logs(40))
+	}
+	return cp, nil
+}
+
+// fill sets the defaults of the fields left empty.
+func (o *Options) fill() error {
+	if o.NS == "" || o.Dir == "" {
+		return errors.New("kubecp: a control plane needs a network namespace and a directory")
+	}
+	var err error
+	if o.Tools == "" {
+		if o.Tools, err = toolsDir(); err != nil {
+			return err
+		}
+	}
+	if o.Cache == "" {
+		if o.Cache, err = CacheDir(""); err != nil {
+			return err
+		}
+	}
+	if o.Progress == nil {
+		o.Progress = os.Stderr
+	}
+	return nil
 }
 
 // setUp makes the credentials and the kubeconfig in dir.
@@ -222,15 +288,18 @@ func readyz(ctx context.Context, client *http.Client) error {
 	return nil
 }
 
-// stop ends every process, newest first, by its PID; if the test failed
-// it prints the end of each one's log.
-func (cp *ControlPlane) stop(t testing.TB) {
+// Stop ends every process, newest first, by its PID.
+func (cp *ControlPlane) Stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
 		cp.procs[i].stop(10 * time.Second)
 	}
-	if t.Failed() {
-		for _, p := range cp.procs {
-			t.Logf("kubecp: the log of %s (%s) ends with:\n%s", p.name, p.log, p.tail(40))
-		}
+}
+
+// Logs is the last n lines of each process's log, for a failure's report.
+func (cp *ControlPlane) Logs(n int) string {
+	var b strings.Builder
+	for _, p := range cp.procs {
+		fmt.Fprintf(&b, "kubecp: the log of %s (%s) ends with:\n%s\n", p.name, p.log, p.tail(n))
 	}
+	return b.String()
 }
