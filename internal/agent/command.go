@@ -35,11 +35,21 @@ func commandEnv(spec agentproto.ExecSpec) []string {
 }
 
 // resolveCommand finds argv[0] on env's PATH; an empty argv is root's
-// login shell (argv[0] "-sh" and the like, as login(1) does).
+// login shell (argv[0] "-sh" and the like, as login(1) does). An argv of
+// agentproto.LoginShellArgv's form runs env's SHELL with -c at once, as
+// the /bin/sh it names would have: one program started instead of two,
+// a tenth of a second of a guest's CPU under emulation.
 func resolveCommand(argv, env []string) ([]string, string, error) {
 	if len(argv) == 0 {
 		shell := rootShell()
 		return []string{"-" + filepath.Base(shell)}, shell, nil
+	}
+	if script, ok := agentproto.LoginShellScript(argv); ok {
+		shell := envValue(env, "SHELL")
+		if shell == "" {
+			shell = "/bin/sh"
+		}
+		argv = []string{shell, "-c", script}
 	}
 	name := argv[0]
 	if strings.Contains(name, "/") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,5 +256,25 @@ func TestExecAnswerCarriesThePID(t *testing.T) {
 	c := drain(t, ch)
 	if got := strconv.Itoa(ch.PID()); ch.PID() <= 0 || c.stdout != got+"\n" {
 		t.Errorf("PID() = %d; the shell says it is %q", ch.PID(), c.stdout)
+	}
+}
+
+// TestLoginShellArgvRunsTheShellAtOnce: the CLI's login-shell form runs
+// $SHELL -c SCRIPT itself, with no /bin/sh in between, and anything else
+// runs as it is.
+func TestLoginShellArgvRunsTheShellAtOnce(t *testing.T) {
+	env := []string{"PATH=/usr/bin:/bin", "SHELL=/bin/bash"}
+	argv, path, err := resolveCommand(agentproto.LoginShellArgv("echo hi"), env)
+	if err != nil || path != "/bin/bash" || !slices.Equal(argv, []string{"/bin/bash", "-c", "echo hi"}) {
+		t.Errorf("login shell form: got %q %q %v, want /bin/bash -c 'echo hi'", argv, path, err)
+	}
+	argv, path, err = resolveCommand(agentproto.LoginShellArgv("true"), []string{"PATH=/usr/bin:/bin", "SHELL="})
+	if err != nil || path != "/bin/sh" || argv[0] != "/bin/sh" {
+		t.Errorf("without SHELL: got %q %q %v, want /bin/sh", argv, path, err)
+	}
+	other := []string{"/bin/sh", "-c", "exec \"$SHELL\"", "sh", "x"}
+	argv, _, err = resolveCommand(other, env)
+	if err != nil || !slices.Equal(argv, other) {
+		t.Errorf("another sh -c argv: got %q %v, want it unchanged", argv, err)
 	}
 }

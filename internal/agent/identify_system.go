@@ -132,6 +132,6 @@ func mountWorkDisk(dev string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_, err := guestinit.MountWork(dev, "/run/banger/work-stage", "/root")
+	_, err := guestinit.MountWork(dev, "/root")
 	return err
 }

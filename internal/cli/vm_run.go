@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"banger/internal/agent/agentproto"
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
@@ -177,9 +178,9 @@ func (g guest) run(ctx context.Context, vm api.VM, tty bool, opts VMRunOptions) 
 }
 
 // loginShellCommand is the argv that runs script in root's login shell
-// with -c, as sshd runs a command: the agent sets SHELL to that shell.
+// with -c, as sshd runs a command (see agentproto.LoginShellArgv).
 func loginShellCommand(script string) []string {
-	return []string{"/bin/sh", "-c", `exec "${SHELL:-/bin/sh}" -c "$1"`, "sh", script}
+	return agentproto.LoginShellArgv(script)
 }
 
 // createAndWait creates a VM with progress on w and returns it once its

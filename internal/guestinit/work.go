@@ -13,52 +13,46 @@ import (
 	"banger/internal/guestabi"
 )
 
-// workStage is where banger-init mounts the work disk while preparing it.
-const workStage = "/banger-work"
-
 // mountWork mounts the work disk dev at the new root's /root, preparing it
 // first if this is its first boot.
 func mountWork(log *logger, dev string) error {
-	first, err := MountWork(dev, workStage, newRoot+"/root")
+	first, err := MountWork(dev, newRoot+"/root")
 	if err != nil {
 		return err
 	}
 	if first {
-		log.Infof("first boot of work disk %s: its files are root's, with the image's /root files it lacked", dev)
+		log.Infof("first boot of work disk %s: its files are root's, with the image's /root files it lacks", dev)
 	}
 	return nil
 }
 
-// MountWork mounts the work disk dev at home, staging it at stage to
-// prepare it first if this is its first boot (which it reports). The
-// guest agent uses it too, for VMs restored from a template, which get
-// their work disk only once they run.
-func MountWork(dev, stage, home string) (first bool, err error) {
-	if err := os.MkdirAll(stage, 0o700); err != nil {
-		return false, err
-	}
-	if err := unix.Mount(dev, stage, "ext4", 0, ""); err != nil {
-		return false, fmt.Errorf("mount -t ext4 %s %s: %w", dev, stage, err)
-	}
+// MountWork mounts the work disk dev at home, preparing it first if this
+// is its first boot (which it reports). The guest agent uses it too, for
+// VMs restored from a template, which get their work disk only once they
+// run.
+//
+// The disk is mounted at home directly, with the image's files there
+// read through a descriptor opened before: the directory a mount covers
+// stays reachable through /proc/self/fd. One mount, where staging it
+// elsewhere and binding it would make three changes to the mount table,
+// which systemd and its D-Bus clients each work through, under emulation
+// a good part of a second of a restored guest's only CPU.
+func MountWork(dev, home string) (first bool, err error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return false, err
 	}
-	first, err = firstBoot(stage, home, os.Lchown)
+	under, err := unix.Open(home, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		unix.Unmount(stage, 0)
+		return false, fmt.Errorf("opening %s: %w", home, err)
+	}
+	defer unix.Close(under)
+	if err := unix.Mount(dev, home, "ext4", 0, ""); err != nil {
+		return false, fmt.Errorf("mount -t ext4 %s %s: %w", dev, home, err)
+	}
+	first, err = firstBoot(home, fmt.Sprintf("/proc/self/fd/%d", under), os.Lchown)
+	if err != nil {
+		unix.Unmount(home, unix.MNT_DETACH)
 		return false, err
-	}
-	// Bound at home rather than moved: MS_MOVE is refused under a shared
-	// mount, which is what systemd makes of every mount. A bind keeps the
-	// filesystem mounted, where a second mount would read it all again.
-	// The stage is detached, not waited for: on a running system something
-	// may still glance at it.
-	if err := unix.Mount(stage, home, "", unix.MS_BIND, ""); err != nil {
-		unix.Unmount(stage, unix.MNT_DETACH)
-		return false, fmt.Errorf("mount --bind %s %s: %w", stage, home, err)
-	}
-	if err := unix.Unmount(stage, unix.MNT_DETACH); err != nil {
-		return false, fmt.Errorf("umount %s: %w", stage, err)
 	}
 	return first, nil
 }
@@ -185,7 +179,10 @@ func copyFile(src, dst string) error {
 }
 
 // writeMarker writes the first-boot marker, last, so that a crash before
-// it means the first boot is done again.
+// it means the first boot is done again. It is not synced on its own (a
+// flush through the VMM, while the guest's first command waits): ext4's
+// ordered journal writes it no earlier than the changes made before it,
+// and a marker lost in a crash only means the same work done again.
 func writeMarker(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -193,9 +190,6 @@ func writeMarker(path string) error {
 	}
 	defer f.Close()
 	if _, err := io.WriteString(f, "banger-init made this disk root's on its first boot; delete this file to do it again\n"); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		return err
 	}
 	return f.Close()

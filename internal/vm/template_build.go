@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -238,22 +239,33 @@ func (b *templateMaker) metaStep() step {
 // settleWait bounds waiting for a template guest's boot to finish.
 const settleWait = 3 * time.Minute
 
+// settleCommands are what settleGuest runs in the template guest, one
+// after the other. The service manager reports the boot finished while
+// udev still works through the devices found at boot (loading a module
+// for each CPU feature, with the crypto self-tests they bring: seconds
+// under emulation), so udev's queue is waited for too.
+var settleCommands = [][]string{
+	{"systemctl", "is-system-running", "--wait"},
+	{"udevadm", "settle", "--timeout=120"},
+}
+
 // settleGuest waits, within settleWait, until the template guest's service
-// manager has finished booting (services started or failed), so that it is
-// saved idle: a guest saved as soon as its agent answers would have every
-// clone finish the boot again, each with its own CPU. A guest without
-// systemd, or one that does not settle, is saved as it is.
+// manager has finished booting (services started or failed) and udev has
+// handled every device, so that it is saved idle: a guest saved as soon
+// as its agent answers would have every clone finish the boot again, each
+// with its own CPU, while it takes its identity. A guest without systemd
+// or udev, or one that does not settle, is saved as it is.
 func settleGuest(ctx context.Context, log *slog.Logger, drv vmm.Driver, spec vmm.Spec) {
 	ctx, cancel := context.WithTimeout(ctx, settleWait)
 	defer cancel()
 	began := time.Now()
-	err := waitSystemRunning(ctx, drv, spec)
+	err := runSettled(ctx, drv, spec)
 	log.Info("template guest settled", "vm", spec.Name, "waited", time.Since(began).Round(time.Millisecond), "err", err)
 }
 
-// waitSystemRunning runs `systemctl is-system-running --wait` in the
-// guest and waits for it to end.
-func waitSystemRunning(ctx context.Context, drv vmm.Driver, spec vmm.Spec) error {
+// runSettled runs settleCommands in the guest, each to its end, and
+// returns the first failure to start one.
+func runSettled(ctx context.Context, drv vmm.Driver, spec vmm.Spec) error {
 	c, err := agentclient.Dial(ctx, agentEndpoint(drv, spec))
 	if err != nil {
 		return err
@@ -264,14 +276,24 @@ func waitSystemRunning(ctx context.Context, drv vmm.Driver, spec vmm.Spec) error
 		return err
 	}
 	defer mux.Close()
-	ch, err := mux.Exec(ctx, agentproto.ExecSpec{Argv: []string{"systemctl", "is-system-running", "--wait"}, Dir: "/"})
+	var errs []error
+	for _, argv := range settleCommands {
+		errs = append(errs, runToEnd(ctx, mux, argv))
+	}
+	return errors.Join(errs...)
+}
+
+// runToEnd runs argv in the guest and waits for it to end, whatever its
+// status.
+func runToEnd(ctx context.Context, mux *agentclient.Mux, argv []string) error {
+	ch, err := mux.Exec(ctx, agentproto.ExecSpec{Argv: argv, Dir: "/"})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", argv[0], err)
 	}
 	for {
 		ev, err := ch.Next(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", argv[0], err)
 		}
 		if ev.Exit != nil || ev.End {
 			return nil

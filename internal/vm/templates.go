@@ -30,7 +30,7 @@ import (
 // same image, kernel, vCPUs and memory are restored from it instead of
 // booting (see docs/adr/0006-warm-starts.md).
 const (
-	templateFormat = "banger-template/3"
+	templateFormat = "banger-template/4"
 	templateState  = paths.StateName
 	templateMeta   = paths.TemplateMetaName
 	// templateMemory is the template guest's RAM, where the driver keeps

@@ -107,6 +107,26 @@ type ExecSpec struct {
 	Tag string `json:"tag,omitempty"`
 }
 
+// loginShellScript is the /bin/sh script of LoginShellArgv.
+const loginShellScript = `exec "${SHELL:-/bin/sh}" -c "$1"`
+
+// LoginShellArgv is the Argv that runs script in root's login shell with
+// -c, as sshd runs a command: /bin/sh hands it to $SHELL, which the agent
+// sets to that shell. An agent that knows the form runs $SHELL at once,
+// sparing a /bin/sh (see LoginShellScript); older ones run it as it is.
+func LoginShellArgv(script string) []string {
+	return []string{"/bin/sh", "-c", loginShellScript, "sh", script}
+}
+
+// LoginShellScript is the script of an argv of LoginShellArgv's form,
+// and whether argv has that form.
+func LoginShellScript(argv []string) (string, bool) {
+	if len(argv) != 5 || argv[0] != "/bin/sh" || argv[1] != "-c" || argv[2] != loginShellScript || argv[3] != "sh" {
+		return "", false
+	}
+	return argv[4], true
+}
+
 // The ops of kept processes (ExecSpec.Keep), which need FeatureStreams;
 // agents from before them answer CodeUnknownOp.
 const (
