@@ -12,7 +12,8 @@ import (
 )
 
 // teardown stops a deleted pod: its loop, then its command (TERM, KILL
-// once grace has passed), then its VM; then it reports the pod done.
+// once grace has passed), then its VM; then it reports the pod done and
+// removes it from the cluster.
 func (p *Provider) teardown(r *podRun, grace time.Duration) {
 	if r.cancel != nil {
 		r.cancel()
@@ -44,6 +45,11 @@ func (p *Provider) teardown(r *podRun, grace time.Duration) {
 	})
 	p.forget(r)
 	p.kept().drop(r.pod)
+	if p.cfg.Remove != nil {
+		if err := p.cfg.Remove(ctx, r.pod); err != nil {
+			p.cfg.Log.Warn("removing a deleted pod from the cluster", "pod", r.pod.Namespace+"/"+r.pod.Name, "err", err)
+		}
+	}
 }
 
 // guest reaches the pods' VMs through bangerd.

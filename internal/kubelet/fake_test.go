@@ -277,6 +277,12 @@ func newWatched(t *testing.T, d *fakeDaemon) watched {
 	p := NewProvider(ProviderConfig{
 		Daemon: d, Node: "node-1", HostIP: "10.0.0.5", Sizes: Sizes{VCPU: 2, MemoryMiB: 1024, DiskBytes: 8 << 30},
 		Volumes: fakeVolumes{}, LogDir: t.TempDir(), Poll: time.Millisecond, RestartDelay: time.Millisecond,
+		Remove: func(_ context.Context, pod *corev1.Pod) error {
+			// The cluster's side, recorded beside the daemon's calls so
+			// that tests see the order.
+			d.record("remove pod %s/%s uid=%s", pod.Namespace, pod.Name, pod.UID)
+			return nil
+		},
 	})
 	p.NotifyPods(context.Background(), func(*corev1.Pod) {})
 	t.Cleanup(p.Close)

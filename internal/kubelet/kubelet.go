@@ -18,6 +18,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -59,6 +60,7 @@ func Serve(ctx context.Context, o Options) error {
 		prov = NewProvider(ProviderConfig{
 			Daemon: o.Daemon, Node: o.Spec.Name, HostIP: o.Spec.IP, Sizes: o.Sizes,
 			Volumes: clusterVolumes{pc.ConfigMaps, pc.Secrets, o.Kube}, Events: rec, Log: o.Log, LogDir: o.LogDir,
+			Remove: removePod(o.Kube),
 		})
 		return prov, &nodeStatus{doctor: o.Doctor, interval: o.DoctorEvery, node: pc.Node.DeepCopy()}, nil
 	}
@@ -107,4 +109,18 @@ func (o Options) nodeOpts(rec record.EventRecorder) []nodeutil.NodeOpt {
 		})
 	}
 	return opts
+}
+
+// removePod deletes a pod whose VM is gone from the cluster at once, and
+// only that pod: a pod made again under the same name has another UID.
+func removePod(kube kubernetes.Interface) func(context.Context, *corev1.Pod) error {
+	return func(ctx context.Context, pod *corev1.Pod) error {
+		opts := metav1.NewDeleteOptions(0)
+		opts.Preconditions = metav1.NewUIDPreconditions(string(pod.UID))
+		err := kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, *opts)
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil
+		}
+		return err
+	}
 }

@@ -36,6 +36,10 @@ type ProviderConfig struct {
 	// RestartDelay is the wait before a command's first restart, doubled
 	// each time up to five minutes; 0 means ten seconds.
 	RestartDelay time.Duration
+	// Remove takes a deleted pod out of the cluster once its VM is gone,
+	// as a kubelet does when a pod's containers have stopped; nil leaves
+	// that to virtual-kubelet, which waits out the whole grace period.
+	Remove func(ctx context.Context, pod *corev1.Pod) error
 }
 
 // VolumeSource finds the ConfigMaps and Secrets a pod's volumes name.

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -144,7 +145,7 @@ func TestBangerImageAnnotationSkipsThePull(t *testing.T) {
 	}
 }
 
-func TestDeleteTermsThenKillsThenDeletesTheVM(t *testing.T) {
+func TestDeleteTermsThenKillsThenDeletesTheVMThenThePod(t *testing.T) {
 	ctx := context.Background()
 	d := newFakeDaemon()
 	d.termExits = false // the command ignores TERM
@@ -170,6 +171,14 @@ func TestDeleteTermsThenKillsThenDeletesTheVM(t *testing.T) {
 	}
 	if got := d.called("kill " + vm)[before:]; strings.Join(got, ",") != "kill "+vm+" TERM,kill "+vm+" KILL" {
 		t.Errorf("signals = %q, want TERM then KILL", got)
+	}
+	// virtual-kubelet alone would leave the pod in the cluster until its
+	// grace period ends, however soon its VM went: kubectl delete waits.
+	eventually.True(t, func() bool { return len(d.called("remove pod ")) > 0 })
+	calls := strings.Join(d.called(""), "\n")
+	want := fmt.Sprintf("remove pod %s/%s uid=%s", pod.Namespace, pod.Name, pod.UID)
+	if strings.Count(calls, want) != 1 || strings.Index(calls, want) < strings.LastIndex(calls, "delete "+vm) {
+		t.Errorf("calls:\n%s\nwant %q once, after the VM's deletion", calls, want)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"banger/test/internal/kubecp"
@@ -83,9 +84,11 @@ func (k *kubeNode) testLongRunning(t *testing.T) {
 }
 
 // testDelete deletes a running pod and checks its VM is gone within the
-// grace period plus 5 s.
+// grace period plus 5 s, and the pod itself well before its grace period
+// ends: a kubelet removes a pod once its containers have stopped, so
+// `kubectl delete pod` does not wait out the grace period.
 func (k *kubeNode) testDelete(t *testing.T, p *corev1.Pod) {
-	grace := int64(5)
+	grace := int64(30)
 	start := time.Now()
 	if err := k.kube.CoreV1().Pods("default").Delete(context.Background(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
 		t.Fatal(err)
@@ -95,4 +98,9 @@ func (k *kubeNode) testDelete(t *testing.T, p *corev1.Pod) {
 		return r.code == 0 && strings.TrimSpace(r.stdout) == "", nil
 	})
 	t.Logf("pod %s's VM went %s after the delete", p.Name, time.Since(start).Round(time.Millisecond))
+	waitFor(t, time.Duration(grace)*time.Second/2-time.Since(start), "pod "+p.Name+" is gone from the cluster", func() (bool, error) {
+		_, err := k.kube.CoreV1().Pods("default").Get(context.Background(), p.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	t.Logf("pod %s left the cluster %s after the delete", p.Name, time.Since(start).Round(time.Millisecond))
 }
