@@ -216,3 +216,19 @@ func goEnv(ctx context.Context, dir, name string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// Prebuild builds the control plane of the repository that holds the
+// working directory into CacheDir(""), unless it is there already, so
+// that a CI run can start the slow build before the tests that wait for
+// it.
+func Prebuild(ctx context.Context, progress io.Writer) (string, error) {
+	tools, err := toolsDir()
+	if err != nil {
+		return "", err
+	}
+	cache, err := CacheDir("")
+	if err != nil {
+		return "", err
+	}
+	return Binaries(ctx, tools, cache, progress)
+}
