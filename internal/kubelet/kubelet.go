@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
 )
 
 // Options configure a node.
@@ -50,6 +51,9 @@ func Serve(ctx context.Context, o Options) error {
 	// virtual-kubelet's controllers log through the context: to o.Log,
 	// so that a cluster out of reach says so.
 	ctx = vklog.WithLogger(ctx, vkslog.FromSlog(o.Log))
+	// client-go logs through klog, by default straight to stderr: send
+	// it the same way, so that one log holds the node's story.
+	klog.SetSlogLogger(o.Log)
 	eb := record.NewBroadcaster(record.WithContext(ctx))
 	eb.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Kube.CoreV1().Events(corev1.NamespaceAll)})
 	defer eb.Shutdown()

@@ -1,15 +1,18 @@
 package kubelet
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/klog/v2"
 
 	"banger/internal/doctor"
 	"banger/internal/eventually"
@@ -58,6 +61,39 @@ func TestServeRegistersTheNodeAndRunsItsPods(t *testing.T) {
 	}
 }
 
+func TestClientGosLogGoesToTheNodesLog(t *testing.T) {
+	cs := fake.NewClientset()
+	var buf lockedBuffer
+	serveLogged(t, cs, newFakeDaemon(), func(context.Context) ([]doctor.Result, error) { return nil, nil },
+		slog.New(slog.NewTextHandler(&buf, nil)))
+	eventually.True(t, func() bool {
+		_, err := cs.CoreV1().Nodes().Get(context.Background(), "node-1", metav1.GetOptions{})
+		return err == nil
+	})
+	// client-go's informers and leader code log through klog; by
+	// default that is straight to stderr, beside the node's own log.
+	klog.InfoS("a line from client-go")
+	eventually.True(t, func() bool { return strings.Contains(buf.String(), "a line from client-go") })
+}
+
+// lockedBuffer is a log's buffer that goroutines share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestNodeConditionsFollowDoctorsRuns(t *testing.T) {
 	cs := fake.NewClientset()
 	serve(t, cs, newFakeDaemon(), func(context.Context) ([]doctor.Result, error) {
@@ -75,6 +111,11 @@ func TestNodeConditionsFollowDoctorsRuns(t *testing.T) {
 
 // serve runs a node on cs and d, with doc for doctor, until the test ends.
 func serve(t *testing.T, cs *fake.Clientset, d Daemon, doc Doctor) {
+	serveLogged(t, cs, d, doc, slog.New(slog.DiscardHandler))
+}
+
+// serveLogged is serve with the node's log going to log.
+func serveLogged(t *testing.T, cs *fake.Clientset, d Daemon, doc Doctor, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -82,8 +123,8 @@ func serve(t *testing.T, cs *fake.Clientset, d Daemon, doc Doctor) {
 			Kube: cs, Daemon: d, Sizes: Sizes{VCPU: 1, MemoryMiB: 512},
 			Spec: NodeSpec{Name: "node-1", IP: "10.0.0.5", Port: 10250, Driver: "qemu", Accel: "tcg",
 				Host: Host{CPUs: 4, MemoryBytes: 8 << 30, DiskBytes: 100 << 30}, Reserve: Reserve{CPUs: 1, Pods: 10}},
-			Doctor: doc, DoctorEvery: 10 * time.Millisecond, Listen: ":10250", LogDir: t.TempDir(),
-			Log: slog.New(slog.DiscardHandler),
+			Doctor: doc, DoctorEvery: 10 * time.Millisecond, Listen: "127.0.0.1:10250", LogDir: t.TempDir(),
+			Log: log,
 		})
 	}()
 	t.Cleanup(func() {
