@@ -48,18 +48,40 @@ func (p *Provider) keepOrDelete(ctx context.Context, get PodGetter, vm api.VM) e
 	case err != nil:
 		return fmt.Errorf("looking up pod %s/%s: %w", ns, name, err)
 	}
-	if pod != nil && string(pod.UID) == uid && pod.DeletionTimestamp == nil && vm.State == "running" &&
-		pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+	why := unwanted(pod, uid, vm)
+	if why == "" {
 		p.mu.Lock()
 		p.left[pod.UID] = vm
 		p.mu.Unlock()
 		return nil
 	}
-	p.cfg.Log.Info("deleting a VM whose pod is gone", "vm", vm.Name, "pod", ns+"/"+name)
+	p.cfg.Log.Info("deleting a VM its pod no longer wants", "vm", vm.Name, "pod", ns+"/"+name, "why", why)
 	if err := p.cfg.Daemon.DeleteVM(ctx, vm.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
+	if pod != nil && string(pod.UID) == uid && pod.DeletionTimestamp != nil && p.cfg.Remove != nil {
+		// Deleted while no kubelet ran: nothing of it is left here.
+		return p.cfg.Remove(ctx, pod)
+	}
 	return nil
+}
+
+// unwanted says why pod, as the cluster has it, no longer wants vm (made
+// for the pod with uid); "" when it still does.
+func unwanted(pod *corev1.Pod, uid string, vm api.VM) string {
+	switch {
+	case pod == nil:
+		return "the pod is gone"
+	case string(pod.UID) != uid:
+		return "the pod was made again (uid " + string(pod.UID) + ")"
+	case pod.DeletionTimestamp != nil:
+		return "the pod is being deleted"
+	case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
+		return "the pod has " + string(pod.Status.Phase)
+	case vm.State != "running":
+		return "the VM is " + vm.State
+	}
+	return ""
 }
 
 // leftover takes the VM a previous kubelet left for pod uid, with its

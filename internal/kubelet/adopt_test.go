@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,27 @@ func TestAdoptDeletesVMsWhosePodIsGoneOrReplaced(t *testing.T) {
 	}
 	if pods, _ := w.GetPods(ctx); len(pods) != 0 {
 		t.Errorf("adopted %d pods, want none", len(pods))
+	}
+}
+
+func TestAdoptRemovesAPodDeletedWhileNoKubeletRan(t *testing.T) {
+	ctx := context.Background()
+	d := newFakeDaemon()
+	pod := testPod("deleted", corev1.RestartPolicyAlways, "serve")
+	vm := leftVM(d, pod, time.Now())
+	deleting := pod.DeepCopy()
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	w := newWatched(t, d)
+	if err := w.Adopt(ctx, podGetter(fake.NewClientset(deleting))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.GetVM(ctx, vm); err == nil {
+		t.Errorf("VM %s of a pod being deleted was kept", vm)
+	}
+	// virtual-kubelet finds no such pod on the node and would leave it in
+	// the cluster for its whole grace period.
+	if got := d.called("remove pod "); len(got) != 1 || !strings.HasSuffix(got[0], "uid="+string(pod.UID)) {
+		t.Errorf("removed from the cluster: %q, want the deleted pod once", got)
 	}
 }
 

@@ -76,6 +76,15 @@ func (k *kubeNode) testLongRunning(t *testing.T) {
 	started := a.Status.ContainerStatuses[0].State.Running.StartedAt
 	k.stop()
 	k.start(t)
+	// The pods' status in the cluster is the old kubelet's until the new
+	// one reports: wait until it serves each pod, which it does only once
+	// it has them back.
+	for _, name := range []string{"long-a", "long-b"} {
+		waitFor(t, 2*time.Minute, "the restarted kubelet runs exec in pod "+name, func() (bool, error) {
+			out, _, err := kubecp.Exec(context.Background(), k.rest, kubecp.WebSocket, "default", name, "main", "true")
+			return err == nil && out == "", nil
+		})
+	}
 	again := k.await(t, "long-a", corev1.PodRunning)
 	if cs := again.Status.ContainerStatuses[0]; cs.RestartCount != 0 || cs.State.Running == nil || !cs.State.Running.StartedAt.Equal(&started) {
 		t.Errorf("after the kubelet's restart: %+v, want the same run (started %v)", cs, started)
