@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"banger/internal/ctxtime"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +29,7 @@ func (s *Server) waitSerialPort(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("no virtio-serial port %q (neither %s nor a match under %s) after %v",
 				s.opts.SerialName, s.opts.SerialPath, s.opts.SysVirtioPorts, s.opts.DeviceWait)
 		}
-		if !pause(ctx, s.opts.PollInterval) {
+		if !ctxtime.Sleep(ctx, s.opts.PollInterval) {
 			return "", ctx.Err()
 		}
 	}
@@ -67,7 +69,7 @@ func (s *Server) serveSerial(ctx context.Context, path string) {
 			if p := s.findSerialPort(); p != "" {
 				path = p
 			}
-			pause(ctx, wait)
+			ctxtime.Sleep(ctx, wait)
 			wait = min(2*wait, maxReopenPause)
 			continue
 		}
@@ -101,7 +103,7 @@ func (s *Server) servePort(ctx context.Context, port Stream) error {
 		if err != nil {
 			s.log.Info("host connection lost", "err", err)
 		}
-		if !pause(ctx, s.opts.PollInterval) {
+		if !ctxtime.Sleep(ctx, s.opts.PollInterval) {
 			return nil
 		}
 	}
@@ -147,16 +149,4 @@ func makeRaw(t *unix.Termios) {
 	t.Cflag |= unix.CS8
 	t.Cc[unix.VMIN] = 1
 	t.Cc[unix.VTIME] = 0
-}
-
-// pause waits d, or until ctx ends; it reports whether ctx is still live.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

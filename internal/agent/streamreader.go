@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/ctxtime"
 )
 
 // streamReader reads a stream's lines for one session after another. A
@@ -114,7 +115,7 @@ func (p *serialPort) Read(b []byte) (int, error) {
 		if n > 0 || !errors.Is(err, io.EOF) || !p.streams.Load() {
 			return n, err
 		}
-		if !pause(p.ctx, p.poll) {
+		if !ctxtime.Sleep(p.ctx, p.poll) {
 			return 0, p.ctx.Err()
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"banger/internal/ctxtime"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -80,7 +82,7 @@ func (s *Server) listenVsock(ctx context.Context) (*vsockListener, error) {
 		if !time.Now().Before(deadline) {
 			return nil, err
 		}
-		if !pause(ctx, s.opts.PollInterval) {
+		if !ctxtime.Sleep(ctx, s.opts.PollInterval) {
 			return nil, ctx.Err()
 		}
 	}
@@ -99,7 +101,7 @@ func (s *Server) serveVsock(ctx context.Context, ln *vsockListener) {
 				return
 			}
 			s.log.Warn("vsock", "err", err)
-			pause(ctx, s.opts.PollInterval)
+			ctxtime.Sleep(ctx, s.opts.PollInterval)
 			continue
 		}
 		wg.Go(func() {

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"banger/internal/api"
+	"banger/internal/ctxtime"
 	"banger/internal/errdefs"
 )
 
@@ -69,7 +70,7 @@ func (g guest) stop(ctx context.Context, vm string, grace time.Duration) *api.Ex
 	}
 	deadline := time.Now().Add(grace)
 	for s.State != api.SessionExited && time.Now().Before(deadline) {
-		if !sleep(ctx, min(g.poll, time.Until(deadline))) {
+		if !ctxtime.Sleep(ctx, min(g.poll, time.Until(deadline))) {
 			return nil
 		}
 		if s, err = g.session(ctx, vm); err != nil {

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"banger/internal/api"
+	"banger/internal/ctxtime"
 	"banger/internal/errdefs"
 )
 
@@ -26,7 +27,7 @@ func (p *Provider) image(ctx context.Context, r *podRun) (string, bool) {
 		msg := err.Error()
 		p.event(r, corev1.EventTypeWarning, "Failed", msg)
 		p.update(r, func(st *corev1.PodStatus) { setWaiting(st, reasonPullFailed, msg) })
-		if !sleep(ctx, backoff(p.cfg.RestartDelay, n)) {
+		if !ctxtime.Sleep(ctx, backoff(p.cfg.RestartDelay, n)) {
 			return "", false
 		}
 		p.update(r, func(st *corev1.PodStatus) { setWaiting(st, reasonCreating, "") })

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"banger/internal/api"
+	"banger/internal/ctxtime"
 	"banger/internal/errdefs"
 )
 
@@ -62,7 +63,7 @@ func (p *Provider) run(ctx context.Context, r *podRun, adopted *adoptedVM) {
 			return
 		}
 		s = nil
-		if !sleep(ctx, backoff(p.cfg.RestartDelay, restarts)) {
+		if !ctxtime.Sleep(ctx, backoff(p.cfg.RestartDelay, restarts)) {
 			return
 		}
 	}
@@ -291,16 +292,4 @@ func backoff(base time.Duration, n int) time.Duration {
 	}
 	d := base << min(n, 10)
 	return min(d, 5*time.Minute)
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

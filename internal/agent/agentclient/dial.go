@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/ctxtime"
 	"banger/internal/errdefs"
 )
 
@@ -97,7 +98,7 @@ func Dial(ctx context.Context, ep Endpoint) (*Conn, error) {
 		if errors.Is(err, os.ErrPermission) {
 			return nil, errdefs.Wrap(errdefs.KindFailedPrecondition, fmt.Errorf("reaching the agent at %s: %w: run banger as the user that owns the VM", ep, err))
 		}
-		if !pause(ctx, wait) {
+		if !ctxtime.Sleep(ctx, wait) {
 			return nil, dialError(ep, err)
 		}
 		wait = min(2*wait, 250*time.Millisecond)
@@ -184,16 +185,4 @@ func unwrapOpError(err error) error {
 		return oe.Err
 	}
 	return err
-}
-
-// pause waits d, or until ctx ends; it reports whether ctx is still live.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

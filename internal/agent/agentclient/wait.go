@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/ctxtime"
 	"banger/internal/errdefs"
 )
 
@@ -40,7 +41,7 @@ func WaitReady(ctx context.Context, ep Endpoint) (agentproto.Status, error) {
 			return st, err
 		}
 		// The connection broke (the agent restarted, say): start again.
-		if !pause(ctx, 100*time.Millisecond) {
+		if !ctxtime.Sleep(ctx, 100*time.Millisecond) {
 			return st, err
 		}
 	}
