@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"banger/internal/ctxtime"
-
 	"golang.org/x/sys/unix"
+
+	"banger/internal/ctxtime"
 )
 
 // maxReopenPause caps the pause between attempts to reopen the port.

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"banger/internal/ctxtime"
-
 	"golang.org/x/sys/unix"
+
+	"banger/internal/ctxtime"
 )
 
 // vsockListener is a listening socket of a family the net package does
