@@ -79,7 +79,7 @@ func networkdApply(ctx context.Context, link netlink.Link, prefix netip.Prefix, 
 		}
 		return waitAddress(ctx, link, prefix.Addr(), id.Gateway != "")
 	}
-	if sameResolution(networkdLinkFile(link), id) {
+	if sameResolution(configuredFile(linkState(link)), id) {
 		later.add(identityStep{"networkd reload", func() error {
 			return niced(pidsNamed("systemd-network"), quietly(ctx, apply))
 		}})

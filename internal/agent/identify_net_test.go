@@ -35,10 +35,10 @@ func TestGarpFrame(t *testing.T) {
 	}
 }
 
-// TestNetworkdApplied: the wait for networkd ends only once its state
+// TestConfiguredFile: the wait for networkd ends only once its state
 // file says the link is configured with the file the agent wrote, not
 // with the image's fallback file the template was configured with.
-func TestNetworkdApplied(t *testing.T) {
+func TestConfiguredFile(t *testing.T) {
 	template := "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=carrier\nNETWORK_FILE=/etc/systemd/network/99-zz-banger-eth0.network\n"
 	configuring := "ADMIN_STATE=configuring\nNETWORK_FILE=" + networkFile + "\n"
 	applied := "ADMIN_STATE=configured\nOPER_STATE=routable\nNETWORK_FILE=" + networkFile + "\nDNS=172.16.0.1\n"
@@ -46,8 +46,8 @@ func TestNetworkdApplied(t *testing.T) {
 		state string
 		want  bool
 	}{{template, false}, {configuring, false}, {applied, true}, {"", false}} {
-		if got := networkdApplied(c.state, networkFile); got != c.want {
-			t.Errorf("networkdApplied(%q) = %v, want %v", c.state, got, c.want)
+		if got := configuredFile(c.state) == networkFile; got != c.want {
+			t.Errorf("configuredFile(%q) == %q is %v, want %v", c.state, networkFile, got, c.want)
 		}
 	}
 }

@@ -38,11 +38,10 @@ func reloadNetworkdBus(ctx context.Context) error {
 // waitAddress waits for networkd to have applied networkFile to link,
 // addr on it and, with route, the default route.
 func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr, route bool) error {
-	state := fmt.Sprintf("/run/systemd/netif/links/%d", link.Attrs().Index)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		b, err := os.ReadFile(state)
-		applied := err != nil || networkdApplied(string(b), networkFile) // no state file: no networkd to wait for
+		state := linkState(link)
+		applied := state == "" || configuredFile(state) == networkFile // no state file: no networkd to wait for
 		if applied && hasAddr(link, addr) && (!route || hasDefaultRoute(link)) {
 			return nil
 		}
@@ -51,23 +50,6 @@ func waitAddress(ctx context.Context, link netlink.Link, addr netip.Addr, route 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// networkdApplied reports whether networkd's state file of a link says
-// it has finished configuring the link with file: until it has read the
-// new file, the state is the template's, configured with the image's
-// fallback file.
-func networkdApplied(state, file string) bool {
-	var configured, ours bool
-	for _, line := range strings.Split(state, "\n") {
-		switch strings.TrimSpace(line) {
-		case "ADMIN_STATE=configured":
-			configured = true
-		case "NETWORK_FILE=" + file:
-			ours = true
-		}
-	}
-	return configured && ours
 }
 
 // linkState is networkd's state file of link, "" when there is none.
@@ -90,12 +72,14 @@ func managedIn(state string) bool {
 	return state != "" && !strings.Contains(state, "\nADMIN_STATE=unmanaged\n")
 }
 
-// networkdLinkFile is the .network file networkd configured link with,
-// as its state file names it, once it has finished; "" otherwise.
-func networkdLinkFile(link netlink.Link) string {
+// configuredFile is the .network file a link's state file says networkd
+// configured the link with, once it has finished; "" otherwise. Until
+// networkd has read a clone's new file, the state is the template's,
+// configured with the image's fallback file.
+func configuredFile(state string) string {
 	var configured bool
 	var file string
-	for _, line := range strings.Split(linkState(link), "\n") {
+	for _, line := range strings.Split(state, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "ADMIN_STATE=configured" {
 			configured = true
