@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"banger/internal/agent/agentproto"
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
@@ -38,7 +39,7 @@ func (g guest) shell(ctx context.Context, name string, tty bool, command []strin
 	fmt.Fprintf(stderr, "banger: %s has no sshd; connecting through its guest agent\n", name)
 	if len(command) > 0 {
 		// ssh would hand the command to root's shell: so does this.
-		command = loginShellCommand(sshcmd.QuoteCommand(command))
+		command = agentproto.LoginShellArgv(sshcmd.QuoteCommand(command))
 	}
 	return g.exec(ctx, VMExecOptions{
 		Name: name, Command: command, TTY: tty,

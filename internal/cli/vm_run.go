@@ -163,7 +163,7 @@ func (g guest) run(ctx context.Context, vm api.VM, tty bool, opts VMRunOptions) 
 	if len(opts.Command) > 0 || vm.Network == "none" {
 		var argv []string
 		if len(command) > 0 {
-			argv = loginShellCommand(sshcmd.QuoteCommand(command))
+			argv = agentproto.LoginShellArgv(sshcmd.QuoteCommand(command))
 		}
 		eo := VMExecOptions{Name: vm.Name, Command: argv, TTY: tty, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
 		p, err := g.start(ctx, eo)
@@ -175,12 +175,6 @@ func (g guest) run(ctx context.Context, vm api.VM, tty bool, opts VMRunOptions) 
 		}
 	}
 	return g.shell(ctx, vm.Name, tty, command, opts.Stdin, opts.Stdout, opts.Stderr)
-}
-
-// loginShellCommand is the argv that runs script in root's login shell
-// with -c, as sshd runs a command (see agentproto.LoginShellArgv).
-func loginShellCommand(script string) []string {
-	return agentproto.LoginShellArgv(script)
 }
 
 // createAndWait creates a VM with progress on w and returns it once its

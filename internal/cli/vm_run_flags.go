@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"banger/internal/agent/agentproto"
 	"banger/internal/api"
 	"banger/internal/api/client"
 	"banger/internal/errdefs"
@@ -92,7 +93,7 @@ func (a *app) vmRunDetached(ctx context.Context, vm api.VM, opts VMRunOptions) e
 	}}
 	if vm.Workspace != nil {
 		req.Name = sessionName(opts.Command[0])
-		req.Command = loginShellCommand(sshcmd.QuoteCommand(opts.guestCommand(vm.Workspace)))
+		req.Command = agentproto.LoginShellArgv(sshcmd.QuoteCommand(opts.guestCommand(vm.Workspace)))
 		req.Env, req.Dir = nil, ""
 	}
 	if opts.TTY {

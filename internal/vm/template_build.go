@@ -264,7 +264,7 @@ func settleGuest(ctx context.Context, log *slog.Logger, drv vmm.Driver, spec vmm
 }
 
 // runSettled runs settleCommands in the guest, each to its end, and
-// returns the first failure to start one.
+// returns the failures to run them, joined.
 func runSettled(ctx context.Context, drv vmm.Driver, spec vmm.Spec) error {
 	c, err := agentclient.Dial(ctx, agentEndpoint(drv, spec))
 	if err != nil {

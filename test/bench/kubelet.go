@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,7 +53,7 @@ func (k kubeletBench) measure(warm samples) ([]oneShot, error) {
 	defer log.Close()
 	rows, err := k.measureOn(cp, slog.New(slog.NewTextHandler(log, nil)), warm)
 	if err != nil {
-		return nil, fmt.Errorf("kubelet figure: %w\n%skubelet's log ends with:\n%s", err, cp.Logs(20), tail(logPath, 20))
+		return nil, fmt.Errorf("kubelet figure: %w\n%skubelet's log ends with:\n%s", err, cp.Logs(20), kubecp.LogTail(logPath, 20))
 	}
 	return rows, nil
 }
@@ -161,14 +160,4 @@ func pollUntil(ctx context.Context, limit, every time.Duration, cond func() bool
 		}
 	}
 	return nil
-}
-
-// tail is the last n lines of the file at path.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(unreadable: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -222,13 +222,9 @@ func goEnv(ctx context.Context, dir, name string) (string, error) {
 // that a CI run can start the slow build before the tests that wait for
 // it.
 func Prebuild(ctx context.Context, progress io.Writer) (string, error) {
-	tools, err := toolsDir()
-	if err != nil {
+	o := Options{Progress: progress}
+	if err := o.fillBuild(); err != nil {
 		return "", err
 	}
-	cache, err := CacheDir("")
-	if err != nil {
-		return "", err
-	}
-	return Binaries(ctx, tools, cache, progress)
+	return Binaries(ctx, o.Tools, o.Cache, o.Progress)
 }

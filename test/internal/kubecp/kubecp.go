@@ -150,6 +150,12 @@ func (o *Options) fill() error {
 	if o.NS == "" || o.Dir == "" {
 		return errors.New("kubecp: a control plane needs a network namespace and a directory")
 	}
+	return o.fillBuild()
+}
+
+// fillBuild sets the defaults of the fields a build uses: Tools, Cache
+// and Progress.
+func (o *Options) fillBuild() error {
 	var err error
 	if o.Tools == "" {
 		if o.Tools, err = toolsDir(); err != nil {

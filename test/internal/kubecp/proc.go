@@ -73,8 +73,12 @@ func (p *proc) stop(grace time.Duration) {
 }
 
 // tail is the last n lines of the process's output.
-func (p *proc) tail(n int) string {
-	data, err := os.ReadFile(p.log)
+func (p *proc) tail(n int) string { return LogTail(p.log, n) }
+
+// LogTail is the last n lines of the log file at path, for a failure's
+// report.
+func LogTail(path string, n int) string {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
