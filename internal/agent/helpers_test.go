@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -24,6 +26,8 @@ type guest struct {
 	probes atomic.Int64
 	// onProbe, when set, runs at each status check with its number.
 	onProbe func(n int64)
+	// sshdConns counts connections made to the fake sshd.
+	sshdConns atomic.Int64
 }
 
 func newGuest(t *testing.T) *guest {
@@ -66,7 +70,9 @@ func (g *guest) addHostKeys(t *testing.T) []string {
 	return keys
 }
 
-// startSSHD makes something accept TCP on the guest's port-22 address.
+// startSSHD makes sshd listen on the guest's port-22 address: a line
+// in the fake procfs's socket table, and a real listener there that
+// counts the connections made to it (the agent should make none).
 func (g *guest) startSSHD(t *testing.T) {
 	ln, err := net.Listen("tcp", g.sshAddr)
 	if err != nil {
@@ -74,12 +80,19 @@ func (g *guest) startSSHD(t *testing.T) {
 		return
 	}
 	t.Cleanup(func() { ln.Close() })
+	ap := netip.MustParseAddrPort(g.sshAddr)
+	v4 := ap.Addr().As4()
+	writeFile(t, filepath.Join(g.opts.ProcDir, "net", "tcp"), fmt.Sprintf(
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
+			"   0: %02X%02X%02X%02X:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n",
+		v4[3], v4[2], v4[1], v4[0], ap.Port()))
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			g.sshdConns.Add(1)
 			c.Close()
 		}
 	}()

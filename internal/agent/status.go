@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"banger/internal/agent/agentproto"
 )
@@ -22,7 +20,7 @@ const hostKeyName = "ssh_host_ed25519_key.pub"
 func (s *Server) status(ctx context.Context) agentproto.Status {
 	st := s.statusNoSSHWait()
 	if st.SSH {
-		if reason := s.sshdReadiness(ctx); reason != "" {
+		if reason := s.sshdReadiness(); reason != "" {
 			st.Ready, st.Reason = false, reason
 		}
 	}
@@ -49,19 +47,18 @@ func (s *Server) statusNoSSHWait() agentproto.Status {
 }
 
 // sshdReadiness says what keeps sshd from being usable, or "" when it is.
-func (s *Server) sshdReadiness(ctx context.Context) string {
+func (s *Server) sshdReadiness() string {
 	key := filepath.Join(s.opts.HostKeyDir, hostKeyName)
 	if !fileExists(key) {
 		return fmt.Sprintf("sshd has no host key %s yet", key)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", s.opts.SSHAddr)
+	ok, err := listening(s.opts.ProcDir, s.opts.SSHAddr)
 	if err != nil {
-		return fmt.Sprintf("sshd does not accept connections on %s yet: %v", s.opts.SSHAddr, unwrapOpError(err))
+		return fmt.Sprintf("cannot tell whether sshd listens on %s: %v", s.opts.SSHAddr, err)
 	}
-	c.Close()
+	if !ok {
+		return fmt.Sprintf("sshd does not listen on %s yet", s.opts.SSHAddr)
+	}
 	return ""
 }
 
@@ -145,13 +142,4 @@ func interfaceAddresses() ([]string, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// unwrapOpError drops net.OpError's address prefix, which the caller
-// already names.
-func unwrapOpError(err error) error {
-	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Err != nil {
-		return oe.Err
-	}
-	return err
 }
