@@ -12,8 +12,7 @@ import (
 )
 
 // resolvedLink is what resolved is told about a link: its DNS servers, in
-// resolved's D-Bus form (address family, bytes), and that it carries the
-// default route for lookups.
+// resolved's D-Bus form (address family, bytes).
 type resolvedLink struct {
 	ifindex int32
 	servers []dnsServer
@@ -59,20 +58,14 @@ func setResolvers(ctx context.Context, link netlink.Link, dns []string) error {
 	return nil
 }
 
-// apply makes the calls. A link resolved learns of has multicast DNS off
-// already.
+// apply hands resolved the link's DNS servers. That is all it needs: a
+// link with servers and no routing-only domains is a default route for
+// lookups unless told otherwise, and one resolved learns of has
+// multicast DNS off already.
 func (l resolvedLink) apply(ctx context.Context) error {
-	const manager = "org.freedesktop.resolve1.Manager."
-	for _, c := range []struct {
-		method string
-		arg    any
-	}{
-		{"SetLinkDNS", l.servers},
-		{"SetLinkDefaultRoute", true},
-	} {
-		if err := busObject(ctx, "org.freedesktop.resolve1", "/org/freedesktop/resolve1", manager+c.method, l.ifindex, c.arg); err != nil {
-			return fmt.Errorf("%s: %w", c.method, err)
-		}
+	const method = "org.freedesktop.resolve1.Manager.SetLinkDNS"
+	if err := busObject(ctx, "org.freedesktop.resolve1", "/org/freedesktop/resolve1", method, l.ifindex, l.servers); err != nil {
+		return fmt.Errorf("SetLinkDNS: %w", err)
 	}
 	return nil
 }

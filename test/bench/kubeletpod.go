@@ -19,17 +19,15 @@ type podTimes struct {
 	running time.Duration // until its phase was Running
 }
 
-// podGrace is the bench pods' termination grace period, in seconds.
-var podGrace int64 = 1
-
 // benchPod asks for the golden image, tolerates the banger node's taint
 // and names no node: kube-scheduler places it.
 func benchPod(name string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default",
 			Annotations: map[string]string{kubelet.AnnotationImage: goldenImage}},
-		// A short grace period: deleting it between rounds is not timed.
-		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, TerminationGracePeriodSeconds: &podGrace,
+		// The default grace period: a deleted pod leaves the cluster as
+		// soon as its VM is gone.
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 			Tolerations: []corev1.Toleration{{Key: kubelet.TaintKey, Operator: corev1.TolerationOpEqual,
 				Value: kubelet.TaintValue, Effect: corev1.TaintEffectNoSchedule}},
 			Containers: []corev1.Container{{Name: "main", Image: goldenImage, Command: []string{"sleep", "infinity"}}}},
