@@ -39,7 +39,7 @@ func (s *Server) answer(ctx context.Context, it item) (agentproto.Response, func
 	case agentproto.OpHello:
 		return s.hello(req), nil
 	case agentproto.OpStatus:
-		st := s.status(ctx)
+		st := s.status()
 		return success(req, agentproto.Response{Status: &st}), nil
 	case agentproto.OpWaitReady:
 		return s.waitReady(ctx, req), nil
@@ -92,7 +92,7 @@ func (s *Server) waitReady(ctx context.Context, req agentproto.Request) agentpro
 	tick := time.NewTicker(s.opts.PollInterval)
 	defer tick.Stop()
 	for {
-		st := s.status(ctx)
+		st := s.status()
 		if st.Ready {
 			return success(req, agentproto.Response{Status: &st})
 		}

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -17,7 +16,7 @@ import (
 const hostKeyName = "ssh_host_ed25519_key.pub"
 
 // status looks at the guest now.
-func (s *Server) status(ctx context.Context) agentproto.Status {
+func (s *Server) status() agentproto.Status {
 	st := s.statusNoSSHWait()
 	if st.SSH {
 		if reason := s.sshdReadiness(); reason != "" {
