@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"banger/internal/agent/agentproto"
+	"banger/internal/procnet"
 )
 
 // guest is a fake guest filesystem for a Server: an sshd binary, host keys
@@ -82,10 +83,8 @@ func (g *guest) startSSHD(t *testing.T) {
 	t.Cleanup(func() { ln.Close() })
 	ap := netip.MustParseAddrPort(g.sshAddr)
 	v4 := ap.Addr().As4()
-	writeFile(t, filepath.Join(g.opts.ProcDir, "net", "tcp"), fmt.Sprintf(
-		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
-			"   0: %02X%02X%02X%02X:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n",
-		v4[3], v4[2], v4[1], v4[0], ap.Port()))
+	local := fmt.Sprintf("%02X%02X%02X%02X:%04X", v4[3], v4[2], v4[1], v4[0], ap.Port())
+	writeFile(t, filepath.Join(g.opts.ProcDir, "net", "tcp"), procTCPHeader+procTCPLine(local, procnet.StateListen))
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -96,6 +95,15 @@ func (g *guest) startSSHD(t *testing.T) {
 			c.Close()
 		}
 	}()
+}
+
+// procTCPHeader is the first line of /proc/net/tcp.
+const procTCPHeader = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
+// procTCPLine is a line of /proc/net/tcp for a socket at local (in the
+// table's hex form) in state.
+func procTCPLine(local, state string) string {
+	return "   0: " + local + " 00000000:0000 " + state + " 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n"
 }
 
 // freeAddr is a loopback TCP address nothing listens on (for now).

@@ -16,6 +16,7 @@ import (
 
 	"banger/internal/agent/agentproto"
 	"banger/internal/atomicfile"
+	"banger/internal/procnet"
 	"banger/internal/sshkey"
 )
 
@@ -144,20 +145,12 @@ func restartSSHD(ctx context.Context) error {
 // /proc/net/tcp and tcp6.
 func listeningInodes(port int) []string {
 	var out []string
-	suffix := fmt.Sprintf(":%04X", port)
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
+	procnet.ScanTables("/proc", func(s procnet.Socket) bool {
+		if s.State == procnet.StateListen && int(s.Local.Port()) == port && s.Inode != "" {
+			out = append(out, s.Inode)
 		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
-			fields := strings.Fields(line)
-			// sl local_address rem_address st ... inode (10th)
-			if len(fields) >= 10 && strings.HasSuffix(fields[1], suffix) && fields[3] == "0A" {
-				out = append(out, fields[9])
-			}
-		}
-	}
+		return true
+	})
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -48,12 +49,8 @@ func TestListeningReadsTheKernelsTables(t *testing.T) {
 	}
 }
 
-func TestListensIn(t *testing.T) {
-	const header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-	line := func(local, state string) string {
-		return "   0: " + local + " 00000000:0000 " + state + " 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n"
-	}
-	want := netip.MustParseAddrPort("127.0.0.1:22")
+func TestListeningReadsATable(t *testing.T) {
+	line := procTCPLine
 	for _, tc := range []struct {
 		name, table string
 		ok          bool
@@ -69,8 +66,10 @@ func TestListensIn(t *testing.T) {
 		{"garbled", line("zz:0016", "0A") + line("0100007F", "0A"), false},
 		{"empty", "", false},
 	} {
-		if got := listensIn([]byte(header+tc.table), want); got != tc.ok {
-			t.Errorf("%s: listensIn = %v; want %v", tc.name, got, tc.ok)
+		proc := t.TempDir()
+		writeFile(t, filepath.Join(proc, "net", "tcp"), procTCPHeader+tc.table)
+		if got, _ := listening(proc, "127.0.0.1:22"); got != tc.ok {
+			t.Errorf("%s: listening = %v; want %v", tc.name, got, tc.ok)
 		}
 	}
 }

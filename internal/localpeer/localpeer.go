@@ -9,19 +9,16 @@
 package localpeer
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"strconv"
-	"strings"
+
+	"banger/internal/procnet"
 )
 
 // Peer is what a server knows of a connection's other end.
@@ -34,9 +31,6 @@ type Peer struct {
 
 type peerKey struct{}
 
-// procNetFiles are the socket tables searched for a peer.
-var procNetFiles = []string{"/proc/net/tcp", "/proc/net/tcp6"}
-
 // ConnContext records the connection's peer; it is meant for
 // http.Server.ConnContext, which calls it for each new connection.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
@@ -47,7 +41,7 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 		p.Err = err
 	} else {
 		p.Remote, p.Local = remote, local
-		p.UID, p.IsLocal, p.Err = socketOwner(procNetFiles, remote, local)
+		p.UID, p.IsLocal, p.Err = socketOwner("/proc", remote, local)
 	}
 	return WithPeer(ctx, p)
 }
@@ -65,70 +59,51 @@ func FromRequest(r *http.Request) (p Peer, ok bool) {
 }
 
 // socketOwner finds the uid owning the socket whose local address is
-// sockLocal and remote address sockRemote, in the given socket tables.
-// found is false when no table lists it.
-func socketOwner(files []string, sockLocal, sockRemote netip.AddrPort) (uid int, found bool, err error) {
-	for _, name := range files {
-		f, err := os.Open(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // no IPv6 here
-		} else if err != nil {
-			return 0, false, err
-		}
-		uid, found, err = findSocket(f, sockLocal, sockRemote)
-		f.Close()
-		if err != nil || found {
-			return uid, found, err
-		}
-	}
-	return 0, false, nil
+// sockLocal and remote address sockRemote, in the socket tables of the
+// procfs at procDir. found is false when no table lists it.
+func socketOwner(procDir string, sockLocal, sockRemote netip.AddrPort) (int, bool, error) {
+	o := newOwner(sockLocal, sockRemote)
+	return o.result(procnet.ScanTables(procDir, o.see))
 }
 
 // findSocket scans one table in the format of /proc/net/tcp.
 func findSocket(r io.Reader, sockLocal, sockRemote netip.AddrPort) (int, bool, error) {
-	want := [2]netip.AddrPort{unmap(sockLocal), unmap(sockRemote)}
-	sc := bufio.NewScanner(r)
-	sc.Scan() // the header
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 8 {
-			continue
-		}
-		l, lerr := parseProcAddr(f[1])
-		rm, rerr := parseProcAddr(f[2])
-		if lerr != nil || rerr != nil {
-			return 0, false, fmt.Errorf("reading the socket table: %w", errors.Join(lerr, rerr))
-		}
-		if l == want[0] && rm == want[1] {
-			uid, err := strconv.Atoi(f[7])
-			if err != nil {
-				return 0, false, fmt.Errorf("reading the socket table: uid %q: %w", f[7], err)
-			}
-			return uid, true, nil
-		}
+	o := newOwner(sockLocal, sockRemote)
+	return o.result(procnet.Scan(r, o.see))
+}
+
+// owner looks, socket by socket, for the one with the given two ends.
+type owner struct {
+	local, remote netip.AddrPort
+	uid           int
+	found         bool
+	err           error
+}
+
+func newOwner(sockLocal, sockRemote netip.AddrPort) *owner {
+	return &owner{local: unmap(sockLocal), remote: unmap(sockRemote)}
+}
+
+// see is a scan's callback: it stops at the socket sought.
+func (o *owner) see(s procnet.Socket) bool {
+	if s.Local != o.local || s.Remote != o.remote {
+		return true
 	}
-	return 0, false, sc.Err()
+	o.found = true
+	if o.uid, o.err = strconv.Atoi(s.UID); o.err != nil {
+		o.err = fmt.Errorf("reading the socket table: uid %q: %w", s.UID, o.err)
+	}
+	return false
+}
+
+// result is what the scan found, given the scan's own error.
+func (o *owner) result(scanErr error) (int, bool, error) {
+	if err := errors.Join(scanErr, o.err); err != nil {
+		return 0, false, err
+	}
+	return o.uid, o.found, nil
 }
 
 func unmap(a netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-}
-
-// parseProcAddr parses ADDR:PORT as the kernel prints it: the address as
-// 32-bit words in host byte order, the port as a number, both in hex.
-func parseProcAddr(s string) (netip.AddrPort, error) {
-	addrHex, portHex, ok := strings.Cut(s, ":")
-	raw, err := hex.DecodeString(addrHex)
-	if !ok || err != nil || (len(raw) != 4 && len(raw) != 16) {
-		return netip.AddrPort{}, fmt.Errorf("bad socket address %q", s)
-	}
-	port, err := strconv.ParseUint(portHex, 16, 16)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("bad socket port %q", s)
-	}
-	for i := 0; i < len(raw); i += 4 {
-		binary.NativeEndian.PutUint32(raw[i:], binary.BigEndian.Uint32(raw[i:]))
-	}
-	addr, _ := netip.AddrFromSlice(raw)
-	return netip.AddrPortFrom(addr.Unmap(), uint16(port)), nil
 }

@@ -9,26 +9,6 @@ import (
 	"testing"
 )
 
-func TestParseProcAddr(t *testing.T) {
-	tests := map[string]string{
-		"0100007F:1E61":                         "127.0.0.1:7777",
-		"0500A8C0:0050":                         "192.168.0.5:80",
-		"00000000000000000000000001000000:1E61": "[::1]:7777",
-		"0000000000000000FFFF00000100007F:D431": "127.0.0.1:54321", // IPv4 on a dual-stack socket
-	}
-	for in, want := range tests {
-		got, err := parseProcAddr(in)
-		if err != nil || got.String() != want {
-			t.Errorf("parseProcAddr(%q) = %v, %v; want %s", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "0100007F", "XYZ:0050", "0100007F:XYZ", "01007F:0050"} {
-		if _, err := parseProcAddr(bad); err == nil {
-			t.Errorf("parseProcAddr(%q) accepted", bad)
-		}
-	}
-}
-
 func TestFindSocketMatchesBothEnds(t *testing.T) {
 	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1E61 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1065 1
