@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"banger/internal/config"
 	"banger/internal/eventually"
 	"banger/internal/paths"
+	"banger/internal/syncbuf"
 )
 
 // served is a daemon run by serveWithConfig.
@@ -134,7 +134,7 @@ func TestWebUIPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var log syncBuffer
+	var log syncbuf.Buffer
 	d := serveLogging(t, "web_listen_addr = \""+ln.Addr().String()+"\"\n", &log)
 	c := &client.Client{Socket: d.dirs.Socket()}
 	var info api.DaemonInfo
@@ -161,25 +161,6 @@ func TestWebUIAddrInInfo(t *testing.T) {
 	if info.WebAddr != addr || info.WebError != "" {
 		t.Errorf("daemon info: addr %q, error %q; want %s and no error", info.WebAddr, info.WebError, addr)
 	}
-}
-
-// syncBuffer is a strings.Builder safe to write from the daemon's
-// goroutines while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestWebUIRemoteAddressRefused(t *testing.T) {

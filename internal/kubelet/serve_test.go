@@ -1,11 +1,9 @@
 package kubelet
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"banger/internal/doctor"
 	"banger/internal/eventually"
+	"banger/internal/syncbuf"
 )
 
 // TestServeRegistersTheNodeAndRunsItsPods runs the whole node against
@@ -63,7 +62,7 @@ func TestServeRegistersTheNodeAndRunsItsPods(t *testing.T) {
 
 func TestClientGosLogGoesToTheNodesLog(t *testing.T) {
 	cs := fake.NewClientset()
-	var buf lockedBuffer
+	var buf syncbuf.Buffer
 	serveLogged(t, cs, newFakeDaemon(), func(context.Context) ([]doctor.Result, error) { return nil, nil },
 		slog.New(slog.NewTextHandler(&buf, nil)))
 	eventually.True(t, func() bool {
@@ -74,24 +73,6 @@ func TestClientGosLogGoesToTheNodesLog(t *testing.T) {
 	// default that is straight to stderr, beside the node's own log.
 	klog.InfoS("a line from client-go")
 	eventually.True(t, func() bool { return strings.Contains(buf.String(), "a line from client-go") })
-}
-
-// lockedBuffer is a log's buffer that goroutines share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestNodeConditionsFollowDoctorsRuns(t *testing.T) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"banger/internal/syncbuf"
+
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -21,32 +22,14 @@ import (
 type mcpClient struct {
 	t        *testing.T
 	cs       *sdk.ClientSession
-	stderr   *lockedBuffer
+	stderr   *syncbuf.Buffer
 	mu       sync.Mutex
 	progress int
 }
 
-// lockedBuffer is a bytes.Buffer the server's stderr and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func startMCP(t *testing.T, n *vmNet) *mcpClient {
 	t.Helper()
-	m := &mcpClient{t: t, stderr: &lockedBuffer{}}
+	m := &mcpClient{t: t, stderr: &syncbuf.Buffer{}}
 	cmd := exec.Command("ip", "netns", "exec", n.name, filepath.Join(n.h.bin, "banger"), "mcp")
 	cmd.Env = n.h.env
 	cmd.Stderr = m.stderr
